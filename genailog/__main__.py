@@ -1,0 +1,3 @@
+from genailog.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Pure analysis functions over canonical log frames; each returns a result object."""

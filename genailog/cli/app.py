@@ -1,0 +1,115 @@
+"""The ``genailog`` Typer application and the one place errors become exit codes.
+
+Command modules import polars and friends inside their functions, so ``genailog --help``
+starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from genailog import __version__
+from genailog.errors import ExitCode, GenailogError
+
+app = typer.Typer(
+    name="genailog",
+    help="Analyze generative-AI application logs offline: validate, summarize, "
+    "diff prompt versions, detect drift, export datasets.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one line on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from genailog.cli.render import esc, stderr
+
+        try:
+            return func(*args, **kwargs)
+        except GenailogError as exc:
+            if _state["debug"]:
+                raise
+            stderr.print(f"[bold red]error:[/] {esc(exc)}")
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            stderr.print("[red]interrupted[/]")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if _state["debug"]:
+                raise
+            stderr.print(
+                f"[bold red]internal error:[/] {esc(type(exc).__name__)}: {esc(exc)}\n"
+                "This is a bug in genailog; rerun with --debug and report the traceback."
+            )
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"genailog {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Exit codes: 0 ok, 1 check failed, 2 usage error, 3 unreadable or invalid input,
+    4 output not written, 70 internal error."""
+    _state["debug"] = debug
+
+
+# (command name, module under genailog.cli, function name)
+COMMANDS: list[tuple[str, str, str]] = [
+    ("validate", "validate", "validate_command"),
+    ("summarize", "summarize", "summarize_command"),
+    ("diff-prompts", "diff_prompts", "diff_prompts_command"),
+    ("drift", "drift", "drift_command"),
+    ("export-dataset", "export", "export_command"),
+    ("redact", "export", "redact_command"),
+    ("convert", "convert", "convert_command"),
+    ("sample", "sample", "sample_command"),
+]
+
+
+def _register() -> None:
+    for name, module, func in COMMANDS:
+        try:
+            mod = importlib.import_module(f"genailog.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"genailog.cli.{module}":
+                continue  # command not built yet
+            raise
+        app.command(name)(handle_errors(getattr(mod, func)))
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
