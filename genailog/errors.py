@@ -60,7 +60,9 @@ class InvalidRecordError(InputError):
         self.file = file
         self.line = line
         self.detail = message
-        fix = hint or "fix the record, or pass --on-invalid skip (or quarantine=PATH) to set it aside"
+        fix = hint or (
+            "fix the record, or pass --on-invalid skip (or quarantine=PATH) to set it aside"
+        )
         super().__init__(f"{file}:{line}: {message}; {fix}")
 
 

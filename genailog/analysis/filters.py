@@ -19,7 +19,9 @@ def where_expr(predicate: str, columns: list[str]) -> pl.Expr:
     try:
         expr = pl.sql_expr(predicate)
     except Exception as exc:  # polars raises several types for parse errors
-        raise ExpressionError(f"--where {predicate!r} is not a valid SQL predicate: {exc}") from None
+        raise ExpressionError(
+            f"--where {predicate!r} is not a valid SQL predicate: {exc}"
+        ) from None
     unknown = sorted(set(expr.meta.root_names()) - set(columns))
     if unknown:
         raise ExpressionError(
@@ -39,7 +41,8 @@ def parse_time(text: str, option: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"{option} {text!r} is not a date or datetime; use e.g. 2025-12-26 or 2025-12-26T10:00:00Z"
+            f"{option} {text!r} is not a date or datetime; "
+            "use e.g. 2025-12-26 or 2025-12-26T10:00:00Z"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

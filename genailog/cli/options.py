@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -44,7 +44,7 @@ Seed = Annotated[int, typer.Option("--seed", help="Random seed, for reproducible
 OutPath = Annotated[Path, typer.Option("--out", help="Output file.")]
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"

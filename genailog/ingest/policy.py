@@ -24,8 +24,10 @@ class InvalidPolicy:
         """Parse ``fail``, ``skip`` or ``quarantine=PATH``."""
         if isinstance(text, InvalidPolicy):
             return text
-        if text in ("fail", "skip"):
-            return cls(text)
+        if text == "fail":
+            return cls("fail")
+        if text == "skip":
+            return cls("skip")
         if text.startswith("quarantine="):
             target = text.removeprefix("quarantine=")
             if target:

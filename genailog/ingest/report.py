@@ -8,16 +8,29 @@ from typing import Any
 
 @dataclass(frozen=True)
 class InvalidRecord:
-    """One record that could not be used, with where it was and why."""
+    """One record that could not be used, with where it was and every reason why.
+
+    ``problems`` holds (JSON pointer, message) pairs; the pointer is "" for the whole line.
+    """
 
     file: str
     line: int
-    message: str
-    path: str = ""  # JSON pointer inside the record, "" for the whole line
+    problems: tuple[tuple[str, str], ...]
     raw: bytes = b""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+    @property
+    def path(self) -> str:
+        return self.problems[0][0]
+
+    @property
+    def message(self) -> str:
+        path, message = self.problems[0]
+        return f"{path}: {message}" if path else message
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One entry per problem, as ``genailog validate --format json`` lists them."""
+        return [{"file": self.file, "line": self.line, "path": p, "message": m}
+                for p, m in self.problems]
 
 
 @dataclass

@@ -1,0 +1,138 @@
+"""Finding input files and opening them, decompressed, as binary streams.
+
+Accepts files, directories (searched recursively), globs and ``-`` for stdin.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from genailog.errors import InputError
+
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
+COMPRESSIONS = (".gz", ".zst")
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a path, or ``-`` for standard input."""
+
+    name: str
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.name == STDIN
+
+    @property
+    def compression(self) -> str | None:
+        suffix = Path(self.name).suffix.lower()
+        return suffix if suffix in COMPRESSIONS else None
+
+    @property
+    def kind(self) -> str:
+        """The suffix that names the content: .jsonl, .parquet, ... ('' for stdin)."""
+        path = Path(self.name)
+        if self.compression:
+            path = path.with_suffix("")
+        return path.suffix.lower()
+
+    def open(self, stdin: BinaryIO | None = None) -> BinaryIO:
+        """A binary stream of the decompressed content."""
+        if self.is_stdin:
+            return stdin if stdin is not None else sys.stdin.buffer
+        try:
+            raw: BinaryIO = open(self.name, "rb")  # noqa: SIM115 - returned to the caller
+        except OSError as exc:
+            raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
+        if self.compression == ".gz":
+            return gzip.GzipFile(fileobj=raw)
+        if self.compression == ".zst":
+            import zstandard
+
+            return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[return-value]
+        return raw
+
+
+def _is_log_file(path: Path) -> bool:
+    name = path.name.lower()
+    for comp in ("", *COMPRESSIONS):
+        if any(name.endswith(s + comp) for s in LOG_SUFFIXES):
+            return True
+    return False
+
+
+def _expand(arg: str) -> list[Path]:
+    path = Path(arg)
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.is_file() and _is_log_file(p)
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        if not found:
+            raise InputError(
+                f"no log files under {arg} (looked for {', '.join(LOG_SUFFIXES)}, "
+                "optionally .gz or .zst)")
+        return found
+    if path.is_file():
+        return [path]
+    if glob.has_magic(arg):
+        matches = sorted(Path(p) for p in glob.glob(arg, recursive=True) if Path(p).is_file())
+        if not matches:
+            raise InputError(f"no files match {arg}")
+        return matches
+    raise InputError(f"no such file or directory: {arg}")
+
+
+def discover(paths: Sequence[str | Path]) -> list[Source]:
+    """Every input file named by ``paths``, in a stable order, without repeats."""
+    if not paths:
+        raise InputError("no input given; name log files, directories, globs or - for stdin")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for arg in map(str, paths):
+        if arg == STDIN:
+            candidates = [STDIN]
+        else:
+            candidates = [str(p) for p in _expand(arg)]
+        for name in candidates:
+            if name not in seen:
+                seen.add(name)
+                sources.append(Source(name))
+    return sources
+
+
+def iter_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    """Chunks of about ``size`` bytes, each ending at a newline (the last may not)."""
+    rest = b""
+    while True:
+        block = stream.read(size)
+        if not block:
+            break
+        block = rest + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            rest = block  # a line longer than size: keep reading
+            continue
+        rest = block[cut + 1 :]
+        yield block[: cut + 1]
+    if rest:
+        yield rest
+
+
+def read_head(source: Source, size: int = 65536, stdin: BinaryIO | None = None) -> bytes:
+    """The first ``size`` decompressed bytes (not for stdin, which cannot be rewound)."""
+    with source.open(stdin) as stream:
+        try:
+            return stream.read(size)
+        except (OSError, EOFError, ValueError) as exc:
+            raise InputError(f"cannot decompress {source.name}: {exc}") from None
+
+
+def buffered(data: bytes) -> BinaryIO:
+    return io.BytesIO(data)

@@ -1,0 +1,96 @@
+"""A compiled twin of the record schema, for validating millions of lines quickly.
+
+msgspec decodes and type-checks a whole chunk of JSON lines in C. The twin is built to be
+*at least as strict* as ``genailog.record.v1.schema.json``: whatever it accepts, jsonschema
+accepts too. A line it rejects is re-checked by jsonschema (``schema/diagnose.py``), which
+has the last word and writes the message. A test keeps the twin and the schema in step.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+# rfc3339-validator's pattern (what jsonschema's "date-time" uses, after upper()), with
+# ASCII digits only, no year 0000 and no trailing newline. Day-of-month is checked later.
+RFC3339_PATTERN = (
+    r"^(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-[0-9]{2}[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])\Z"
+)
+
+Timestamp = Annotated[str, msgspec.Meta(pattern=RFC3339_PATTERN)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class Message(msgspec.Struct):
+    role: str
+    content: str | list[Any] | None = None
+
+
+class RetrievalDoc(msgspec.Struct):
+    id: str | None = None
+    score: float | None = None
+    source: str | None = None
+
+
+class _Fields(msgspec.Struct, kw_only=True):
+    timestamp: Timestamp
+    model: Annotated[str, msgspec.Meta(min_length=1)]
+    provider: str | None = None
+    operation: str | None = None
+    prompt: str | None = None
+    system_prompt: str | None = None
+    messages: list[Message] | None = None
+    response: str | None = None
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
+    cached_input_tokens: Count | None = None
+    cache_write_tokens: Count | None = None
+    reasoning_tokens: Count | None = None
+    cost_usd: NonNegative | None = None
+    latency_ms: NonNegative | None = None
+    ttft_ms: NonNegative | None = None
+    retrieval_docs: list[str | RetrievalDoc] | None = None
+    feedback_rating: float | None = None
+    feedback_comment: str | None = None
+    hallucination_flag: bool | None = None
+    eval_scores: dict[str, float] | None = None
+    refusal: bool | None = None
+    moderation_flags: list[str] | dict[str, bool | float] | None = None
+    status: Literal["ok", "error"] | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    retries: Count | None = None
+    finish_reason: str | None = None
+    request_id: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    parent_span_id: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    prompt_id: str | None = None
+    prompt_version: str | int | None = None
+    app: str | None = None
+    environment: str | None = None
+    stage: Literal["training", "inference", "deployment"] | None = None
+    embedding: list[float] | None = None
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ClosedRecord(_Fields, forbid_unknown_fields=True):
+    """A record with no fields beyond the schema's."""
+
+
+class OpenRecord(_Fields):
+    """A record that may carry the user's own fields."""
+
+
+FIELD_NAMES: frozenset[str] = frozenset(_Fields.__struct_fields__)
+
+closed_batch = msgspec.json.Decoder(list[ClosedRecord])
+open_batch = msgspec.json.Decoder(list[OpenRecord])
+open_one = msgspec.json.Decoder(OpenRecord)
+raw_batch = msgspec.json.Decoder(list[dict[str, Any]])

@@ -1,0 +1,162 @@
+"""``validate``: check every record of some log files against a JSON Schema.
+
+With the bundled schema the fast reader does the work (jsonschema writes the messages
+for the records that fail); with ``--schema FILE`` every line goes through jsonschema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from genailog.errors import InputError, UsageError
+from genailog.ingest.report import InvalidRecord
+from genailog.ingest.sources import Source, discover, iter_chunks
+
+CHUNK_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class ValidationResult:
+    """The verdict over all records; ``errors`` lists at most ``max_errors`` problems."""
+
+    records: int = 0
+    invalid_records: list[InvalidRecord] = field(default_factory=list)
+    max_errors: int | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.invalid_records
+
+    @property
+    def invalid(self) -> int:
+        return len(self.invalid_records)
+
+    def errors(self) -> list[dict[str, Any]]:
+        listed = [e for r in self.invalid_records for e in r.to_dicts()]
+        return listed if self.max_errors is None else listed[: self.max_errors]
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(r.problems) for r in self.invalid_records)
+
+    def to_dict(self) -> dict[str, Any]:
+        errors = self.errors()
+        return {"valid": self.valid, "records": self.records, "invalid": self.invalid,
+                "errors": errors, "errors_truncated": len(errors) < self.error_count,
+                "files": self.files}
+
+
+def load_schema_file(path: str | Path) -> dict[str, Any]:
+    try:
+        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read --schema {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"--schema {path} is not valid JSON: {exc}") from None
+    if not isinstance(schema, dict | bool):
+        raise UsageError(f"--schema {path} must hold a JSON object (or boolean) schema")
+    return schema  # type: ignore[return-value]
+
+
+def _bundled(source: Source, stream: BinaryIO, result: ValidationResult) -> None:
+    from genailog.ingest.jsonl import BOM, ChunkReader, Lines
+
+    reader = ChunkReader(source.name, build_frames=False)
+    line = 1
+    for chunk, final in _chunks(stream):
+        if line == 1:
+            chunk = chunk.removeprefix(BOM)
+        out = reader.read(chunk, line, final=final)
+        result.records += len(Lines.split(chunk, line).items)
+        result.invalid_records.extend(out.invalid)
+        line += chunk.count(b"\n")
+
+
+def _custom(source: Source, stream: BinaryIO, result: ValidationResult,
+            schema: dict[str, Any]) -> None:
+    from genailog.ingest.jsonl import BOM, Lines
+    from genailog.schema.diagnose import diagnose, make_validator
+
+    validator = make_validator(schema)
+    line = 1
+    for chunk, final in _chunks(stream):
+        if line == 1:
+            chunk = chunk.removeprefix(BOM)
+        lines = Lines.split(chunk, line)
+        last_open = final and not chunk.endswith(b"\n")
+        for index, (raw, number) in enumerate(zip(lines.items, lines.numbers, strict=True)):
+            _, problems = diagnose(raw, validator,
+                                   last_unterminated=last_open and index == len(lines.items) - 1)
+            if problems:
+                result.invalid_records.append(InvalidRecord(
+                    source.name, number, tuple((p.path, p.message) for p in problems), raw=raw))
+        result.records += len(lines.items)
+        line += chunk.count(b"\n")
+
+
+def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    chunks = iter_chunks(stream, CHUNK_BYTES)
+    pending = next(chunks, None)
+    while pending is not None:
+        chunk, pending = pending, next(chunks, None)
+        yield chunk, pending is None
+
+
+def _other_format(source: Source, result: ValidationResult, input_format: str) -> None:
+    from genailog.ingest import read_logs
+
+    logs = read_logs([source.name], on_invalid="skip", input_format=input_format)
+    result.records += logs.report.records + logs.report.skipped
+    result.invalid_records.extend(logs.report.invalid)
+
+
+def validate(
+    paths: Sequence[str | Path],
+    *,
+    schema: dict[str, Any] | str | Path | None = None,
+    max_errors: int | None = None,
+    quarantine: str | Path | None = None,
+    input_format: str = "auto",
+    stdin: BinaryIO | None = None,
+) -> ValidationResult:
+    """Check every record in ``paths``; the result lists each invalid record's problems."""
+    if max_errors is not None and max_errors < 0:
+        raise UsageError("--max-errors must be 0 or more")
+    custom = load_schema_file(schema) if isinstance(schema, str | Path) else schema
+    result = ValidationResult(max_errors=max_errors)
+    for source in discover(paths):
+        result.files.append(source.name)
+        _validate_source(source, result, custom, input_format, stdin)
+    if quarantine is not None:
+        from genailog.ingest import _write_quarantine
+
+        _write_quarantine(Path(quarantine), result.invalid_records)
+    return result
+
+
+def _validate_source(source: Source, result: ValidationResult, custom: dict[str, Any] | None,
+                     input_format: str, stdin: BinaryIO | None) -> None:
+    from genailog.ingest import _detect, _peek, _Prefixed
+
+    stream = source.open(stdin)
+    try:
+        head = _peek(stream, source)
+        fmt = "genailog" if custom is not None else _detect(source, head, input_format)
+        if fmt != "genailog":
+            _other_format(source, result, input_format)
+            return
+        prefixed: Any = _Prefixed(head, stream)
+        if custom is None:
+            _bundled(source, prefixed, result)
+        else:
+            _custom(source, prefixed, result, custom)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read {source.name}: {exc}") from None
+    finally:
+        if not source.is_stdin:
+            stream.close()
