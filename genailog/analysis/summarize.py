@@ -1,0 +1,310 @@
+"""Cost, latency, token and quality summaries of logged LLM calls, per group and in total.
+
+Everything is computed in one lazy polars aggregation, so the streaming engine can run it
+without holding the records: each record is emitted twice (once with its group keys, once
+with the keys nulled and ``_total`` set), which gives the per-group rows and the total row
+from a single scan. Only the small aggregated frame is post-processed here.
+
+Rules the numbers follow (docs/summarize.md):
+
+- percentiles use linear interpolation (numpy's default, DuckDB's ``quantile_cont``);
+- a rate, mean or sum over a field that some records lack counts only the records that
+  have it, and ``<metric>_count`` says how many that was (null when none had it);
+- cost is ``cost_usd`` as reported, else priced from tokens (genailog.pricing); records of
+  a model missing from the price table get no cost and are counted in ``unpriced_requests``
+  and ``unpriced_models``, never priced at $0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from genailog.analysis.filters import apply_filters
+from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate_gates
+from genailog.errors import UsageError
+from genailog.pricing import PriceTable, default_prices, load_prices, with_cost
+
+if TYPE_CHECKING:
+    from genailog.ingest import Logs
+
+PERCENTILES = (50, 90, 95, 99)
+WINDOW_KEY = "window"
+_WINDOW = re.compile(r"^[1-9]\d*(s|m|h|d|w|mo)$")
+_TOTAL = "_total"
+
+
+def _quantiles(column: str) -> list[pl.Expr]:
+    col = pl.col(column)
+    return [
+        *(col.quantile(p / 100, "linear").alias(f"{column}_p{p}") for p in PERCENTILES),
+        col.max().alias(f"{column}_max"),
+        col.mean().alias(f"{column}_mean"),
+        col.count().alias(f"{column}_count"),
+    ]
+
+
+def _is_error() -> pl.Expr:
+    """``status == 'error'``; a record without a status is an error when it names one."""
+    status = pl.col("status")
+    return pl.when(status.is_not_null()).then(status == "error").otherwise(
+        pl.col("error_type").is_not_null()
+    )
+
+
+def _aggregations() -> list[pl.Expr]:
+    col = pl.col
+    both = col("input_tokens").is_not_null() & col("cached_input_tokens").is_not_null()
+    sums = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+            "reasoning_tokens", "retries")  # fmt: skip
+    return [
+        pl.len().alias("requests"),
+        _is_error().sum().alias("errors"),
+        *(col(name).sum().alias(name) for name in sums),
+        *(col(name).count().alias(f"{name}_count") for name in sums),
+        col("input_tokens").filter(both).sum().alias("_cache_base"),
+        col("cached_input_tokens").filter(both).sum().alias("_cache_hits"),
+        both.sum().alias("cache_hit_ratio_count"),
+        col("_cost").sum().alias("cost_usd"),
+        col("_cost").count().alias("cost_usd_count"),
+        col("cost_usd").count().alias("cost_reported_count"),
+        col("_unpriced").sum().alias("unpriced_requests"),
+        col("model").filter(col("_unpriced")).value_counts().alias("_unpriced_models"),
+        *_quantiles("latency_ms"),
+        *_quantiles("ttft_ms"),
+        col("hallucination_flag").mean().alias("hallucination_rate"),
+        col("hallucination_flag").count().alias("hallucination_rate_count"),
+        col("refusal").mean().alias("refusal_rate"),
+        col("refusal").count().alias("refusal_rate_count"),
+        col("feedback_rating").mean().alias("feedback_mean"),
+        col("feedback_rating").count().alias("feedback_count"),
+        col("timestamp").min().alias("first_timestamp"),
+        col("timestamp").max().alias("last_timestamp"),
+    ]
+
+
+def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then(num / den).otherwise(None)
+
+
+def _derived() -> list[pl.Expr]:
+    col = pl.col
+    span = (col("last_timestamp") - col("first_timestamp")).dt.total_microseconds() / 1e6
+    nullable_sums = ("input_tokens", "output_tokens", "cached_input_tokens",
+                     "cache_write_tokens", "reasoning_tokens", "retries")  # fmt: skip
+    return [
+        *(pl.when(col(f"{n}_count") > 0).then(col(n)).alias(n) for n in nullable_sums),
+        pl.when(col("cost_usd_count") > 0).then(col("cost_usd")).alias("cost_usd"),
+        _ratio(col("errors"), col("requests")).alias("error_rate"),
+        _ratio(col("_cache_hits"), col("_cache_base")).alias("cache_hit_ratio"),
+        _ratio(col("input_tokens"), col("input_tokens_count")).alias("input_tokens_per_request"),
+        _ratio(col("output_tokens"), col("output_tokens_count")).alias(
+            "output_tokens_per_request"
+        ),
+        _ratio(col("cost_usd"), col("cost_usd_count")).alias("cost_per_request"),
+        (_ratio(col("cost_usd"), col("cost_usd_count")) * 1000).alias("cost_per_1k_requests"),
+        span.alias("span_seconds"),
+        _ratio(col("requests"), span).alias("requests_per_second"),
+        _ratio(col("output_tokens"), span).alias("output_tokens_per_second"),
+    ]
+
+
+#: Every metric a summary row carries, in output order (also the names --fail-if accepts).
+METRICS: tuple[str, ...] = (
+    "requests", "errors", "error_rate", "retries", "retries_count",
+    "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+    "reasoning_tokens", "input_tokens_count", "output_tokens_count",
+    "cached_input_tokens_count", "cache_write_tokens_count", "reasoning_tokens_count",
+    "input_tokens_per_request", "output_tokens_per_request",
+    "cache_hit_ratio", "cache_hit_ratio_count",
+    "cost_usd", "cost_usd_count", "cost_reported_count", "unpriced_requests",
+    "cost_per_request", "cost_per_1k_requests",
+    *(f"latency_ms_{s}" for s in ("p50", "p90", "p95", "p99", "max", "mean", "count")),
+    *(f"ttft_ms_{s}" for s in ("p50", "p90", "p95", "p99", "max", "mean", "count")),
+    "requests_per_second", "output_tokens_per_second",
+    "hallucination_rate", "hallucination_rate_count", "refusal_rate", "refusal_rate_count",
+    "feedback_mean", "feedback_count",
+    "first_timestamp", "last_timestamp", "span_seconds",
+)  # fmt: skip
+
+
+@dataclass
+class SummaryResult:
+    """A summary: one row per group, the total row, and what could not be priced."""
+
+    by: list[str]
+    window: str | None
+    groups: list[dict[str, Any]]
+    total: dict[str, Any]
+    unpriced_models: list[dict[str, Any]]
+    skipped_records: int
+    prices: dict[str, Any]
+    gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        """The group key columns, window first."""
+        return ([WINDOW_KEY] if self.window else []) + self.by
+
+    @property
+    def failed(self) -> bool:
+        return any(not gate.passed for gate in self.gates)
+
+    @property
+    def span(self) -> dict[str, Any]:
+        return {
+            "start": self.total["first_timestamp"],
+            "end": self.total["last_timestamp"],
+            "seconds": self.total["span_seconds"],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "by": self.by,
+            "window": self.window,
+            "groups": self.groups,
+            "total": self.total,
+            "unpriced_models": self.unpriced_models,
+            "skipped_records": self.skipped_records,
+            "span": self.span,
+            "prices": self.prices,
+            "gates": [gate.to_dict() for gate in self.gates],
+            "passed": not self.failed,
+        }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _row(record: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    return {name: _json_value(record[name]) for name in (*keys, *METRICS)}
+
+
+def _unpriced(total: dict[str, Any]) -> list[dict[str, Any]]:
+    counts = total.get("_unpriced_models") or []
+    rows = [{"model": c["model"], "requests": int(c["count"])} for c in counts]
+    return sorted(rows, key=lambda r: (-r["requests"], r["model"]))
+
+
+def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
+    schema = frame.collect_schema()
+    unknown = [name for name in by if name not in schema]
+    if unknown:
+        raise UsageError(
+            f"--by names unknown field(s) {', '.join(unknown)}; "
+            f"fields present: {', '.join(sorted(schema.names()))}"
+        )
+    nested = [name for name in by if schema[name].is_nested()]
+    if nested:
+        raise UsageError(f"--by cannot group on list or struct field(s) {', '.join(nested)}")
+    if window is not None and not _WINDOW.match(window):
+        raise UsageError(
+            f"--window {window!r} is not a duration; use e.g. 15m, 1h, 1d, 1w or 1mo"
+        )
+    if window is not None and WINDOW_KEY in by:
+        raise UsageError(f"--by {WINDOW_KEY} clashes with the --window bucket column")
+
+
+def aggregate(frame: pl.LazyFrame, keys: list[str], table: PriceTable) -> pl.DataFrame:
+    """The aggregated frame: one row per group (``_total`` false) plus the total row."""
+    priced = with_cost(frame, table)
+    if not keys:
+        marked = priced.with_columns(pl.lit(True).alias(_TOTAL))
+    else:
+        doubled = priced.with_columns(pl.lit([False, True]).alias(_TOTAL)).explode(_TOTAL)
+        # Group on copies, so aggregations still see the real key values (model!).
+        marked = doubled.with_columns(
+            pl.when(pl.col(_TOTAL)).then(None).otherwise(pl.col(k)).alias(f"_key_{i}")
+            for i, k in enumerate(keys)
+        )
+    group_keys = [_TOTAL, *(f"_key_{i}" for i in range(len(keys)))]
+    result = (
+        marked.group_by(group_keys).agg(_aggregations())
+        .rename({f"_key_{i}": k for i, k in enumerate(keys)})
+        .collect(engine="streaming")
+    )
+    if not result[_TOTAL].any():  # no records: group_by yields no rows, select yields one
+        result = _empty_total(priced, keys)
+    return result.with_columns(_derived()).sort(keys or [_TOTAL], nulls_last=True)
+
+
+def _empty_total(priced: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
+    aggs = [a.implode() if a.meta.output_name() == "_unpriced_models" else a
+            for a in _aggregations()]
+    return (
+        priced.clear().select(aggs)
+        .with_columns(pl.lit(True).alias(_TOTAL), *(pl.lit(None).alias(k) for k in keys))
+        .collect()
+    )
+
+
+def _frame_and_skipped(
+    logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
+    on_invalid: str,
+    input_format: str,
+) -> tuple[pl.LazyFrame, Any]:
+    if isinstance(logs, pl.DataFrame):
+        return logs.lazy(), None
+    if isinstance(logs, pl.LazyFrame):
+        return logs, None
+    if isinstance(logs, str | Path) or isinstance(logs, Sequence):
+        from genailog.ingest import read_logs
+
+        paths = [str(logs)] if isinstance(logs, str | Path) else [str(p) for p in logs]
+        logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+    return logs.frame, logs.report
+
+
+def summarize(
+    logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
+    *,
+    by: Sequence[str] = (),
+    window: str | None = None,
+    where: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    prices: PriceTable | str | Path | None = None,
+    fail_if: Sequence[str] = (),
+    on_invalid: str = "fail",
+    input_format: str = "auto",
+) -> SummaryResult:
+    """Summarize logs (paths, a :class:`Logs`, or a frame in canonical columns).
+
+    ``by`` groups on any columns, user fields included; ``window`` (``1h``, ``1d``, ...)
+    buckets on the timestamp and combines with ``by``. ``fail_if`` predicates are checked
+    against every group and the total row (see :mod:`genailog.analysis.gates`).
+    """
+    by = list(by)
+    keys = ([WINDOW_KEY] if window else []) + by
+    check_gate_expressions(fail_if, keys, METRICS)
+    table = prices if isinstance(prices, PriceTable) else (
+        load_prices(prices) if prices is not None else default_prices()
+    )
+    frame, report = _frame_and_skipped(logs, on_invalid, input_format)
+    _check_keys(frame, by, window)
+    frame = apply_filters(frame, where=where, since=since, until=until)
+    if window:
+        frame = frame.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
+    rows = aggregate(frame, keys, table).to_dicts()
+    total = next(r for r in rows if r[_TOTAL])
+    groups = [_row(r, keys) for r in rows if not r[_TOTAL]]
+    result = SummaryResult(
+        by=by,
+        window=window,
+        groups=groups,
+        total=_row(total, []),
+        unpriced_models=_unpriced(total),
+        skipped_records=report.skipped if report is not None else 0,
+        prices=table.to_dict(),
+    )
+    result.gates = evaluate_gates(fail_if, result.groups or [], result.total, keys)
+    return result

@@ -1,0 +1,232 @@
+"""``genailog summarize``: parse options, call the library, render, map gates to exit 1.
+
+Formatting lives here as pure functions of the result's dict (no computation); polars is
+imported only inside the command so ``genailog --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from genailog.cli.options import InputFormat, OnInvalid, Paths, Since, Until, Where
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from genailog.analysis.summarize import SummaryResult
+
+
+class SummaryFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    csv = "csv"
+
+
+#: (metric, column title, formatter) shown by table and markdown; json and csv have all.
+_SHOWN: tuple[tuple[str, str, str], ...] = (
+    ("requests", "requests", "int"),
+    ("error_rate", "errors", "pct"),
+    ("input_tokens_per_request", "in tok/req", "num"),
+    ("output_tokens_per_request", "out tok/req", "num"),
+    ("cache_hit_ratio", "cache hit", "pct"),
+    ("cost_usd", "cost USD", "cost"),
+    ("cost_per_1k_requests", "USD/1k req", "usd"),
+    ("latency_ms_p50", "p50 ms", "num"),
+    ("latency_ms_p95", "p95 ms", "num"),
+    ("latency_ms_p99", "p99 ms", "num"),
+    ("ttft_ms_p95", "ttft p95", "num"),
+    ("requests_per_second", "req/s", "rate"),
+    ("feedback_mean", "feedback", "feedback"),
+)
+
+
+#: The terminal table keeps to what fits 100 columns; markdown shows all of _SHOWN.
+_TABLE = tuple(c for c in _SHOWN if c[0] in {
+    "requests", "error_rate", "input_tokens_per_request", "output_tokens_per_request",
+    "cache_hit_ratio", "cost_usd", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99"})
+
+
+def _fmt(kind: str, row: dict[str, Any], metric: str) -> str:
+    value = row.get(metric)
+    if kind == "cost":
+        return _cost_cell(row)
+    if kind == "feedback" and value is not None:
+        return f"{value:.2f} (n={row['feedback_count']})"
+    if value is None:
+        return "-"
+    formats = {"int": "{:,}", "pct": "{:.1%}", "num": "{:,.0f}", "usd": "${:,.4f}",
+               "rate": "{:.3g}"}  # fmt: skip
+    return formats.get(kind, "{}").format(value)
+
+
+def _cost_cell(row: dict[str, Any]) -> str:
+    """Cost with unpriced requests shown plainly, never folded in as $0."""
+    cost, unpriced = row.get("cost_usd"), row.get("unpriced_requests") or 0
+    text = "-" if cost is None else f"${cost:,.4f}"
+    if unpriced:
+        text = "UNPRICED" if cost is None else f"{text} +{unpriced:,} unpriced"
+    return text
+
+
+def _label_cells(row: dict[str, Any], keys: list[str], total: bool) -> list[str]:
+    if total:
+        return ["TOTAL", *([""] * (len(keys) - 1))] if keys else []
+    return ["(null)" if row[k] is None else str(row[k]) for k in keys]
+
+
+def _rows(data: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
+    return [*((g, False) for g in data["groups"]), (data["total"], True)]
+
+
+def _keys(data: dict[str, Any]) -> list[str]:
+    return (["window"] if data["window"] else []) + list(data["by"])
+
+
+def _footer_lines(data: dict[str, Any]) -> list[str]:
+    lines = []
+    span = data["span"]
+    if span["start"] is not None:
+        lines.append(f"span: {span['start']} .. {span['end']} ({span['seconds']:,.0f} s)")
+    prices = data["prices"]
+    lines.append(f"prices: {prices['source']} (as of {prices['as_of'] or 'unknown date'})")
+    for item in data["unpriced_models"]:
+        lines.append(f"unpriced model: {item['model']} ({item['requests']:,} requests, "
+                     "cost unknown; add it with --prices)")
+    if data["skipped_records"]:
+        lines.append(f"skipped invalid records: {data['skipped_records']:,}")
+    for gate in data["gates"]:
+        status = "passed" if gate["passed"] else "FAILED for " + "; ".join(
+            f["label"] for f in gate["failed"])
+        lines.append(f"gate {gate['expression']}: {status}")
+    return lines
+
+
+def render_table(data: dict[str, Any]) -> Table:
+    """A rich table; every user value is escaped."""
+    from rich.table import Table
+
+    from genailog.cli.render import esc
+
+    keys = _keys(data)
+    table = Table(caption="\n".join(esc(line) for line in _footer_lines(data)),
+                  caption_justify="left")
+    for key in keys:
+        table.add_column(esc(key))
+    for _, title, _ in _TABLE:
+        table.add_column(title, justify="right")
+    for row, total in _rows(data):
+        cells = [*_label_cells(row, keys, total), *(_fmt(k, row, m) for m, _, k in _TABLE)]
+        table.add_row(*(esc(c) for c in cells), style="bold" if total else None)
+    return table
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """A GitHub-flavoured table plus notes, ready for ``$GITHUB_STEP_SUMMARY``."""
+    keys = _keys(data)
+    header = [*keys, *(title for _, title, _ in _SHOWN)]
+    lines = ["## genailog summarize", "",
+             "| " + " | ".join(_md_cell(h) for h in header) + " |",
+             "|" + "|".join([" --- "] * len(keys) + [" ---: "] * len(_SHOWN)) + "|"]
+    for row, total in _rows(data):
+        cells = [*_label_cells(row, keys, total), *(_fmt(k, row, m) for m, _, k in _SHOWN)]
+        if total and keys:
+            cells[0] = "**TOTAL**"
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    lines.append("")
+    lines.extend(f"- {_md_cell(line)}" for line in _footer_lines(data))
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(data: dict[str, Any]) -> str:
+    """Every metric, one row per group then the total row (``scope`` says which)."""
+    keys = _keys(data)
+    metrics = list(data["total"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["scope", *keys, *metrics])
+    for row, total in _rows(data):
+        labels = [None] * len(keys) if total else [row[k] for k in keys]
+        values = [_csv_safe(v) for v in (*labels, *(row[m] for m in metrics))]
+        writer.writerow(["total" if total else "group", *values])
+    return out.getvalue()
+
+
+def _csv_safe(value: Any) -> Any:
+    """Keep spreadsheet formulas inert: text starting with = + - @ gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _split_by(by: list[str] | None) -> list[str]:
+    return [name.strip() for item in by or [] for name in item.split(",") if name.strip()]
+
+
+def summarize_command(
+    paths: Paths,
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Group by these fields (comma-separated or repeated); "
+                     "any column, your own fields included."),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option("--window", help="Also bucket by time: 15m, 1h, 1d, 1w, 1mo."),
+    ] = None,
+    where: Where = None,
+    since: Since = None,
+    until: Until = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option("--prices", help="Price file in LiteLLM's "
+                     "model_prices_and_context_window.json format (USD per token)."),
+    ] = None,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option("--fail-if", help="Exit 1 when this SQL predicate over metric names "
+                     "holds for any group or the total, e.g. 'latency_ms_p95 > 2000'. "
+                     "Repeatable."),
+    ] = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", help="Output format.")] = (
+        SummaryFormat.table
+    ),
+    on_invalid: OnInvalid = "fail",
+    input_format: InputFormat = "auto",
+) -> None:
+    """Cost, latency, token and quality summary, per group and in total, with CI gates.
+
+    Example: genailog summarize logs/ --by model --window 1d --fail-if "latency_ms_p95 > 2000"
+    """
+    from genailog.analysis.summarize import summarize
+    from genailog.cli.render import esc, print_json, stderr, stdout, write_text
+
+    result: SummaryResult = summarize(
+        paths, by=_split_by(by), window=window, where=where, since=since, until=until,
+        prices=prices, fail_if=fail_if or [], on_invalid=on_invalid, input_format=input_format,
+    )
+    data = result.to_dict()
+    if fmt is SummaryFormat.json:
+        print_json(data)
+    elif fmt is SummaryFormat.markdown:
+        write_text(render_markdown(data))
+    elif fmt is SummaryFormat.csv:
+        write_text(render_csv(data))
+    else:
+        stdout.print(render_table(data))
+    for gate in result.gates:
+        for failure in gate.failed:
+            stderr.print(f"[bold red]gate failed:[/] {esc(gate.expression)} "
+                         f"for {esc(failure['label'])}")
+    if result.failed:
+        raise typer.Exit(1)
