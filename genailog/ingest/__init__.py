@@ -169,8 +169,8 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
                  frames: list[pl.DataFrame], foreign: dict[str, list[tuple[Source, bytes]]],
                  json_marks: list[tuple[pl.DataFrame, set[str]]]) -> None:
     if source.is_stdin:
-        data = (stdin or __import__("sys").stdin.buffer).read()
-        head, stream = data[:65536], buffered(data)
+        stream = buffered(source.open(stdin).read())
+        head = stream.read(65536)
     else:
         stream = source.open()
         head = _peek(stream, source)

@@ -7,11 +7,11 @@ raises, because records reaching here have already passed validation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import polars as pl
 
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
@@ -25,10 +25,10 @@ _SCALAR_TYPES: tuple[tuple[type, pl.DataType], ...] = (
 
 
 def json_text(value: Any) -> str | None:
-    """JSON text for a value held in a JSON-text column (None stays None)."""
+    """Compact JSON text for a value held in a JSON-text column (None stays None)."""
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return msgspec.json.encode(value).decode("utf-8")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -47,7 +47,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     return stamp.astimezone(UTC)
 
 
-def _canonical_value(name: str, value: Any) -> Any:
+def canonical_value(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name == "timestamp":
@@ -103,7 +103,7 @@ def canonical_frame(
     """
     columns: dict[str, pl.Series] = {}
     for name, dtype in CANONICAL_DTYPES.items():
-        values = [_canonical_value(name, r.get(name)) for r in records]
+        values = [canonical_value(name, r.get(name)) for r in records]
         columns[name] = pl.Series(name, values, dtype=dtype, strict=True)
     extras = sorted({key for r in records for key in r} - CANONICAL_DTYPES.keys())
     json_columns: set[str] = set()

@@ -18,14 +18,17 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from genailog.ingest.frame import canonical_frame, extra_dtype, json_text
+from genailog.ingest.frame import canonical_frame, canonical_value, extra_dtype, json_text
 from genailog.ingest.report import InvalidRecord
-from genailog.schema.columns import CANONICAL_DTYPES, TIMESTAMP_DTYPE
+from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.diagnose import diagnose
 from genailog.schema.fastcheck import FIELD_NAMES, closed_batch, open_batch, open_one, raw_batch
 
 BOM = b"\xef\xbb\xbf"
 _IRREGULAR = re.compile(rb"\r|\n[ \t]*\n|^[ \t]*\n")
+
+#: Columns typed from decoded values rather than by polars' parser.
+_REBUILT = (*sorted(JSON_TEXT_COLUMNS), "messages")
 
 #: What polars reads each canonical column as; timestamps are parsed afterwards.
 LOAD_SCHEMA: dict[str, pl.DataType] = {
@@ -158,8 +161,9 @@ class ChunkReader:
             return frame, []
         stamps = frame.select(parse_timestamps(pl.col("timestamp"))).to_series()
         frame = frame.with_columns(stamps.alias("timestamp"))
-        if extras:
-            frame = self._with_extras(frame, lines, result)
+        rebuild = [name for name in _REBUILT if frame.get_column(name).null_count() < frame.height]
+        if extras or rebuild:
+            frame = self._from_values(frame, lines, rebuild, extras, result)
         late = stamps.is_null().arg_true().to_list()
         if late:
             frame = frame.filter(stamps.is_not_null())
@@ -173,11 +177,17 @@ class ChunkReader:
         return parsed.is_null().arg_true().to_list()
 
     @staticmethod
-    def _with_extras(frame: pl.DataFrame, lines: list[bytes],
+    def _from_values(frame: pl.DataFrame, lines: list[bytes], rebuild: list[str], extras: bool,
                      result: ChunkResult) -> pl.DataFrame:
+        """Columns polars cannot be trusted with (it writes nested values as JSON text
+        without escaping control characters), and the user's own fields."""
         records = raw_batch.decode(_joined(lines))
-        names = sorted(set().union(*records) - FIELD_NAMES)
-        columns = []
+        columns = [
+            pl.Series(name, [canonical_value(name, r.get(name)) for r in records],
+                      dtype=CANONICAL_DTYPES[name], strict=True)
+            for name in rebuild
+        ]
+        names = sorted(set().union(*records) - FIELD_NAMES) if extras else []
         for name in names:
             values = [r.get(name) for r in records]
             dtype, as_json = extra_dtype(values)

@@ -53,11 +53,11 @@ class Source:
         except OSError as exc:
             raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
         if self.compression == ".gz":
-            return gzip.GzipFile(fileobj=raw)
+            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
         if self.compression == ".zst":
             import zstandard
 
-            return zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[return-value]
+            return zstandard.ZstdDecompressor().stream_reader(raw)
         return raw
 
 

@@ -1,0 +1,169 @@
+"""read_logs: discovery, decoding, typing by the schema, and the invalid-record policy."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import zstandard
+from conftest import base_record, write_jsonl
+
+from genailog.errors import InputError, InvalidRecordError, UnknownFormatError, UsageError
+from genailog.ingest import read_logs
+from genailog.schema.columns import CANONICAL_DTYPES
+
+GOOD = base_record(user_id="u42", prompt="...", response="...", input_tokens=430,
+                   output_tokens=210, latency_ms=980, retrieval_docs=["doc7", "doc19"],
+                   hallucination_flag=False)
+
+MALFORMED = {
+    "nan": '{"timestamp": "2025-12-26T10:00:12Z", "model": "m", "latency_ms": NaN}',
+    "wrong_type": '{"timestamp": "2025-12-26T10:00:12Z", "model": "m", "input_tokens": "12"}',
+    "not_object": "[1, 2]",
+    "bad_json": '{"timestamp": "2025-12-26T10:00:12Z", "model": "m",,}',
+    "bad_date": '{"timestamp": "2025-02-30T10:00:12Z", "model": "m"}',
+    "missing_model": '{"timestamp": "2025-12-26T10:00:12Z"}',
+}
+
+
+def test_issue_example_record_is_read_with_schema_types(tmp_path: Path) -> None:
+    logs = read_logs([write_jsonl(tmp_path / "a.jsonl", [GOOD])])
+    frame = logs.collect()
+    assert frame.height == 1
+    for name, dtype in CANONICAL_DTYPES.items():
+        assert frame.schema[name] == dtype, name
+    row = frame.row(0, named=True)
+    assert row["input_tokens"] == 430 and row["latency_ms"] == 980.0
+    assert json.loads(row["retrieval_docs"]) == ["doc7", "doc19"]
+    assert row["timestamp"].isoformat() == "2025-12-26T10:00:12+00:00"
+
+
+def test_key_first_seen_on_line_300_is_kept(tmp_path: Path) -> None:
+    records = [GOOD] * 299 + [{**GOOD, "case_id": "c300", "tenant": 7}]
+    frame = read_logs([write_jsonl(tmp_path / "a.jsonl", records)]).collect()
+    assert frame["case_id"].to_list()[-1] == "c300"
+    assert frame["case_id"].null_count() == 299
+    assert frame.schema["tenant"] == pl.Int64 and frame["tenant"][-1] == 7
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_line_fails_naming_file_and_line(tmp_path: Path, kind: str) -> None:
+    path = write_jsonl(tmp_path / "a.jsonl", [GOOD, GOOD, MALFORMED[kind], GOOD])
+    with pytest.raises(InvalidRecordError) as caught:
+        read_logs([path])
+    assert caught.value.line == 3
+    assert str(caught.value).startswith(f"{path}:3: ")
+    assert "--on-invalid" in str(caught.value)
+
+
+def test_invalid_utf8_and_truncated_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    good = json.dumps(GOOD).encode()
+    path.write_bytes(good + b"\n" + b'{"timestamp": "2025-12-26T10:00:12Z", "model": "\xff"}\n'
+                     + good + b"\n" + b'{"timestamp": "2025-12-26T10:')
+    logs = read_logs([path], on_invalid="skip")
+    assert logs.report.records == 2 and logs.report.skipped == 2
+    messages = {r.line: r.message for r in logs.report.invalid}
+    assert "UTF-8" in messages[2] and "truncated last line" in messages[4]
+
+
+def test_skip_counts_and_quarantine_keeps_raw_lines(tmp_path: Path) -> None:
+    lines = [GOOD, *MALFORMED.values(), GOOD]
+    path = write_jsonl(tmp_path / "a.jsonl", lines)
+    skipped = read_logs([path], on_invalid="skip")
+    assert skipped.report.records == 2 and skipped.report.skipped == len(MALFORMED)
+    assert skipped.collect().height == 2
+    target = tmp_path / "q" / "bad.jsonl"
+    quarantined = read_logs([path], on_invalid=f"quarantine={target}")
+    assert quarantined.report.quarantined == len(MALFORMED)
+    assert target.read_text().splitlines() == list(MALFORMED.values())
+
+
+def test_bom_crlf_blank_lines_and_a_6mb_line(tmp_path: Path) -> None:
+    big = {**GOOD, "prompt": "x" * 6_000_000}
+    text = "\ufeff" + json.dumps(GOOD) + "\r\n\r\n  \n" + json.dumps(big) + "\r\n"
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(text.encode())
+    frame = read_logs([path], chunk_bytes=1024).collect()
+    assert frame.height == 2
+    assert frame["prompt"].str.len_chars().to_list() == [3, 6_000_000]
+
+
+def test_line_numbers_stay_right_across_chunks(tmp_path: Path) -> None:
+    records: list[Any] = [GOOD] * 500
+    records[376] = MALFORMED["wrong_type"]
+    path = write_jsonl(tmp_path / "a.jsonl", records)
+    with pytest.raises(InvalidRecordError) as caught:
+        read_logs([path], chunk_bytes=4096)
+    assert caught.value.line == 377
+
+
+def test_compressed_directories_globs_and_stdin(tmp_path: Path) -> None:
+    payload = (json.dumps(GOOD) + "\n").encode()
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "a.jsonl.gz").write_bytes(gzip.compress(payload * 2))
+    (tmp_path / "d" / "sub" / "b.ndjson.zst").write_bytes(
+        zstandard.ZstdCompressor().compress(payload * 3))
+    (tmp_path / "d" / "notes.txt").write_text("not a log")
+    assert read_logs([tmp_path / "d"]).report.records == 5
+    assert read_logs([str(tmp_path / "d" / "**" / "*.zst")]).report.records == 3
+    assert read_logs(["-"], stdin=io.BytesIO(payload * 4)).report.records == 4
+
+
+def test_missing_inputs_and_unknown_content_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_logs([tmp_path / "nope.jsonl"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no log files"):
+        read_logs([tmp_path / "empty"])
+    odd = write_jsonl(tmp_path / "odd.jsonl", [{"hello": "world"}])
+    with pytest.raises(UnknownFormatError, match="genailog"):
+        read_logs([odd])
+    with pytest.raises(UsageError):
+        read_logs([odd], on_invalid="ignore")
+
+
+def test_user_fields_of_mixed_types_are_json_text(tmp_path: Path) -> None:
+    records = [{**GOOD, "extra": 1, "obj": {"a": [1, 2]}}, {**GOOD, "extra": "one"}]
+    logs = read_logs([write_jsonl(tmp_path / "a.jsonl", records)])
+    frame = logs.collect()
+    assert logs.report.json_columns == {"extra", "obj"}
+    assert [json.loads(v) for v in frame["extra"]] == [1, "one"]
+    assert json.loads(frame["obj"][0]) == {"a": [1, 2]}
+
+
+def test_user_field_typed_differently_in_two_files_becomes_json_text(tmp_path: Path) -> None:
+    a = write_jsonl(tmp_path / "a.jsonl", [{**GOOD, "case": 5}])
+    b = write_jsonl(tmp_path / "b.jsonl", [{**GOOD, "case": "five"}])
+    logs = read_logs([a, b])
+    assert "case" in logs.report.json_columns
+    assert [json.loads(v) for v in logs.collect()["case"]] == [5, "five"]
+
+
+def test_integral_float_in_integer_field_is_valid_and_typed(tmp_path: Path) -> None:
+    frame = read_logs([write_jsonl(tmp_path / "a.jsonl",
+                                   [{**GOOD, "input_tokens": 430.0}])]).collect()
+    assert frame["input_tokens"].to_list() == [430]
+
+
+def test_parquet_is_read_and_invalid_rows_are_counted(tmp_path: Path) -> None:
+    frame = pl.DataFrame({
+        "timestamp": ["2025-12-26T10:00:12Z", "2025-12-26T11:00:00+01:00", "2025-12-26T12:00:00Z"],
+        "model": ["a", "b", None],
+        "input_tokens": [1, -2, 3],
+        "tenant": ["x", "y", "z"],
+    })
+    path = tmp_path / "a.parquet"
+    frame.write_parquet(path)
+    with pytest.raises(InvalidRecordError) as caught:
+        read_logs([path])
+    assert caught.value.line == 2
+    logs = read_logs([path], on_invalid="skip")
+    out = logs.collect()
+    assert out["model"].to_list() == ["a"] and out["tenant"].to_list() == ["x"]
+    assert logs.report.skipped == 2
