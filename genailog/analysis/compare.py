@@ -214,6 +214,7 @@ class DiffResult:
             "paired_changes": self.paired_changes.to_dict() if self.paired_changes else None,
             "regressions": [f"{m.metric} {m.statistic}" for m in self.regressions],
             "verdict": self.verdict,
+            "skipped_records": int(self.input.get("skipped", 0)) if self.input else 0,
             "input": dict(self.input) if self.input is not None else None,
         }
 

@@ -1,0 +1,248 @@
+"""``genailog diff-prompts``: parse options, read logs, call the library, render, gate.
+
+Renderers are pure functions of the result's dict (no statistics here); polars and scipy
+are imported only inside the command so ``genailog --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from genailog.cli.options import (
+    InputFormat,
+    OnInvalid,
+    Paths,
+    ReportFormat,
+    Seed,
+    Since,
+    Until,
+    Where,
+)
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+_HEADERS = ("metric", "baseline", "candidate", "delta", "CI", "p", "p adj", "test",
+            "n base/cand", "result")  # fmt: skip
+_NUMERIC_COLUMNS = range(1, 7)
+_SHORT_TESTS = {"mann-whitney-u": "mann-whitney", "wilcoxon-signed-rank": "wilcoxon",
+                "paired-bootstrap": "pair-bootstrap"}
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
+
+
+def _signed(value: float | None, rate: bool) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:+.2f} pp" if rate else ("+" if value > 0 else "") + _num(value)
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
+
+
+def _result(row: dict[str, Any]) -> str:
+    if row["regression"]:
+        return "REGRESSION"
+    if row["direction"] == "worse":
+        return f"worse (< min effect {row['min_effect']})"
+    return str(row["direction"])
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    rate = row["statistic"] == "rate"
+    value = (lambda v: "-" if v is None else f"{v:.2%}") if rate else _num
+    ci = ("-" if row["ci_low"] is None
+          else f"[{_signed(row['ci_low'], rate)}, {_signed(row['ci_high'], rate)}]")
+    pct = "" if row["delta_pct"] is None else f" ({row['delta_pct']:+.1f}%)"
+    test = row["test"] or "-"
+    return [f"{row['metric']} {row['statistic']}", value(row["baseline"]),
+            value(row["candidate"]), _signed(row["delta"], rate) + pct, ci, _p(row["p_value"]),
+            _p(row["p_adjusted"]), _SHORT_TESTS.get(test, test),
+            f"{row['n_baseline']:,}/{row['n_candidate']:,}", _result(row)]
+
+
+def _notes(data: dict[str, Any]) -> list[str]:
+    mode = f"paired on {data['pair_on']} ({data['n_matched']:,} matched)" if data["paired"] \
+        else "unpaired"
+    lines = [
+        f"{data['version_field']}: {data['baseline']} ({data['n_baseline']:,} records) -> "
+        f"{data['candidate']} ({data['n_candidate']:,} records), {mode}",
+        f"alpha {data['alpha']:g}, {data['correction']} correction, CI {data['confidence']:.0%}, "
+        f"{data['resamples']:,} bootstrap resamples, seed {data['seed']}",
+    ]
+    lines += [f"{r['metric']} {r['statistic']}: {r['note']}" for r in data["metrics"] if r["note"]]
+    if data["skipped_records"]:
+        lines.append(f"skipped invalid records: {data['skipped_records']:,}")
+    changes = data["paired_changes"]
+    if changes:
+        lines.append(f"responses changed: {changes['responses_changed']:,} of "
+                     f"{changes['responses_compared']:,} compared; cases worse on a quality "
+                     f"metric: {changes['cases_worse']:,}")
+    lines.append(f"verdict: {data['verdict']}")
+    return lines
+
+
+def render_table(data: dict[str, Any]) -> Table:
+    """A rich table, regressions in red; every user value is escaped. Cells never wrap."""
+    from rich.table import Table
+
+    from genailog.cli.render import esc
+
+    table = Table(caption="\n".join(esc(line) for line in _notes(data)),
+                  caption_justify="left")
+    for i, header in enumerate(_HEADERS):
+        table.add_column(header, justify="right" if i in _NUMERIC_COLUMNS else "left",
+                         no_wrap=True)
+    for row in data["metrics"]:
+        style = "bold red" if row["regression"] else (
+            "green" if row["direction"] == "better" else None)
+        table.add_row(*(esc(c) for c in _cells(row)), style=style)
+    return table
+
+
+def _md(text: object) -> str:
+    """Table-cell-safe markdown text: pipes escaped, HTML neutralized, one line."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;")
+            .replace("|", "\\|").replace("\r", " ").replace("\n", " "))
+
+
+def _md_examples(changes: dict[str, Any]) -> list[str]:
+    lines = ["", "### Cases that got worse", ""] if changes["examples"] else []
+    for case in changes["examples"]:
+        lines.append(f"- **{_md(case['key'])}**: {_md('; '.join(case['worse']))}")
+        for label, key in (("prompt", "prompt"), ("baseline", "baseline_response"),
+                           ("candidate", "candidate_response")):
+            if case[key] is not None:
+                lines.append(f"  - {label}: {_md(case[key])}")
+    return lines
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """GitHub-flavoured markdown for ``$GITHUB_STEP_SUMMARY``."""
+    icon = {"regression": "❌", "no regression": "✅"}.get(data["verdict"], "⚠️")
+    lines = [f"## genailog diff-prompts: {_md(data['baseline'])} → {_md(data['candidate'])}",
+             "", f"{icon} **{_md(data['verdict'])}**", "",
+             "| " + " | ".join(_HEADERS) + " |",
+             "|" + "|".join(" ---: " if i in _NUMERIC_COLUMNS else " --- "
+                            for i in range(len(_HEADERS)))
+             + "|"]
+    for row in data["metrics"]:
+        cells = [_md(c) for c in _cells(row)]
+        if row["regression"]:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- {_md(line)}" for line in _notes(data)]
+    if data["paired_changes"]:
+        lines += _md_examples(data["paired_changes"])
+    return "\n".join(lines) + "\n"
+
+
+def _print_examples(changes: dict[str, Any]) -> None:
+    from genailog.cli.render import esc, stdout
+
+    for case in changes["examples"]:
+        stdout.print(f"[bold]{esc(case['key'])}[/] got worse: {esc('; '.join(case['worse']))}")
+        for label, key in (("baseline", "baseline_response"), ("candidate", "candidate_response")):
+            if case[key] is not None:
+                stdout.print(f"  {label}: {esc(case[key])}")
+
+
+def _print_wide(table: Table) -> None:
+    """Print at the table's natural width, even when stdout is a narrow pipe (CI logs)."""
+    from rich.measure import Measurement
+
+    from genailog.cli.render import stdout
+
+    width = Measurement.get(stdout, stdout.options.update_width(10_000), table).maximum
+    before = stdout.width
+    stdout.width = max(before, width)  # rich clamps print(width=) to the console's width
+    try:
+        stdout.print(table)
+    finally:
+        stdout.width = before
+
+
+def _split(items: list[str] | None) -> list[str] | None:
+    if not items:
+        return None
+    return [name.strip() for item in items for name in item.split(",") if name.strip()]
+
+
+def diff_prompts_command(
+    paths: Paths,
+    baseline: Annotated[str, typer.Option("--baseline", help="The version to compare against.")],
+    candidate: Annotated[str, typer.Option("--candidate", help="The new version.")],
+    version_field: Annotated[str, typer.Option(
+        "--version-field", help="Field holding the version (any field, e.g. model).",
+    )] = "prompt_version",
+    metrics: Annotated[list[str] | None, typer.Option(
+        "--metrics", help="Metrics to compare (comma-separated or repeated): latency_ms, "
+        "ttft_ms, cost_usd, input_tokens, output_tokens, error_rate, refusal_rate, "
+        "hallucination_rate, feedback_rating, eval_scores.NAME, or any numeric/boolean "
+        "field as FIELD, FIELD:higher or FIELD:lower. Default: all built-ins with data.",
+    )] = None,
+    pair_on: Annotated[str | None, typer.Option(
+        "--pair-on", help="Field identifying the same test case under both versions "
+        "(e.g. case_id): paired tests on matched cases only.",
+    )] = None,
+    alpha: Annotated[float, typer.Option(
+        "--alpha", help="Family-wise significance level (after correction).")] = 0.05,
+    min_effect: Annotated[list[str] | None, typer.Option(
+        "--min-effect", help="Smallest change that counts as a regression, METRIC=PCT% "
+        "(relative) or METRIC=VALUE (absolute). Default 5% for every metric. Repeatable.",
+    )] = None,
+    correction: Annotated[str, typer.Option(
+        "--correction", help="Multiple-testing correction: holm, bonferroni or none.")] = "holm",
+    resamples: Annotated[int, typer.Option(
+        "--resamples", help="Bootstrap resamples per confidence interval.")] = 2000,
+    examples: Annotated[int, typer.Option(
+        "--examples", help="Paired mode: how many worsened cases to show.")] = 3,
+    where: Where = None,
+    since: Since = None,
+    until: Until = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
+        ReportFormat.table
+    ),
+    seed: Seed = 0,
+    on_invalid: OnInvalid = "fail",
+    input_format: InputFormat = "auto",
+) -> None:
+    """Is the candidate prompt version worse than the baseline? Exit 1 on a regression.
+
+    Example: genailog diff-prompts logs/ --baseline v3 --candidate v4 --min-effect latency_ms=10%
+    """
+    from genailog.analysis.compare import DiffOptions, diff_prompts, parse_min_effect
+    from genailog.cli.render import esc, print_json, stderr, write_text
+    from genailog.ingest import read_logs
+
+    options = DiffOptions(
+        version_field=version_field, metrics=_split(metrics), pair_on=pair_on, alpha=alpha,
+        min_effect=dict(parse_min_effect(m) for m in min_effect or []), correction=correction,
+        seed=seed, resamples=resamples, examples=examples, where=where, since=since,
+        until=until,
+    )
+    logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+    result = diff_prompts(logs.frame, baseline, candidate, options,
+                          report=logs.report.to_dict())
+    data = result.to_dict()
+    if fmt is ReportFormat.json:
+        print_json(data)
+    elif fmt is ReportFormat.markdown:
+        write_text(render_markdown(data))
+    else:
+        _print_wide(render_table(data))
+        if data["paired_changes"]:
+            _print_examples(data["paired_changes"])
+    if result.regressions:
+        stderr.print("[bold red]regression:[/] " + esc(", ".join(data["regressions"])))
+        raise typer.Exit(1)
