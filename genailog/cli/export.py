@@ -1,0 +1,185 @@
+"""``genailog export-dataset`` and ``genailog redact``: parse options, call the library, render.
+
+``--format`` is the dataset format here, so what the command prints is chosen with
+``--report-format table|json``; ``json`` prints exactly ``result.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from genailog.cli.options import (
+    InputFormat,
+    OnInvalid,
+    OutPath,
+    Paths,
+    Seed,
+    Since,
+    Until,
+    Where,
+)
+
+
+class DatasetFormat(StrEnum):
+    jsonl = "jsonl"
+    openai_chat = "openai-chat"
+    openai_evals = "openai-evals"
+    promptfoo = "promptfoo"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class ReportStyle(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class DedupMode(StrEnum):
+    exact = "exact"
+    near = "near"
+
+
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
+ReportFormatOpt = Annotated[
+    ReportStyle,
+    typer.Option("--report-format", help="How to print what was written: table or json."),
+]
+RedactFields = Annotated[
+    str | None,
+    typer.Option("--redact-fields", help="Comma-separated fields to redact besides the defaults."),
+]
+KeepFields = Annotated[
+    str | None,
+    typer.Option("--keep-fields", help="Comma-separated fields never to redact."),
+]
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+
+
+def _command_line() -> tuple[str, ...]:
+    return ("genailog", *sys.argv[1:])
+
+
+def export_command(
+    paths: Paths,
+    out: OutPath,
+    dataset_format: Annotated[
+        DatasetFormat, typer.Option("--format", help="Dataset format.")
+    ] = DatasetFormat.jsonl,
+    where: Where = None,
+    since: Since = None,
+    until: Until = None,
+    fields: Annotated[
+        str | None,
+        typer.Option("--fields", help="Comma-separated fields to keep (jsonl, csv, parquet) "
+                     "or to add as vars (promptfoo)."),
+    ] = None,
+    sample: Annotated[
+        str | None, typer.Option("--sample", help="Keep N records (500) or a fraction (0.1).")
+    ] = None,
+    stratify_by: Annotated[
+        str | None, typer.Option("--stratify-by", help="Keep this field's mix when sampling "
+                                 "and splitting.")
+    ] = None,
+    dedup: Annotated[
+        DedupMode | None, typer.Option("--dedup", help="Remove exact or near duplicates.")
+    ] = None,
+    near_threshold: Annotated[
+        float, typer.Option("--near-threshold", help="TF-IDF cosine for --dedup near.")
+    ] = 0.9,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Replace PII and secrets with typed placeholders.")
+    ] = False,
+    redact_fields: RedactFields = None,
+    keep_fields: KeepFields = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="Write parts, e.g. train=0.8,test=0.2.")
+    ] = None,
+    group_by: Annotated[
+        str, typer.Option("--group-by", help="Records sharing this field stay in one part.")
+    ] = "session_id",
+    seed: Seed = 0,
+    overwrite: Overwrite = False,
+    on_invalid: OnInvalid = "fail",
+    input_format: InputFormat = "auto",
+    report_format: ReportFormatOpt = ReportStyle.table,
+) -> None:
+    """Export logs as an evaluation or fine-tuning dataset, with a manifest beside it.
+
+    Example: genailog export-dataset logs/ --out bad.jsonl --format openai-chat
+    --where "feedback_rating <= 2" --dedup exact --redact --split train=0.8,test=0.2
+    """
+    from genailog.cli.render import print_json
+    from genailog.dataset.export import ExportOptions, export_dataset
+    from genailog.dataset.split import parse_sample, parse_split
+
+    options = ExportOptions(
+        out=out, format=dataset_format.value, where=where, since=since, until=until,
+        fields=_names(fields), sample=parse_sample(sample) if sample else None,
+        stratify_by=stratify_by, dedup=dedup.value if dedup else None,
+        near_threshold=near_threshold, redact=redact, redact_fields=_names(redact_fields),
+        keep_fields=_names(keep_fields), split=parse_split(split) if split else None,
+        group_by=group_by, seed=seed, overwrite=overwrite, on_invalid=on_invalid,
+        input_format=input_format, command_line=_command_line(),
+    )
+    result = export_dataset(paths, options)
+    if report_format is ReportStyle.json:
+        print_json(result.to_dict())
+        return
+    _print_export(result.to_dict())
+
+
+def _print_export(data: dict[str, Any]) -> None:
+    from genailog.cli.render import esc, stdout
+
+    for output in data["outputs"]:
+        part = f" ({esc(output['split'])})" if output["split"] else ""
+        stdout.print(f"wrote {output['records']} records to {esc(output['path'])}{part}")
+    counts = data["counts"]
+    stdout.print(" ".join(f"{k.replace('_', ' ')}={v}" for k, v in counts.items()))
+    _print_redaction(data["redaction"])
+    if data["skipped_invalid"]:
+        stdout.print(f"skipped {data['skipped_invalid']} invalid records")
+    stdout.print(f"manifest: {esc(data['manifest'])}")
+
+
+def _print_redaction(redaction: dict[str, Any]) -> None:
+    from genailog.cli.render import stdout
+
+    if redaction["enabled"]:
+        found = {k: v for k, v in redaction["counts"].items() if v}
+        listed = ", ".join(f"{k}={v}" for k, v in found.items()) or "nothing found"
+        stdout.print(f"redacted {redaction['records_changed']} records: {listed}")
+
+
+def redact_command(
+    paths: Paths,
+    out: OutPath,
+    redact_fields: RedactFields = None,
+    keep_fields: KeepFields = None,
+    overwrite: Overwrite = False,
+    on_invalid: OnInvalid = "fail",
+    input_format: InputFormat = "auto",
+    report_format: ReportFormatOpt = ReportStyle.table,
+) -> None:
+    """Redact PII and secrets in logs; JSONL in gives canonical JSONL out, Parquet gives Parquet.
+
+    Example: genailog redact logs/ --out logs.redacted.jsonl --keep-fields feedback_comment
+    """
+    from genailog.cli.render import esc, print_json, stdout
+    from genailog.dataset.export import redact_logs
+
+    result = redact_logs(paths, out, redact_fields=_names(redact_fields),
+                         keep_fields=_names(keep_fields), overwrite=overwrite,
+                         on_invalid=on_invalid, input_format=input_format)
+    if report_format is ReportStyle.json:
+        print_json(result.to_dict())
+        return
+    stdout.print(f"wrote {result.records} records to {esc(result.output.path)}")
+    _print_redaction(result.redaction.to_dict())

@@ -1,0 +1,1 @@
+"""Datasets from logs: export (filter, dedup, sample, split, write) and redaction."""

@@ -1,0 +1,380 @@
+"""``export_dataset`` and ``redact_logs``: logs become shareable, reproducible datasets.
+
+The pipeline is read -> filter -> drop records unusable for the format -> deduplicate ->
+sample -> split -> redact -> write, and every record read is accounted for at exactly one
+step::
+
+    read = invalid + filtered_out + unusable + duplicates_removed + not_sampled + written
+
+A manifest written beside the output records the inputs (with sha256), the options, the
+seed, those counts, the redaction counts per type, and the outputs (with sha256). Given
+the same inputs and seed, every output is byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from genailog import __version__
+from genailog.analysis.filters import apply_filters
+from genailog.dataset import dedup as dedup_mod
+from genailog.dataset import split as split_mod
+from genailog.dataset.redact import KINDS, FrameRedaction, redact_frame, resolve_fields
+from genailog.dataset.writers import (
+    EXAMPLE_FORMATS,
+    FORMATS,
+    usable_mask,
+    write_dataset,
+    write_jsonl,
+    write_parquet,
+)
+from genailog.errors import OutputError, UsageError
+from genailog.ingest import read_logs
+from genailog.ingest.report import ReadReport
+from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything ``export-dataset`` can be asked for; defaults match the CLI."""
+
+    out: Path
+    format: str = "jsonl"
+    where: str | None = None
+    since: str | None = None
+    until: str | None = None
+    fields: tuple[str, ...] = ()
+    sample: int | float | None = None
+    stratify_by: str | None = None
+    dedup: str | None = None
+    near_threshold: float = dedup_mod.NEAR_THRESHOLD
+    redact: bool = False
+    redact_fields: tuple[str, ...] = ()
+    keep_fields: tuple[str, ...] = ()
+    split: dict[str, float] | None = None
+    group_by: str = "session_id"
+    seed: int = 0
+    overwrite: bool = False
+    on_invalid: str = "fail"
+    input_format: str = "auto"
+    command_line: tuple[str, ...] = ()
+
+
+@dataclass
+class Counts:
+    """Where each record read went."""
+
+    read: int = 0
+    invalid: int = 0
+    filtered_out: int = 0
+    unusable: int = 0
+    duplicates_removed: int = 0
+    not_sampled: int = 0
+    written: int = 0
+
+    def balanced(self) -> bool:
+        return self.read == (self.invalid + self.filtered_out + self.unusable
+                             + self.duplicates_removed + self.not_sampled + self.written)
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Redaction:
+    """What redaction replaced: occurrences per type, records changed, fields covered."""
+
+    enabled: bool = False
+    fields: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    records_changed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.enabled and not self.counts:
+            self.counts = dict.fromkeys(KINDS, 0)
+
+    def add(self, part: FrameRedaction) -> None:
+        merged = Counter(self.counts) + part.counts
+        self.counts = {kind: merged.get(kind, 0) for kind in KINDS}
+        self.records_changed += part.records_changed
+        self.fields = part.fields
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "fields": self.fields, "counts": self.counts,
+                "records_changed": self.records_changed}
+
+
+@dataclass
+class OutputFile:
+    path: str
+    split: str | None
+    records: int
+    sha256: str
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ExportResult:
+    """The result of one export: outputs, accounting, redaction, and the manifest path."""
+
+    format: str
+    outputs: list[OutputFile]
+    manifest: str
+    counts: Counts
+    redaction: Redaction
+    input: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "outputs": [o.to_dict() for o in self.outputs],
+            "manifest": self.manifest,
+            "counts": self.counts.to_dict(),
+            "redaction": self.redaction.to_dict(),
+            "skipped_invalid": self.input["skipped"],
+            "input": self.input,
+        }
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_path(out: Path) -> Path:
+    """``data.jsonl`` -> ``data.manifest.json``, beside the output."""
+    return out.with_name(f"{out.stem}.manifest.json")
+
+
+def output_paths(out: Path, parts: Sequence[str] | None) -> list[Path]:
+    """One path, or ``data.train.jsonl``, ``data.test.jsonl`` for a split."""
+    if not parts:
+        return [out]
+    return [out.with_name(f"{out.stem}.{part}{out.suffix}") for part in parts]
+
+
+def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
+    if overwrite:
+        return
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise OutputError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
+
+
+def _check_field(frame: pl.DataFrame, name: str | None, option: str) -> None:
+    if name is not None and name not in frame.columns:
+        raise UsageError(f"{option} names unknown field {name!r}")
+
+
+def _check_options(options: ExportOptions) -> None:
+    if options.format not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {options.format!r}")
+    if options.dedup not in (None, "exact", "near"):
+        raise UsageError(f"--dedup takes exact or near, not {options.dedup!r}")
+    if not 0 < options.near_threshold <= 1:
+        raise UsageError("--near-threshold must be in (0, 1]")
+    if options.fields and options.format in ("openai-chat", "openai-evals"):
+        raise UsageError(f"--fields does not apply to {options.format}; its fields are fixed")
+
+
+def json_columns_of(frame: pl.DataFrame, report: ReadReport) -> frozenset[str]:
+    return frozenset((set(report.json_columns) | JSON_TEXT_COLUMNS) & set(frame.columns))
+
+
+def _user_fields(frame: pl.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c not in CANONICAL_DTYPES]
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+def _select(frame: pl.DataFrame, options: ExportOptions) -> tuple[pl.DataFrame, Counts]:
+    """Filter, drop unusable records, deduplicate and sample, counting each step."""
+    counts = Counts()
+    start = frame.height
+    frame = apply_filters(frame.lazy(), where=options.where, since=options.since,
+                          until=options.until).collect()
+    counts.filtered_out = start - frame.height
+    usable = usable_mask(frame, options.format)
+    counts.unusable = int((~usable).sum())
+    frame = frame.filter(usable)
+    if options.dedup:
+        before = frame.height
+        frame = dedup_mod.dedup(frame, options.dedup, options.near_threshold)
+        counts.duplicates_removed = before - frame.height
+    if options.sample is not None:
+        labels = frame[options.stratify_by].to_list() if options.stratify_by else None
+        keep = split_mod.sample_indices(frame.height, options.sample, labels, options.seed)
+        counts.not_sampled = frame.height - len(keep)
+        frame = frame[keep]
+    return frame, counts
+
+
+def _parts(frame: pl.DataFrame, options: ExportOptions) -> list[tuple[str | None, pl.DataFrame]]:
+    if not options.split:
+        return [(None, frame)]
+    groups = split_mod.group_ids(frame[options.group_by].to_list())
+    labels = frame[options.stratify_by].to_list() if options.stratify_by else None
+    names = list(options.split)
+    index = split_mod.split_parts(list(options.split.values()), groups, labels, options.seed)
+    return [(name, frame.filter(pl.Series(index == i))) for i, name in enumerate(names)]
+
+
+def _project(frame: pl.DataFrame, options: ExportOptions) -> pl.DataFrame:
+    if not options.fields or options.format in EXAMPLE_FORMATS:
+        return frame
+    unknown = [f for f in options.fields if f not in frame.columns]
+    if unknown:
+        raise UsageError(f"--fields names unknown field(s): {', '.join(unknown)}")
+    return frame.select(options.fields)
+
+
+def _describe_output(path: Path, part: str | None, records: int) -> OutputFile:
+    return OutputFile(path=path.name, split=part, records=records, sha256=sha256_file(path),
+                      bytes=path.stat().st_size)
+
+
+def export_frame(frame: pl.DataFrame, report: ReadReport, options: ExportOptions) -> ExportResult:
+    """The export pipeline over logs already read (``report`` says what was read)."""
+    _check_options(options)
+    for name, option in ((options.stratify_by, "--stratify-by"), (options.group_by, "--group-by")):
+        _check_field(frame, name, option)
+    targets = output_paths(options.out, list(options.split or ()))
+    _refuse_existing([*targets, manifest_path(options.out)], options.overwrite)
+    selected, counts = _select(frame, options)
+    counts.read = report.records + report.skipped
+    counts.invalid = report.skipped
+    counts.filtered_out += report.records - frame.height
+    json_cols = json_columns_of(frame, report)
+    redaction = Redaction(enabled=options.redact)
+    if options.redact:
+        fields = resolve_fields(selected.schema, _user_fields(selected), options.redact_fields,
+                                options.keep_fields)
+        redaction.fields = fields
+    outputs: list[OutputFile] = []
+    for (part, piece), path in zip(_parts(selected, options), targets, strict=True):
+        if options.redact:
+            done = redact_frame(piece, redaction.fields, json_cols)
+            redaction.add(done)
+            piece = done.frame
+        written = write_dataset(_project(piece, options), path, options.format, json_cols,
+                                overwrite=True, extra_vars=options.fields)
+        counts.written += written
+        outputs.append(_describe_output(path, part, written))
+    result = ExportResult(options.format, outputs, str(manifest_path(options.out)), counts,
+                          redaction, report.to_dict())
+    write_manifest(result, report, options)
+    return result
+
+
+def manifest(result: ExportResult, report: ReadReport, options: ExportOptions) -> dict[str, Any]:
+    """The manifest: enough to audit the dataset and to make it again."""
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "genailog_version": __version__,
+        "command": "export-dataset",
+        "command_line": list(options.command_line),
+        "inputs": [_input_entry(f.path, f.format, f.records, f.invalid) for f in report.files],
+        "format": options.format,
+        "fields": list(options.fields),
+        "filter": {"where": options.where, "since": options.since, "until": options.until},
+        "dedup": {"mode": options.dedup,
+                  "near_threshold": options.near_threshold if options.dedup == "near" else None},
+        "sample": {"size": options.sample, "stratify_by": options.stratify_by},
+        "split": ({"fractions": options.split, "group_by": options.group_by,
+                   "stratify_by": options.stratify_by} if options.split else None),
+        "seed": options.seed,
+        "counts": result.counts.to_dict(),
+        "redaction": result.redaction.to_dict(),
+        "outputs": [o.to_dict() for o in result.outputs],
+    }
+
+
+def _input_entry(path: str, fmt: str, records: int, invalid: int) -> dict[str, Any]:
+    readable = Path(path).is_file()
+    return {"path": path, "format": fmt, "records": records, "invalid": invalid,
+            "sha256": sha256_file(path) if readable else None}
+
+
+def write_manifest(result: ExportResult, report: ReadReport, options: ExportOptions) -> None:
+    import json
+
+    from genailog.cli.render import atomic_writer
+
+    text = json.dumps(manifest(result, report, options), indent=2, ensure_ascii=False,
+                      sort_keys=False)
+    with atomic_writer(Path(result.manifest), overwrite=True) as handle:
+        handle.write(text + "\n")
+
+
+def export_dataset(paths: Sequence[str | Path], options: ExportOptions) -> ExportResult:
+    """Read ``paths`` and export them as a dataset (see :class:`ExportOptions`)."""
+    _check_options(options)
+    targets = output_paths(options.out, list(options.split or ()))
+    _refuse_existing([*targets, manifest_path(options.out)], options.overwrite)
+    logs = read_logs(paths, on_invalid=options.on_invalid, input_format=options.input_format)
+    return export_frame(logs.frame.collect(), logs.report, options)
+
+
+# ---------------------------------------------------------------- redact on its own
+
+
+@dataclass
+class RedactResult:
+    """Redacted logs written in the input's file format, and what was replaced."""
+
+    output: OutputFile
+    records: int
+    redaction: Redaction
+    input: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"output": self.output.to_dict(), "records": self.records,
+                "redaction": self.redaction.to_dict(), "skipped_invalid": self.input["skipped"],
+                "input": self.input}
+
+
+def redact_logs(
+    paths: Sequence[str | Path],
+    out: Path,
+    *,
+    redact_fields: Sequence[str] = (),
+    keep_fields: Sequence[str] = (),
+    overwrite: bool = False,
+    on_invalid: str = "fail",
+    input_format: str = "auto",
+) -> RedactResult:
+    """Redact logs as they are: JSONL in, canonical JSONL out; Parquet in, Parquet out."""
+    _refuse_existing([out], overwrite)
+    logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+    frame = logs.frame.collect()
+    fields = resolve_fields(frame.schema, _user_fields(frame), redact_fields, keep_fields)
+    done = redact_frame(frame, fields, json_columns_of(frame, logs.report))
+    redaction = Redaction(enabled=True, fields=fields)
+    redaction.add(done)
+    parquet_in = bool(logs.report.files) and all(
+        f.format == "parquet" for f in logs.report.files)
+    if parquet_in:
+        records = write_parquet(done.frame, out, overwrite=True)
+    else:
+        records = write_jsonl(done.frame, out, json_columns_of(frame, logs.report), overwrite=True)
+    return RedactResult(_describe_output(out, None, records), records, redaction,
+                        logs.report.to_dict())

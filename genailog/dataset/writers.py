@@ -1,0 +1,266 @@
+"""Dataset writers: canonical JSONL, OpenAI chat and evals, promptfoo tests, safe CSV, Parquet.
+
+Every writer takes a frame in canonical columns and writes one file through
+``render.atomic_writer`` (temporary file, then rename), so an interrupted export never
+leaves half a dataset. Output is a pure function of the frame: same frame, same bytes.
+
+Formats built from conversations (openai-chat, openai-evals, promptfoo) decide per record
+whether it forms a valid example; :func:`usable_mask` says which records do, so the
+exporter can count the others instead of writing them broken.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from genailog.cli.render import atomic_writer
+
+FORMATS: tuple[str, ...] = ("jsonl", "openai-chat", "openai-evals", "promptfoo", "csv", "parquet")
+#: Formats that hold conversations rather than whole records.
+EXAMPLE_FORMATS: frozenset[str] = frozenset({"openai-chat", "openai-evals", "promptfoo"})
+EXTENSIONS: dict[str, str] = {
+    "jsonl": ".jsonl", "openai-chat": ".jsonl", "openai-evals": ".jsonl",
+    "promptfoo": ".yaml", "csv": ".csv", "parquet": ".parquet",
+}  # fmt: skip
+
+CHAT_ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
+_CHUNK_ROWS = 50_000
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+# ---------------------------------------------------------------- JSON values in polars
+
+
+def _json_key(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
+
+
+def json_value(name: str, dtype: pl.DataType, json_columns: frozenset[str]) -> pl.Expr:
+    """The JSON text of column ``name``'s value (null stays null)."""
+    col = pl.col(name)
+    if name in json_columns:
+        return col  # already JSON text, written back as a JSON value
+    if isinstance(dtype, pl.Datetime):
+        return pl.lit('"') + rfc3339(col) + pl.lit('"')
+    prefix = "{" + _json_key(name) + ":"
+    encoded = pl.struct(col).struct.json_encode().str.strip_prefix(prefix).str.strip_suffix("}")
+    return pl.when(col.is_null()).then(None).otherwise(encoded)
+
+
+def rfc3339(col: pl.Expr) -> pl.Expr:
+    """UTC timestamps as RFC 3339 text with a ``Z`` (fraction only when there is one)."""
+    return col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
+
+
+def jsonl_lines(frame: pl.DataFrame, json_columns: frozenset[str]) -> pl.Series:
+    """One canonical JSON object per record; null fields are left out (null = not logged)."""
+    fragments = [
+        pl.lit(_json_key(name) + ":") + json_value(name, dtype, json_columns)
+        for name, dtype in frame.schema.items()
+    ]
+    line = pl.lit("{") + pl.concat_str(fragments, separator=",", ignore_nulls=True) + pl.lit("}")
+    return frame.select(line.alias("line")).to_series()
+
+
+def _write_lines(handle: IO[Any], lines: Iterator[str]) -> int:
+    count = 0
+    for line in lines:
+        handle.write(line)
+        handle.write("\n")
+        count += 1
+    return count
+
+
+def write_jsonl(
+    frame: pl.DataFrame, path: Path, json_columns: frozenset[str], *, overwrite: bool
+) -> int:
+    """Canonical records, user fields included, JSON-text columns as JSON values."""
+    with atomic_writer(path, overwrite=overwrite) as handle:
+        for start in range(0, frame.height, _CHUNK_ROWS):
+            chunk = frame.slice(start, _CHUNK_ROWS)
+            handle.write("\n".join(jsonl_lines(chunk, json_columns).to_list()))
+            handle.write("\n")
+    return frame.height
+
+
+# ---------------------------------------------------------------- conversations
+
+Message = dict[str, str]
+_EXAMPLE_COLUMNS = ("messages", "system_prompt", "prompt", "response")
+
+
+def conversation(
+    messages: list[dict[str, Any]] | None,
+    system_prompt: str | None,
+    prompt: str | None,
+    response: str | None,
+) -> list[Message] | None:
+    """The chat of one record, ending with the assistant's answer, or None if it has none.
+
+    Built from ``messages`` (plus ``response`` when the messages stop before the answer),
+    else from ``system_prompt`` + ``prompt`` + ``response``.
+    """
+    chat: list[dict[str, Any]]
+    if messages:
+        chat = [{"role": m.get("role"), "content": m.get("content")} for m in messages]
+        if response is not None and chat[-1]["role"] != "assistant":
+            chat.append({"role": "assistant", "content": response})
+    else:
+        chat = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        chat += [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+    if not _valid_chat(chat):
+        return None
+    return [{"role": m["role"], "content": m["content"]} for m in chat]
+
+
+def _valid_chat(chat: Sequence[dict[str, Any]]) -> bool:
+    for message in chat:
+        content = message.get("content")
+        if message.get("role") not in CHAT_ROLES:
+            return False
+        if not isinstance(content, str) or not content.strip():
+            return False
+    roles = [m["role"] for m in chat]
+    return "user" in roles and roles[-1] == "assistant"
+
+
+def conversations(frame: pl.DataFrame) -> list[list[Message] | None]:
+    """:func:`conversation` for every record of ``frame``."""
+    rows = frame.select(_EXAMPLE_COLUMNS).iter_rows()
+    return [conversation(*row) for row in rows]
+
+
+def usable_mask(frame: pl.DataFrame, fmt: str) -> pl.Series:
+    """Which records can form an example of format ``fmt`` (all of them for record formats)."""
+    if fmt not in EXAMPLE_FORMATS:
+        return pl.Series("usable", [True] * frame.height, dtype=pl.Boolean)
+    return pl.Series("usable", [c is not None for c in conversations(frame)], dtype=pl.Boolean)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def openai_chat_line(chat: list[Message]) -> str:
+    return _dumps({"messages": chat})
+
+
+def openai_evals_line(chat: list[Message]) -> str:
+    """The OpenAI evals sample: the conversation up to the answer, and the answer as ideal."""
+    return _dumps({"input": chat[:-1], "ideal": chat[-1]["content"]})
+
+
+#: Record fields copied into a promptfoo test's metadata, for filtering in promptfoo.
+PROMPTFOO_METADATA = ("model", "prompt_id", "prompt_version", "request_id")
+
+
+def promptfoo_line(
+    chat: list[Message], metadata: dict[str, Any], extra_vars: dict[str, Any]
+) -> str:
+    """One promptfoo test case as a YAML flow mapping (JSON is valid YAML).
+
+    ``vars.prompt`` is the last user message, ``vars.system_prompt`` the system message;
+    the logged answer is the expected output, checked with promptfoo's ``similar``
+    assertion, because an exact ``equals`` fails on any rewording by the model.
+    """
+    user = [m["content"] for m in chat if m["role"] == "user"][-1]
+    system = [m["content"] for m in chat if m["role"] == "system"]
+    variables: dict[str, Any] = {"prompt": user, **({"system_prompt": system[0]} if system else {})}
+    variables.update(extra_vars)
+    test = {
+        "vars": variables,
+        "assert": [{"type": "similar", "value": chat[-1]["content"], "threshold": 0.8}],
+        "metadata": {k: v for k, v in metadata.items() if v is not None},
+    }
+    return "- " + _dumps(test)
+
+
+def write_examples(
+    frame: pl.DataFrame,
+    path: Path,
+    fmt: str,
+    *,
+    overwrite: bool,
+    extra_vars: Sequence[str] = (),
+) -> int:
+    """openai-chat, openai-evals or promptfoo examples; invalid records are skipped here and
+    must have been counted by the caller through :func:`usable_mask`."""
+    chats = conversations(frame)
+    meta_cols = [c for c in PROMPTFOO_METADATA if c in frame.columns]
+    metas = frame.select(meta_cols).to_dicts() if fmt == "promptfoo" else []
+    extras = frame.select(extra_vars).to_dicts() if fmt == "promptfoo" else []
+    line: Callable[[int, list[Message]], str] = {
+        "openai-chat": lambda i, chat: openai_chat_line(chat),
+        "openai-evals": lambda i, chat: openai_evals_line(chat),
+        "promptfoo": lambda i, chat: promptfoo_line(chat, metas[i], extras[i]),
+    }[fmt]
+    with atomic_writer(path, overwrite=overwrite) as handle:
+        if fmt == "promptfoo":
+            handle.write("# promptfoo tests file, written by genailog export-dataset\n")
+        lines = (line(i, chat) for i, chat in enumerate(chats) if chat is not None)
+        return _write_lines(handle, lines)
+
+
+# ---------------------------------------------------------------- CSV and Parquet
+
+
+def csv_safe(col: pl.Expr) -> pl.Expr:
+    """Neutralize spreadsheet formulas (OWASP CSV injection): a cell starting with
+    ``= + - @``, tab or carriage return gets a leading single quote."""
+    return pl.when(col.str.contains(_FORMULA_START)).then(pl.lit("'") + col).otherwise(col)
+
+
+def csv_frame(frame: pl.DataFrame, json_columns: frozenset[str]) -> pl.DataFrame:
+    """Flat, formula-safe columns: text is guarded, nested values become JSON text,
+    numbers and booleans are left as they are."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            exprs.append(col)
+        elif dtype == pl.String:
+            exprs.append(csv_safe(col).alias(name))
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(rfc3339(col).alias(name))
+        else:
+            exprs.append(csv_safe(json_value(name, dtype, json_columns)).alias(name))
+    return frame.select(exprs)
+
+
+def write_csv(
+    frame: pl.DataFrame, path: Path, json_columns: frozenset[str], *, overwrite: bool
+) -> int:
+    safe = csv_frame(frame, json_columns)
+    with atomic_writer(path, "wb", overwrite=overwrite) as handle:
+        safe.write_csv(handle, quote_style="non_numeric")
+    return frame.height
+
+
+def write_parquet(frame: pl.DataFrame, path: Path, *, overwrite: bool) -> int:
+    """Parquet with native types (timestamps, lists of messages), for pandas and HF datasets."""
+    with atomic_writer(path, "wb", overwrite=overwrite) as handle:
+        frame.write_parquet(handle, compression="zstd", statistics=True)
+    return frame.height
+
+
+def write_dataset(
+    frame: pl.DataFrame,
+    path: Path,
+    fmt: str,
+    json_columns: frozenset[str],
+    *,
+    overwrite: bool,
+    extra_vars: Sequence[str] = (),
+) -> int:
+    """Write ``frame`` in format ``fmt``; returns the number of records written."""
+    if fmt == "jsonl":
+        return write_jsonl(frame, path, json_columns, overwrite=overwrite)
+    if fmt == "csv":
+        return write_csv(frame, path, json_columns, overwrite=overwrite)
+    if fmt == "parquet":
+        return write_parquet(frame, path, overwrite=overwrite)
+    return write_examples(frame, path, fmt, overwrite=overwrite, extra_vars=extra_vars)
