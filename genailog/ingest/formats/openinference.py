@@ -1,0 +1,117 @@
+"""OpenInference (Arize Phoenix) spans, from OTLP JSON traces.
+
+Token semantics: ``llm.token_count.prompt`` includes cached tokens, and
+``llm.token_count.prompt_details.cache_read`` / ``cache_write`` are parts of it (the
+OpenAI convention); a prompt count below its cached part is corrected. Spans of kind
+``LLM`` become records; ``RETRIEVER`` spans lend their documents to the LLM records of
+the same trace. Messages are flattened attributes ``llm.input_messages.N.message.*``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from genailog.errors import InvalidRecordError
+from genailog.ingest.formats._common import (
+    Item,
+    Located,
+    Record,
+    as_int,
+    compact,
+    fill_prompts,
+    loads_maybe,
+    normalize_tokens,
+)
+from genailog.ingest.formats._spans import Span
+from genailog.ingest.formats._spans import spans as read_spans
+from genailog.ingest.formats.otlp import _span_common, attach_retrieval
+
+_INDEXED = re.compile(r"^(?P<prefix>[a-z_.]+?)\.(?P<index>\d+)\.(?P<rest>.+)$")
+
+
+def span_kind(span: Span) -> str:
+    return str(span.attributes.get("openinference.span.kind", "")).upper()
+
+
+def indexed(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """Flattened ``prefix.N.key`` attributes as a list of ``{key: value}`` dicts."""
+    found: dict[int, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        match = _INDEXED.match(key)
+        if match and match["prefix"] == prefix:
+            found.setdefault(int(match["index"]), {})[match["rest"]] = value
+    return [found[i] for i in sorted(found)]
+
+
+def _messages(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]] | None:
+    out = [{"role": str(m.get("message.role") or "user"),
+            "content": m.get("message.content")} for m in indexed(attrs, prefix)]
+    return out or None
+
+
+def _documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
+    docs = [compact({"id": d.get("document.id"), "score": d.get("document.score"),
+                     "content": d.get("document.content")})
+            for d in indexed(attrs, "retrieval.documents")]
+    return docs or None
+
+
+def _usage(attrs: dict[str, Any]) -> Record:
+    prefix = "llm.token_count."
+    return {
+        "input_tokens": as_int(attrs.get(prefix + "prompt")),
+        "output_tokens": as_int(attrs.get(prefix + "completion")),
+        "cached_input_tokens": as_int(attrs.get(prefix + "prompt_details.cache_read")),
+        "cache_write_tokens": as_int(attrs.get(prefix + "prompt_details.cache_write")),
+        "reasoning_tokens": as_int(attrs.get(prefix + "completion_details.reasoning")),
+    }
+
+
+def span_record(span: Span) -> Record:
+    attrs = span.attributes
+    params = loads_maybe(attrs.get("llm.invocation_parameters"))
+    params = params if isinstance(params, dict) else {}
+    outputs = _messages(attrs, "llm.output_messages") or []
+    texts = [m["content"] for m in outputs if m["content"]]
+    record = _span_common(span)
+    record.update({
+        "model": attrs.get("llm.model_name") or params.get("model"),
+        "provider": attrs.get("llm.provider") or attrs.get("llm.system"),
+        "operation": "chat",
+        "messages": _messages(attrs, "llm.input_messages"),
+        "response": "\n".join(texts) if texts else None,
+        "finish_reason": attrs.get("llm.finish_reason"),
+        "session_id": attrs.get("session.id"),
+        "user_id": attrs.get("user.id"),
+        "prompt_id": attrs.get("llm.prompt_template.id") or attrs.get("prompt.id"),
+        "prompt_version": attrs.get("llm.prompt_template.version"),
+        "tags": attrs.get("tag.tags"),
+        "retrieval_docs": _documents(attrs),
+        **_usage(attrs),
+    })
+    if not record["messages"] and isinstance(attrs.get("input.value"), str):
+        record["prompt"] = attrs["input.value"] if attrs.get("input.mime_type") != (
+            "application/json") else None
+    user_meta = loads_maybe(attrs.get("metadata"))
+    record["metadata"] = compact({"request": params, **(
+        user_meta if isinstance(user_meta, dict) else {})}) or None
+    return compact(fill_prompts(normalize_tokens(record)))
+
+
+def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
+    records: list[Located] = []
+    docs: dict[str | None, list[Any]] = {}
+    for name, data in files:
+        for span in read_spans(name, data):
+            if isinstance(span, InvalidRecordError):
+                yield span.file, span.line, span
+                continue
+            kind = span_kind(span)
+            if kind == "LLM":
+                records.append((name, span.line, span_record(span)))
+            elif kind == "RETRIEVER" and (found := _documents(span.attributes)):
+                docs.setdefault(span.trace_id, []).extend(found)
+    attach_retrieval(records, docs)
+    yield from records
