@@ -12,9 +12,10 @@ threshold. A run over stationary logs therefore alarms with probability at most 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from genailog.analysis.drift.registry import (
 )
 from genailog.analysis.drift.result import DriftResult, FeatureDrift, Span, WindowDrift
 from genailog.analysis.drift.windows import check_window, sample_mask, split, window_end
+from genailog.analysis.filters import apply_filters
 from genailog.errors import UsageError
 
 #: A feature is judged in a window only with at least this many non-null values on each side.
@@ -156,24 +158,48 @@ def _reference_span(data: pl.DataFrame, source: str, start: datetime | None,
     return Span(start, end, ref.height)
 
 
+Source = Sequence[str | Path] | pl.LazyFrame | pl.DataFrame
+
+
+def _load(source: Source, *, where: str | None, on_invalid: str, input_format: str,
+          since: str | datetime | None = None, until: str | datetime | None = None,
+          ) -> tuple[pl.LazyFrame, dict[str, Any] | None]:
+    """A filtered LazyFrame, and the read report when ``source`` was paths."""
+    if isinstance(source, pl.LazyFrame | pl.DataFrame):
+        frame, report = source.lazy(), None
+    else:
+        from genailog.ingest import read_logs
+
+        logs = read_logs(list(source), on_invalid=on_invalid, input_format=input_format)
+        frame, report = logs.frame, logs.report.to_dict()
+    return apply_filters(frame, where=where, since=since, until=until), report
+
+
 def detect_drift(
-    frame: pl.LazyFrame | pl.DataFrame,
+    source: Source,
     *,
-    reference: pl.LazyFrame | pl.DataFrame | None = None,
+    reference: Source | None = None,
     options: DriftOptions | None = None,
-    input_report: dict[str, Any] | None = None,
+    where: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    on_invalid: str = "fail",
+    input_format: str = "auto",
 ) -> DriftResult:
-    """Compare each ``options.window`` of ``frame`` with the reference.
+    """Compare each ``options.window`` of ``source`` (log paths or a frame) with a reference.
 
     The reference is ``reference`` (separate logs) when given, else the records inside
-    ``options.reference_window``, else the first window. ``input_report`` (the
-    ``ReadReport.to_dict()`` of the read) is carried into the result.
+    ``options.reference_window``, else the first window. ``where`` filters both sides;
+    ``since``/``until`` bound ``source`` only.
     """
     options = options or DriftOptions()
     _check(options)
-    lazy = frame.lazy()
+    lazy, report = _load(source, where=where, since=since, until=until, on_invalid=on_invalid,
+                         input_format=input_format)
+    ref_lazy, ref_report = (None, None) if reference is None else _load(
+        reference, where=where, on_invalid=on_invalid, input_format=input_format)
     plans = _plans(lazy.collect_schema(), options)
-    parts = split(lazy, options.window, reference=None if reference is None else reference.lazy(),
+    parts = split(lazy, options.window, reference=ref_lazy,
                   reference_window=options.reference_window)
     data = _collect(parts.frame, plans, options)
     ref = data.filter(pl.col("_ref"))
@@ -191,16 +217,29 @@ def detect_drift(
     ref_values = {p.feature.name: values(ref, p.feature) for p in monitored}
     results = [_window(key[0], part, monitored, ref_values, alpha, options)
                for key, part in windows]
-    settings = {
+    return DriftResult(_reference_span(data, parts.source, parts.start, parts.end),
+                       parts.source, results, _settings(options, monitored, alpha, tests),
+                       skipped, _inputs(report, ref_report))
+
+
+def _settings(options: DriftOptions, plans: list[Plan], alpha: float,
+              tests: int) -> dict[str, Any]:
+    return {
         "window": options.window, "alpha": options.alpha, "alpha_per_test": alpha,
         "tests": tests, "min_records": options.min_records, "min_values": MIN_VALUES,
         "sample_size": options.sample_size, "seed": options.seed,
         "drift_share": options.drift_share,
-        "methods": {p.feature.name: p.method.name for p in monitored},
-        "thresholds": {p.feature.name: p.threshold for p in monitored},
+        "methods": {p.feature.name: p.method.name for p in plans},
+        "thresholds": {p.feature.name: p.threshold for p in plans},
     }
-    return DriftResult(_reference_span(data, parts.source, parts.start, parts.end),
-                       parts.source, results, settings, skipped, input_report)
+
+
+def _inputs(report: dict[str, Any] | None,
+            ref_report: dict[str, Any] | None) -> dict[str, Any] | None:
+    if report is None and ref_report is None:
+        return None
+    return {"logs": report, "reference": ref_report,
+            "skipped": sum((r or {}).get("skipped", 0) for r in (report, ref_report))}
 
 
 def _window(start: datetime, part: pl.DataFrame, plans: list[Plan],

@@ -129,6 +129,7 @@ class DriftResult:
             },
             "settings": finite(self.settings),
             "skipped_features": self.skipped_features,
+            "skipped_records": self.input["skipped"] if self.input else 0,
             "input": self.input,
             "windows": [w.to_dict() for w in self.windows],
         }

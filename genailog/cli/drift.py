@@ -1,0 +1,248 @@
+"""``genailog drift``: parse options, call ``detect_drift``, render, exit 1 on drift.
+
+Rendering is pure functions of the result's dict; polars and the analysis package are
+imported inside the command so ``genailog --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from genailog.cli.options import (
+    InputFormat,
+    OnInvalid,
+    Paths,
+    ReportFormat,
+    Seed,
+    Since,
+    Until,
+    Where,
+)  # fmt: skip
+from genailog.errors import UsageError
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    pairs = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"{option} {item!r}: use KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _thresholds(items: list[str] | None) -> dict[str, float]:
+    out = {}
+    for key, value in _pairs(items, "--threshold").items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise UsageError(f"--threshold {key}={value}: the value must be a number") from None
+    return out
+
+
+def _reference_window(text: str | None) -> Any:
+    from genailog.analysis.filters import parse_time
+
+    if text is None:
+        return None
+    start, sep, end = text.partition("..")
+    if not sep:
+        raise UsageError(f"--reference-window {text!r}: use START..END, e.g. "
+                         "2026-01-01..2026-01-08")
+    return parse_time(start, "--reference-window"), parse_time(end, "--reference-window")
+
+
+def _split_list(items: list[str] | None) -> tuple[str, ...]:
+    return tuple(name.strip() for item in items or [] for name in item.split(",") if name.strip())
+
+
+def _label(iso: str | None, window: str) -> str:
+    if iso is None:
+        return "-"
+    if window[-1] in "dw" and iso.endswith("T00:00:00Z"):
+        return iso[:10]
+    return iso.replace("T", " ").removesuffix("Z").removesuffix(":00")
+
+
+def _features(data: dict[str, Any]) -> list[str]:
+    return list(data["settings"]["methods"])
+
+
+def _cell(feature: dict[str, Any] | None) -> tuple[str, bool]:
+    if feature is None or not feature["judged"] or feature["score"] is None:
+        return "-", False
+    return f"{feature['score']:.3g}", feature["drifted"]
+
+
+def _verdict(window: dict[str, Any]) -> str:
+    if not window["judged"]:
+        return "insufficient"
+    return "DRIFT" if window["drifted"] else "ok"
+
+
+def _notes(data: dict[str, Any]) -> list[str]:
+    ref, summary = data["reference"], data["summary"]
+    every = data["settings"]["window"]
+    lines = [f"reference ({ref['source'].replace('_', ' ')}): {_label(ref['start'], every)} .. "
+             f"{_label(ref['end'], every)}, {ref['records']:,} records",
+             f"{summary['drifted']} of {summary['judged']} judged windows drifted"
+             + (f"; {summary['insufficient']} too small to judge" if summary["insufficient"]
+                else "")]
+    lines += [f"not monitored: {s['feature']} ({s['reason']})" for s in data["skipped_features"]]
+    if data["skipped_records"]:
+        lines.append(f"skipped invalid records: {data['skipped_records']:,}")
+    return lines
+
+
+def moved(data: dict[str, Any]) -> list[str]:
+    """Per drifted feature: in how many windows, first and last, and the latest change."""
+    every = data["settings"]["window"]
+    first: dict[str, str] = {}
+    last: dict[str, tuple[str, str]] = {}
+    count: dict[str, int] = {}
+    for window in data["windows"]:
+        for feature in window["features"] if window["drifted"] else []:
+            if feature["drifted"]:
+                name, label = feature["feature"], _label(window["start"], every)
+                first.setdefault(name, label)
+                last[name] = (label, feature["summary"])
+                count[name] = count.get(name, 0) + 1
+    return [f"{name}: drifted in {count[name]} window(s), {first[name]} .. {last[name][0]}; "
+            f"latest: {last[name][1]}" for name in first]
+
+
+def _drifting(data: dict[str, Any]) -> list[str]:
+    """Features that drifted in at least one window, in monitoring order."""
+    hit = {f["feature"] for w in data["windows"] for f in w["features"] if f["drifted"]}
+    return [name for name in _features(data) if name in hit]
+
+
+def render_table(data: dict[str, Any]) -> Any:
+    """Windows by the features that drifted anywhere (the full matrix is in markdown and
+    JSON), scores with drifted ones marked; every user value escaped."""
+    from rich.table import Table
+
+    from genailog.cli.render import esc
+
+    names = _drifting(data)
+    table = Table(caption="\n".join(esc(line) for line in _notes(data)),
+                  caption_justify="left")
+    for title in ("window", "records", "verdict", *names):
+        table.add_column(esc(title), justify="left" if title in ("window", "verdict")
+                         else "right")
+    for window in data["windows"]:
+        by_name = {f["feature"]: f for f in window["features"]}
+        cells = []
+        for name in names:
+            text, drifted = _cell(by_name.get(name))
+            cells.append(f"[bold red]{esc(text)}![/]" if drifted else esc(text))
+        verdict = _verdict(window)
+        table.add_row(esc(_label(window["start"], data["settings"]["window"])),
+                      f"{window['records']:,}",
+                      f"[bold red]{verdict}[/]" if window["drifted"] else verdict, *cells)
+    return table
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """A GitHub-flavoured report: verdict, windows-by-features table, what moved."""
+    names = _features(data)
+    verdict = "drift detected" if data["drifted"] else "no drift"
+    lines = [f"## genailog drift: {verdict}", "",
+             "| window | records | verdict | " + " | ".join(_md(n) for n in names) + " |",
+             "| --- | ---: | --- |" + " ---: |" * len(names)]
+    for window in data["windows"]:
+        by_name = {f["feature"]: f for f in window["features"]}
+        cells = []
+        for name in names:
+            text, drifted = _cell(by_name.get(name))
+            cells.append(f"**{text}** ⚠" if drifted else text)
+        lines.append(f"| {_label(window['start'], data['settings']['window'])} | "
+                     f"{window['records']:,} | {_verdict(window)} | " + " | ".join(cells) + " |")
+    lines += ["", *(f"- {_md(line)}" for line in _notes(data))]
+    changes = moved(data)
+    if changes:
+        lines += ["", "### What moved", "", *(f"- {_md(line)}" for line in changes)]
+    return "\n".join(lines) + "\n"
+
+
+def drift_command(
+    paths: Paths,
+    window: Annotated[str, typer.Option("--window", help="Window length: 1h, 1d, 1w "
+                                        "(or e.g. 6h).")] = "1d",
+    reference: Annotated[list[str] | None, typer.Option(
+        "--reference", help="Separate reference logs (files, directories, globs); every "
+        "window of PATHS is compared with them. Repeatable.")] = None,
+    reference_window: Annotated[str | None, typer.Option(
+        "--reference-window", help="Reference time range in the same logs, START..END "
+        "(END excluded), e.g. 2026-01-01..2026-01-08. Default: the first window.")] = None,
+    features: Annotated[list[str] | None, typer.Option(
+        "--features", help="Features to monitor (comma-separated or repeated); NAME or "
+        "NAME:TYPE with TYPE numeric, categorical, text or embedding. Default: latency, "
+        "tokens, cost, prompt/response length, rating, model, status, error_type, "
+        "finish_reason, prompt_version, refusal, hallucination_flag, prompt, response, "
+        "embedding.")] = None,
+    method: Annotated[list[str] | None, typer.Option(
+        "--method", help="FEATURE=METHOD or TYPE=METHOD, e.g. latency_ms=ks or numeric="
+        "wasserstein. Methods: psi, ks, wasserstein, jensenshannon, chisquare, "
+        "domain_classifier, centroid_cosine.")] = None,
+    threshold: Annotated[list[str] | None, typer.Option(
+        "--threshold", help="FEATURE=VALUE or METHOD=VALUE: the effect size that counts "
+        "as drift, e.g. psi=0.2.")] = None,
+    alpha: Annotated[float, typer.Option(
+        "--alpha", help="Chance of any false alarm over the whole run (split across all "
+        "features and windows).")] = 0.01,
+    drift_share: Annotated[float | None, typer.Option(
+        "--drift-share", help="A window drifts when at least this share of its judged "
+        "features drift (default: any one).")] = None,
+    min_records: Annotated[int, typer.Option(
+        "--min-records", help="Windows with fewer records are reported, not judged.")] = 100,
+    sample_size: Annotated[int, typer.Option(
+        "--sample-size", help="Rows per window sampled for text and embedding drift.")] = 2000,
+    where: Where = None,
+    since: Since = None,
+    until: Until = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
+        ReportFormat.table
+    ),
+    seed: Seed = 0,
+    on_invalid: OnInvalid = "fail",
+    input_format: InputFormat = "auto",
+) -> None:
+    """Compare each time window with a reference and say what drifted. Exit 1 on drift.
+
+    Example: genailog drift logs/ --window 1d --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    from genailog.analysis.drift import DriftOptions, detect_drift
+    from genailog.cli.render import print_json, stderr, stdout, write_text
+
+    options = DriftOptions(
+        window=window, reference_window=_reference_window(reference_window),
+        features=_split_list(features), methods=_pairs(method, "--method"),
+        thresholds=_thresholds(threshold), alpha=alpha, min_records=min_records,
+        drift_share=drift_share, sample_size=sample_size, seed=seed,
+    )
+    if reference and options.reference_window:
+        raise UsageError("use either --reference or --reference-window, not both")
+    result = detect_drift(paths, reference=reference or None, options=options, where=where,
+                          since=since, until=until, on_invalid=on_invalid,
+                          input_format=input_format)
+    data = result.to_dict()
+    if fmt is ReportFormat.json:
+        print_json(data)
+    elif fmt is ReportFormat.markdown:
+        write_text(render_markdown(data))
+    else:
+        stdout.print(render_table(data))
+        for line in moved(data):
+            write_text(line)
+    summary = data["summary"]
+    stderr.print(f"drift: {summary['drifted']} of {summary['judged']} judged windows drifted")
+    if result.drifted:
+        raise typer.Exit(1)
