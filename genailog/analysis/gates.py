@@ -78,15 +78,19 @@ def evaluate_gates(
     if not expressions:
         return []
     parsed = check_gate_expressions(expressions, keys, list(total))
-    rows = [*({**g, "_label": group_label(g, keys)} for g in groups),
-            {**total, **dict.fromkeys(keys), "_label": TOTAL_LABEL}]
+    rows = [
+        *({**g, "_label": group_label(g, keys)} for g in groups),
+        {**total, **dict.fromkeys(keys), "_label": TOTAL_LABEL},
+    ]
     frame = pl.DataFrame(rows, infer_schema_length=None)
     results = []
     for expression, expr in zip(expressions, parsed, strict=True):
         tripped = frame.filter(expr.fill_null(False))
         failed = [
-            {"group": {k: r[k] for k in keys} if r["_label"] != TOTAL_LABEL else None,
-             "label": r["_label"]}
+            {
+                "group": {k: r[k] for k in keys} if r["_label"] != TOTAL_LABEL else None,
+                "label": r["_label"],
+            }
             for r in tripped.to_dicts()
         ]
         results.append(GateResult(expression, failed))

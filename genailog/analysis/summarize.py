@@ -53,8 +53,10 @@ def _quantiles(column: str) -> list[pl.Expr]:
 def _is_error() -> pl.Expr:
     """``status == 'error'``; a record without a status is an error when it names one."""
     status = pl.col("status")
-    return pl.when(status.is_not_null()).then(status == "error").otherwise(
-        pl.col("error_type").is_not_null()
+    return (
+        pl.when(status.is_not_null())
+        .then(status == "error")
+        .otherwise(pl.col("error_type").is_not_null())
     )
 
 
@@ -104,9 +106,7 @@ def _derived() -> list[pl.Expr]:
         _ratio(col("errors"), col("requests")).alias("error_rate"),
         _ratio(col("_cache_hits"), col("_cache_base")).alias("cache_hit_ratio"),
         _ratio(col("input_tokens"), col("input_tokens_count")).alias("input_tokens_per_request"),
-        _ratio(col("output_tokens"), col("output_tokens_count")).alias(
-            "output_tokens_per_request"
-        ),
+        _ratio(col("output_tokens"), col("output_tokens_count")).alias("output_tokens_per_request"),
         _ratio(col("cost_usd"), col("cost_usd_count")).alias("cost_per_request"),
         (_ratio(col("cost_usd"), col("cost_usd_count")) * 1000).alias("cost_per_1k_requests"),
         span.alias("span_seconds"),
@@ -207,9 +207,7 @@ def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
     if nested:
         raise UsageError(f"--by cannot group on list or struct field(s) {', '.join(nested)}")
     if window is not None and not _WINDOW.match(window):
-        raise UsageError(
-            f"--window {window!r} is not a duration; use e.g. 15m, 1h, 1d, 1w or 1mo"
-        )
+        raise UsageError(f"--window {window!r} is not a duration; use e.g. 15m, 1h, 1d, 1w or 1mo")
     if window is not None and WINDOW_KEY in by:
         raise UsageError(f"--by {WINDOW_KEY} clashes with the --window bucket column")
 
@@ -228,7 +226,8 @@ def aggregate(frame: pl.LazyFrame, keys: list[str], table: PriceTable) -> pl.Dat
         )
     group_keys = [_TOTAL, *(f"_key_{i}" for i in range(len(keys)))]
     result = (
-        marked.group_by(group_keys).agg(_aggregations())
+        marked.group_by(group_keys)
+        .agg(_aggregations())
         .rename({f"_key_{i}": k for i, k in enumerate(keys)})
         .collect(engine="streaming")
     )
@@ -238,10 +237,12 @@ def aggregate(frame: pl.LazyFrame, keys: list[str], table: PriceTable) -> pl.Dat
 
 
 def _empty_total(priced: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
-    aggs = [a.implode() if a.meta.output_name() == "_unpriced_models" else a
-            for a in _aggregations()]
+    aggs = [
+        a.implode() if a.meta.output_name() == "_unpriced_models" else a for a in _aggregations()
+    ]
     return (
-        priced.clear().select(aggs)
+        priced.clear()
+        .select(aggs)
         .with_columns(pl.lit(True).alias(_TOTAL), *(pl.lit(None).alias(k) for k in keys))
         .collect()
     )
@@ -286,8 +287,10 @@ def summarize(
     by = list(by)
     keys = ([WINDOW_KEY] if window else []) + by
     check_gate_expressions(fail_if, keys, METRICS)
-    table = prices if isinstance(prices, PriceTable) else (
-        load_prices(prices) if prices is not None else default_prices()
+    table = (
+        prices
+        if isinstance(prices, PriceTable)
+        else (load_prices(prices) if prices is not None else default_prices())
     )
     frame, report = _frame_and_skipped(logs, on_invalid, input_format)
     _check_keys(frame, by, window)

@@ -48,9 +48,22 @@ _SHOWN: tuple[tuple[str, str, str], ...] = (
 
 
 #: The terminal table keeps to what fits 100 columns; markdown shows all of _SHOWN.
-_TABLE = tuple(c for c in _SHOWN if c[0] in {
-    "requests", "error_rate", "input_tokens_per_request", "output_tokens_per_request",
-    "cache_hit_ratio", "cost_usd", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99"})
+_TABLE = tuple(
+    c
+    for c in _SHOWN
+    if c[0]
+    in {
+        "requests",
+        "error_rate",
+        "input_tokens_per_request",
+        "output_tokens_per_request",
+        "cache_hit_ratio",
+        "cost_usd",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "latency_ms_p99",
+    }
+)
 
 
 def _fmt(kind: str, row: dict[str, Any], metric: str) -> str:
@@ -97,13 +110,18 @@ def _footer_lines(data: dict[str, Any]) -> list[str]:
     prices = data["prices"]
     lines.append(f"prices: {prices['source']} (as of {prices['as_of'] or 'unknown date'})")
     for item in data["unpriced_models"]:
-        lines.append(f"unpriced model: {item['model']} ({item['requests']:,} requests, "
-                     "cost unknown; add it with --prices)")
+        lines.append(
+            f"unpriced model: {item['model']} ({item['requests']:,} requests, "
+            "cost unknown; add it with --prices)"
+        )
     if data["skipped_records"]:
         lines.append(f"skipped invalid records: {data['skipped_records']:,}")
     for gate in data["gates"]:
-        status = "passed" if gate["passed"] else "FAILED for " + "; ".join(
-            f["label"] for f in gate["failed"])
+        status = (
+            "passed"
+            if gate["passed"]
+            else "FAILED for " + "; ".join(f["label"] for f in gate["failed"])
+        )
         lines.append(f"gate {gate['expression']}: {status}")
     return lines
 
@@ -115,8 +133,9 @@ def render_table(data: dict[str, Any]) -> Table:
     from genailog.cli.render import esc
 
     keys = _keys(data)
-    table = Table(caption="\n".join(esc(line) for line in _footer_lines(data)),
-                  caption_justify="left")
+    table = Table(
+        caption="\n".join(esc(line) for line in _footer_lines(data)), caption_justify="left"
+    )
     for key in keys:
         table.add_column(esc(key))
     for _, title, _ in _TABLE:
@@ -135,9 +154,12 @@ def render_markdown(data: dict[str, Any]) -> str:
     """A GitHub-flavoured table plus notes, ready for ``$GITHUB_STEP_SUMMARY``."""
     keys = _keys(data)
     header = [*keys, *(title for _, title, _ in _SHOWN)]
-    lines = ["## genailog summarize", "",
-             "| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "|" + "|".join([" --- "] * len(keys) + [" ---: "] * len(_SHOWN)) + "|"]
+    lines = [
+        "## genailog summarize",
+        "",
+        "| " + " | ".join(_md_cell(h) for h in header) + " |",
+        "|" + "|".join([" --- "] * len(keys) + [" ---: "] * len(_SHOWN)) + "|",
+    ]
     for row, total in _rows(data):
         cells = [*_label_cells(row, keys, total), *(_fmt(k, row, m) for m, _, k in _SHOWN)]
         if total and keys:
@@ -177,8 +199,11 @@ def summarize_command(
     paths: Paths,
     by: Annotated[
         list[str] | None,
-        typer.Option("--by", help="Group by these fields (comma-separated or repeated); "
-                     "any column, your own fields included."),
+        typer.Option(
+            "--by",
+            help="Group by these fields (comma-separated or repeated); "
+            "any column, your own fields included.",
+        ),
     ] = None,
     window: Annotated[
         str | None,
@@ -189,14 +214,20 @@ def summarize_command(
     until: Until = None,
     prices: Annotated[
         Path | None,
-        typer.Option("--prices", help="Price file in LiteLLM's "
-                     "model_prices_and_context_window.json format (USD per token)."),
+        typer.Option(
+            "--prices",
+            help="Price file in LiteLLM's "
+            "model_prices_and_context_window.json format (USD per token).",
+        ),
     ] = None,
     fail_if: Annotated[
         list[str] | None,
-        typer.Option("--fail-if", help="Exit 1 when this SQL predicate over metric names "
-                     "holds for any group or the total, e.g. 'latency_ms_p95 > 2000'. "
-                     "Repeatable."),
+        typer.Option(
+            "--fail-if",
+            help="Exit 1 when this SQL predicate over metric names "
+            "holds for any group or the total, e.g. 'latency_ms_p95 > 2000'. "
+            "Repeatable.",
+        ),
     ] = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", help="Output format.")] = (
         SummaryFormat.table
@@ -212,8 +243,16 @@ def summarize_command(
     from genailog.cli.render import esc, print_json, stderr, stdout, write_text
 
     result: SummaryResult = summarize(
-        paths, by=_split_by(by), window=window, where=where, since=since, until=until,
-        prices=prices, fail_if=fail_if or [], on_invalid=on_invalid, input_format=input_format,
+        paths,
+        by=_split_by(by),
+        window=window,
+        where=where,
+        since=since,
+        until=until,
+        prices=prices,
+        fail_if=fail_if or [],
+        on_invalid=on_invalid,
+        input_format=input_format,
     )
     data = result.to_dict()
     if fmt is SummaryFormat.json:
@@ -226,7 +265,8 @@ def summarize_command(
         stdout.print(render_table(data))
     for gate in result.gates:
         for failure in gate.failed:
-            stderr.print(f"[bold red]gate failed:[/] {esc(gate.expression)} "
-                         f"for {esc(failure['label'])}")
+            stderr.print(
+                f"[bold red]gate failed:[/] {esc(gate.expression)} for {esc(failure['label'])}"
+            )
     if result.failed:
         raise typer.Exit(1)

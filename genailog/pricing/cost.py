@@ -35,8 +35,10 @@ def _rates_for(models: pl.Series, table: PriceTable) -> pl.Series:
             },
         }
     )
-    joined = models.cast(pl.String).to_frame("model").join(
-        rates, on="model", how="left", maintain_order="left"
+    joined = (
+        models.cast(pl.String)
+        .to_frame("model")
+        .join(rates, on="model", how="left", maintain_order="left")
     )
     return joined.select(pl.struct(*_RATES).alias("rates")).to_series()
 
