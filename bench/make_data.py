@@ -14,6 +14,7 @@ import argparse
 import multiprocessing
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,22 @@ def write(n: int, out: Path, parquet: Path | None, seed: int, days: int, jobs: i
     tasks = [(n, seed, days, first, parquet is not None) for first in range(0, n, BLOCK)]
     writer: Any = None
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as handle, multiprocessing.Pool(jobs) as pool:
-        for lines, table in pool.imap(_block, tasks):
+    with out.open("wb") as handle:
+        for lines, table in _blocks(tasks, jobs):
             handle.write(lines)
             if table is not None:
                 writer = writer or pq.ParquetWriter(parquet, table.schema)
                 writer.write_table(table.cast(writer.schema))
     if writer is not None:
         writer.close()
+
+
+def _blocks(tasks: list[tuple[int, int, int, int, bool]], jobs: int) -> Iterator[tuple[bytes, Any]]:
+    if jobs <= 1:
+        yield from map(_block, tasks)
+        return
+    with multiprocessing.Pool(jobs) as pool:
+        yield from pool.imap(_block, tasks)
 
 
 def _block(task: tuple[int, int, int, int, bool]) -> tuple[bytes, Any]:
