@@ -39,7 +39,8 @@ LOADERS: dict[str, Loader] = {
     "llm": _per_file(llm.load_records),
 }
 
-_OPENINFERENCE_MARKS = (b'"openinference.span.kind"', b'"llm.model_name"', b'"llm.token_count.')
+_OPENINFERENCE_MARKS = (b'"openinference.span.kind"', b'"llm.model_name"', b'"llm.token_count.',
+                        b'"openinference.instrumentation')
 _MLFLOW_MARKS = re.compile(rb'"(mlflow\.spanType|trace_location|request_metadata|'
                            rb'trace_metadata|mlflow\.traceRequestId)"')
 

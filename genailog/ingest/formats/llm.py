@@ -4,7 +4,9 @@ Token semantics: ``input_tokens`` is what the model plugin reported. OpenAI mode
 the cached part in ``token_details.prompt_tokens_details.cached_tokens`` and include it
 in ``input_tokens``; Anthropic models (llm-anthropic) report ``cache_read_input_tokens``
 and ``cache_creation_input_tokens`` beside an ``input_tokens`` that excludes them, so
-those are added. ``llm`` logs only calls that succeeded; it records no cost.
+those are added. ``llm`` logs only calls that succeeded; it records no cost. ``model``
+is the provider-reported model (``response_json.model``) when present, since llm's own
+model id can be a local alias; the id is kept as ``metadata.llm_model``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ def _usage(row: dict[str, Any]) -> tuple[Record, bool]:
     return usage, anthropic
 
 
+def _model(row: dict[str, Any]) -> Any:
+    """The model the provider reported, else llm's own id (which may be a local alias)."""
+    response = loads_maybe(row.get("response_json"))
+    reported = response.get("model") if isinstance(response, dict) else None
+    return row.get("resolved_model") or reported or row.get("model")
+
+
 def _finish(row: dict[str, Any]) -> str | None:
     response = loads_maybe(row.get("response_json"))
     if isinstance(response, dict):
@@ -63,13 +72,14 @@ def row_record(row: dict[str, Any]) -> Record:
         messages.append({"role": "user", "content": row.get("prompt")})
     record: Record = {
         "timestamp": parse_time(row.get("datetime_utc")),
-        "model": row.get("resolved_model") or row.get("model"),
+        "model": _model(row),
         "operation": "chat", "status": "ok",
         "prompt": row.get("prompt"), "system_prompt": row.get("system"),
         "messages": messages or None, "response": row.get("response"),
         "latency_ms": as_float(row.get("duration_ms")), "finish_reason": _finish(row),
         "request_id": row.get("id"), "session_id": row.get("conversation_id"),
         "metadata": compact({"request": loads_maybe(row.get("options_json")) or {},
+                             "llm_model": row.get("model"),
                              "conversation_name": row.get("conversation_name")}) or None,
         **usage,
     }

@@ -1,0 +1,152 @@
+"""Format adapters on fixtures the real libraries produced against a fake server.
+
+tests/fixtures/formats/generate.py ran openai + OpenTelemetry / OpenInference, litellm,
+the llm CLI and mlflow against fake_server.py, which decided every token count and
+wrote what it answered to truth.json. Langfuse cannot run here: its export is built
+from the documented schema (langfuse_spec.py) and labelled spec-derived.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from genailog.errors import UnknownFormatError
+from genailog.ingest import read_logs
+from genailog.ingest.formats import FORMATS, detect_format, load_many, load_records
+
+HERE = Path(__file__).parent / "fixtures" / "formats"
+LOGS = HERE / "logs"
+TRUTH: dict[str, list[dict[str, Any]]] = json.loads((HERE / "truth.json").read_text())
+#: The prompts the producers sent (tests/fixtures/formats/producers/common.py).
+PROMPTS = ("Say hello", "Summarize the long document about [brackets]", "Fail please",
+           "Name three colors")
+#: gpt-4o-mini list prices (USD per token): input, cached input, output.
+PRICE_IN, PRICE_CACHED, PRICE_OUT = 0.15e-6, 0.075e-6, 0.6e-6
+
+# fixture -> (files, detected format, truth key)
+FIXTURES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "otel_genai": (("otel_genai.traces.json", "otel_genai.logs.json"), "otlp", "otel_genai"),
+    "otel_events": (("otel_events.traces.json", "otel_events.logs.json"), "otlp",
+                    "otel_events"),
+    "openinference": (("openinference.traces.json",), "openinference", "openinference"),
+    "litellm": (("litellm.jsonl",), "litellm", "litellm"),
+    "langfuse_jsonl": (("langfuse.spec-derived.jsonl",), "langfuse", "langfuse"),
+    "langfuse_csv": (("langfuse.spec-derived.csv",), "langfuse", "langfuse"),
+    "mlflow": (("mlflow_traces.json",), "mlflow", "mlflow"),
+    "llm": (("llm_logs.json",), "llm", "llm"),
+}
+
+
+def truth_of(key: str) -> list[dict[str, Any]]:
+    """The server's requests; the llm CLI logs only calls that succeeded."""
+    requests = TRUTH[key]
+    return [r for r in requests if r["status"] == 200] if key == "llm" else requests
+
+
+def truth_cost(requests: list[dict[str, Any]]) -> float:
+    """Independent cost of the server's answers at gpt-4o-mini prices."""
+    return sum((r["prompt_tokens"] - r["cached_tokens"]) * PRICE_IN
+               + r["cached_tokens"] * PRICE_CACHED + r["completion_tokens"] * PRICE_OUT
+               for r in requests)
+
+
+def read(name: str) -> pl.DataFrame:
+    files, _, _ = FIXTURES[name]
+    return read_logs([str(LOGS / f) for f in files]).collect()
+
+
+@pytest.mark.parametrize("path", sorted(LOGS.iterdir()), ids=lambda p: p.name)
+def test_detection_picks_the_right_adapter(path: Path) -> None:
+    expected = next(fmt for files, fmt, _ in FIXTURES.values() if path.name in files)
+    assert detect_format(str(path), path.read_bytes()[:65536]) == expected
+
+
+@pytest.mark.parametrize("name", ["mlflow_traces.json", "llm_logs.json",
+                                  "openinference.traces.json", "otel_genai.traces.json"])
+def test_detection_works_on_a_head_cut_mid_document(name: str) -> None:
+    data = (LOGS / name).read_bytes()
+    expected = detect_format(name, data)
+    assert detect_format(name, data[:700]) == expected
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_requests_errors_and_tokens_match_the_server(name: str) -> None:
+    requests = truth_of(FIXTURES[name][2])
+    frame = read(name)
+    assert frame.height == len(requests)
+    assert frame.filter(pl.col("status") == "error").height == sum(
+        r["status"] != 200 for r in requests)
+    ok = [r for r in requests if r["status"] == 200]
+    assert frame["input_tokens"].sum() == sum(r["prompt_tokens"] for r in ok)
+    assert frame["output_tokens"].sum() == sum(r["completion_tokens"] for r in ok)
+    assert sorted(frame["model"].unique()) == sorted({r["model"] for r in requests})
+    assert sorted(frame.filter(pl.col("status") == "ok")["response"]) == sorted(
+        r["text"] for r in ok)
+
+
+@pytest.mark.parametrize("name", ["openinference", "litellm", "langfuse_jsonl", "mlflow", "llm"])
+def test_cached_and_reasoning_tokens_match_the_server(name: str) -> None:
+    ok = [r for r in truth_of(FIXTURES[name][2]) if r["status"] == 200]
+    frame = read(name)
+    assert frame["cached_input_tokens"].sum() == sum(r["cached_tokens"] for r in ok)
+    assert frame["reasoning_tokens"].sum() == sum(r["reasoning_tokens"] for r in ok)
+
+
+@pytest.mark.parametrize("name", ["litellm", "langfuse_jsonl", "langfuse_csv"])
+def test_reported_cost_fills_cost_usd_and_matches_list_prices(name: str) -> None:
+    frame = read(name)
+    assert frame["cost_usd"].sum() == pytest.approx(truth_cost(truth_of(FIXTURES[name][2])))
+    failed = frame.filter(pl.col("status") == "error")["cost_usd"].fill_null(0.0)
+    assert failed.to_list() == [0.0]
+
+
+def test_otel_messages_come_from_log_records_joined_by_span_id() -> None:
+    files = [(str(LOGS / f), (LOGS / f).read_bytes()) for f in FIXTURES["otel_events"][0]]
+    alone = [r for _, _, r in load_many(files[:1], "otlp")]
+    joined = [r for _, _, r in load_many(files, "otlp")]
+    assert all("messages" not in r and "response" not in r for r in alone)
+    assert [r["prompt"] for r in joined] == list(PROMPTS)
+    assert all(r["system_prompt"] == "You are terse." for r in joined)
+    assert [r.get("response") for r in joined] == [
+        r["text"] or None for r in TRUTH["otel_events"]]
+
+
+def test_span_fields_are_kept() -> None:
+    frame = read("otel_genai")
+    assert frame["trace_id"].str.len_chars().to_list() == [32] * 4
+    assert frame["span_id"].str.len_chars().to_list() == [16] * 4
+    assert set(frame["provider"]) == {"openai"} and set(frame["operation"]) == {"chat"}
+    failed = frame.filter(pl.col("status") == "error").row(0, named=True)
+    assert failed["error_type"] == "openai.InternalServerError"
+    assert "fake upstream failure" in failed["error_message"]
+    assert frame["latency_ms"].min() > 0
+
+
+def test_mixing_formats_in_one_read() -> None:
+    paths = [str(LOGS / f) for files, _, _ in FIXTURES.values() for f in files]
+    logs = read_logs(paths)
+    frame = logs.collect()
+    formats = {f.format for f in logs.report.files}
+    assert formats == set(FORMATS) - {"genailog"}
+    expected = sum(len(truth_of(key)) for _, _, key in FIXTURES.values())
+    assert frame.height == expected
+
+
+def test_unknown_shape_lists_known_formats(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"foo": 1}\n')
+    with pytest.raises(UnknownFormatError) as caught:
+        read_logs([str(path)])
+    for fmt in FORMATS:
+        assert fmt in str(caught.value)
+
+
+def test_load_records_gives_lines_for_one_file() -> None:
+    data = (LOGS / "litellm.jsonl").read_bytes()
+    lines = [line for line, _ in load_records("litellm.jsonl", data, "litellm")]
+    assert lines == [1, 2, 3, 4]
