@@ -167,3 +167,19 @@ def test_parquet_is_read_and_invalid_rows_are_counted(tmp_path: Path) -> None:
     out = logs.collect()
     assert out["model"].to_list() == ["a"] and out["tenant"].to_list() == ["x"]
     assert logs.report.skipped == 2
+
+
+def test_nested_values_with_control_characters_stay_valid_json(tmp_path: Path) -> None:
+    records = [
+        {**GOOD, "metadata": {"note": "line1\nline2\t\"q\" \\ \u0001"}},
+        {**GOOD, "messages": [{"role": "user", "content": [{"type": "text", "text": "a\nb"}]},
+                              {"role": "assistant", "content": "[not a list]\n"}]},
+        {**GOOD, "input_tokens": 7.0, "timestamp": "2024-02-30T00:00:00Z"},
+    ]
+    logs = read_logs([write_jsonl(tmp_path / "a.jsonl", records)], on_invalid="skip")
+    frame = logs.collect()
+    assert logs.report.skipped == 1 and frame.height == 2
+    assert json.loads(frame["metadata"][0]) == records[0]["metadata"]
+    contents = [m["content"] for m in frame["messages"][1]]
+    assert json.loads(contents[0]) == [{"type": "text", "text": "a\nb"}]
+    assert contents[1] == "[not a list]\n"

@@ -9,6 +9,7 @@ dropped or coerced without being counted.
 
 from __future__ import annotations
 
+import gc
 import io
 import re
 from collections.abc import Sequence
@@ -18,17 +19,37 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from genailog.ingest.frame import canonical_frame, canonical_value, extra_dtype, json_text
+from genailog.ingest.frame import canonical_frame, extra_dtype, json_text
 from genailog.ingest.report import InvalidRecord
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.diagnose import diagnose
-from genailog.schema.fastcheck import FIELD_NAMES, closed_batch, open_batch, open_one, raw_batch
+from genailog.schema.fastcheck import closed_batch, open_one, raw_batch, unknown_field
 
 BOM = b"\xef\xbb\xbf"
-_IRREGULAR = re.compile(rb"\r|\n[ \t]*\n|^[ \t]*\n")
 
-#: Columns typed from decoded values rather than by polars' parser.
-_REBUILT = (*sorted(JSON_TEXT_COLUMNS), "messages")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def _escape_controls(column: pl.Expr) -> pl.Expr:
+    """polars writes nested values as JSON text without escaping control characters
+    inside strings (a raw newline); its own output has none elsewhere, so escape them."""
+    for code in range(32):
+        column = column.str.replace_all(chr(code), f"\\u{code:04x}", literal=True)
+    return column
+
+
+def _escape_nested_text(frame: pl.DataFrame) -> pl.DataFrame:
+    fixes = [_escape_controls(pl.col(name)).alias(name) for name in sorted(JSON_TEXT_COLUMNS)
+             if frame.get_column(name).str.contains(_CONTROL.pattern).any()]
+    return frame.with_columns(fixes) if fixes else frame
+
+
+def _ambiguous_messages(frame: pl.DataFrame) -> bool:
+    """True when a message's content may be a list that polars wrote as text with a raw
+    control character; text and list cannot be told apart then, so the exact path types it."""
+    content = frame.get_column("messages").explode().struct.field("content")
+    return bool((content.str.starts_with("[") & content.str.contains(_CONTROL.pattern)).any())
+
 
 #: What polars reads each canonical column as; timestamps are parsed afterwards.
 LOAD_SCHEMA: dict[str, pl.DataType] = {
@@ -53,14 +74,18 @@ class Lines:
 
     items: list[bytes]
     numbers: list[int]
+    #: The chunk itself when it is exactly its lines, one per row (no blank lines, no CR).
+    text: bytes | None = None
 
     @classmethod
     def split(cls, chunk: bytes, first_line: int) -> Lines:
         parts = chunk.split(b"\n")
         if parts and parts[-1] == b"":
             parts.pop()
-        if not _IRREGULAR.search(chunk):
-            return cls(parts, list(range(first_line, first_line + len(parts))))
+        # Regular: every line starts with "{" and none has a CR (no blank lines either).
+        starts = chunk.count(b"\n{") + chunk.startswith(b"{") - chunk.endswith(b"\n{")
+        if starts == len(parts) and b"\r" not in chunk:
+            return cls(parts, list(range(first_line, first_line + len(parts))), chunk)
         items: list[bytes] = []
         numbers: list[int] = []
         for offset, line in enumerate(parts):
@@ -88,15 +113,54 @@ def _joined(lines: Sequence[bytes]) -> bytes:
     return b"[" + b",".join(lines) + b"]"
 
 
-def triage(lines: Sequence[bytes]) -> tuple[list[int], list[int], bool]:
-    """Indices the twin accepts, indices it rejects, and whether user fields may exist."""
-    everything = list(range(len(lines)))
-    for decoder, extras in ((closed_batch, False), (open_batch, True)):
-        try:
-            if len(decoder.decode(_joined(lines))) == len(lines):
-                return everything, [], extras
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
-            continue
+@dataclass
+class Triage:
+    """The twin's verdict on a chunk's lines.
+
+    ``records`` are the decoded records of the ``good`` lines, ``extras`` the user field
+    names they carry (a record's value of ``extras[i]`` is its attribute ``x{i}``).
+    """
+
+    good: list[int]
+    bad: list[int]
+    records: list[Any]
+    extras: tuple[str, ...]
+
+
+MAX_EXTRA_FIELDS = 64
+
+
+def _decode_batch(lines: Sequence[bytes]) -> tuple[list[Any], tuple[str, ...]] | None:
+    """Decode all lines at once, learning user field names as they turn up; None when
+    some line is rejected for another reason."""
+    joined = _joined(lines)
+    extras: tuple[str, ...] = ()
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of small objects: the collector would only slow decoding
+    try:
+        while len(extras) <= MAX_EXTRA_FIELDS:
+            try:
+                records = closed_batch(extras).decode(joined)
+            except msgspec.ValidationError as exc:
+                name = unknown_field(exc)
+                if name is None or name in extras:
+                    return None
+                extras = (*extras, name)
+                continue
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                return None
+            return (records, extras) if len(records) == len(lines) else None
+        return None
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def triage(lines: Sequence[bytes]) -> Triage:
+    """Which lines the compiled twin accepts; the others go to jsonschema."""
+    decoded = _decode_batch(lines)
+    if decoded is not None:
+        return Triage(list(range(len(lines))), [], *decoded)
     good: list[int] = []
     bad: list[int] = []
     for index, line in enumerate(lines):
@@ -105,7 +169,11 @@ def triage(lines: Sequence[bytes]) -> tuple[list[int], list[int], bool]:
             good.append(index)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
             bad.append(index)
-    return good, bad, True
+    subset = [lines[i] for i in good]
+    decoded = _decode_batch(subset) if subset else ([], ())
+    if decoded is None:  # more than MAX_EXTRA_FIELDS user fields: type them the exact way
+        return Triage([], list(range(len(lines))), [], ())
+    return Triage(good, bad, *decoded)
 
 
 class ChunkReader:
@@ -120,15 +188,15 @@ class ChunkReader:
         result = ChunkResult()
         if not lines.items:
             return result
-        good, bad, extras = triage(lines.items)
+        verdict = triage(lines.items)
         exact: list[tuple[int, dict[str, Any]]] = []
         last_open = final and not chunk.endswith(b"\n")
-        for index in bad:
+        for index in verdict.bad:
             self._judge(lines, index, last_open and index == len(lines.items) - 1, result, exact)
-        if good:
-            frame, late = self._fast_frame([lines.items[i] for i in good], extras, result)
+        if verdict.good:
+            frame, late = self._fast_frame(lines, verdict, result)
             for position in late:
-                self._judge(lines, good[position], False, result, exact)
+                self._judge(lines, verdict.good[position], False, result, exact)
             if frame is not None:
                 result.frames.append(frame)
         if exact and self.build_frames:
@@ -147,57 +215,53 @@ class ChunkReader:
         else:
             exact.append((index, value))
 
-    def _fast_frame(self, lines: list[bytes], extras: bool,
+    def _fast_frame(self, lines: Lines, verdict: Triage,
                     result: ChunkResult) -> tuple[pl.DataFrame | None, list[int]]:
-        """Type the accepted lines with polars; positions whose timestamp did not parse."""
-        if not self.build_frames:
-            return None, self._bad_timestamps(lines)
-        try:
-            frame = pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=LOAD_SCHEMA)
-        except pl.exceptions.PolarsError:
-            # e.g. 430.0 in an integer field: valid JSON Schema, not for polars' parser
-            frame, json_columns = canonical_frame(raw_batch.decode(_joined(lines)))
-            result.json_columns |= json_columns
-            return frame, []
-        stamps = frame.select(parse_timestamps(pl.col("timestamp"))).to_series()
-        frame = frame.with_columns(stamps.alias("timestamp"))
-        rebuild = [name for name in _REBUILT if frame.get_column(name).null_count() < frame.height]
-        if extras or rebuild:
-            frame = self._from_values(frame, lines, rebuild, extras, result)
-        late = stamps.is_null().arg_true().to_list()
-        if late:
-            frame = frame.filter(stamps.is_not_null())
-        return frame, late
-
-    @staticmethod
-    def _bad_timestamps(lines: list[bytes]) -> list[int]:
-        decoded = open_batch.decode(_joined(lines))
-        stamps = pl.Series([r.timestamp for r in decoded], dtype=pl.String)
+        """Type the accepted lines; also the positions (in ``verdict.good``) of lines whose
+        timestamp names no real instant (e.g. Feb 30), for jsonschema to judge."""
+        stamps = pl.Series([r.timestamp for r in verdict.records], dtype=pl.String)
         parsed = pl.select(parse_timestamps(pl.lit(stamps))).to_series()
-        return parsed.is_null().arg_true().to_list()
+        late = parsed.is_null().arg_true().to_list()
+        if not self.build_frames:
+            return None, late
+        everything = len(verdict.good) == len(lines.items)
+        good = lines.items if everything else [lines.items[i] for i in verdict.good]
+        text = lines.text if everything and lines.text is not None else b"\n".join(good)
+        try:
+            frame = pl.read_ndjson(io.BytesIO(text), schema=LOAD_SCHEMA)
+        except pl.exceptions.PolarsError:
+            frame = None  # e.g. 430.0 in an integer field: valid, but not to polars' parser
+        if frame is None or _ambiguous_messages(frame):
+            return self._exact(good, parsed.is_null(), result), late
+        frame = _escape_nested_text(frame.with_columns(parsed.alias("timestamp")))
+        if verdict.extras:
+            frame = frame.with_columns(_extra_columns(verdict, result))
+        return (frame.filter(parsed.is_not_null()) if late else frame), late
 
     @staticmethod
-    def _from_values(frame: pl.DataFrame, lines: list[bytes], rebuild: list[str], extras: bool,
-                     result: ChunkResult) -> pl.DataFrame:
-        """Columns polars cannot be trusted with (it writes nested values as JSON text
-        without escaping control characters), and the user's own fields."""
+    def _exact(lines: list[bytes], late: pl.Series, result: ChunkResult) -> pl.DataFrame:
+        """Type accepted lines through Python values (the rare corner cases)."""
         records = raw_batch.decode(_joined(lines))
-        columns = [
-            pl.Series(name, [canonical_value(name, r.get(name)) for r in records],
-                      dtype=CANONICAL_DTYPES[name], strict=True)
-            for name in rebuild
-        ]
-        names = sorted(set().union(*records) - FIELD_NAMES) if extras else []
-        for name in names:
-            values = [r.get(name) for r in records]
-            dtype, as_json = extra_dtype(values)
-            if as_json:
-                result.json_columns.add(name)
-                values = [json_text(v) for v in values]
-            elif dtype == pl.Float64:
-                values = [None if v is None else float(v) for v in values]
-            columns.append(pl.Series(name, values, dtype=dtype, strict=True))
-        return frame.with_columns(columns) if columns else frame
+        frame, json_columns = canonical_frame(
+            [r for r, bad in zip(records, late, strict=True) if not bad])
+        result.json_columns |= json_columns
+        return frame
+
+
+def _extra_columns(verdict: Triage, result: ChunkResult) -> list[pl.Series]:
+    """The user's own fields, each typed from every one of its values."""
+    columns = []
+    for index, name in enumerate(verdict.extras):
+        attribute = f"x{index}"
+        values = [getattr(r, attribute) for r in verdict.records]
+        dtype, as_json = extra_dtype(values)
+        if as_json:
+            result.json_columns.add(name)
+            values = [json_text(v) for v in values]
+        elif dtype == pl.Float64:
+            values = [None if v is None else float(v) for v in values]
+        columns.append(pl.Series(name, values, dtype=dtype, strict=True))
+    return columns
 
 
 __all__ = ["BOM", "ChunkReader", "ChunkResult", "LOAD_SCHEMA", "TIMESTAMP_DTYPE"]

@@ -8,6 +8,8 @@ has the last word and writes the message. A test keeps the twin and the schema i
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -35,7 +37,7 @@ class RetrievalDoc(msgspec.Struct):
     source: str | None = None
 
 
-class _Fields(msgspec.Struct, kw_only=True):
+class _Fields(msgspec.Struct, kw_only=True, gc=False):
     timestamp: Timestamp
     model: Annotated[str, msgspec.Meta(min_length=1)]
     provider: str | None = None
@@ -77,7 +79,7 @@ class _Fields(msgspec.Struct, kw_only=True):
     stage: Literal["training", "inference", "deployment"] | None = None
     embedding: list[float] | None = None
     tags: list[str] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, msgspec.Raw] | None = None  # any object; values are not inspected
 
 
 class ClosedRecord(_Fields, forbid_unknown_fields=True):
@@ -90,7 +92,24 @@ class OpenRecord(_Fields):
 
 FIELD_NAMES: frozenset[str] = frozenset(_Fields.__struct_fields__)
 
-closed_batch = msgspec.json.Decoder(list[ClosedRecord])
-open_batch = msgspec.json.Decoder(list[OpenRecord])
 open_one = msgspec.json.Decoder(OpenRecord)
 raw_batch = msgspec.json.Decoder(list[dict[str, Any]])
+
+_UNKNOWN = re.compile(r"^Object contains unknown field `(.*)` - at `\$\[\d+\]`$", re.DOTALL)
+
+
+@cache
+def closed_batch(extras: tuple[str, ...] = ()) -> msgspec.json.Decoder[list[Any]]:
+    """A decoder of a JSON array of records with exactly the schema's fields plus ``extras``
+    (decoded as plain values into attributes ``x0``, ``x1``, ...)."""
+    record = msgspec.defstruct(
+        "Record", [(f"x{i}", Any, None) for i in range(len(extras))], bases=(ClosedRecord,),
+        rename={f"x{i}": name for i, name in enumerate(extras)}, forbid_unknown_fields=True,
+        gc=False, kw_only=True)
+    return msgspec.json.Decoder(list[record])  # type: ignore[valid-type]
+
+
+def unknown_field(error: msgspec.ValidationError) -> str | None:
+    """The user field named by an 'unknown field' error, else None."""
+    match = _UNKNOWN.match(str(error))
+    return match.group(1) if match else None
