@@ -91,7 +91,10 @@ def _notes(data: dict[str, Any]) -> list[str]:
              f"{summary['drifted']} of {summary['judged']} judged windows drifted"
              + (f"; {summary['insufficient']} too small to judge" if summary["insufficient"]
                 else "")]
-    lines += [f"not monitored: {s['feature']} ({s['reason']})" for s in data["skipped_features"]]
+    reasons: dict[str, list[str]] = {}
+    for item in data["skipped_features"]:
+        reasons.setdefault(item["reason"], []).append(item["feature"])
+    lines += [f"not monitored ({why}): {', '.join(names)}" for why, names in reasons.items()]
     if data["skipped_records"]:
         lines.append(f"skipped invalid records: {data['skipped_records']:,}")
     return lines
