@@ -1,0 +1,157 @@
+"""Adapter behaviour the real fixtures do not show: other providers' token semantics,
+older OpenTelemetry event shapes, retrieval spans, base64 ids and malformed lines."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from genailog.errors import InvalidRecordError, UnknownFormatError
+from genailog.ingest.formats import detect_format, load_many
+from genailog.ingest.formats._common import normalize_tokens
+
+
+def _attr(key: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"key": key, "value": {"boolValue": value}}
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def _otlp(*spans: dict[str, Any]) -> bytes:
+    request = {"resourceSpans": [{"resource": {"attributes": [_attr("service.name", "bot")]},
+                                  "scopeSpans": [{"spans": list(spans)}]}]}
+    return json.dumps(request).encode() + b"\n"
+
+
+def _span(span_id: str, attrs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": span_id,
+            "name": "x", "startTimeUnixNano": "1764700000000000000",
+            "endTimeUnixNano": "1764700000250000000",
+            "attributes": [_attr(k, v) for k, v in attrs.items()], **extra}
+
+
+def _one(data: bytes, fmt: str) -> dict[str, Any]:
+    records = [r for _, _, r in load_many([("f.json", data)], fmt)]
+    assert len(records) == 1, records
+    return records[0]
+
+
+def test_otlp_old_attributes_and_per_message_events() -> None:
+    events = [
+        {"name": "gen_ai.system.message", "attributes": [_attr("content", "Be brief.")]},
+        {"name": "gen_ai.user.message", "attributes": [_attr("content", "Hi [there]")]},
+    ]
+    span = _span("b7ad6b7169203331", {
+        "gen_ai.system": "anthropic", "gen_ai.request.model": "claude-x",
+        "gen_ai.usage.prompt_tokens": 10, "gen_ai.usage.completion_tokens": 3,
+        "gen_ai.usage.cache_read.input_tokens": 90}, events=events)
+    record = _one(_otlp(span), "otlp")
+    assert record["provider"] == "anthropic" and record["app"] == "bot"
+    assert record["prompt"] == "Hi [there]" and record["system_prompt"] == "Be brief."
+    # a total below its own cached part cannot include it: Anthropic-style, so added
+    assert record["input_tokens"] == 100 and record["cached_input_tokens"] == 90
+    assert record["latency_ms"] == pytest.approx(250.0)
+
+
+def test_otlp_base64_ids_become_hex_and_retrieval_docs_join_the_trace() -> None:
+    span_id = base64.b64encode(bytes.fromhex("00f067aa0ba902b7")).decode()
+    llm = _span(span_id, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"})
+    docs = json.dumps([{"id": "kb-1", "score": 0.8}])
+    retrieval = _span("53995c3f42cd8ad8", {"gen_ai.retrieval.documents": docs})
+    record = _one(_otlp(llm, retrieval), "otlp")
+    assert record["span_id"] == "00f067aa0ba902b7"
+    assert record["retrieval_docs"] == [{"id": "kb-1", "score": 0.8}]
+
+
+def test_openinference_retriever_and_anthropic_style_prompt_count() -> None:
+    llm = _span("b7ad6b7169203331", {
+        "openinference.span.kind": "LLM", "llm.model_name": "claude-x",
+        "llm.token_count.prompt": 5, "llm.token_count.completion": 2,
+        "llm.token_count.prompt_details.cache_read": 40,
+        "llm.input_messages.0.message.role": "user",
+        "llm.input_messages.0.message.content": "q"})
+    retriever = _span("53995c3f42cd8ad8", {
+        "openinference.span.kind": "RETRIEVER", "retrieval.documents.0.document.id": "d1",
+        "retrieval.documents.0.document.score": "0.5"})
+    record = _one(_otlp(llm, retriever), "openinference")
+    assert record["input_tokens"] == 45
+    assert record["retrieval_docs"] == [{"id": "d1", "score": "0.5"}]
+
+
+def test_llm_anthropic_cache_counts_are_added_to_input() -> None:
+    row = {"id": "r1", "model": "claude-3.5-haiku", "datetime_utc": "2026-11-02T10:00:00",
+           "duration_ms": 500, "conversation_id": "c1", "prompt": "hi", "response": "yo",
+           "input_tokens": 8, "output_tokens": 2,
+           "token_details": json.dumps({"cache_read_input_tokens": 300,
+                                        "cache_creation_input_tokens": 50})}
+    record = _one(json.dumps([row]).encode(), "llm")
+    assert (record["input_tokens"], record["cached_input_tokens"],
+            record["cache_write_tokens"]) == (358, 300, 50)
+
+
+def test_langfuse_anthropic_usage_details_sum_to_the_canonical_input() -> None:
+    row = {"type": "GENERATION", "start_time": "2026-11-02 10:00:00.000000",
+           "provided_model_name": "claude-x", "total_cost": 0.01,
+           "usage_details": {"input": 8, "input_cache_read": 300, "input_cache_creation": 50,
+                             "output": 2, "total": 360}}
+    record = _one(json.dumps(row).encode() + b"\n", "langfuse")
+    assert (record["input_tokens"], record["output_tokens"]) == (358, 2)
+    assert (record["cached_input_tokens"], record["cache_write_tokens"]) == (300, 50)
+    assert record["cost_usd"] == 0.01
+
+
+def test_litellm_anthropic_cache_creation_is_read_from_usage() -> None:
+    payload = {"id": "x", "litellm_call_id": "x", "model": "claude-x", "status": "success",
+               "custom_llm_provider": "anthropic", "startTime": 1764700000.0,
+               "endTime": 1764700001.5, "prompt_tokens": 358, "completion_tokens": 2,
+               "response_cost": 0.002, "messages": [{"role": "user", "content": "hi"}],
+               "metadata": {"usage_object": {"prompt_tokens_details": {"cached_tokens": 300},
+                                             "cache_creation_input_tokens": 50}}}
+    record = _one(json.dumps(payload).encode() + b"\n", "litellm")
+    assert (record["input_tokens"], record["cached_input_tokens"],
+            record["cache_write_tokens"]) == (358, 300, 50)
+    assert record["latency_ms"] == pytest.approx(1500.0) and record["cost_usd"] == 0.002
+
+
+def test_malformed_line_fails_or_is_collected_and_reading_goes_on() -> None:
+    good = json.dumps({"litellm_call_id": "a", "custom_llm_provider": "openai",
+                       "model": "m", "startTime": 1764700000.0, "status": "success"})
+    data = f"{good}\n{{not json\n{good}\n".encode()
+    with pytest.raises(InvalidRecordError) as caught:
+        list(load_many([("l.jsonl", data)], "litellm"))
+    assert caught.value.line == 2
+    errors: list[InvalidRecordError] = []
+    lines = [line for _, line, _ in load_many([("l.jsonl", data)], "litellm", errors)]
+    assert lines == [1, 3] and [e.line for e in errors] == [2]
+
+
+@pytest.mark.parametrize("head", [b"", b"hello world\n", b'{"foo": 1}\n', b"[1, 2]",
+                                  b"a,b,c\n1,2,3\n"])
+def test_unknown_shapes_are_refused_with_the_known_formats(head: bytes) -> None:
+    with pytest.raises(UnknownFormatError, match="otlp, openinference, litellm, langfuse"):
+        detect_format("x", head)
+
+
+def test_canonical_jsonl_is_detected_as_genailog() -> None:
+    head = b'{"timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4.1"}\n'
+    assert detect_format("x.jsonl", head) == "genailog"
+
+
+counts = st.integers(min_value=0, max_value=10**6)
+
+
+@given(counts, counts, counts)
+def test_normalized_input_includes_its_cached_parts(total: int, read: int, write: int) -> None:
+    record = normalize_tokens({"input_tokens": total, "cached_input_tokens": read,
+                               "cache_write_tokens": write})
+    assert record["input_tokens"] >= read + write
+    assert record["input_tokens"] in (total, total + read + write)
+    # a consistent record is left alone, so normalizing twice changes nothing
+    assert normalize_tokens(dict(record)) == record

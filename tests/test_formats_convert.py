@@ -1,0 +1,110 @@
+"""``genailog convert`` and the whole CLI path on the real-library fixtures:
+summarize gives the fake server's requests, errors, tokens and cost for every format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from genailog.cli.app import app
+from genailog.ingest import read_logs
+from genailog.ingest.convert import convert
+from tests.test_formats import FIXTURES, LOGS, truth_cost, truth_of
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "convert.output.schema.json")
+                    .read_text())
+runner = CliRunner()
+ALL = [str(LOGS / f) for files, _, _ in FIXTURES.values() for f in files]
+
+
+def _invoke(*args: str) -> Any:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+#: fixtures whose source kept cached tokens (the openai-v2 instrumentation does not),
+#: so the priced cost equals the server truth's list-price cost
+COST_EXACT = ("openinference", "litellm", "langfuse_jsonl", "langfuse_csv", "mlflow", "llm")
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_summarize_matches_the_server_truth(name: str) -> None:
+    files, _, key = FIXTURES[name]
+    result = _invoke("summarize", *[str(LOGS / f) for f in files], "--format", "json")
+    total = json.loads(result.stdout)["total"]
+    requests = truth_of(key)
+    ok = [r for r in requests if r["status"] == 200]
+    assert total["requests"] == len(requests)
+    assert total["errors"] == len(requests) - len(ok)
+    assert total["input_tokens"] == sum(r["prompt_tokens"] for r in ok)
+    assert total["output_tokens"] == sum(r["completion_tokens"] for r in ok)
+    if name in COST_EXACT:
+        assert total["cost_usd"] == pytest.approx(truth_cost(requests))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_convert_round_trips_every_format(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"all.{fmt}"
+    result = convert(ALL, out, fmt)
+    before = read_logs(ALL).collect()
+    after = read_logs([str(out)]).collect()
+    assert result.records == before.height == after.height
+    assert after.schema == before.select(after.columns).schema
+    for column in ("input_tokens", "output_tokens", "cached_input_tokens", "cost_usd"):
+        assert after[column].sum() == pytest.approx(before[column].sum())
+    assert after.sort("timestamp")["prompt"].to_list() == before.sort("timestamp")[
+        "prompt"].to_list()
+    assert result.input_formats["otlp"] == 8
+
+
+def test_convert_cli_json_equals_the_library_and_its_schema(tmp_path: Path) -> None:
+    out = tmp_path / "calls.jsonl"
+    cli = _invoke("convert", *ALL, "--out", str(out), "--report", "json")
+    printed = json.loads(cli.stdout)
+    jsonschema.validate(printed, SCHEMA)
+    library = convert(ALL, out, "jsonl", overwrite=True).to_dict()
+    assert printed == library
+    lines = out.read_text().splitlines()
+    assert len(lines) == printed["records"]
+    assert all(json.loads(line)["model"] for line in lines)
+
+
+def test_convert_refuses_to_overwrite_and_unknown_output_format(tmp_path: Path) -> None:
+    out = tmp_path / "x.jsonl"
+    out.write_text("keep\n")
+    result = runner.invoke(app, ["convert", ALL[0], "--out", str(out)])
+    assert result.exit_code == 4, result.output
+    assert out.read_text() == "keep\n"
+    result = runner.invoke(app, ["convert", ALL[0], "--out", str(tmp_path / "y"),
+                                 "--format", "csv"])
+    assert result.exit_code == 2, result.output
+
+
+def test_unknown_format_is_an_input_error_naming_the_formats(tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text('{"what": "is this"}\n')
+    result = runner.invoke(app, ["convert", str(path), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 3, result.output
+    assert "litellm, langfuse, mlflow, llm" in result.output
+
+
+def test_input_format_overrides_detection(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["convert", str(LOGS / "litellm.jsonl"), "--out",
+                                 str(tmp_path / "o.jsonl"), "--input-format", "llm",
+                                 "--report", "json", "--on-invalid", "skip"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # read as llm rows, the LiteLLM payloads lack llm's required fields: each one is
+    # reported invalid at its line rather than silently mis-read
+    assert report["read"]["files"][0]["format"] == "llm"
+    assert (report["records"], report["skipped"]) == (0, 4)
+    result = runner.invoke(app, ["convert", str(LOGS / "litellm.jsonl"), "--out",
+                                 str(tmp_path / "p.jsonl"), "--input-format", "llm"])
+    assert result.exit_code == 3, result.output
+    assert "litellm.jsonl:1:" in result.output
