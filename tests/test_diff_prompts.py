@@ -260,3 +260,14 @@ def test_cli_reports_skipped_invalid_records(tmp_path: Path) -> None:
                   "--on-invalid", "skip")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["skipped_records"] == 1
+
+
+def test_hand_made_frame_without_canonical_columns() -> None:
+    rng = np.random.default_rng(2)
+    frame = pl.DataFrame({"prompt_version": ["a"] * 200 + ["b"] * 200,
+                          "latency_ms": np.concatenate([rng.normal(100, 10, 200),
+                                                        rng.normal(130, 10, 200)])})
+    result = diff_prompts(frame, "a", "b")
+    assert [(m.metric, m.statistic) for m in result.metrics] == [
+        ("latency_ms", "median"), ("latency_ms", "p95")]
+    assert result.verdict == "regression"

@@ -23,6 +23,7 @@ import polars as pl
 from genailog.analysis import stats
 from genailog.analysis.filters import apply_filters
 from genailog.errors import UsageError
+from genailog.schema.columns import CANONICAL_DTYPES
 
 Kind = Literal["numeric", "rate"]
 
@@ -329,10 +330,21 @@ def _needed_columns(opts: DiffOptions, schema: Mapping[str, pl.DataType]) -> lis
     return [n for n in schema if n in names]
 
 
+def _with_builtin_columns(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add canonical columns the built-in metrics read, as nulls, to a frame lacking them
+    (read_logs frames always have them; hand-made ones may not)."""
+    present = set(lf.collect_schema())
+    roots = {"prompt", "response"}.union(
+        *(m.expr.meta.root_names() for m in builtin_metrics().values()))
+    return lf.with_columns(pl.lit(None, dtype=CANONICAL_DTYPES[n]).alias(n)
+                           for n in sorted(roots - present))
+
+
 def _prepare(
     lf: pl.LazyFrame, opts: DiffOptions, versions: tuple[str, str]
 ) -> tuple[pl.DataFrame, list[Metric]]:
     """Collect the two versions' rows with one column per metric (named by the metric)."""
+    lf = _with_builtin_columns(lf)
     schema = dict(lf.collect_schema())
     version = pl.col(opts.version_field).cast(pl.String).alias(_VERSION)
     rows = (

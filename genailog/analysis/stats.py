@@ -159,7 +159,7 @@ def paired_bootstrap_quantiles(
     qs: Sequence[float],
     resamples: int,
     rng: np.random.Generator,
-    max_rows: int = 10_000,
+    max_rows: int = 2_000,
 ) -> FloatArray:
     """Bootstrap draws of ``quantile(b, q) - quantile(a, q)`` resampling pairs.
 
