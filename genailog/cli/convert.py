@@ -15,8 +15,8 @@ def convert_command(
     out: Annotated[Path, typer.Option("--out", help="Output file (.jsonl or .parquet).")],
     output_format: Annotated[
         str | None,
-        typer.Option("--format", help="jsonl or parquet [default: from --out's suffix, "
-                     "else jsonl]."),
+        typer.Option("--format", help="jsonl or parquet (default: from --out's suffix, "
+                     "else jsonl)."),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace --out if it exists.")
