@@ -183,3 +183,26 @@ def test_nested_values_with_control_characters_stay_valid_json(tmp_path: Path) -
     contents = [m["content"] for m in frame["messages"][1]]
     assert json.loads(contents[0]) == [{"type": "text", "text": "a\nb"}]
     assert contents[1] == "[not a list]\n"
+
+
+def test_columnar_cache_serves_the_second_read(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from genailog.ingest import cache
+
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)
+    root = tmp_path / "cache"
+    monkeypatch.setenv("GENAILOG_CACHE_DIR", str(root))
+    records: list[Any] = [{**GOOD, "case_id": f"c{i}"} for i in range(50)]
+    records[10] = MALFORMED["wrong_type"]
+    path = write_jsonl(tmp_path / "a.jsonl", records)
+    first = read_logs([path], on_invalid="skip")
+    entries = [p for p in root.iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 1 and (entries[0] / "meta.json").exists()
+    second = read_logs([path], on_invalid="skip")
+    assert second.collect().equals(first.collect())
+    assert second.report.skipped == 1 and second.report.records == 49
+    with pytest.raises(InvalidRecordError) as caught:
+        read_logs([path])
+    assert caught.value.line == 11
+    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
+    assert read_logs([path], on_invalid="skip").collect().equals(first.collect())

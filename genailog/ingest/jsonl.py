@@ -25,8 +25,6 @@ from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTA
 from genailog.schema.diagnose import diagnose
 from genailog.schema.fastcheck import closed_batch, open_one, raw_batch, unknown_field
 
-BOM = b"\xef\xbb\xbf"
-
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
 
@@ -264,4 +262,4 @@ def _extra_columns(verdict: Triage, result: ChunkResult) -> list[pl.Series]:
     return columns
 
 
-__all__ = ["BOM", "ChunkReader", "ChunkResult", "LOAD_SCHEMA", "TIMESTAMP_DTYPE"]
+__all__ = ["ChunkReader", "ChunkResult", "LOAD_SCHEMA", "TIMESTAMP_DTYPE"]

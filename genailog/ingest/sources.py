@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from genailog.errors import InputError
 
@@ -107,7 +107,7 @@ def discover(paths: Sequence[str | Path]) -> list[Source]:
     return sources
 
 
-def iter_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
+def iter_chunks(stream: Any, size: int) -> Iterator[bytes]:
     """Chunks of about ``size`` bytes, each ending at a newline (the last may not)."""
     rest = b""
     while True:
@@ -125,14 +125,42 @@ def iter_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
         yield rest
 
 
-def read_head(source: Source, size: int = 65536, stdin: BinaryIO | None = None) -> bytes:
-    """The first ``size`` decompressed bytes (not for stdin, which cannot be rewound)."""
-    with source.open(stdin) as stream:
-        try:
-            return stream.read(size)
-        except (OSError, EOFError, ValueError) as exc:
-            raise InputError(f"cannot decompress {source.name}: {exc}") from None
-
-
 def buffered(data: bytes) -> BinaryIO:
     return io.BytesIO(data)
+
+
+def peek(stream: BinaryIO, source: Source, size: int = 65536) -> bytes:
+    """The first ``size`` bytes of an opened stream, as a clear error if unreadable."""
+    try:
+        return stream.read(size)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"cannot read or decompress {source.name}: {exc}") from None
+
+
+class Prefixed:
+    """A stream with already-read bytes put back in front."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0:
+                data, self._head = self._head + self._stream.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            if len(data) < size:
+                data += self._stream.read(size - len(data))
+            return data
+        return self._stream.read(size)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def open_peeked(source: Source, stdin: BinaryIO | None = None) -> tuple[bytes, Prefixed]:
+    """The first 64 KiB of a source, and a stream of the whole of it."""
+    stream = buffered(source.open(stdin).read()) if source.is_stdin else source.open()
+    head = peek(stream, source)
+    return head, Prefixed(head, stream)

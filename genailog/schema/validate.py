@@ -63,8 +63,9 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
     return schema  # type: ignore[return-value]
 
 
-def _bundled(source: Source, stream: BinaryIO, result: ValidationResult) -> None:
-    from genailog.ingest.jsonl import BOM, ChunkReader, Lines
+def _bundled(source: Source, stream: Any, result: ValidationResult) -> None:
+    from genailog.ingest.detect import BOM
+    from genailog.ingest.jsonl import ChunkReader, Lines
 
     reader = ChunkReader(source.name, build_frames=False)
     line = 1
@@ -77,9 +78,10 @@ def _bundled(source: Source, stream: BinaryIO, result: ValidationResult) -> None
         line += chunk.count(b"\n")
 
 
-def _custom(source: Source, stream: BinaryIO, result: ValidationResult,
+def _custom(source: Source, stream: Any, result: ValidationResult,
             schema: dict[str, Any]) -> None:
-    from genailog.ingest.jsonl import BOM, Lines
+    from genailog.ingest.detect import BOM
+    from genailog.ingest.jsonl import Lines
     from genailog.schema.diagnose import diagnose, make_validator
 
     validator = make_validator(schema)
@@ -99,7 +101,7 @@ def _custom(source: Source, stream: BinaryIO, result: ValidationResult,
         line += chunk.count(b"\n")
 
 
-def _chunks(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+def _chunks(stream: Any) -> Iterator[tuple[bytes, bool]]:
     chunks = iter_chunks(stream, CHUNK_BYTES)
     pending = next(chunks, None)
     while pending is not None:
@@ -133,30 +135,27 @@ def validate(
         result.files.append(source.name)
         _validate_source(source, result, custom, input_format, stdin)
     if quarantine is not None:
-        from genailog.ingest import _write_quarantine
+        from genailog.ingest.reader import write_quarantine
 
-        _write_quarantine(Path(quarantine), result.invalid_records)
+        write_quarantine(Path(quarantine), result.invalid_records)
     return result
 
 
 def _validate_source(source: Source, result: ValidationResult, custom: dict[str, Any] | None,
                      input_format: str, stdin: BinaryIO | None) -> None:
-    from genailog.ingest import _detect, _peek, _Prefixed
+    from genailog.ingest.detect import detect
+    from genailog.ingest.sources import open_peeked
 
-    stream = source.open(stdin)
+    head, stream = open_peeked(source, stdin)
     try:
-        head = _peek(stream, source)
-        fmt = "genailog" if custom is not None else _detect(source, head, input_format)
+        fmt = "genailog" if custom is not None else detect(source, head, input_format)
         if fmt != "genailog":
             _other_format(source, result, input_format)
-            return
-        prefixed: Any = _Prefixed(head, stream)
-        if custom is None:
-            _bundled(source, prefixed, result)
+        elif custom is None:
+            _bundled(source, stream, result)
         else:
-            _custom(source, prefixed, result, custom)
+            _custom(source, stream, result, custom)
     except (OSError, EOFError) as exc:
         raise InputError(f"cannot read {source.name}: {exc}") from None
     finally:
-        if not source.is_stdin:
-            stream.close()
+        stream.close()

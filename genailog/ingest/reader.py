@@ -1,0 +1,267 @@
+""":func:`read_logs`, the one ingest gateway every command uses.
+
+It finds the files, detects each one's format, validates every record, types the columns
+by the schema (never by inference), applies the ``--on-invalid`` policy, and returns the
+logs as a LazyFrame in canonical columns together with a report of what was read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import polars as pl
+
+from genailog.errors import InputError, InvalidRecordError, UsageError
+from genailog.ingest import cache
+from genailog.ingest.detect import BOM, INPUT_FORMATS, detect
+from genailog.ingest.jsonl import ChunkReader
+from genailog.ingest.parquet import read_parquet
+from genailog.ingest.policy import InvalidPolicy
+from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
+from genailog.ingest.sources import Prefixed, Source, discover, iter_chunks, open_peeked
+from genailog.schema.columns import CANONICAL_DTYPES
+
+CHUNK_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Logs:
+    """Logs in canonical columns, and what was read to get them."""
+
+    frame: pl.LazyFrame
+    report: ReadReport
+
+    def collect(self) -> pl.DataFrame:
+        return self.frame.collect()
+
+
+@dataclass
+class _Parts:
+    """The frames read so far, each with the user fields it holds as JSON text."""
+
+    frames: list[pl.LazyFrame] = field(default_factory=list)
+    json_names: list[set[str]] = field(default_factory=list)
+
+    def add(self, frame: pl.LazyFrame | pl.DataFrame, json_columns: set[str]) -> None:
+        self.frames.append(frame.lazy())
+        self.json_names.append(set(json_columns))
+
+
+def apply_policy(invalid: list[InvalidRecord], policy: InvalidPolicy, report: ReadReport) -> None:
+    """Raise on the first invalid record under ``fail``; otherwise count them."""
+    if not invalid:
+        return
+    if policy.mode == "fail":
+        first = min(invalid, key=lambda r: r.line)
+        more = len(invalid) - 1
+        hint = f"{more} more invalid record(s) in this part of the file; " if more else ""
+        raise InvalidRecordError(
+            first.file, first.line, first.message,
+            hint=hint + "fix the record, or pass --on-invalid skip (or quarantine=PATH) "
+            "to set invalid records aside")
+    report.invalid.extend(invalid)
+
+
+def read_logs(
+    paths: Sequence[str | Path],
+    *,
+    on_invalid: str | InvalidPolicy = "fail",
+    input_format: str = "auto",
+    stdin: BinaryIO | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Logs:
+    """Read log files into canonical columns.
+
+    ``paths`` are files, directories (recursive), globs or ``-`` (stdin); JSONL (also
+    ``.gz``/``.zst``), Parquet, and the formats of :mod:`genailog.ingest.formats`.
+    Raises :class:`InvalidRecordError` on the first invalid record under ``fail``.
+    """
+    policy = InvalidPolicy.parse(on_invalid)
+    if input_format not in INPUT_FORMATS:
+        raise UsageError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, "
+                         f"not {input_format!r}")
+    report = ReadReport(policy=policy.mode)
+    parts = _Parts()
+    foreign: dict[str, list[tuple[Source, bytes]]] = {}
+    for source in discover(paths):
+        _read_source(source, policy, input_format, stdin, chunk_bytes, report, parts, foreign)
+    for fmt, items in foreign.items():
+        _read_foreign(fmt, items, policy, report, parts)
+    frame = _concat(parts, report)
+    if policy.mode == "quarantine" and policy.quarantine_path is not None:
+        write_quarantine(policy.quarantine_path, report.invalid)
+    return Logs(frame, report)
+
+
+def _json_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A user field's values as JSON text, for a field whose type differs across parts."""
+    column = pl.col(name)
+    if dtype == pl.String:
+        return column.map_elements(json.dumps, return_dtype=pl.String)
+    if dtype == pl.Boolean:
+        return column.replace_strict({True: "true", False: "false"}, return_dtype=pl.String)
+    return column.cast(pl.String)
+
+
+def _concat(parts: _Parts, report: ReadReport) -> pl.LazyFrame:
+    """One frame. A user field held as JSON text anywhere, or typed differently in
+    different parts (other than ints beside floats), becomes JSON text everywhere."""
+    if not parts.frames:
+        return pl.LazyFrame(schema=CANONICAL_DTYPES)
+    schemas = [frame.collect_schema() for frame in parts.frames]
+    kinds: dict[str, set[pl.DataType]] = {}
+    for schema in schemas:
+        for name, dtype in schema.items():
+            if name not in CANONICAL_DTYPES:
+                kinds.setdefault(name, set()).add(dtype)
+    to_text = set().union(*parts.json_names) | {
+        name for name, found in kinds.items()
+        if len(found) > 1 and not found <= {pl.Int64(), pl.Float64()}}
+    converted = []
+    for frame, schema, marked in zip(parts.frames, schemas, parts.json_names, strict=True):
+        fix = [_json_text(n, schema[n]).alias(n) for n in sorted(to_text)
+               if n in schema and n not in marked]
+        converted.append(frame.with_columns(fix) if fix else frame)
+    report.json_columns = to_text
+    if len(converted) == 1:
+        return converted[0]
+    return pl.concat(converted, how="diagonal_relaxed")
+
+
+def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
+                 stdin: BinaryIO | None, chunk_bytes: int, report: ReadReport, parts: _Parts,
+                 foreign: dict[str, list[tuple[Source, bytes]]]) -> None:
+    head, stream = open_peeked(source, stdin)
+    try:
+        fmt = detect(source, head, input_format)
+        file_report = FileReport(source.name, fmt)
+        report.files.append(file_report)
+        if fmt == "parquet":
+            frame, invalid = read_parquet(source.name)
+            apply_policy(invalid, policy, report)
+            file_report.records, file_report.invalid = frame.height, len(invalid)
+            parts.add(frame, set())
+        elif fmt != "genailog":
+            foreign.setdefault(fmt, []).append((source, stream.read()))
+        else:
+            _read_jsonl(source, stream, chunk_bytes, policy, report, file_report, parts)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read {source.name}: {exc}") from None
+    finally:
+        stream.close()
+
+
+def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
+                report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
+    root, key = cache.cache_root(), cache.cache_key(source)
+    if root is not None and key is not None:
+        entry = cache.load(root, key)
+        if entry is not None:
+            apply_policy(entry.invalid, policy, report)
+            file_report.records, file_report.invalid = entry.records, len(entry.invalid)
+            parts.add(entry.frame, entry.json_columns)
+            return
+    writer = cache.CacheWriter(root, key) if root is not None and key is not None else None
+    invalid_all: list[InvalidRecord] = []
+    json_columns: set[str] = set()
+    try:
+        for frames, invalid, names in _chunks(source, stream, chunk_bytes):
+            apply_policy(invalid, policy, report)
+            invalid_all += invalid
+            json_columns |= names
+            for frame in frames:
+                file_report.records += frame.height
+                if writer is not None:
+                    writer.add(frame)
+                else:
+                    parts.add(frame, names)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    file_report.invalid = len(invalid_all)
+    if writer is not None and root is not None and key is not None:
+        writer.commit(file_report.records, invalid_all, json_columns)
+        entry = cache.load(root, key)
+        if entry is None:
+            raise InputError(f"cannot read back the cache entry of {source.name} in {root}")
+        parts.add(entry.frame, entry.json_columns)
+
+
+ChunkOut = tuple[list[pl.DataFrame], list[InvalidRecord], set[str]]
+
+
+def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[ChunkOut]:
+    reader = ChunkReader(source.name)
+    line = 1
+    chunks = iter_chunks(stream, chunk_bytes)
+    pending = next(chunks, None)
+    while pending is not None:
+        chunk, pending = pending, next(chunks, None)
+        if line == 1:
+            chunk = chunk.removeprefix(BOM)
+        result = reader.read(chunk, line, final=pending is None)
+        line += chunk.count(b"\n")
+        yield result.frames, result.invalid, result.json_columns
+
+
+def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPolicy,
+                  report: ReadReport, parts: _Parts) -> None:
+    from genailog.ingest import formats
+    from genailog.ingest.frame import canonical_frame
+    from genailog.schema.diagnose import check_value
+
+    records: list[dict[str, Any]] = []
+    invalid: list[InvalidRecord] = []
+    counts: dict[str, int] = {}
+    for file, line, record in _foreign_records(formats, fmt, items, invalid):
+        problems = check_value(_jsonable(record))
+        if problems:
+            invalid.append(InvalidRecord(file, line, tuple((p.path, p.message)
+                                                           for p in problems)))
+            continue
+        counts[file] = counts.get(file, 0) + 1
+        records.append(record)
+    apply_policy(invalid, policy, report)
+    for file_report in report.files:
+        if file_report.format == fmt:
+            file_report.records = counts.get(file_report.path, 0)
+            file_report.invalid = sum(1 for r in invalid if r.file == file_report.path)
+    if records:
+        frame, json_columns = canonical_frame(records)
+        parts.add(frame, json_columns)
+
+
+def _foreign_records(formats: Any, fmt: str, items: list[tuple[Source, bytes]],
+                     invalid: list[InvalidRecord]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    files = [(source.name, data) for source, data in items]
+    try:
+        if hasattr(formats, "load_many"):
+            yield from formats.load_many(files, fmt)
+        else:
+            for name, data in files:
+                for line, record in formats.load_records(name, data, fmt):
+                    yield name, line, record
+    except InvalidRecordError as exc:
+        invalid.append(InvalidRecord(exc.file, exc.line, (("", exc.detail),)))
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    stamp = record.get("timestamp")
+    if isinstance(stamp, datetime):
+        record = {**record, "timestamp": stamp.isoformat().replace("+00:00", "Z")}
+    return record
+
+
+def write_quarantine(path: Path, invalid: list[InvalidRecord]) -> None:
+    """Write the raw lines of invalid records, in file and line order, atomically."""
+    from genailog.cli.render import atomic_writer
+
+    with atomic_writer(path, "wb") as handle:
+        for record in sorted(invalid, key=lambda r: (r.file, r.line)):
+            handle.write(record.raw.rstrip(b"\r\n") + b"\n")
