@@ -155,3 +155,9 @@ def test_normalized_input_includes_its_cached_parts(total: int, read: int, write
     assert record["input_tokens"] in (total, total + read + write)
     # a consistent record is left alone, so normalizing twice changes nothing
     assert normalize_tokens(dict(record)) == record
+
+
+def test_canonical_record_quoting_other_formats_keys_stays_genailog() -> None:
+    record = {"timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4.1",
+              "prompt": 'why is "usage_details" empty in my "resourceSpans" export?'}
+    assert detect_format("x.jsonl", json.dumps(record).encode() + b"\n") == "genailog"

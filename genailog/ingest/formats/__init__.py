@@ -61,8 +61,10 @@ def _has(obj: dict[str, Any], keys: tuple[str, ...]) -> bool:
     return any(key in obj for key in keys)
 
 
-def _from_object(obj: dict[str, Any]) -> str | None:
+def _from_object(obj: dict[str, Any], head: bytes) -> str | None:
     """The format of a parsed first record, judged by its keys."""
+    if "resourceSpans" in obj or "resourceLogs" in obj:
+        return _otlp_kind(head)
     if "standard_logging_object" in obj or sum(k in obj for k in litellm.SIGNATURE) >= 2:
         return "litellm"
     if _has(obj, langfuse.SIGNATURE):
@@ -76,12 +78,16 @@ def _from_object(obj: dict[str, Any]) -> str | None:
     return None
 
 
+def _otlp_kind(head: bytes) -> str:
+    if b'"resourceSpans"' in head and any(m in head for m in _OPENINFERENCE_MARKS):
+        return "openinference"
+    return "otlp"
+
+
 def _from_head(head: bytes) -> str | None:
     """The format judged from marker keys, for documents too long to parse from the head."""
-    if b'"resourceSpans"' in head:
-        return "openinference" if any(m in head for m in _OPENINFERENCE_MARKS) else "otlp"
-    if b'"resourceLogs"' in head:
-        return "otlp"
+    if b'"resourceSpans"' in head or b'"resourceLogs"' in head:
+        return _otlp_kind(head)
     if _MLFLOW_MARKS.search(head):
         return "mlflow"
     if b'"datetime_utc"' in head and b'"duration_ms"' in head:
@@ -105,9 +111,10 @@ def detect_format(path: str, head: bytes) -> str:
     """The format of a file from its first bytes (decompressed); one of :data:`FORMATS`."""
     text = head.decode("utf-8-sig", errors="replace")
     if text.lstrip()[:1] in ("{", "["):
-        found = _from_head(head)
-        obj = None if found else _first_object(text)
-        found = found or (_from_object(obj) if obj is not None else None)
+        # keys of a parsed first record decide; raw markers only when it is cut off,
+        # since a prompt may quote another format's key names
+        obj = _first_object(text)
+        found = _from_object(obj, head) if obj is not None else _from_head(head)
     else:
         found = _csv_header(text)
     if found is None:
