@@ -70,8 +70,10 @@ def export_command(
     paths: Paths,
     out: OutPath,
     dataset_format: Annotated[
-        DatasetFormat, typer.Option("--format", help="Dataset format.")
-    ] = DatasetFormat.jsonl,
+        DatasetFormat | None,
+        typer.Option("--format", help="Dataset format [default: from --out's extension "
+                     "(.csv, .parquet, .yaml = promptfoo), else jsonl]."),
+    ] = None,
     where: Where = None,
     since: Since = None,
     until: Until = None,
@@ -120,7 +122,8 @@ def export_command(
     from genailog.dataset.split import parse_sample, parse_split
 
     options = ExportOptions(
-        out=out, format=dataset_format.value, where=where, since=since, until=until,
+        out=out, format=dataset_format.value if dataset_format else None, where=where,
+        since=since, until=until,
         fields=_names(fields), sample=parse_sample(sample) if sample else None,
         stratify_by=stratify_by, dedup=dedup.value if dedup else None,
         near_threshold=near_threshold, redact=redact, redact_fields=_names(redact_fields),

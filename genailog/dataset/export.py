@@ -48,7 +48,8 @@ class ExportOptions:
     """Everything ``export-dataset`` can be asked for; defaults match the CLI."""
 
     out: Path
-    format: str = "jsonl"
+    #: None: from the output's extension (.csv, .parquet, .yaml for promptfoo), else jsonl.
+    format: str | None = None
     where: str | None = None
     since: str | None = None
     until: str | None = None
@@ -67,6 +68,16 @@ class ExportOptions:
     on_invalid: str = "fail"
     input_format: str = "auto"
     command_line: tuple[str, ...] = ()
+
+    @property
+    def dataset_format(self) -> str:
+        """``format``, or the one the output's extension names, else jsonl."""
+        if self.format is not None:
+            return self.format
+        return _BY_SUFFIX.get(self.out.suffix.lower(), "jsonl")
+
+
+_BY_SUFFIX = {".csv": "csv", ".parquet": "parquet", ".yaml": "promptfoo", ".yml": "promptfoo"}
 
 
 @dataclass
@@ -185,14 +196,15 @@ def _check_field(frame: pl.DataFrame, name: str | None, option: str) -> None:
 
 
 def _check_options(options: ExportOptions) -> None:
-    if options.format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {options.format!r}")
+    fmt = options.dataset_format
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if options.dedup not in (None, "exact", "near"):
         raise UsageError(f"--dedup takes exact or near, not {options.dedup!r}")
     if not 0 < options.near_threshold <= 1:
         raise UsageError("--near-threshold must be in (0, 1]")
-    if options.fields and options.format in ("openai-chat", "openai-evals"):
-        raise UsageError(f"--fields does not apply to {options.format}; its fields are fixed")
+    if options.fields and fmt in ("openai-chat", "openai-evals"):
+        raise UsageError(f"--fields does not apply to {fmt}; its fields are fixed")
 
 
 def json_columns_of(frame: pl.DataFrame, report: ReadReport) -> frozenset[str]:
@@ -213,7 +225,7 @@ def _select(frame: pl.DataFrame, options: ExportOptions) -> tuple[pl.DataFrame, 
     frame = apply_filters(frame.lazy(), where=options.where, since=options.since,
                           until=options.until).collect()
     counts.filtered_out = start - frame.height
-    usable = usable_mask(frame, options.format)
+    usable = usable_mask(frame, options.dataset_format)
     counts.unusable = int((~usable).sum())
     frame = frame.filter(usable)
     if options.dedup:
@@ -239,11 +251,8 @@ def _parts(frame: pl.DataFrame, options: ExportOptions) -> list[tuple[str | None
 
 
 def _project(frame: pl.DataFrame, options: ExportOptions) -> pl.DataFrame:
-    if not options.fields or options.format in EXAMPLE_FORMATS:
+    if not options.fields or options.dataset_format in EXAMPLE_FORMATS:
         return frame
-    unknown = [f for f in options.fields if f not in frame.columns]
-    if unknown:
-        raise UsageError(f"--fields names unknown field(s): {', '.join(unknown)}")
     return frame.select(options.fields)
 
 
@@ -252,35 +261,44 @@ def _describe_output(path: Path, part: str | None, records: int) -> OutputFile:
                       bytes=path.stat().st_size)
 
 
-def export_frame(frame: pl.DataFrame, report: ReadReport, options: ExportOptions) -> ExportResult:
-    """The export pipeline over logs already read (``report`` says what was read)."""
+def _prepare(frame: pl.DataFrame, options: ExportOptions) -> Redaction:
+    """Check every option against the frame before anything is computed or written."""
     _check_options(options)
     for name, option in ((options.stratify_by, "--stratify-by"), (options.group_by, "--group-by")):
         _check_field(frame, name, option)
-    targets = output_paths(options.out, list(options.split or ()))
-    _refuse_existing([*targets, manifest_path(options.out)], options.overwrite)
+    unknown = [f for f in options.fields if f not in frame.columns]
+    if unknown:
+        raise UsageError(f"--fields names unknown field(s): {', '.join(unknown)}")
+    _refuse_existing([*output_paths(options.out, list(options.split or ())),
+                      manifest_path(options.out)], options.overwrite)
+    redaction = Redaction(enabled=options.redact)
+    if options.redact:
+        redaction.fields = resolve_fields(frame.schema, _user_fields(frame),
+                                          options.redact_fields, options.keep_fields)
+    return redaction
+
+
+def export_frame(frame: pl.DataFrame, report: ReadReport, options: ExportOptions) -> ExportResult:
+    """The export pipeline over logs already read (``report`` says what was read)."""
+    redaction = _prepare(frame, options)
     selected, counts = _select(frame, options)
     counts.read = report.records + report.skipped
     counts.invalid = report.skipped
     counts.filtered_out += report.records - frame.height
     json_cols = json_columns_of(frame, report)
-    redaction = Redaction(enabled=options.redact)
-    if options.redact:
-        fields = resolve_fields(selected.schema, _user_fields(selected), options.redact_fields,
-                                options.keep_fields)
-        redaction.fields = fields
+    targets = output_paths(options.out, list(options.split or ()))
     outputs: list[OutputFile] = []
     for (part, piece), path in zip(_parts(selected, options), targets, strict=True):
         if options.redact:
             done = redact_frame(piece, redaction.fields, json_cols)
             redaction.add(done)
             piece = done.frame
-        written = write_dataset(_project(piece, options), path, options.format, json_cols,
-                                overwrite=True, extra_vars=options.fields)
+        written = write_dataset(_project(piece, options), path, options.dataset_format,
+                                json_cols, overwrite=True, extra_vars=options.fields)
         counts.written += written
         outputs.append(_describe_output(path, part, written))
-    result = ExportResult(options.format, outputs, str(manifest_path(options.out)), counts,
-                          redaction, report.to_dict())
+    result = ExportResult(options.dataset_format, outputs, str(manifest_path(options.out)),
+                          counts, redaction, report.to_dict())
     write_manifest(result, report, options)
     return result
 
@@ -293,7 +311,7 @@ def manifest(result: ExportResult, report: ReadReport, options: ExportOptions) -
         "command": "export-dataset",
         "command_line": list(options.command_line),
         "inputs": [_input_entry(f.path, f.format, f.records, f.invalid) for f in report.files],
-        "format": options.format,
+        "format": options.dataset_format,
         "fields": list(options.fields),
         "filter": {"where": options.where, "since": options.since, "until": options.until},
         "dedup": {"mode": options.dedup,

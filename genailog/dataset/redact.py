@@ -126,6 +126,14 @@ def _us_phone(text: str) -> int:
     return len(text) if len(digits) == 10 and digits[0] > "1" and digits[3] > "1" else 0
 
 
+#: File extensions that follow ``@`` in asset names (``icon@2x.png``), never real TLDs in use.
+_FILE_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "pdf", "ico", "bmp", "tif"})
+
+
+def _email(text: str) -> int:
+    return 0 if text.rsplit(".", 1)[-1].lower() in _FILE_TLDS else len(text)
+
+
 def _has_digit(text: str) -> int:
     tail = text.split("-", 2)[-1]
     return len(text) if any(c.isdigit() for c in tail) and any(c.isalpha() for c in tail) else 0
@@ -180,17 +188,17 @@ DETECTORS: tuple[Detector, ...] = (
     _d("STRIPE_KEY", _B + r"(?:(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})"
        + _E),
     _d("EMAIL", r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]"
-       r"{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"),
+       r"{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])", _email),
     _d("IBAN", r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])", _iban),
     _d("CREDIT_CARD", r"(?<![\w.,-])\d(?:[ -]?\d){12,18}(?![\w-]|[.,]\d)", _card),
     _d("US_SSN", r"(?<![\w.,-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-]|[.,]\d)"),
     _d("US_SSN", r"(?i:\bssn\b|social security(?: number)?)\W{0,5}(?P<v>\d{9}|\d{3} \d{2} \d{4})"
        r"(?!\d)"),
-    _d("PHONE", r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w-]|[.,]\d)",
+    _d("PHONE", r"(?<![\w+])\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){2,6}(?![\w-]|[.,]\d)",
        _digits_between(8, 15)),
     _d("PHONE", r"(?<![\w.,+-])(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"
        r"(?![\w-]|[.,]\d)", _us_phone),
-    _d("IPV4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)", _ipv4),
+    _d("IPV4", r"(?<![\w.-])(?:\d{1,3}\.){3}\d{1,3}(?![\w-]|\.\d)", _ipv4),
     _d("IPV6", r"(?<![\w:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?![\w:])", _ipv6),
 )  # fmt: skip
 

@@ -161,6 +161,10 @@ def _stratified_split(
     parts = np.empty(len(groups), dtype=np.int64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "least populated class" is expected
-        for fold, (_, test) in enumerate(splitter.split(groups, codes, groups)):
-            parts[test] = owner[fold]
+        try:
+            for fold, (_, test) in enumerate(splitter.split(groups, codes, groups)):
+                parts[test] = owner[fold]
+        except ValueError as exc:
+            raise UsageError(f"--split with --stratify-by: {exc}; stratify by a coarser "
+                             "field or drop --stratify-by") from None
     return parts

@@ -101,12 +101,15 @@ def conversation(
 ) -> list[Message] | None:
     """The chat of one record, ending with the assistant's answer, or None if it has none.
 
-    Built from ``messages`` (plus ``response`` when the messages stop before the answer),
-    else from ``system_prompt`` + ``prompt`` + ``response``.
+    Built from ``messages`` (plus ``response`` when the messages stop before the answer, and
+    ``system_prompt`` when they hold no system message), else from ``system_prompt`` +
+    ``prompt`` + ``response``.
     """
     chat: list[dict[str, Any]]
     if messages:
         chat = [{"role": m.get("role"), "content": m.get("content")} for m in messages]
+        if system_prompt and all(m["role"] != "system" for m in chat):
+            chat.insert(0, {"role": "system", "content": system_prompt})
         if response is not None and chat[-1]["role"] != "assistant":
             chat.append({"role": "assistant", "content": response})
     else:
@@ -192,7 +195,7 @@ def write_examples(
     chats = conversations(frame)
     meta_cols = [c for c in PROMPTFOO_METADATA if c in frame.columns]
     metas = frame.select(meta_cols).to_dicts() if fmt == "promptfoo" else []
-    extras = frame.select(extra_vars).to_dicts() if fmt == "promptfoo" else []
+    extras = frame.select(extra_vars).to_dicts() if extra_vars else [{}] * frame.height
     line: Callable[[int, list[Message]], str] = {
         "openai-chat": lambda i, chat: openai_chat_line(chat),
         "openai-evals": lambda i, chat: openai_evals_line(chat),
