@@ -1,0 +1,267 @@
+"""Benchmark ``genailog summarize --by model`` against DuckDB SQL and a json.loads loop.
+
+Usage: python bench/bench_summarize.py [--n 1000000] [--repeat 1] [--big N]
+
+Every contender runs in its own child process on the same files in the same run; wall time
+and peak RSS come from ``/usr/bin/time``. Ratios are genailog / DuckDB. Two more rows split
+genailog's time into ingest (``read_logs``) and aggregation (``summarize`` over a frame
+already in memory), and one shows the same aggregation over a projected polars lazy scan,
+i.e. what a streaming reader could give. ``--big N`` also runs N records (the JSONL
+repeated) to check that memory does not grow with the input. Data lives in bench/data/
+(git-ignored) and is written by bench/make_data.py when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+PYTHON = sys.executable
+GENAILOG = str(Path(PYTHON).with_name("genailog"))
+
+_PRICES = """
+import duckdb, polars as pl
+from genailog.pricing import default_prices
+def price_rows(models):
+    table = default_prices()
+    rows = []
+    for m in models:
+        p = table.lookup(m)
+        if p is not None:
+            rows.append((m, p.input, p.output, p.cache_read, p.cache_write, p.reasoning))
+    return rows
+"""
+
+_DUCKDB = (
+    _PRICES
+    + """
+import sys
+src, reader = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+scan = f"{reader}('{src}')"
+con.execute("CREATE TABLE prices (model VARCHAR, pi DOUBLE, po DOUBLE, pr DOUBLE, "
+            "pw DOUBLE, pz DOUBLE)")
+MODELS = %(models)s
+con.executemany("INSERT INTO prices VALUES (?, ?, ?, ?, ?, ?)", price_rows(MODELS))
+q = f'''
+WITH r AS (SELECT l.*, p.* EXCLUDE (model),
+  COALESCE(l.cost_usd,
+    (input_tokens - COALESCE(cached_input_tokens,0) - COALESCE(cache_write_tokens,0)) * pi
+    + COALESCE(cached_input_tokens,0) * COALESCE(pr, pi)
+    + COALESCE(cache_write_tokens,0) * COALESCE(pw, pi)
+    + (output_tokens - CASE WHEN pz IS NULL THEN 0 ELSE COALESCE(reasoning_tokens,0) END) * po
+    + CASE WHEN pz IS NULL THEN 0 ELSE COALESCE(reasoning_tokens,0) * pz END) AS cost
+  FROM {scan} l LEFT JOIN prices p ON l.model = p.model)
+SELECT model, count(*), sum((status = 'error')::INT), sum(input_tokens), sum(output_tokens),
+  sum(cached_input_tokens), sum(cost), count(cost),
+  quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.9),
+  quantile_cont(latency_ms, 0.95), quantile_cont(latency_ms, 0.99), max(latency_ms),
+  quantile_cont(ttft_ms, 0.5), quantile_cont(ttft_ms, 0.95), quantile_cont(ttft_ms, 0.99),
+  avg(hallucination_flag::INT), avg(refusal::INT), avg(feedback_rating),
+  min(timestamp), max(timestamp)
+FROM r GROUP BY GROUPING SETS ((model), ())'''
+print(len(con.execute(q).fetchall()))
+"""
+)
+
+_NAIVE = (
+    _PRICES
+    + """
+import json, sys
+import numpy as np
+table = default_prices()
+groups = {}
+with open(sys.argv[1], 'rb') as f:
+    for line in f:
+        r = json.loads(line)
+        for key in (r['model'], None):
+            g = groups.setdefault(key, {'n': 0, 'err': 0, 'in': 0, 'out': 0, 'cost': 0.0,
+                                        'lat': [], 'ttft': []})
+            g['n'] += 1
+            g['err'] += r.get('status') == 'error'
+            g['in'] += r.get('input_tokens') or 0
+            g['out'] += r.get('output_tokens') or 0
+            cost = r.get('cost_usd')
+            p = table.lookup(r['model'])
+            if cost is None and p is not None and r.get('input_tokens') is not None:
+                c = r.get('cached_input_tokens') or 0
+                cost = (r['input_tokens'] - c) * p.input + c * (p.cache_read or p.input) \
+                    + (r.get('output_tokens') or 0) * p.output
+            g['cost'] += cost or 0.0
+            if r.get('latency_ms') is not None:
+                g['lat'].append(r['latency_ms'])
+            if r.get('ttft_ms') is not None:
+                g['ttft'].append(r['ttft_ms'])
+for g in groups.values():
+    g['p'] = np.percentile(g['lat'], [50, 90, 95, 99]) if g['lat'] else None
+print(len(groups))
+"""
+)
+
+_SPLIT = """
+import json, sys, time
+t0 = time.perf_counter()
+from genailog.ingest import read_logs
+from genailog.analysis.summarize import summarize
+logs = read_logs([sys.argv[1]])
+frame = logs.frame.collect()
+t1 = time.perf_counter()
+summarize(frame, by=['model'])
+t2 = time.perf_counter()
+print(json.dumps({'ingest': t1 - t0, 'aggregate': t2 - t1}))
+"""
+
+_LAZY = """
+import sys, polars as pl
+from genailog.analysis.summarize import summarize
+from genailog.schema.columns import CANONICAL_DTYPES
+NEEDED = ['timestamp', 'model', 'status', 'error_type', 'input_tokens', 'output_tokens',
+          'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'retries',
+          'cost_usd', 'latency_ms', 'ttft_ms', 'hallucination_flag', 'refusal',
+          'feedback_rating']
+src = sys.argv[1]
+if src.endswith('.parquet'):
+    lf = pl.scan_parquet(src).select(NEEDED)
+else:
+    schema = {n: CANONICAL_DTYPES[n] for n in NEEDED} | {'timestamp': pl.String}
+    lf = pl.scan_ndjson(src, schema=schema).with_columns(
+        pl.col('timestamp').str.to_datetime(time_zone='UTC', time_unit='us'))
+lf = lf.with_columns(pl.lit(None, dtype) .alias(n) for n, dtype in CANONICAL_DTYPES.items()
+                     if n not in NEEDED)
+summarize(lf, by=['model'])
+"""
+
+
+def measure(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, and stdout of one child process."""
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", *argv], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[:3]} failed:\n{proc.stderr[-2000:]}")
+    wall, kb = proc.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(kb) / 1024, proc.stdout
+
+
+def best(argv: list[str], repeat: int) -> tuple[float, float, str]:
+    runs = [measure(argv) for _ in range(repeat)]
+    return min(runs, key=lambda r: r[0])
+
+
+def ensure_data(n: int) -> tuple[Path, Path]:
+    """The n-record JSONL (bench/make_data.py) and the same records as Parquet."""
+    # Own file names: other benches share bench/data and rewrite their own files.
+    stem = DATA / f"summarize-{n}"
+    jsonl, parquet = stem.with_suffix(".jsonl"), stem.with_suffix(".parquet")
+    if not jsonl.exists():
+        subprocess.run(
+            [PYTHON, str(ROOT / "bench" / "make_data.py"), str(n), str(jsonl)], check=True
+        )
+    if not parquet.exists():  # converted from the JSONL itself, so the records are the same
+        tmp = parquet.with_suffix(".parquet.tmp")
+        convert = (
+            "import sys; from genailog.ingest import read_logs; "
+            "read_logs([sys.argv[1]]).frame.sink_parquet(sys.argv[2])"
+        )
+        subprocess.run([PYTHON, "-c", convert, str(jsonl), str(tmp)], check=True)
+        tmp.rename(parquet)
+    return jsonl, parquet
+
+
+def _models(parquet: Path) -> list[str]:
+    import polars as pl
+
+    return pl.scan_parquet(parquet).select(pl.col("model").unique()).collect()["model"].to_list()
+
+
+def run_format(
+    label: str, path: Path, reader: str, models: list[str], repeat: int, naive: bool
+) -> list[tuple[str, float, float]]:
+    duck = _DUCKDB % {"models": repr(models)}
+    rows = [
+        (
+            f"genailog summarize --by model ({label})",
+            *best([GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"], repeat)[
+                :2
+            ],
+        ),
+        (f"DuckDB SQL ({label})", *best([PYTHON, "-c", duck, str(path), reader], repeat)[:2]),
+        (
+            f"polars lazy scan + genailog aggregation ({label})",
+            *best([PYTHON, "-c", _LAZY, str(path)], repeat)[:2],
+        ),
+    ]
+    if naive:
+        rows.append((f"json.loads loop ({label})", *best([PYTHON, "-c", _NAIVE, str(path)], 1)[:2]))
+    return rows
+
+
+def print_table(rows: list[tuple[str, float, float]], base: tuple[float, float]) -> None:
+    print(f"| {'contender':58} | wall s | peak MB | wall / DuckDB | RSS / DuckDB |")
+    print(f"|{'-' * 60}|-------:|--------:|--------------:|-------------:|")
+    for name, wall, mb in rows:
+        print(
+            f"| {name:58} | {wall:6.2f} | {mb:7.0f} | {wall / base[0]:13.2f} | "
+            f"{mb / base[1]:12.2f} |"
+        )
+
+
+def big_check(jsonl: Path, n: int, big: int) -> None:
+    """Repeat the JSONL to ``big`` records and compare peak memory with the base run."""
+    path = DATA / f"summarize-{big}-repeated.jsonl"
+    if not path.exists():
+        with path.open("wb") as out:
+            for _ in range(big // n):
+                with jsonl.open("rb") as src:
+                    while chunk := src.read(1 << 24):
+                        out.write(chunk)
+    for label, argv in (
+        (
+            "genailog summarize",
+            [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"],
+        ),
+        ("polars lazy scan + genailog aggregation", [PYTHON, "-c", _LAZY, str(path)]),
+    ):
+        wall, mb, _ = measure(argv)
+        print(f"{big:,} records, {label}: {wall:.1f} s, peak {mb:.0f} MB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--big", type=int, default=0, help="also check N records (e.g. 10000000)")
+    args = parser.parse_args()
+    jsonl, parquet = ensure_data(args.n)
+    models = _models(parquet)
+    print(
+        f"{args.n:,} records: {jsonl.stat().st_size / 1e6:,.0f} MB JSONL, "
+        f"{parquet.stat().st_size / 1e6:,.0f} MB Parquet\n"
+    )
+    for label, path, reader in (
+        ("JSONL", jsonl, "read_json"),
+        ("Parquet", parquet, "read_parquet"),
+    ):
+        rows = run_format(
+            label, path, reader, models, args.repeat, naive=label == "JSONL" and not args.no_naive
+        )
+        print_table(rows, (rows[1][1], rows[1][2]))
+        wall, mb, out = measure([PYTHON, "-c", _SPLIT, str(path)])
+        split = json.loads(out)
+        print(
+            f"\ngenailog split ({label}): read_logs {split['ingest']:.2f} s, "
+            f"aggregation {split['aggregate']:.2f} s (peak {mb:.0f} MB)\n"
+        )
+    if args.big:
+        big_check(jsonl, args.n, args.big)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
