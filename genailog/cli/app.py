@@ -20,6 +20,8 @@ app = typer.Typer(
     name="genailog",
     help="Analyze generative-AI application logs offline: validate, summarize, "
     "diff prompt versions, detect drift, export datasets.",
+    epilog="Exit codes: 0 ok, 1 check failed, 2 usage error, 3 unreadable or invalid input, "
+    "4 output not written, 70 internal error. Example: genailog summarize sample_logs/",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
