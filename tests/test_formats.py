@@ -33,6 +33,7 @@ FIXTURES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "otel_genai": (("otel_genai.traces.json", "otel_genai.logs.json"), "otlp", "otel_genai"),
     "otel_events": (("otel_events.traces.json", "otel_events.logs.json"), "otlp",
                     "otel_events"),
+    "otel_old": (("otel_old.traces.json", "otel_old.logs.json"), "otlp", "otel_old"),
     "openinference": (("openinference.traces.json",), "openinference", "openinference"),
     "litellm": (("litellm.jsonl",), "litellm", "litellm"),
     "langfuse_jsonl": (("langfuse.spec-derived.jsonl",), "langfuse", "langfuse"),
@@ -105,15 +106,17 @@ def test_reported_cost_fills_cost_usd_and_matches_list_prices(name: str) -> None
     assert failed.to_list() == [0.0]
 
 
-def test_otel_messages_come_from_log_records_joined_by_span_id() -> None:
-    files = [(str(LOGS / f), (LOGS / f).read_bytes()) for f in FIXTURES["otel_events"][0]]
+@pytest.mark.parametrize("name", ["otel_events", "otel_old"])
+def test_otel_messages_come_from_log_records_joined_by_span_id(name: str) -> None:
+    """otel_events: one operation.details record per call; otel_old (openai-v2 2.1b0):
+    the older per-message events gen_ai.system.message / user.message / choice."""
+    files = [(str(LOGS / f), (LOGS / f).read_bytes()) for f in FIXTURES[name][0]]
     alone = [r for _, _, r in load_many(files[:1], "otlp")]
     joined = [r for _, _, r in load_many(files, "otlp")]
     assert all("messages" not in r and "response" not in r for r in alone)
     assert [r["prompt"] for r in joined] == list(PROMPTS)
     assert all(r["system_prompt"] == "You are terse." for r in joined)
-    assert [r.get("response") for r in joined] == [
-        r["text"] or None for r in TRUTH["otel_events"]]
+    assert [r.get("response") for r in joined] == [r["text"] or None for r in TRUTH[name]]
 
 
 def test_span_fields_are_kept() -> None:
