@@ -75,15 +75,17 @@ def mann_whitney_p(a_sorted: FloatArray, b_sorted: FloatArray) -> float:
     n1, n2 = len(a_sorted), len(b_sorted)
     if min(n1, n2) < _FAST_MWU_MIN:
         return float(st.mannwhitneyu(a_sorted, b_sorted, alternative="two-sided").pvalue)
-    # U for b: pairs (a_i, b_j) with a_i < b_j, ties counting one half.
-    below = np.searchsorted(a_sorted, b_sorted, side="left").sum(dtype=np.float64)
-    upto = np.searchsorted(a_sorted, b_sorted, side="right").sum(dtype=np.float64)
-    u = (below + upto) / 2.0
+    # Stable sort of two sorted runs is a linear merge (timsort).
     both = np.sort(np.concatenate([a_sorted, b_sorted]), kind="stable")
     edges = np.flatnonzero(np.diff(both)) + 1
     ties = np.diff(np.concatenate([[0], edges, [len(both)]])).astype(np.float64)
     n = n1 + n2
     tie_term = float((ties**3 - ties).sum())
+    # U for b: pairs (a_i, b_j) with a_i < b_j, ties counting one half.
+    below = np.searchsorted(a_sorted, b_sorted, side="left").sum(dtype=np.float64)
+    upto = (np.searchsorted(a_sorted, b_sorted, side="right").sum(dtype=np.float64)
+            if tie_term else below)
+    u = (below + upto) / 2.0
     sigma = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1))))
     if sigma == 0.0:
         return 1.0
