@@ -152,4 +152,16 @@ def test_unknown_shape_lists_known_formats(tmp_path: Path) -> None:
 def test_load_records_gives_lines_for_one_file() -> None:
     data = (LOGS / "litellm.jsonl").read_bytes()
     lines = [line for line, _ in load_records("litellm.jsonl", data, "litellm")]
-    assert lines == [1, 2, 3, 4]
+    assert lines == list(range(1, data.count(b"\n") + 1))
+
+
+def test_litellm_stream_gives_time_to_first_token() -> None:
+    payloads = [json.loads(line) for line in (LOGS / "litellm.jsonl").read_text().splitlines()]
+    frame = read("litellm")
+    for payload, row in zip(payloads, frame.iter_rows(named=True), strict=True):
+        if payload["stream"]:
+            expected = (payload["completionStartTime"] - payload["startTime"]) * 1000
+            assert row["ttft_ms"] == pytest.approx(expected)
+            assert 0 < row["ttft_ms"] <= row["latency_ms"]
+        else:
+            assert row["ttft_ms"] is None
