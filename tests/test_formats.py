@@ -165,3 +165,15 @@ def test_litellm_stream_gives_time_to_first_token() -> None:
             assert 0 < row["ttft_ms"] <= row["latency_ms"]
         else:
             assert row["ttft_ms"] is None
+
+
+def test_otel_logs_file_alone_gives_records_from_operation_details() -> None:
+    """Some pipelines keep only logs: each operation-details record is a call."""
+    requests = TRUTH["otel_genai"]
+    logs = read_logs([str(LOGS / "otel_genai.logs.json")])
+    frame = logs.collect()
+    assert frame.height == len(requests)
+    assert frame.filter(pl.col("status") == "error").height == 1
+    assert frame["input_tokens"].sum() == sum(r["prompt_tokens"] for r in requests)
+    assert frame["prompt"].to_list() == list(PROMPTS)
+    assert frame["latency_ms"].null_count() == frame.height

@@ -49,6 +49,10 @@ class LogRecord:
     event_name: str | None
     attributes: dict[str, Any]
     body: Any
+    file: str = ""
+    line: int = 0
+    time: Any = None
+    resource: dict[str, Any] = field(default_factory=dict)
 
 
 def any_value(value: dict[str, Any] | None) -> Any:
@@ -132,10 +136,11 @@ def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError]:
 
 def log_records(file: str, data: bytes) -> Iterator[LogRecord]:
     """Every log record of an OTLP logs file."""
-    for _, request in documents(file, data):
+    for line, request in documents(file, data):
         if isinstance(request, InvalidRecordError):
             continue  # the traces give the records; a bad logs line only loses content
         for resource_logs in request.get("resourceLogs") or []:
+            resource = attributes((resource_logs.get("resource") or {}).get("attributes"))
             for scope in resource_logs.get("scopeLogs") or []:
                 for raw in scope.get("logRecords") or []:
                     attrs = attributes(raw.get("attributes"))
@@ -143,7 +148,9 @@ def log_records(file: str, data: bytes) -> Iterator[LogRecord]:
                         trace_id=hex_id(raw.get("traceId"), 16),
                         span_id=hex_id(raw.get("spanId"), 8),
                         event_name=raw.get("eventName") or attrs.get("event.name"),
-                        attributes=attrs, body=any_value(raw.get("body")))
+                        attributes=attrs, body=any_value(raw.get("body")), file=file,
+                        line=line, resource=resource,
+                        time=raw.get("timeUnixNano") or raw.get("observedTimeUnixNano"))
 
 
 def is_logs(data: bytes) -> bool:

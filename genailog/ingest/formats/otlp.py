@@ -34,6 +34,7 @@ _LLM_KEYS = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.request.model")
 _RETRIEVAL_KEYS = ("gen_ai.retrieval.documents", "db.query.result.documents")
 _REQUEST_PARAMS = ("temperature", "top_p", "top_k", "max_tokens", "frequency_penalty",
                    "presence_penalty", "stop_sequences", "seed", "choice.count")
+_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _OLD_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
                "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool"}
 
@@ -199,22 +200,44 @@ def attach_retrieval(records: list[Located], docs: dict[str | None, list[Any]]) 
             record["retrieval_docs"] = found
 
 
+def _details_span(log: LogRecord) -> Span:
+    """A span stand-in for an operation-details log record whose span was not given:
+    it carries the call's attributes, but its time is when the call ended, with no
+    duration."""
+    return Span(file=log.file, line=log.line, trace_id=log.trace_id, span_id=log.span_id,
+                parent_span_id=None, name="", start=log.time, end=None,
+                attributes=log.attributes, resource=log.resource,
+                status_error="error.type" in log.attributes, status_message=None)
+
+
+def _unjoined_details(logs: list[LogRecord], seen: set[tuple[str | None, str | None]]
+                      ) -> Iterator[Located]:
+    for log in logs:
+        key = (log.trace_id, log.span_id)
+        if log.event_name == _DETAILS_EVENT and key not in seen:
+            yield log.file, log.line, span_record(_details_span(log), [])
+
+
 def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
-    """Records of every GenAI span in the traces files, joined with the logs files."""
+    """Records of every GenAI span in the traces files, joined with the logs files; an
+    operation-details log record with no span given becomes a record of its own."""
     traces = [(name, data) for name, data in files if not is_logs(data)]
     logs = [log for name, data in files if is_logs(data) for log in log_records(name, data)]
     joined = _log_events(logs)
     records: list[Located] = []
     docs: dict[str | None, list[Any]] = {}
+    seen: set[tuple[str | None, str | None]] = set()
     for name, data in traces:
         for span in read_spans(name, data):
             if isinstance(span, InvalidRecordError):
                 yield span.file, span.line, span
             elif is_llm_span(span):
+                seen.add((span.trace_id, span.span_id))
                 found = joined.get((span.trace_id, span.span_id), [])
                 span.attributes = _merge_details(span.attributes, found)
                 records.append((name, span.line, span_record(span, _events_for(span, found))))
             elif (documents := retrieval_docs(span)) is not None:
                 docs.setdefault(span.trace_id, []).extend(documents)
+    records += _unjoined_details(logs, seen)
     attach_retrieval(records, docs)
     yield from records
