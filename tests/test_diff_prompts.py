@@ -24,7 +24,7 @@ from genailog.analysis.compare import (
     parse_min_effect,
 )
 from genailog.cli.app import app
-from genailog.errors import UsageError
+from genailog.errors import InputError, UsageError
 from genailog.ingest.frame import canonical_frame
 
 SCHEMA = json.loads(
@@ -271,3 +271,12 @@ def test_hand_made_frame_without_canonical_columns() -> None:
     assert [(m.metric, m.statistic) for m in result.metrics] == [
         ("latency_ms", "median"), ("latency_ms", "p95")]
     assert result.verdict == "regression"
+
+
+def test_bad_eval_scores_text_is_an_input_error() -> None:
+    frame = pl.DataFrame({"prompt_version": ["a", "b"] * 30, "latency_ms": [1.0] * 60,
+                          "eval_scores": ['{"x": 1}', "not json"] * 30})
+    with pytest.raises(InputError, match="eval_scores"):
+        diff_prompts(frame, "a", "b")
+    result = diff_prompts(frame, "a", "b", DiffOptions(metrics=["latency_ms", "latency_ms"]))
+    assert len(result.metrics) == 2

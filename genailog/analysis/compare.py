@@ -22,7 +22,7 @@ import polars as pl
 
 from genailog.analysis import stats
 from genailog.analysis.filters import apply_filters
-from genailog.errors import UsageError
+from genailog.errors import InputError, UsageError
 from genailog.schema.columns import CANONICAL_DTYPES
 
 Kind = Literal["numeric", "rate"]
@@ -271,7 +271,12 @@ def _with_eval(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Metric]]:
     """Decode eval_scores once; one higher-is-better metric per numeric name found."""
     if "eval_scores" not in rows.columns or rows["eval_scores"].null_count() == rows.height:
         return rows, {}
-    decoded = rows["eval_scores"].str.json_decode(infer_schema_length=None)
+    decoded = rows["eval_scores"]
+    if decoded.dtype == pl.String:
+        try:
+            decoded = decoded.str.json_decode(infer_schema_length=None)
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(f"eval_scores holds text that is not a JSON object: {exc}") from None
     if not isinstance(decoded.dtype, pl.Struct):
         return rows, {}
     out: dict[str, Metric] = {}
@@ -304,7 +309,7 @@ def _resolve_metrics(
     if requested is None:
         return list(available.values())
     chosen: list[Metric] = []
-    for spec in requested:
+    for spec in dict.fromkeys(requested):
         metric = available.get(spec) or _user_metric(spec, schema)
         if metric is None:
             raise UsageError(
