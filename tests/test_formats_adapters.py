@@ -161,3 +161,17 @@ def test_canonical_record_quoting_other_formats_keys_stays_genailog() -> None:
     record = {"timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4.1",
               "prompt": 'why is "usage_details" empty in my "resourceSpans" export?'}
     assert detect_format("x.jsonl", json.dumps(record).encode() + b"\n") == "genailog"
+
+
+def test_json_array_items_carry_the_line_they_start_on() -> None:
+    rows = [{"datetime_utc": "2026-11-02T10:00:00", "duration_ms": 5, "model": "m",
+             "conversation_id": "c", "prompt": str(i)} for i in range(3)]
+    data = json.dumps(rows, indent=2).encode()
+    starts = [n for n, line in enumerate(data.decode().splitlines(), start=1)
+              if line == "  {"]
+    assert [line for _, line, _ in load_many([("l.json", data)], "llm")] == starts
+    broken = data.replace(b'"prompt": "1"', b'"prompt": 1 2', 1)
+    errors: list[InvalidRecordError] = []
+    kept = list(load_many([("l.json", broken)], "llm", errors))
+    # the error is placed on the broken line; a broken array cannot be read past it
+    assert len(kept) == 1 and errors[0].line == starts[1] + 5

@@ -155,22 +155,49 @@ def json_lines(file: str, data: bytes) -> Iterator[tuple[int, Any]]:
             yield number, InvalidRecordError(file, number, f"not valid JSON: {exc}")
 
 
+def _array_items(file: str, text: str) -> Iterator[tuple[int, Any]]:
+    """Elements of a JSON array, each with the line it starts on."""
+    decoder = json.JSONDecoder()
+    at = text.index("[") + 1
+    while True:
+        at = _skip_space(text, at)
+        if text.startswith("]", at):
+            return
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, InvalidRecordError(file, exc.lineno, f"not valid JSON: {exc.msg}")
+            return
+        yield text.count("\n", 0, at) + 1, value
+        at = _skip_space(text, end)
+        if text.startswith(",", at):
+            at += 1
+        elif not text.startswith("]", at):
+            line = text.count("\n", 0, at) + 1
+            yield line, InvalidRecordError(file, line, "not valid JSON: expected , or ]")
+            return
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
+
+
 def json_items(file: str, data: bytes) -> Iterator[tuple[int, Any]]:
-    """Items of a whole JSON document (a list, or one object) with line 0, or JSON lines."""
+    """Items of a JSON array, of one (pretty-printed) object, or of JSON lines, each with
+    the line it starts on; an unreadable item gives its error instead."""
     text = data.decode("utf-8-sig")
     stripped = text.strip()
     if stripped.startswith("["):
-        try:
-            document = json.loads(stripped)
-        except ValueError as exc:
-            yield 0, InvalidRecordError(file, 0, f"not valid JSON: {exc}")
-            return
-        yield from ((0, item) for item in document)
+        yield from _array_items(file, text)
         return
     if "\n" not in stripped:
         yield from json_lines(file, data)
         return
     try:
-        yield 0, json.loads(stripped)  # one pretty-printed object
+        document = json.loads(stripped)
     except ValueError:
         yield from json_lines(file, data)
+        return
+    yield text.count("\n", 0, text.index("{")) + 1 if "{" in text else 1, document
