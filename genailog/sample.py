@@ -54,6 +54,7 @@ def _cumulative(weights: Sequence[float]) -> tuple[float, ...]:
     for weight in weights:
         running += weight / total
         out.append(running)
+    out[-1] = 1.0  # random() < 1.0, so bisect never runs past the last item
     return tuple(out)
 
 
@@ -69,7 +70,7 @@ def _between(rng: random.Random, low: int, high: int) -> int:
 
 
 def _weighted(rng: random.Random, seq: Sequence[T], cumulative: Sequence[float]) -> T:
-    return seq[min(bisect(cumulative, rng.random()), len(seq) - 1)]
+    return seq[bisect(cumulative, rng.random())]
 
 
 @dataclass(frozen=True)
