@@ -280,3 +280,30 @@ def test_bad_eval_scores_text_is_an_input_error() -> None:
         diff_prompts(frame, "a", "b")
     result = diff_prompts(frame, "a", "b", DiffOptions(metrics=["latency_ms", "latency_ms"]))
     assert len(result.metrics) == 2
+
+
+def test_swapping_versions_mirrors_every_row() -> None:
+    frame = ab_frame(n=300, seed=9, latency=1.2, hallucination=0.1)
+    forward = diff_prompts(frame, "v1", "v2").to_dict()["metrics"]
+    backward = diff_prompts(frame, "v2", "v1").to_dict()["metrics"]
+    for f, b in zip(forward, backward, strict=True):
+        assert (f["metric"], f["baseline"]) == (b["metric"], b["candidate"])
+        assert f["delta"] == pytest.approx(-b["delta"], abs=1e-12)
+        if f["test"] != "bootstrap":  # bootstrap p-values are Monte Carlo
+            assert f["p_value"] == pytest.approx(b["p_value"])
+        flipped = {"better": "worse", "worse": "better"}
+        assert b["direction"] == flipped.get(f["direction"], f["direction"])
+
+
+def test_cli_paired_markdown_shows_worsened_cases(tmp_path: Path) -> None:
+    base = ab_records(100, "v1", 4)
+    cand = [dict(r, prompt_version="v2") for r in base]
+    for r in cand[:30]:
+        r.update(feedback_rating=1.0, response="<b>bad</b> | answer")
+    path = _write(tmp_path / "paired.jsonl", base + cand)
+    result = _cli(str(path), "--baseline", "v1", "--candidate", "v2", "--pair-on", "case_id",
+                  "--format", "markdown", "--examples", "2")
+    assert result.exit_code == 1, result.output
+    assert "### Cases that got worse" in result.stdout
+    assert result.stdout.count("  - candidate: &lt;b>bad&lt;/b> \\| answer") == 2
+    assert "responses changed: 30 of 100 compared" in result.stdout
