@@ -144,6 +144,11 @@ class MetricResult:
     #: Sign of the shift when ``delta`` is 0 (the mean difference); not reported.
     shift: float = field(default=0.0, repr=False)
 
+    @property
+    def label(self) -> str:
+        """``latency_ms p95``; a rate is named by its metric alone (``error_rate``)."""
+        return self.metric if self.statistic == "rate" else f"{self.metric} {self.statistic}"
+
     def to_dict(self) -> dict[str, Any]:
         keys = ("metric", "statistic", "baseline", "candidate", "delta", "delta_pct",
                 "ci_low", "ci_high", "p_value", "p_adjusted", "test", "ci_method",
@@ -213,7 +218,7 @@ class DiffResult:
             "correction": self.correction, "seed": self.seed, "resamples": self.resamples,
             "metrics": [m.to_dict() for m in self.metrics],
             "paired_changes": self.paired_changes.to_dict() if self.paired_changes else None,
-            "regressions": [f"{m.metric} {m.statistic}" for m in self.regressions],
+            "regressions": [m.label for m in self.regressions],
             "verdict": self.verdict,
             "skipped_records": int(self.input.get("skipped", 0)) if self.input else 0,
             "input": dict(self.input) if self.input is not None else None,

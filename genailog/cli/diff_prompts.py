@@ -64,7 +64,8 @@ def _cells(row: dict[str, Any]) -> list[str]:
           else f"[{_signed(row['ci_low'], rate)}, {_signed(row['ci_high'], rate)}]")
     pct = "" if row["delta_pct"] is None else f" ({row['delta_pct']:+.1f}%)"
     test = row["test"] or "-"
-    return [f"{row['metric']} {row['statistic']}", value(row["baseline"]),
+    label = row["metric"] if rate else f"{row['metric']} {row['statistic']}"
+    return [label, value(row["baseline"]),
             value(row["candidate"]), _signed(row["delta"], rate) + pct, ci, _p(row["p_value"]),
             _p(row["p_adjusted"]), _SHORT_TESTS.get(test, test),
             f"{row['n_baseline']:,}/{row['n_candidate']:,}", _result(row)]
@@ -79,7 +80,8 @@ def _notes(data: dict[str, Any]) -> list[str]:
         f"alpha {data['alpha']:g}, {data['correction']} correction, CI {data['confidence']:.0%}, "
         f"{data['resamples']:,} bootstrap resamples, seed {data['seed']}",
     ]
-    lines += [f"{r['metric']} {r['statistic']}: {r['note']}" for r in data["metrics"] if r["note"]]
+    lines += [f"{r['metric']} {r['statistic']}: {r['note']}" for r in data["metrics"]
+              if r["note"]]
     if data["skipped_records"]:
         lines.append(f"skipped invalid records: {data['skipped_records']:,}")
     changes = data["paired_changes"]
