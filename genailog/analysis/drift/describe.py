@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from genailog.analysis.drift.base import FloatArray, MethodResult
+from genailog.analysis.drift.categorical import Labels, counter
 
 
 def _num(value: float) -> str:
@@ -25,9 +24,9 @@ def numeric(reference: FloatArray, current: FloatArray) -> str:
     return f"{change}, mean {_num(float(np.mean(reference)))} → {_num(float(np.mean(current)))}"
 
 
-def categorical(reference: NDArray[Any], current: NDArray[Any]) -> str:
+def categorical(reference: Labels, current: Labels) -> str:
     """The category whose share changed most, with both shares."""
-    ref, cur = Counter(map(str, reference)), Counter(map(str, current))
+    ref, cur = counter(reference), counter(current)
     n_ref, n_cur = max(sum(ref.values()), 1), max(sum(cur.values()), 1)
     label = max(ref.keys() | cur.keys(),
                 key=lambda c: (abs(cur[c] / n_cur - ref[c] / n_ref), c))

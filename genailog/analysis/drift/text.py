@@ -7,7 +7,8 @@ topics); the most negative ones mark the reference (topics that faded).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,27 @@ from genailog.analysis.drift.classifier import balanced_labels, domain_auc
 
 #: How many separating terms to report on each side.
 TOP_TERMS = 10
+
+
+@functools.cache
+def _analyzer() -> Callable[[str], list[str]]:
+    """Lower-cased words and word pairs, English stop words removed."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyze: Callable[[str], list[str]] = TfidfVectorizer(
+        ngram_range=(1, 2), stop_words="english").build_analyzer()
+    return analyze
+
+
+@functools.lru_cache(maxsize=4)
+def _tokens(docs: tuple[str, ...]) -> tuple[list[str], ...]:
+    """Terms of each document; cached because every window reuses the reference sample."""
+    analyze = _analyzer()
+    return tuple(analyze(doc) for doc in docs)
+
+
+def _pretokenized(terms: list[str]) -> list[str]:
+    return terms
 
 
 def domain_classifier(
@@ -30,9 +52,9 @@ def domain_classifier(
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=3, max_features=50_000,
-                                 sublinear_tf=True, stop_words="english", dtype=np.float32)
-    docs = [*reference, *current]
+    vectorizer = TfidfVectorizer(analyzer=_pretokenized, min_df=3, max_features=50_000,
+                                 sublinear_tf=True, dtype=np.float32)
+    docs = [*_tokens(tuple(reference)), *map(_analyzer(), current)]
     try:
         features = vectorizer.fit_transform(docs)
     except ValueError:  # no term occurs three times: nothing to tell the windows apart by
