@@ -307,3 +307,13 @@ def test_cli_paired_markdown_shows_worsened_cases(tmp_path: Path) -> None:
     assert "### Cases that got worse" in result.stdout
     assert result.stdout.count("  - candidate: &lt;b>bad&lt;/b> \\| answer") == 2
     assert "responses changed: 30 of 100 compared" in result.stdout
+
+
+def test_nan_and_constant_values() -> None:
+    frame = pl.DataFrame({"prompt_version": ["a"] * 40 + ["b"] * 40,
+                          "latency_ms": [float("nan")] * 10 + [5.0] * 70})
+    result = diff_prompts(frame, "a", "b")
+    median = _row(result, "latency_ms", "median")
+    assert median["n_baseline"] == 30 and median["n_candidate"] == 40
+    assert median["p_value"] == 1.0 and median["delta"] == 0.0
+    assert median["direction"] == "no significant change"

@@ -350,6 +350,13 @@ def _with_builtin_columns(lf: pl.LazyFrame) -> pl.LazyFrame:
                            for n in sorted(roots - present))
 
 
+def _value(metric: Metric) -> pl.Expr:
+    """The metric's column; NaN (possible in hand-made frames) counts as not logged."""
+    if metric.kind == "rate":
+        return metric.expr.alias(metric.name)
+    return metric.expr.cast(pl.Float64).fill_nan(None).alias(metric.name)
+
+
 def _prepare(
     lf: pl.LazyFrame, opts: DiffOptions, versions: tuple[str, str]
 ) -> tuple[pl.DataFrame, list[Metric]]:
@@ -371,7 +378,7 @@ def _prepare(
     if opts.pair_on:
         extra = [pl.col(opts.pair_on).cast(pl.String).alias(_KEY), pl.col("prompt"),
                  pl.col("response")]
-    values = rows.select(pl.col(_VERSION), *extra, *(m.expr.alias(m.name) for m in metrics))
+    values = rows.select(pl.col(_VERSION), *extra, *(_value(m) for m in metrics))
     if opts.metrics is None:
         metrics = [m for m in metrics if values[m.name].null_count() < values.height]
     return values, metrics
