@@ -239,3 +239,19 @@ def test_bench_make_data_streams_the_same_records(tmp_path: Path) -> None:
     records = list(generate_sample(12_000, 4))
     assert out.read_bytes() == msgspec.json.Encoder().encode_lines(records)
     assert_frame_equal(pl.read_parquet(parquet), sample_frame(records))
+
+
+def test_read_logs_reads_the_shipped_sample_back_as_generated() -> None:
+    from genailog.ingest import read_logs
+    from genailog.schema.columns import JSON_TEXT_COLUMNS
+
+    logs = read_logs([str(ROOT / "sample_logs")])
+    assert logs.report.records == 3000 and logs.report.skipped == 0
+    expected = sample_frame(list(generate_sample(3000, 7))).sort("request_id")
+    got = logs.frame.collect().select(expected.columns).sort("request_id")
+    plain = [c for c in expected.columns if c not in JSON_TEXT_COLUMNS]
+    assert_frame_equal(got.select(plain), expected.select(plain))
+    for name in JSON_TEXT_COLUMNS:  # same JSON values; the text may be spaced differently
+        decoded = [[None if v is None else json.loads(v) for v in frame[name]]
+                   for frame in (got, expected)]
+        assert decoded[0] == decoded[1], name
