@@ -24,13 +24,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genailog.dataset.redact import (
+    DETECTORS,
     KINDS,
     PREFILTER,
+    TRIGGERS,
     iban_ok,
     luhn_ok,
     redact_frame,
     redact_text,
     resolve_fields,
+    triggered,
 )
 from genailog.errors import UsageError
 from genailog.ingest.frame import canonical_frame
@@ -478,3 +481,9 @@ def test_redacted_text_holds_no_original_value(kinds: list[str], rnd: random.Ran
     redacted = redact_text(text)
     assert all(v not in redacted for v in values)
     assert redact_text(redacted) == redacted  # placeholders are stable
+
+
+def test_triggers_line_up_with_detectors_and_cover_each_kind() -> None:
+    assert [kind for kind, _ in TRIGGERS] == [d.kind for d in DETECTORS]
+    for kind, text, _ in positives(seed=21)[::3]:
+        assert kind in {d.kind for d in triggered(text)}, (kind, text)

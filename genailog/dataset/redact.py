@@ -20,8 +20,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from genailog.errors import UsageError
@@ -204,27 +206,39 @@ DETECTORS: tuple[Detector, ...] = (
 
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(d.kind for d in DETECTORS))
 
-#: A superset of every detector, in the Rust regex dialect polars uses (no lookaround):
-#: a cell that does not match it cannot hold anything the detectors would replace.
-PREFILTER = "|".join((
-    r"-----BEGIN",
-    r"eyJ[A-Za-z0-9_-]{8,}\.",
-    r"sk-[A-Za-z0-9_-]{20}",
-    r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}",
-    r"(?i:aws_?secret)",
-    r"gh[pousr]_[A-Za-z0-9]{36}|github_pat_",
-    r"hf_[A-Za-z0-9]{30}",
-    r"xox[abposr]-|xapp-|hooks\.slack\.com",
-    r"(?:sk|rk|pk)_(?:live|test)_|whsec_",
-    r"[A-Za-z0-9]@[A-Za-z0-9-]+\.",
-    r"[A-Z]{2}\d{2} ?[A-Z0-9]{4}",
-    r"\d(?:[ -]?\d){12}",
-    r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security)",
-    r"\+\d[\d .()-]{6,}",
-    r"\d{3}\)?[ .-]\d{3}[ .-]\d{4}",
-    r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
-    r"::|(?:[0-9A-Fa-f]{1,4}:){6}",
-))
+#: For each detector (same order), a superset of its matches in the Rust regex dialect
+#: polars uses (no lookaround): a cell that matches none of them needs no Python work,
+#: and a cell runs only the detectors whose trigger it matches.
+TRIGGERS: tuple[tuple[str, str], ...] = (
+    ("PRIVATE_KEY", r"-----BEGIN"),
+    ("JWT", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ"),
+    ("ANTHROPIC_KEY", r"sk-ant-"),
+    ("OPENAI_KEY", r"sk-[A-Za-z0-9_-]{20}"),
+    ("AWS_KEY", r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}"),
+    ("AWS_KEY", r"(?i:aws_?secret)"),
+    ("GITHUB_TOKEN", r"gh[pousr]_[A-Za-z0-9]{36}|github_pat_"),
+    ("HF_TOKEN", r"hf_[A-Za-z0-9]{30}"),
+    ("SLACK_TOKEN", r"xox[abposr]-|xapp-|hooks\.slack\.com"),
+    ("STRIPE_KEY", r"(?:sk|rk|pk)_(?:live|test)_|whsec_"),
+    ("EMAIL", r"[A-Za-z0-9._%+-]@[A-Za-z0-9]"),
+    ("IBAN", r"[A-Z]{2}\d{2} ?[A-Z0-9]"),
+    ("CREDIT_CARD", r"\d(?:[ -]?\d){12}"),
+    ("US_SSN", r"\d{3}-\d{2}-\d{4}"),
+    ("US_SSN", r"(?i:ssn|social security)"),
+    ("PHONE", r"\+\d[\d .()-]{7}"),
+    ("PHONE", r"\d{3}[ .-]\d{4}"),
+    ("IPV4", r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
+    ("IPV6", r"::|(?:[0-9A-Fa-f]{1,4}:){6}"),
+)
+#: Any trigger: the vectorized test for "this cell may hold something to redact".
+PREFILTER = "|".join(f"(?:{t})" for _, t in TRIGGERS)
+#: The same triggers for Python's ``re`` (the syntax used is common to both dialects).
+_PY_TRIGGERS = tuple(re.compile(t) for _, t in TRIGGERS)
+
+
+def triggered(text: str) -> list[Detector]:
+    """The detectors whose trigger ``text`` matches."""
+    return [d for d, t in zip(DETECTORS, _PY_TRIGGERS, strict=True) if t.search(text)]
 
 
 def _normalize(kind: str, value: str) -> str:
@@ -257,8 +271,13 @@ class RecordRedactor:
         self.counts[kind] += 1
         return f"<{kind}_{self.numbers[key]}>"
 
+    #: The detectors to run (None: those each text triggers); the frame path sets them
+    #: per cell from triggers evaluated in polars.
+    detectors: Sequence[Detector] | None = None
+
     def text(self, text: str) -> str:
-        spans = find_spans(text)
+        detectors = triggered(text) if self.detectors is None else self.detectors
+        spans = find_spans(text, detectors)
         if not spans:
             return text
         parts: list[str] = []
@@ -288,10 +307,12 @@ class RecordRedactor:
         return value
 
 
-def find_spans(text: str) -> list[tuple[int, int, str, str]]:
+def find_spans(
+    text: str, detectors: Sequence[Detector] = DETECTORS
+) -> list[tuple[int, int, str, str]]:
     """Non-overlapping ``(start, end, kind, value)`` matches, in text order."""
     taken: list[tuple[int, int, str, str]] = []
-    for detector in DETECTORS:
+    for detector in detectors:
         for start, end, value in detector.spans(text):
             if all(end <= s or start >= e for s, e, _, _ in taken):
                 taken.append((start, end, detector.kind, value))
@@ -340,14 +361,14 @@ def _is_messages(dtype: pl.DataType) -> bool:
     return isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct)
 
 
-def _candidate(name: str, dtype: pl.DataType) -> pl.Expr:
+def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """The text the triggers look at: the cell, or a list's strings joined."""
     col = pl.col(name)
     if _is_messages(dtype):
-        inner = pl.element().struct.field("content").str.contains(PREFILTER)
-        return col.list.eval(inner).list.any().fill_null(False)
+        return col.list.eval(pl.element().struct.field("content")).list.join("\n")
     if isinstance(dtype, pl.List):
-        return col.list.eval(pl.element().str.contains(PREFILTER)).list.any().fill_null(False)
-    return col.str.contains(PREFILTER).fill_null(False)
+        return col.list.join("\n")
+    return col
 
 
 @dataclass
@@ -360,32 +381,70 @@ class FrameRedaction:
     fields: list[str]
 
 
+def _detectors_per_row(frame: pl.DataFrame, name: str) -> list[list[Detector]]:
+    """For each row of ``frame``, the detectors field ``name`` triggers (evaluated in polars)."""
+    text = _cell_text(name, frame.schema[name])
+    flags = frame.select(
+        text.str.contains(trigger).fill_null(False).alias(str(i))
+        for i, (_, trigger) in enumerate(TRIGGERS)
+    ).to_numpy().astype(np.int64)
+    codes = flags @ (1 << np.arange(len(TRIGGERS), dtype=np.int64))
+    return [_decode(code) for code in codes.tolist()]
+
+
+@cache
+def _decode(code: int) -> list[Detector]:
+    return [d for i, d in enumerate(DETECTORS) if code >> i & 1]
+
+
 def redact_frame(
     frame: pl.DataFrame, fields: Sequence[str], json_fields: Iterable[str]
 ) -> FrameRedaction:
-    """Redact ``fields`` of every record; row order and dtypes are kept."""
+    """Redact ``fields`` of every record; row order and dtypes are kept.
+
+    Polars finds the rows any trigger matches; only their cells go through Python, and
+    each cell runs only the detectors its triggers call for.
+    """
     counts: Counter[str] = Counter()
+    fields = list(fields)
     if not fields or frame.height == 0:
-        return FrameRedaction(frame, counts, 0, list(fields))
+        return FrameRedaction(frame, counts, 0, fields)
     schema = frame.schema
-    mask = pl.any_horizontal([_candidate(f, schema[f]) for f in fields])
-    indexed = frame.with_row_index("__row")
-    hits = indexed.filter(mask)
-    if hits.height == 0:
-        return FrameRedaction(frame, counts, 0, list(fields))
+    candidate = pl.any_horizontal(
+        _cell_text(f, schema[f]).str.contains(PREFILTER).fill_null(False) for f in fields)
+    mask = frame.select(candidate).to_series().to_numpy()
+    hits = np.flatnonzero(mask)
+    if len(hits) == 0:
+        return FrameRedaction(frame, counts, 0, fields)
+    sub = frame[hits]
+    wanted = {f: _detectors_per_row(sub, f) for f in fields}
     as_json = set(json_fields)
     columns: dict[str, list[Any]] = {f: [] for f in fields}
     changed = 0
-    for row in hits.select(fields).iter_rows():
+    for i, row in enumerate(sub.select(fields).iter_rows()):
         redactor = RecordRedactor(counts)
         for name, value in zip(fields, row, strict=True):
-            columns[name].append(_redact_value(redactor, value, name in as_json))
+            redactor.detectors = wanted[name][i]
+            done = _redact_value(redactor, value, name in as_json) if redactor.detectors else value
+            columns[name].append(done)
         changed += bool(redactor.per_kind)
-    replaced = hits.with_columns(
-        pl.Series(f, columns[f], dtype=schema[f], strict=True) for f in fields
+    return FrameRedaction(_put_back(frame, mask, hits, columns), counts, changed, fields)
+
+
+def _put_back(
+    frame: pl.DataFrame, mask: np.ndarray, hits: np.ndarray, columns: dict[str, list[Any]]
+) -> pl.DataFrame:
+    """Untouched cells first, then the redacted ones, gathered back into row order
+    (a gather works for every dtype, where scatter does not for nested ones)."""
+    order = np.concatenate([np.flatnonzero(~mask), hits])
+    inverse = pl.Series(np.argsort(order, kind="stable"))
+    rest = pl.Series(~mask)
+    schema = frame.schema
+    return frame.with_columns(
+        pl.concat([frame[f].filter(rest), pl.Series(f, values, dtype=schema[f], strict=True)])
+        .gather(inverse)
+        for f, values in columns.items()
     )
-    merged = pl.concat([indexed.filter(~mask), replaced]).sort("__row").drop("__row")
-    return FrameRedaction(merged, counts, changed, list(fields))
 
 
 def _redact_value(redactor: RecordRedactor, value: Any, is_json: bool) -> Any:

@@ -56,13 +56,30 @@ def rfc3339(col: pl.Expr) -> pl.Expr:
     return col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
 
 
+_FIRST = "__genailog_first__"
+
+
 def jsonl_lines(frame: pl.DataFrame, json_columns: frozenset[str]) -> pl.Series:
-    """One canonical JSON object per record; null fields are left out (null = not logged)."""
-    fragments = [
-        pl.lit(_json_key(name) + ":") + json_value(name, dtype, json_columns)
-        for name, dtype in frame.schema.items()
-    ]
-    line = pl.lit("{") + pl.concat_str(fragments, separator=",", ignore_nulls=True) + pl.lit("}")
+    """One canonical JSON object per record; null fields are left out (null = not logged).
+
+    Polars encodes the plain fields in one pass and a regex drops the ``"key":null``
+    members; this is safe because inside JSON strings every quote is escaped, so
+    ``,"key":null`` can only be structure. A constant first member means every real
+    member is preceded by a comma. JSON-text columns are appended as raw JSON values.
+    """
+    schema = frame.schema
+    plain = [c for c in frame.columns if c not in json_columns]
+    values = [rfc3339(pl.col(c)).alias(c) if isinstance(schema[c], pl.Datetime) else pl.col(c)
+              for c in plain]
+    body = (
+        pl.struct([pl.lit(0).alias(_FIRST), *values]).struct.json_encode()
+        .str.replace_all(r',"(?:[^"\\])+":null', "")
+        .str.strip_prefix("{" + _json_key(_FIRST) + ":0").str.strip_suffix("}")
+    )
+    fragments = [pl.lit("," + _json_key(c) + ":") + pl.col(c)
+                 for c in frame.columns if c in json_columns]
+    rest = pl.concat_str([body, *fragments], separator="", ignore_nulls=True)
+    line = pl.lit("{") + rest.str.strip_prefix(",") + pl.lit("}")
     return frame.select(line.alias("line")).to_series()
 
 
