@@ -13,8 +13,13 @@ Design notes:
 * Paired bootstraps resample whole pairs. Above ``max_rows`` pairs they draw resamples of
   ``m = max_rows`` pairs and rescale the spread by ``sqrt(m / n)`` (the m-out-of-n
   bootstrap), which keeps memory and time bounded.
-* Mann-Whitney U on large samples uses the normal approximation with tie and continuity
-  corrections (the same as scipy's ``method="asymptotic"``), computed from sorted arrays.
+* Mann-Whitney U uses the normal approximation with tie and continuity corrections (the
+  same as scipy's ``method="asymptotic"``, which scipy itself picks above 8 values),
+  computed from sorted arrays.
+* Only ``scipy.special`` is imported at module level: ``scipy.stats`` takes longer to
+  import than a million-record comparison takes to run, so Fisher's and McNemar's exact
+  tests are computed here from log-probabilities, and ``scipy.stats`` is imported only
+  for the Wilcoxon test (paired mode).
 """
 
 from __future__ import annotations
@@ -22,16 +27,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats as st
+from scipy import special
 
 FloatArray = NDArray[np.float64]
 
-#: Above this many observations per side, Mann-Whitney U uses our sorted-array
-#: normal approximation instead of scipy (same formula, no full re-ranking).
-_FAST_MWU_MIN = 2000
+#: Relative tolerance when deciding which tables are "as or less likely" than the one
+#: observed (log-probabilities from gammaln carry ~1e-12 relative error).
+_PMF_TOLERANCE = 1e-7
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,11 @@ class Interval:
 
     low: float
     high: float
+
+
+def _t_quantile(p: float, df: float) -> float:
+    """Student t quantile."""
+    return float(special.stdtrit(df, p))
 
 
 # --- multiple testing ------------------------------------------------------------------
@@ -71,10 +82,8 @@ def adjust_pvalues(pvalues: Sequence[float | None], method: str = "holm") -> lis
 
 
 def mann_whitney_p(a_sorted: FloatArray, b_sorted: FloatArray) -> float:
-    """Two-sided Mann-Whitney U p-value for two sorted samples."""
+    """Two-sided Mann-Whitney U p-value for two sorted samples (normal approximation)."""
     n1, n2 = len(a_sorted), len(b_sorted)
-    if min(n1, n2) < _FAST_MWU_MIN:
-        return float(st.mannwhitneyu(a_sorted, b_sorted, alternative="two-sided").pvalue)
     # Stable sort of two sorted runs is a linear merge (timsort).
     both = np.sort(np.concatenate([a_sorted, b_sorted]), kind="stable")
     edges = np.flatnonzero(np.diff(both)) + 1
@@ -90,7 +99,7 @@ def mann_whitney_p(a_sorted: FloatArray, b_sorted: FloatArray) -> float:
     if sigma == 0.0:
         return 1.0
     z = (abs(u - n1 * n2 / 2.0) - 0.5) / sigma
-    return float(min(1.0, 2.0 * st.norm.sf(max(z, 0.0))))
+    return float(min(1.0, 2.0 * special.ndtr(-max(z, 0.0))))
 
 
 def bootstrap_quantile(
@@ -102,7 +111,7 @@ def bootstrap_quantile(
     spread = math.ceil(12.0 * math.sqrt(n * q * (1.0 - q))) + 12
     lo, hi = max(1, k - spread), min(n, k + spread)
     j = np.arange(lo, hi + 1, dtype=np.float64)
-    cdf = st.binom.sf(k - 1, n, j / n)  # P(X*_(k) <= x_(j))
+    cdf = special.bdtrc(k - 1, n, j / n)  # P(Bin(n, j/n) >= k) = P(X*_(k) <= x_(j))
     cdf[-1] = 1.0
     idx = np.searchsorted(cdf, rng.random(resamples), side="left")
     return x_sorted[lo - 1 + idx]
@@ -130,7 +139,7 @@ def welch_interval(a: FloatArray, b: FloatArray, confidence: float) -> Interval:
     if se == 0.0:
         return Interval(delta, delta)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(st.t.ppf(0.5 + confidence / 2.0, df)) * se
+    half = _t_quantile(0.5 + confidence / 2.0, df) * se
     return Interval(delta - half, delta + half)
 
 
@@ -141,6 +150,8 @@ def wilcoxon_p(differences: FloatArray) -> float:
     """Two-sided Wilcoxon signed-rank p-value; zero differences are dropped (Wilcoxon)."""
     if not np.any(differences != 0):
         return 1.0
+    from scipy import stats as st  # slow to import; only paired mode needs it
+
     return float(st.wilcoxon(differences, zero_method="wilcox").pvalue)
 
 
@@ -151,7 +162,7 @@ def t_interval(differences: FloatArray, confidence: float) -> Interval:
     se = float(differences.std(ddof=1)) / math.sqrt(n)
     if se == 0.0:
         return Interval(mean, mean)
-    half = float(st.t.ppf(0.5 + confidence / 2.0, n - 1)) * se
+    half = _t_quantile(0.5 + confidence / 2.0, n - 1) * se
     return Interval(mean - half, mean + half)
 
 
@@ -195,7 +206,7 @@ def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
 
 def newcombe_interval(k1: int, n1: int, k2: int, n2: int, confidence: float) -> Interval:
     """Newcombe's hybrid score interval for ``k2/n2 - k1/n1`` (method 10, 1998)."""
-    z = float(st.norm.ppf(0.5 + confidence / 2.0))
+    z = float(special.ndtri(0.5 + confidence / 2.0))
     p1, p2 = k1 / n1, k2 / n2
     l1, u1 = _wilson(k1, n1, z)
     l2, u2 = _wilson(k2, n2, z)
@@ -206,16 +217,31 @@ def newcombe_interval(k1: int, n1: int, k2: int, n2: int, confidence: float) -> 
 
 
 def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
-    """Two-sided Fisher exact p-value for two proportions."""
-    table = [[k1, n1 - k1], [k2, n2 - k2]]
-    return float(st.fisher_exact(table, alternative="two-sided").pvalue)
+    """Two-sided Fisher exact p-value for two proportions.
+
+    Sums the hypergeometric probabilities of every table with the same margins that is at
+    most as likely as the observed one (scipy's definition).
+    """
+    successes, total = k1 + k2, n1 + n2
+    x = np.arange(max(0, successes - n2), min(n1, successes) + 1, dtype=np.float64)
+    log_pmf = (_log_choose(successes, x) + _log_choose(total - successes, n1 - x)
+               - _log_choose(total, n1))
+    observed = float(_log_choose(successes, k1) + _log_choose(total - successes, n1 - k1)
+                     - _log_choose(total, n1))
+    keep = log_pmf <= observed + _PMF_TOLERANCE
+    return float(min(1.0, np.exp(log_pmf[keep]).sum()))
+
+
+def _log_choose(n: float, k: Any) -> Any:
+    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
 
 
 def mcnemar_exact_p(worse: int, better: int) -> float:
     """Exact McNemar p-value from the two discordant counts."""
-    if worse + better == 0:
+    if worse == better:
         return 1.0
-    return float(st.binomtest(worse, worse + better, 0.5).pvalue)
+    # Binomial(n, 1/2) is symmetric: the two-sided p-value is twice the smaller tail.
+    return float(min(1.0, 2.0 * special.bdtr(min(worse, better), worse + better, 0.5)))
 
 
 def paired_rate_interval(b_only: int, c_only: int, n: int, confidence: float) -> Interval:
@@ -223,7 +249,7 @@ def paired_rate_interval(b_only: int, c_only: int, n: int, confidence: float) ->
 
     ``b_only``: pairs true only under the baseline; ``c_only``: true only under the candidate.
     """
-    z = float(st.norm.ppf(0.5 + confidence / 2.0))
+    z = float(special.ndtri(0.5 + confidence / 2.0))
     delta = (c_only - b_only) / n
     var = ((b_only + c_only) - (c_only - b_only) ** 2 / n) / (n * n)
     half = z * math.sqrt(max(var, 0.0))
