@@ -34,7 +34,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_drifted_logs_exit_1_and_stationary_logs_exit_0(logs: dict[str, Path]) -> None:
     drifted = run(str(logs["changed"]))
     assert drifted.exit_code == 1, drifted.output
-    assert "DRIFT" in drifted.stdout and "latency_ms: drifted in 2 window(s)" in drifted.stdout
+    assert "DRIFT" in drifted.stdout and "latency_ms: drifted in 2 windows" in drifted.stdout
     assert "2 of 5 judged windows drifted" in drifted.stderr
     quiet = run(str(logs["stationary"]))
     assert quiet.exit_code == 0, quiet.output

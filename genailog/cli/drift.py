@@ -113,7 +113,8 @@ def moved(data: dict[str, Any]) -> list[str]:
                 first.setdefault(name, label)
                 last[name] = (label, feature["summary"])
                 count[name] = count.get(name, 0) + 1
-    return [f"{name}: drifted in {count[name]} window(s), {first[name]} .. {last[name][0]}; "
+    return [f"{name}: drifted in {first[name]}: {last[name][1]}" if count[name] == 1 else
+            f"{name}: drifted in {count[name]} windows, {first[name]} .. {last[name][0]}; "
             f"latest: {last[name][1]}" for name in first]
 
 
