@@ -55,12 +55,18 @@ print(json.dumps(out))
 
 
 def _timed(args: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB, and stdout of a child process (genailog may exit 1)."""
-    proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", *args], capture_output=True,
+    """Wall seconds, peak RSS in MB, and stdout of a child process (genailog may exit 1).
+
+    CPU seconds (user + system) go to stderr too: on a shared, loaded machine they say more
+    about the work done than wall time does.
+    """
+    proc = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", *args], capture_output=True,
                           text=True, check=False)
     if proc.returncode not in ((0, 1) if args[0] == GENAILOG else (0,)):
         raise SystemExit(f"{args[:2]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    wall, rss = proc.stderr.strip().splitlines()[-1].split()
+    wall, rss, user, system = proc.stderr.strip().splitlines()[-1].split()
+    print(f"  [{' '.join(args[1:4])} ...] cpu {float(user) + float(system):.1f} s",
+          file=sys.stderr)
     return float(wall), int(rss) / 1024, proc.stdout
 
 

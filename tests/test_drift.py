@@ -148,3 +148,19 @@ def test_same_seed_same_result_and_sampling_bounds_text() -> None:
 def test_usage_errors(options: DriftOptions, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         detect_drift(synthetic_logs(days=2, per_day=150, seed=1), options=options)
+
+
+def test_embeddings_are_monitored_by_the_domain_classifier() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(13)
+    vectors = rng.normal(0.0, 1.0, (900, 8))
+    vectors[600:, 0] += 1.0  # the third day's embeddings moved along one axis
+    records = [{"timestamp": f"2026-01-0{1 + i // 300}T12:00:00Z", "model": "m",
+                "embedding": vectors[i].tolist()} for i in range(900)]
+    frame, _ = canonical_frame(records)
+    result = detect_drift(frame, options=DriftOptions(features=("embedding",)))
+    assert [w.drifted for w in result.windows] == [False, True]
+    moved = result.windows[1].features[0]
+    assert moved.method == "domain_classifier" and moved.score > 0.7
+    assert "centroid cosine" in moved.summary
