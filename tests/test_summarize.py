@@ -21,6 +21,8 @@ import duckdb
 import jsonschema
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from genailog.analysis.summarize import METRICS, summarize
@@ -432,3 +434,43 @@ def test_a_group_with_no_cost_at_all_reads_unpriced() -> None:
 
     assert _cost_cell({"cost_usd": None, "unpriced_requests": 4}) == "UNPRICED"
     assert _cost_cell({"cost_usd": 1.5, "unpriced_requests": 0}) == "$1.5000"
+
+
+_small_record = st.fixed_dictionaries(
+    {
+        "model": st.sampled_from(["gpt-4.1", "claude-x", "mystery-model"]),
+        "team": st.sampled_from(["a", "b", None]),
+        "input_tokens": st.integers(0, 5000),
+        "output_tokens": st.integers(0, 500),
+        "latency_ms": st.one_of(st.none(), st.floats(0, 1e5)),
+        "cost_usd": st.one_of(st.none(), st.floats(0, 1)),
+        "minute": st.integers(0, 3000),
+    }
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_small_record, min_size=1, max_size=40))
+def test_groups_add_up_to_the_total(rows: list[dict[str, Any]]) -> None:
+    """Invariant: counts and sums over the groups equal the total; max of maxes is the max."""
+    from genailog.ingest.frame import canonical_frame
+    from genailog.pricing import price_table_from_json
+
+    records = [
+        {
+            **{k: v for k, v in r.items() if k != "minute"},
+            "timestamp": START + timedelta(minutes=r["minute"]),
+        }
+        for r in rows
+    ]
+    frame, _ = canonical_frame(records)
+    result = summarize(
+        frame, by=["model", "team"], window="1d", prices=price_table_from_json(PRICES, "test")
+    )
+    groups, total = result.groups, result.total
+    for name in ("requests", "latency_ms_count", "cost_usd_count", "unpriced_requests"):
+        assert sum(g[name] for g in groups) == total[name], name
+    costs = [g["cost_usd"] for g in groups if g["cost_usd"] is not None]
+    assert math.isclose(sum(costs), total["cost_usd"] or 0.0, rel_tol=REL, abs_tol=1e-12)
+    maxes = [g["latency_ms_max"] for g in groups if g["latency_ms_max"] is not None]
+    assert (max(maxes) if maxes else None) == total["latency_ms_max"]

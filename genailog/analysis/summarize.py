@@ -1,9 +1,9 @@
 """Cost, latency, token and quality summaries of logged LLM calls, per group and in total.
 
-Everything is computed in one lazy polars aggregation, so the streaming engine can run it
-without holding the records: each record is emitted twice (once with its group keys, once
-with the keys nulled and ``_total`` set), which gives the per-group rows and the total row
-from a single scan. Only the small aggregated frame is post-processed here.
+The records are read once, by one streaming polars ``group_by`` that computes mergeable
+partials per group (sums, counts, extremes, and the latency/TTFT values that exact
+percentiles need). The group rows and the total row are then finished from that small
+frame with the same merge expressions, so the total never needs a second pass.
 
 Rules the numbers follow (docs/summarize.md):
 
@@ -40,14 +40,12 @@ _WINDOW = re.compile(r"^[1-9]\d*(s|m|h|d|w|mo)$")
 _TOTAL = "_total"
 
 
-def _quantiles(column: str) -> list[pl.Expr]:
-    col = pl.col(column)
-    return [
-        *(col.quantile(p / 100, "linear").alias(f"{column}_p{p}") for p in PERCENTILES),
-        col.max().alias(f"{column}_max"),
-        col.mean().alias(f"{column}_mean"),
-        col.count().alias(f"{column}_count"),
-    ]
+_SUMS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+         "reasoning_tokens", "retries")  # fmt: skip
+_TIMED = ("latency_ms", "ttft_ms")
+_FLAGS = (("hallucination_flag", "hallucination_rate"), ("refusal", "refusal_rate"))
+_EXTREMES = {"first_timestamp": "min", "last_timestamp": "max",
+             **{f"{c}_max": "max" for c in _TIMED}}  # fmt: skip
 
 
 def _is_error() -> pl.Expr:
@@ -60,16 +58,25 @@ def _is_error() -> pl.Expr:
     )
 
 
-def _aggregations() -> list[pl.Expr]:
+def _timed_partials(column: str) -> list[pl.Expr]:
+    col = pl.col(column)
+    return [
+        col.drop_nulls().alias(f"_{column}_values"),  # exact percentiles need the values
+        col.max().alias(f"{column}_max"),
+        col.sum().alias(f"_{column}_sum"),
+        col.count().alias(f"{column}_count"),
+    ]
+
+
+def _partials() -> list[pl.Expr]:
+    """Stage 1, over the records of each group: sums, counts, extremes and value lists."""
     col = pl.col
     both = col("input_tokens").is_not_null() & col("cached_input_tokens").is_not_null()
-    sums = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-            "reasoning_tokens", "retries")  # fmt: skip
     return [
-        pl.len().alias("requests"),
+        pl.len().cast(pl.Int64).alias("requests"),
         _is_error().sum().alias("errors"),
-        *(col(name).sum().alias(name) for name in sums),
-        *(col(name).count().alias(f"{name}_count") for name in sums),
+        *(col(name).sum().alias(name) for name in _SUMS),
+        *(col(name).count().alias(f"{name}_count") for name in _SUMS),
         col("input_tokens").filter(both).sum().alias("_cache_base"),
         col("cached_input_tokens").filter(both).sum().alias("_cache_hits"),
         both.sum().alias("cache_hit_ratio_count"),
@@ -78,16 +85,36 @@ def _aggregations() -> list[pl.Expr]:
         col("cost_usd").count().alias("cost_reported_count"),
         col("_unpriced").sum().alias("unpriced_requests"),
         col("model").filter(col("_unpriced")).value_counts().alias("_unpriced_models"),
-        *_quantiles("latency_ms"),
-        *_quantiles("ttft_ms"),
-        col("hallucination_flag").mean().alias("hallucination_rate"),
-        col("hallucination_flag").count().alias("hallucination_rate_count"),
-        col("refusal").mean().alias("refusal_rate"),
-        col("refusal").count().alias("refusal_rate_count"),
-        col("feedback_rating").mean().alias("feedback_mean"),
+        *(expr for column in _TIMED for expr in _timed_partials(column)),
+        *(col(flag).sum().alias(f"_{rate}_true") for flag, rate in _FLAGS),
+        *(col(flag).count().alias(f"{rate}_count") for flag, rate in _FLAGS),
+        col("feedback_rating").sum().alias("_feedback_sum"),
         col("feedback_rating").count().alias("feedback_count"),
         col("timestamp").min().alias("first_timestamp"),
         col("timestamp").max().alias("last_timestamp"),
+    ]
+
+
+def _merged() -> list[pl.Expr]:
+    """Stage 2 for the total: the stage-1 rows combined into one row of partials."""
+    merged = []
+    for expr in _partials():
+        name = expr.meta.output_name()
+        if name.endswith("_values"):
+            merged.append(pl.col(name).explode().drop_nulls().implode().alias(name))
+        elif name != "_unpriced_models":  # merged in Python: a list per group
+            merged.append(getattr(pl.col(name), _EXTREMES.get(name, "sum"))().alias(name))
+    return merged
+
+
+def _percentiles() -> list[pl.Expr]:
+    return [
+        pl.col(f"_{column}_values")
+        .list.eval(pl.element().quantile(p / 100, "linear"))
+        .list.first()
+        .alias(f"{column}_p{p}")
+        for column in _TIMED
+        for p in PERCENTILES
     ]
 
 
@@ -98,10 +125,8 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 def _derived() -> list[pl.Expr]:
     col = pl.col
     span = (col("last_timestamp") - col("first_timestamp")).dt.total_microseconds() / 1e6
-    nullable_sums = ("input_tokens", "output_tokens", "cached_input_tokens",
-                     "cache_write_tokens", "reasoning_tokens", "retries")  # fmt: skip
     return [
-        *(pl.when(col(f"{n}_count") > 0).then(col(n)).alias(n) for n in nullable_sums),
+        *(pl.when(col(f"{n}_count") > 0).then(col(n)).alias(n) for n in _SUMS),
         pl.when(col("cost_usd_count") > 0).then(col("cost_usd")).alias("cost_usd"),
         _ratio(col("errors"), col("requests")).alias("error_rate"),
         _ratio(col("_cache_hits"), col("_cache_base")).alias("cache_hit_ratio"),
@@ -109,6 +134,9 @@ def _derived() -> list[pl.Expr]:
         _ratio(col("output_tokens"), col("output_tokens_count")).alias("output_tokens_per_request"),
         _ratio(col("cost_usd"), col("cost_usd_count")).alias("cost_per_request"),
         (_ratio(col("cost_usd"), col("cost_usd_count")) * 1000).alias("cost_per_1k_requests"),
+        *(_ratio(col(f"_{c}_sum"), col(f"{c}_count")).alias(f"{c}_mean") for c in _TIMED),
+        *(_ratio(col(f"_{rate}_true"), col(f"{rate}_count")).alias(rate) for _, rate in _FLAGS),
+        _ratio(col("_feedback_sum"), col("feedback_count")).alias("feedback_mean"),
         span.alias("span_seconds"),
         _ratio(col("requests"), span).alias("requests_per_second"),
         _ratio(col("output_tokens"), span).alias("output_tokens_per_second"),
@@ -189,9 +217,13 @@ def _row(record: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     return {name: _json_value(record[name]) for name in (*keys, *METRICS)}
 
 
-def _unpriced(total: dict[str, Any]) -> list[dict[str, Any]]:
-    counts = total.get("_unpriced_models") or []
-    rows = [{"model": c["model"], "requests": int(c["count"])} for c in counts]
+def _unpriced(partials: pl.DataFrame) -> list[dict[str, Any]]:
+    """Unpriced models and their request counts, summed over the stage-1 groups."""
+    counts: dict[str, int] = {}
+    for per_group in partials["_unpriced_models"].to_list():
+        for item in per_group or []:
+            counts[item["model"]] = counts.get(item["model"], 0) + int(item["count"])
+    rows = [{"model": model, "requests": n} for model, n in counts.items()]
     return sorted(rows, key=lambda r: (-r["requests"], r["model"]))
 
 
@@ -212,40 +244,21 @@ def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
         raise UsageError(f"--by {WINDOW_KEY} clashes with the --window bucket column")
 
 
-def aggregate(frame: pl.LazyFrame, keys: list[str], table: PriceTable) -> pl.DataFrame:
-    """The aggregated frame: one row per group (``_total`` false) plus the total row."""
-    priced = with_cost(frame, table)
-    if not keys:
-        marked = priced.with_columns(pl.lit(True).alias(_TOTAL))
-    else:
-        doubled = priced.with_columns(pl.lit([False, True]).alias(_TOTAL)).explode(_TOTAL)
-        # Group on copies, so aggregations still see the real key values (model!).
-        marked = doubled.with_columns(
-            pl.when(pl.col(_TOTAL)).then(None).otherwise(pl.col(k)).alias(f"_key_{i}")
-            for i, k in enumerate(keys)
-        )
-    group_keys = [_TOTAL, *(f"_key_{i}" for i in range(len(keys)))]
-    result = (
-        marked.group_by(group_keys)
-        .agg(_aggregations())
-        .rename({f"_key_{i}": k for i, k in enumerate(keys)})
-        .collect(engine="streaming")
-    )
-    if not result[_TOTAL].any():  # no records: group_by yields no rows, select yields one
-        result = _empty_total(priced, keys)
-    return result.with_columns(_derived()).sort(keys or [_TOTAL], nulls_last=True)
+def aggregate(
+    frame: pl.LazyFrame, keys: list[str], table: PriceTable
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The group rows (sorted by key), the total row, and the stage-1 partials.
 
-
-def _empty_total(priced: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
-    aggs = [
-        a.implode() if a.meta.output_name() == "_unpriced_models" else a for a in _aggregations()
-    ]
-    return (
-        priced.clear()
-        .select(aggs)
-        .with_columns(pl.lit(True).alias(_TOTAL), *(pl.lit(None).alias(k) for k in keys))
-        .collect()
-    )
+    Stage 1 reads the records once; a group's row is its stage-1 row finished, and the
+    total is the stage-1 rows merged, then finished the same way.
+    """
+    by: list[str | pl.Expr] = [*keys] or [pl.lit(True).alias(_TOTAL)]
+    partials = with_cost(frame, table).group_by(by).agg(_partials()).collect(engine="streaming")
+    if keys:  # a fixed order, so float sums for the total are the same on every run
+        partials = partials.sort(keys, nulls_last=True)
+    total = partials.lazy().select(_merged()).with_columns(*_percentiles(), *_derived())
+    groups = partials.lazy().with_columns(*_percentiles(), *_derived())
+    return (groups if keys else groups.clear()).collect(), total.collect(), partials
 
 
 def _frame_and_skipped(
@@ -297,15 +310,13 @@ def summarize(
     frame = apply_filters(frame, where=where, since=since, until=until)
     if window:
         frame = frame.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
-    rows = aggregate(frame, keys, table).to_dicts()
-    total = next(r for r in rows if r[_TOTAL])
-    groups = [_row(r, keys) for r in rows if not r[_TOTAL]]
+    groups, total, partials = aggregate(frame, keys, table)
     result = SummaryResult(
         by=by,
         window=window,
-        groups=groups,
-        total=_row(total, []),
-        unpriced_models=_unpriced(total),
+        groups=[_row(r, keys) for r in groups.to_dicts()],
+        total=_row(total.row(0, named=True), []),
+        unpriced_models=_unpriced(partials),
         skipped_records=report.skipped if report is not None else 0,
         prices=table.to_dict(),
     )
