@@ -10,7 +10,8 @@ time and peak RSS from ``/usr/bin/time``):
   * prompt text drift on the first few windows, sampled (default) against whole windows
     (the naive approach), to show what sampling buys.
 ``--false-alarms S`` runs detect_drift in process on S stationary and S changed synthetic
-logs (28 daily windows, 800 records a day) and counts alarms. Data lives in bench/data/
+logs (28 daily windows, 800 records a day), and on S stationary weeks of ``genailog
+sample`` data, and counts alarms. Data lives in bench/data/
 (git-ignored) and is generated when missing.
 """
 
@@ -119,6 +120,7 @@ def bench_text(path: Path, windows: int = 3) -> None:
 
 
 def false_alarms(seeds: int) -> None:
+    """Alarms on stationary logs and on logs changed on day 14, both synthetic, 28 days."""
     from genailog.analysis.drift import detect_drift
     from genailog.analysis.drift.synthetic import synthetic_logs
 
@@ -135,11 +137,32 @@ def false_alarms(seeds: int) -> None:
         post += len(changed.windows[13:])
         missed += sum(not w.drifted or not {"latency_ms", "prompt_length", "prompt"} <= set(
             w.drifted_features) for w in changed.windows[13:])
-    print(f"stationary: {runs_alarmed} of {seeds} runs alarmed (exit 1); "
-          f"{windows_alarmed} of {windows} windows flagged")
-    print(f"changed on day 14: {post - missed} of {post} post-change windows flagged with "
-          f"latency_ms, prompt_length and prompt; {pre_alarms} false alarms in "
+    print(f"synthetic stationary (28 days x 800): {runs_alarmed} of {seeds} runs alarmed "
+          f"(exit 1); {windows_alarmed} of {windows} windows flagged")
+    print(f"synthetic changed on day 14: {post - missed} of {post} post-change windows flagged "
+          f"with latency_ms, prompt_length and prompt; {pre_alarms} false alarms in "
           f"{13 * seeds} pre-change windows")
+
+
+def sample_false_alarms(seeds: int) -> None:
+    """Alarms on the first, stationary week of ``genailog sample`` data: templated texts,
+    sessions and several apps, i.e. less independent records than synthetic_logs."""
+    from genailog.analysis.drift import detect_drift
+    from genailog.sample import generate_sample, sample_frame
+
+    runs_alarmed = windows_alarmed = windows = 0
+    features: dict[str, int] = {}
+    for seed in range(seeds):
+        result = detect_drift(sample_frame(list(generate_sample(7 * 1500, seed, days=7))))
+        alarmed = [w for w in result.windows if w.drifted]
+        runs_alarmed += bool(alarmed)
+        windows_alarmed += len(alarmed)
+        windows += len(result.windows)
+        for window in alarmed:
+            for name in window.drifted_features:
+                features[name] = features.get(name, 0) + 1
+    print(f"genailog sample, stationary week (7 days x 1500): {runs_alarmed} of {seeds} runs "
+          f"alarmed; {windows_alarmed} of {windows} windows flagged {features or ''}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.false_alarms:
         false_alarms(args.false_alarms)
+        sample_false_alarms(args.false_alarms)
         return 0
     path = _data(args.n, args.days)
     print(f"{args.n:,} records, {args.days} daily windows: {path.name}")

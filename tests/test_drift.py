@@ -104,7 +104,7 @@ def test_drift_share_rule_needs_that_share_of_features() -> None:
 
 def test_methods_and_thresholds_can_be_chosen_per_feature_or_type() -> None:
     frame = synthetic_logs(days=3, per_day=300, seed=10)
-    options = DriftOptions(features=("latency_ms", "model", "output_tokens"),
+    options = DriftOptions(features=("latency_ms", "model", "output_tokens", "latency_ms"),
                            methods={"numeric": "ks", "latency_ms": "wasserstein"},
                            thresholds={"ks": 0.3, "model": 0.2})
     result = detect_drift(frame, options=options)
@@ -141,6 +141,7 @@ def test_same_seed_same_result_and_sampling_bounds_text() -> None:
     (DriftOptions(methods={"nope": "ks"}), "not a monitored feature"),
     (DriftOptions(thresholds={"nope": 1.0}), "not a monitored feature"),
     (DriftOptions(alpha=0.0), "--alpha"),
+    (DriftOptions(features=("timestamp:numeric",)), "cannot be a drift feature"),
     (DriftOptions(min_records=10_000), "reference holds"),
     (DriftOptions(reference_window=(datetime(2026, 2, 1, tzinfo=UTC),
                                     datetime(2026, 1, 1, tzinfo=UTC))), "START before END"),

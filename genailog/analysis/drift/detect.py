@@ -69,7 +69,14 @@ class Plan:
 def _plans(schema: pl.Schema, options: DriftOptions) -> list[Plan]:
     features = ([resolve(spec, schema) for spec in options.features] if options.features
                 else default_features(schema))
+    unique: dict[str, Feature] = {}
+    for feature in features:
+        unique.setdefault(feature.name, feature)
+    features = list(unique.values())
     names = {f.name for f in features}
+    reserved = names & {"timestamp", "_ref", "_window"}
+    if reserved:
+        raise UsageError(f"{', '.join(sorted(reserved))} cannot be a drift feature")
     for key in options.methods:
         if key not in names and key not in FEATURE_TYPES:
             raise UsageError(f"--method {key}=...: {key!r} is not a monitored feature or a type")
@@ -146,6 +153,9 @@ def size(values: Any) -> int:
 def _judge(plan: Plan, reference: Any, current: Any, alpha: float, seed: int) -> FeatureDrift:
     kind, name = plan.feature.kind, plan.feature.name
     n_ref, n_cur = size(reference), size(current)
+    if kind == "embedding" and n_ref and n_cur and reference.shape[1] != current.shape[1]:
+        raise UsageError(f"feature {name!r}: vectors of length {current.shape[1]} in a window, "
+                         f"{reference.shape[1]} in the reference")
     if min(n_ref, n_cur) < MIN_VALUES:
         return FeatureDrift(name, kind, plan.method.name, None, plan.threshold, False, False,
                             f"too few values ({n_cur} in window, {n_ref} in reference; "
