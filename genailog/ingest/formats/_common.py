@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from genailog.errors import InvalidRecordError
 
 Record = dict[str, Any]
@@ -143,6 +145,14 @@ def compact(record: Mapping[str, Any]) -> Record:
     return {k: v for k, v in record.items() if v is not None and v != {} and v != []}
 
 
+def decode(raw: bytes | str) -> Any:
+    """JSON decoded in C (msgspec, about 3x the standard library); raises ValueError."""
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def json_lines(file: str, data: bytes) -> Iterator[tuple[int, Any]]:
     """(line number, decoded value) of each non-blank line; a malformed line gives an
     :class:`InvalidRecordError` as its value, so reading goes on past it."""
@@ -150,7 +160,7 @@ def json_lines(file: str, data: bytes) -> Iterator[tuple[int, Any]]:
         if not raw.strip():
             continue
         try:
-            yield number, json.loads(raw)
+            yield number, decode(raw)
         except ValueError as exc:
             yield number, InvalidRecordError(file, number, f"not valid JSON: {exc}")
 
@@ -196,7 +206,7 @@ def json_items(file: str, data: bytes) -> Iterator[tuple[int, Any]]:
         yield from json_lines(file, data)
         return
     try:
-        document = json.loads(stripped)
+        document = decode(stripped)
     except ValueError:
         yield from json_lines(file, data)
         return

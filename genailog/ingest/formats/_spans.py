@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from genailog.errors import InvalidRecordError
-from genailog.ingest.formats._common import json_lines, not_object
+from genailog.ingest.formats._common import decode, json_lines, not_object
 
 _STATUS_ERROR = ("STATUS_CODE_ERROR", 2, "2", "ERROR")
 
@@ -91,9 +90,8 @@ def documents(file: str, data: bytes
               ) -> Iterator[tuple[int, dict[str, Any] | InvalidRecordError]]:
     """(line, request) for each export request in the file: whole document or per line;
     a line that is no request gives its error instead."""
-    text = data.decode("utf-8-sig").strip()
     try:
-        whole = json.loads(text)
+        whole = decode(data.removeprefix(b"\xef\xbb\xbf"))
     except ValueError:
         whole = None
     if isinstance(whole, dict):
