@@ -20,7 +20,8 @@ def sample_command(
     days: Annotated[int, typer.Option("--days", min=1, help="Days the records span.")] = 14,
     start: Annotated[
         str | None,
-        typer.Option("--start", help="First day, YYYY-MM-DD or RFC 3339 [default: 2026-11-02]."),
+        typer.Option("--start", help="First day, YYYY-MM-DD or RFC 3339.",
+                     show_default="2026-11-02"),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace files that already exist.")
