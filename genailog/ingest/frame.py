@@ -94,6 +94,27 @@ def extra_dtype(values: Iterable[Any]) -> tuple[pl.DataType, bool]:
     return pl.String(), True
 
 
+_FAST_KINDS = (pl.String(), pl.Int64(), pl.Float64(), pl.Boolean())
+
+
+def extra_series(name: str, values: list[Any]) -> tuple[pl.Series, bool]:
+    """A user field as a column, and whether it is held as JSON text (see extra_dtype)."""
+    try:
+        series = pl.Series(name, values, strict=True)
+    except (TypeError, OverflowError, pl.exceptions.PolarsError):
+        series = None
+    if series is not None and series.dtype in _FAST_KINDS:
+        return series, False
+    if series is not None and series.dtype == pl.Null:
+        return series.cast(pl.String), False
+    dtype, as_json = extra_dtype(values)
+    if as_json:
+        return pl.Series(name, [json_text(v) for v in values], dtype=pl.String), True
+    if dtype == pl.Float64:
+        values = [None if v is None else float(v) for v in values]
+    return pl.Series(name, values, dtype=dtype, strict=True), False
+
+
 def canonical_frame(
     records: Sequence[Mapping[str, Any]],
 ) -> tuple[pl.DataFrame, set[str]]:
@@ -108,12 +129,7 @@ def canonical_frame(
     extras = sorted({key for r in records for key in r} - CANONICAL_DTYPES.keys())
     json_columns: set[str] = set()
     for name in extras:
-        raw = [r.get(name) for r in records]
-        dtype, as_json = extra_dtype(raw)
+        columns[name], as_json = extra_series(name, [r.get(name) for r in records])
         if as_json:
             json_columns.add(name)
-            raw = [json_text(v) for v in raw]
-        elif dtype == pl.Float64:
-            raw = [float(v) if v is not None else None for v in raw]
-        columns[name] = pl.Series(name, raw, dtype=dtype, strict=True)
     return pl.DataFrame(columns), json_columns

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from genailog.ingest.frame import canonical_frame, extra_dtype, json_text
+from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.diagnose import diagnose
@@ -128,11 +128,11 @@ class Triage:
 MAX_EXTRA_FIELDS = 64
 
 
-def _decode_batch(lines: Sequence[bytes]) -> tuple[list[Any], tuple[str, ...]] | None:
-    """Decode all lines at once, learning user field names as they turn up; None when
-    some line is rejected for another reason."""
-    joined = _joined(lines)
-    extras: tuple[str, ...] = ()
+def _decode_batch(joined: bytes, expected: int,
+                  extras: tuple[str, ...] = ()) -> tuple[list[Any], tuple[str, ...]] | None:
+    """Decode a JSON array of ``expected`` records at once, learning user field names as
+    they turn up (starting from ``extras``); None when some record is rejected for any
+    other reason."""
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of small objects: the collector would only slow decoding
     try:
@@ -147,16 +147,16 @@ def _decode_batch(lines: Sequence[bytes]) -> tuple[list[Any], tuple[str, ...]] |
                 continue
             except (msgspec.DecodeError, UnicodeDecodeError):
                 return None
-            return (records, extras) if len(records) == len(lines) else None
+            return (records, extras) if len(records) == expected else None
         return None
     finally:
         if gc_was_on:
             gc.enable()
 
 
-def triage(lines: Sequence[bytes]) -> Triage:
+def triage(lines: Sequence[bytes], extras: tuple[str, ...] = ()) -> Triage:
     """Which lines the compiled twin accepts; the others go to jsonschema."""
-    decoded = _decode_batch(lines)
+    decoded = _decode_batch(_joined(lines), len(lines), extras)
     if decoded is not None:
         return Triage(list(range(len(lines))), [], *decoded)
     good: list[int] = []
@@ -168,7 +168,7 @@ def triage(lines: Sequence[bytes]) -> Triage:
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
             bad.append(index)
     subset = [lines[i] for i in good]
-    decoded = _decode_batch(subset) if subset else ([], ())
+    decoded = _decode_batch(_joined(subset), len(subset), extras) if subset else ([], extras)
     if decoded is None:  # more than MAX_EXTRA_FIELDS user fields: type them the exact way
         return Triage([], list(range(len(lines))), [], ())
     return Triage(good, bad, *decoded)
@@ -180,19 +180,45 @@ class ChunkReader:
     def __init__(self, file: str, *, build_frames: bool = True) -> None:
         self.file = file
         self.build_frames = build_frames
+        self.extras: tuple[str, ...] = ()  # user fields seen so far: the next chunk has them
 
     def read(self, chunk: bytes, first_line: int, *, final: bool) -> ChunkResult:
+        """Records and invalid lines of a chunk that starts at line ``first_line``."""
+        return self._read_whole(chunk) or self._read_lines(chunk, first_line, final)
+
+    def _read_whole(self, chunk: bytes) -> ChunkResult | None:
+        """The common case, without splitting lines: every line is one valid record.
+        None when that does not hold, and the chunk must be read line by line."""
+        body = chunk.removesuffix(b"\n")
+        if not body or body.isspace():
+            return None
+        count = body.count(b"\n") + 1
+        decoded = _decode_batch(b"[" + body.replace(b"\n", b",") + b"]", count, self.extras)
+        if decoded is None:
+            return None
+        records, self.extras = decoded
+        result = ChunkResult()
+        frame, late = self._typed(chunk, records, self.extras, result)
+        if late:
+            return None  # a timestamp like Feb 30: judged line by line
+        if frame is not None:
+            result.frames.append(frame)
+        return result
+
+    def _read_lines(self, chunk: bytes, first_line: int, final: bool) -> ChunkResult:
         lines = Lines.split(chunk, first_line)
         result = ChunkResult()
         if not lines.items:
             return result
-        verdict = triage(lines.items)
+        verdict = triage(lines.items, self.extras)
+        self.extras = verdict.extras
         exact: list[tuple[int, dict[str, Any]]] = []
         last_open = final and not chunk.endswith(b"\n")
         for index in verdict.bad:
             self._judge(lines, index, last_open and index == len(lines.items) - 1, result, exact)
         if verdict.good:
-            frame, late = self._fast_frame(lines, verdict, result)
+            good = [lines.items[i] for i in verdict.good]
+            frame, late = self._typed(b"\n".join(good), verdict.records, verdict.extras, result)
             for position in late:
                 self._judge(lines, verdict.good[position], False, result, exact)
             if frame is not None:
@@ -213,52 +239,46 @@ class ChunkReader:
         else:
             exact.append((index, value))
 
-    def _fast_frame(self, lines: Lines, verdict: Triage,
-                    result: ChunkResult) -> tuple[pl.DataFrame | None, list[int]]:
-        """Type the accepted lines; also the positions (in ``verdict.good``) of lines whose
-        timestamp names no real instant (e.g. Feb 30), for jsonschema to judge."""
-        stamps = pl.Series([r.timestamp for r in verdict.records], dtype=pl.String)
+    def _typed(self, text: bytes, records: list[Any], extras: tuple[str, ...],
+               result: ChunkResult) -> tuple[pl.DataFrame | None, list[int]]:
+        """Type accepted records (``text`` is their lines); also the positions of records
+        whose timestamp names no real instant (e.g. Feb 30), for jsonschema to judge."""
+        stamps = pl.Series([r.timestamp for r in records], dtype=pl.String)
         parsed = pl.select(parse_timestamps(pl.lit(stamps))).to_series()
         late = parsed.is_null().arg_true().to_list()
         if not self.build_frames:
             return None, late
-        everything = len(verdict.good) == len(lines.items)
-        good = lines.items if everything else [lines.items[i] for i in verdict.good]
-        text = lines.text if everything and lines.text is not None else b"\n".join(good)
         try:
             frame = pl.read_ndjson(io.BytesIO(text), schema=LOAD_SCHEMA)
         except pl.exceptions.PolarsError:
             frame = None  # e.g. 430.0 in an integer field: valid, but not to polars' parser
         if frame is None or _ambiguous_messages(frame):
-            return self._exact(good, parsed.is_null(), result), late
+            return self._exact(text, parsed.is_null(), result), late
         frame = _escape_nested_text(frame.with_columns(parsed.alias("timestamp")))
-        if verdict.extras:
-            frame = frame.with_columns(_extra_columns(verdict, result))
+        if extras:
+            frame = frame.with_columns(_extra_columns(records, extras, result))
         return (frame.filter(parsed.is_not_null()) if late else frame), late
 
     @staticmethod
-    def _exact(lines: list[bytes], late: pl.Series, result: ChunkResult) -> pl.DataFrame:
+    def _exact(text: bytes, late: pl.Series, result: ChunkResult) -> pl.DataFrame:
         """Type accepted lines through Python values (the rare corner cases)."""
-        records = raw_batch.decode(_joined(lines))
+        records = raw_batch.decode(b"[" + text.strip().replace(b"\n", b",") + b"]")
         frame, json_columns = canonical_frame(
             [r for r, bad in zip(records, late, strict=True) if not bad])
         result.json_columns |= json_columns
         return frame
 
 
-def _extra_columns(verdict: Triage, result: ChunkResult) -> list[pl.Series]:
+def _extra_columns(records: list[Any], extras: tuple[str, ...],
+                   result: ChunkResult) -> list[pl.Series]:
     """The user's own fields, each typed from every one of its values."""
     columns = []
-    for index, name in enumerate(verdict.extras):
+    for index, name in enumerate(extras):
         attribute = f"x{index}"
-        values = [getattr(r, attribute) for r in verdict.records]
-        dtype, as_json = extra_dtype(values)
+        series, as_json = extra_series(name, [getattr(r, attribute) for r in records])
         if as_json:
             result.json_columns.add(name)
-            values = [json_text(v) for v in values]
-        elif dtype == pl.Float64:
-            values = [None if v is None else float(v) for v in values]
-        columns.append(pl.Series(name, values, dtype=dtype, strict=True))
+        columns.append(series)
     return columns
 
 
