@@ -24,7 +24,10 @@ from typer.testing import CliRunner
 from genailog.cli.app import app
 from genailog.dataset.export import ExportOptions, export_dataset, manifest_path
 from genailog.dataset.split import group_ids, sample_indices, split_parts
+from genailog.dataset.writers import jsonl_lines
 from genailog.errors import ExpressionError, OutputError
+from genailog.ingest.frame import canonical_frame
+from genailog.schema.columns import JSON_TEXT_COLUMNS
 from genailog.schema.files import load_output_schema, schemas_dir
 from tests.conftest import write_jsonl
 
@@ -404,3 +407,26 @@ def test_sample_size_and_seed(n: int, k: int, seed: int) -> None:
     first = sample_indices(n, k, labels, seed)
     assert len(first) == min(n, k) and len(set(first.tolist())) == len(first)
     assert (first == sample_indices(n, k, labels, seed)).all()
+
+
+_TRICKY = st.lists(st.sampled_from([*'ab,:"\\{}\n\té', ',"prompt":null', '"extra":null']),
+                   max_size=12).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={
+    "prompt": st.one_of(st.none(), _TRICKY), "response": _TRICKY,
+    "input_tokens": st.integers(0, 10**6), "metadata": st.dictionaries(_TRICKY, _TRICKY,
+                                                                        max_size=2),
+    "tags": st.lists(_TRICKY, max_size=2), "extra": st.one_of(st.none(), _TRICKY),
+}), min_size=1, max_size=8))
+def test_jsonl_lines_round_trip_without_nulls(fields: list[dict[str, Any]]) -> None:
+    records = [{"timestamp": "2025-12-01T10:00:00Z", "model": "m", **f} for f in fields]
+    frame, json_cols = canonical_frame(records)
+    lines = jsonl_lines(frame, frozenset(json_cols | JSON_TEXT_COLUMNS))
+    for line, record in zip(lines, records, strict=True):
+        assert json.loads(line) == {k: v for k, v in record.items() if v is not None}
+    sub = frame.select("prompt", "response", "input_tokens")  # first field may be null
+    for line, record in zip(jsonl_lines(sub, frozenset()), records, strict=True):
+        want = {k: record.get(k) for k in ("prompt", "response", "input_tokens")}
+        assert json.loads(line) == {k: v for k, v in want.items() if v is not None}

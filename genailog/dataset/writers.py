@@ -12,6 +12,7 @@ exporter can count the others instead of writing them broken.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -62,24 +63,33 @@ _FIRST = "__genailog_first__"
 def jsonl_lines(frame: pl.DataFrame, json_columns: frozenset[str]) -> pl.Series:
     """One canonical JSON object per record; null fields are left out (null = not logged).
 
-    Polars encodes the plain fields in one pass and a regex drops the ``"key":null``
-    members; this is safe because inside JSON strings every quote is escaped, so
-    ``,"key":null`` can only be structure. A constant first member means every real
-    member is preceded by a comma. JSON-text columns are appended as raw JSON values.
+    Polars encodes the plain fields in one pass and a regex drops the ``,"key":null``
+    members of the fields that have nulls: that is safe because inside a JSON string
+    every quote is escaped, so ``,"key":null`` can only be structure. When the first
+    field may be null, a constant first member is encoded and removed after, so every
+    real member follows a comma.
+    JSON-text columns are appended as raw JSON values.
     """
-    schema = frame.schema
-    plain = [c for c in frame.columns if c not in json_columns]
-    values = [rfc3339(pl.col(c)).alias(c) if isinstance(schema[c], pl.Datetime) else pl.col(c)
-              for c in plain]
-    body = (
-        pl.struct([pl.lit(0).alias(_FIRST), *values]).struct.json_encode()
-        .str.replace_all(r',"(?:[^"\\])+":null', "")
-        .str.strip_prefix("{" + _json_key(_FIRST) + ":0").str.strip_suffix("}")
-    )
+    nulls = dict(zip(frame.columns, frame.null_count().row(0), strict=True))
+    present = [c for c in frame.columns if nulls[c] < frame.height]
+    if not present:
+        return pl.Series("line", ["{}"] * frame.height, dtype=pl.String)
+    plain = [c for c in present if c not in json_columns]
+    values = [rfc3339(pl.col(c)).alias(c) if isinstance(frame.schema[c], pl.Datetime)
+              else pl.col(c) for c in plain]
+    dummy = not plain or nulls[plain[0]] > 0
+    body = pl.struct([pl.lit(0).alias(_FIRST)] * dummy + values).struct.json_encode()
+    nullable = [c for c in plain if nulls[c]]
+    if nullable:  # a literal alternation of the keys is far faster than a key pattern
+        keys = "|".join(re.escape(_json_key(c)) for c in nullable)
+        body = body.str.replace_all(f",(?:{keys}):null", "")
     fragments = [pl.lit("," + _json_key(c) + ":") + pl.col(c)
-                 for c in frame.columns if c in json_columns]
-    rest = pl.concat_str([body, *fragments], separator="", ignore_nulls=True)
-    line = pl.lit("{") + rest.str.strip_prefix(",") + pl.lit("}")
+                 for c in present if c in json_columns]
+    line = pl.concat_str([body.str.strip_suffix("}"), *fragments, pl.lit("}")],
+                         ignore_nulls=True)
+    if dummy:
+        first = "{" + _json_key(_FIRST) + ":0"
+        line = pl.lit("{") + line.str.strip_prefix(first).str.strip_prefix(",")
     return frame.select(line.alias("line")).to_series()
 
 
@@ -96,11 +106,11 @@ def write_jsonl(
     frame: pl.DataFrame, path: Path, json_columns: frozenset[str], *, overwrite: bool
 ) -> int:
     """Canonical records, user fields included, JSON-text columns as JSON values."""
-    with atomic_writer(path, overwrite=overwrite) as handle:
+    with atomic_writer(path, "wb", overwrite=overwrite) as handle:
         for start in range(0, frame.height, _CHUNK_ROWS):
-            chunk = frame.slice(start, _CHUNK_ROWS)
-            handle.write("\n".join(jsonl_lines(chunk, json_columns).to_list()))
-            handle.write("\n")
+            lines = jsonl_lines(frame.slice(start, _CHUNK_ROWS), json_columns)
+            # One string column written raw: JSON lines hold no newline and need no quoting.
+            lines.to_frame().write_csv(handle, include_header=False, quote_style="never")
     return frame.height
 
 
