@@ -66,8 +66,8 @@ def _timed(args: list[str]) -> tuple[float, float, str]:
     if proc.returncode not in ((0, 1) if args[0] == GENAILOG else (0,)):
         raise SystemExit(f"{args[:2]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     wall, rss, user, system = proc.stderr.strip().splitlines()[-1].split()
-    print(f"  [{' '.join(args[1:4])} ...] cpu {float(user) + float(system):.1f} s",
-          file=sys.stderr)
+    label = " ".join(args[1:4]) if args[0] == GENAILOG else "duckdb"
+    print(f"  [{label} ...] cpu {float(user) + float(system):.1f} s", file=sys.stderr)
     return float(wall), int(rss) / 1024, proc.stdout
 
 
