@@ -223,7 +223,8 @@ def detect_drift(
     ref = data.filter(pl.col("_ref"))
     if ref.height < options.min_records:
         raise UsageError(f"the reference holds {ref.height} records; at least "
-                         f"{options.min_records} are needed (see --min-records)")
+                         f"{options.min_records} are needed: choose a longer --window or "
+                         "--reference-window, or lower --min-records")
     skipped = [{"feature": p.feature.name, "reason": why} for p in plans
                if (why := _absent(p, ref, data))]
     monitored = [p for p in plans if p.feature.name not in {s["feature"] for s in skipped}]
