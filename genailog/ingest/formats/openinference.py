@@ -26,7 +26,7 @@ from genailog.ingest.formats._common import (
 )
 from genailog.ingest.formats._spans import Span
 from genailog.ingest.formats._spans import spans as read_spans
-from genailog.ingest.formats.otlp import _span_common, attach_retrieval
+from genailog.ingest.formats.otlp import attach_retrieval, span_common
 
 _INDEXED = re.compile(r"^(?P<prefix>[a-z_.]+?)\.(?P<index>\d+)\.(?P<rest>.+)$")
 
@@ -75,7 +75,7 @@ def span_record(span: Span) -> Record:
     params = params if isinstance(params, dict) else {}
     outputs = _messages(attrs, "llm.output_messages") or []
     texts = [m["content"] for m in outputs if m["content"]]
-    record = _span_common(span)
+    record = span_common(span)
     record.update({
         "model": attrs.get("llm.model_name") or params.get("model"),
         "provider": attrs.get("llm.provider") or attrs.get("llm.system"),

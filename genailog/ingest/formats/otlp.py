@@ -116,7 +116,7 @@ def _request_params(attrs: dict[str, Any]) -> dict[str, Any]:
             if f"gen_ai.request.{p}" in attrs}
 
 
-def _span_common(span: Span) -> Record:
+def span_common(span: Span) -> Record:
     """Fields every span-based format fills the same way: ids, times, status, resource."""
     start, end = from_unix_nanos(span.start), from_unix_nanos(span.end)
     error_type, error_message = exception_message(span)
@@ -140,7 +140,7 @@ def _span_common(span: Span) -> Record:
 def span_record(span: Span, events: list[tuple[str | None, dict[str, Any], Any]]) -> Record:
     """The canonical record of one GenAI span, with its joined events/log records."""
     attrs = span.attributes
-    record = _span_common(span)
+    record = span_common(span)
     if span.status_error and not record.get("error_type"):
         record["error_type"] = _class_name(attrs.get("error.type"))
     record.update({
