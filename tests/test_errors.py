@@ -79,3 +79,19 @@ def test_record_schema_accepts_the_issue_example() -> None:
     jsonschema.Draft202012Validator(
         load_record_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     ).validate(example)
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = write_jsonl(tmp_path / "bad.jsonl", [base_record(model=5)] * 3000)
+    proc = subprocess.Popen([sys.executable, "-m", "genailog", "validate", str(path),
+                             "--format", "json", "--max-errors", "3000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "internal error" not in stderr and "Traceback" not in stderr

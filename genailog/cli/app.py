@@ -47,6 +47,15 @@ def handle_errors(func: F) -> F:
                 raise
             stderr.print(f"[bold red]error:[/] {esc(exc)}")
             raise typer.Exit(int(exc.exit_code)) from None
+        except BrokenPipeError:
+            # The reader went away (`| head`): not an error; keep Python from complaining
+            # again when it flushes stdout at exit.
+            import os
+            import sys
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             stderr.print("[red]interrupted[/]")
             raise typer.Exit(130) from None
