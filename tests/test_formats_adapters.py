@@ -175,3 +175,25 @@ def test_json_array_items_carry_the_line_they_start_on() -> None:
     kept = list(load_many([("l.json", broken)], "llm", errors))
     # the error is placed on the broken line; a broken array cannot be read past it
     assert len(kept) == 1 and errors[0].line == starts[1] + 5
+
+
+def test_mlflow_2_trace_shape_is_read() -> None:
+    """MLflow 2.x ``Trace.to_dict()``: ids in ``context`` as 0x hex, ``status_code``."""
+    attrs = {"mlflow.spanType": '"LLM"', "mlflow.spanInputs": json.dumps(
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}),
+        "mlflow.chat.tokenUsage": json.dumps({"input_tokens": 7, "output_tokens": 1})}
+    span = {"name": "Completions", "context": {"span_id": "0x00f067aa0ba902b7",
+                                               "trace_id": "0x0af7651916cd43dd8448eb211c80319c"},
+            "parent_id": None, "start_time": 1764700000000000000,
+            "end_time": 1764700000500000000, "status_code": "ERROR",
+            "status_message": "boom", "attributes": attrs, "events": []}
+    trace = {"info": {"request_id": "tr-1", "timestamp_ms": 1764700000000,
+                      "status": "ERROR", "request_metadata": {}, "tags": {}},
+             "data": {"spans": [span]}}
+    data = json.dumps([trace]).encode()
+    assert detect_format("t.json", data) == "mlflow"
+    record = _one(data, "mlflow")
+    assert record["span_id"] == "00f067aa0ba902b7" and record["status"] == "error"
+    assert record["error_message"] == "boom"
+    assert record["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert (record["model"], record["input_tokens"], record["latency_ms"]) == ("gpt-4o", 7, 500.0)

@@ -63,7 +63,24 @@ def _error(span: dict[str, Any]) -> tuple[str | None, str | None]:
         if event.get("name") == "exception":
             attrs = event.get("attributes") or {}
             return attrs.get("exception.type"), attrs.get("exception.message")
-    return None, (span.get("status") or {}).get("message") or None
+    return None, (span.get("status") or {}).get("message") or span.get("status_message") or None
+
+
+def _ids(span: dict[str, Any], info: dict[str, Any]) -> Record:
+    """Trace, span and parent ids as hex: base64 in MLflow 3, ``0x`` hex in
+    ``span.context`` / ``parent_id`` in MLflow 2."""
+    context = span.get("context") or {}
+
+    def pick(value: Any, size: int) -> str | None:
+        text = str(value).removeprefix("0x") if value else None
+        return hex_id(text, size)
+
+    return {
+        "trace_id": pick(span.get("trace_id") or context.get("trace_id"), 16)
+        or info.get("trace_id") or info.get("request_id"),
+        "span_id": pick(span.get("span_id") or context.get("span_id"), 8),
+        "parent_span_id": pick(span.get("parent_span_id") or span.get("parent_id"), 8),
+    }
 
 
 def _prompt(info: dict[str, Any]) -> tuple[Any, Any]:
@@ -80,7 +97,8 @@ def span_record(span: dict[str, Any], info: dict[str, Any]) -> Record:
     response, finish, reasoning = _output(attrs.get("mlflow.spanOutputs"))
     start = from_unix_nanos(span.get("start_time_unix_nano", span.get("start_time")))
     end = from_unix_nanos(span.get("end_time_unix_nano", span.get("end_time")))
-    failed = (span.get("status") or {}).get("code") in ("STATUS_CODE_ERROR", "ERROR")
+    status = (span.get("status") or {}).get("code") or span.get("status_code")
+    failed = status in ("STATUS_CODE_ERROR", "ERROR")
     error_type, error_message = _error(span) if failed else (None, None)
     metadata = info.get("trace_metadata") or info.get("request_metadata") or {}
     prompt_id, prompt_version = _prompt(info)
@@ -92,14 +110,13 @@ def span_record(span: dict[str, Any], info: dict[str, Any]) -> Record:
         "response": response, "finish_reason": finish, "reasoning_tokens": reasoning,
         "status": "error" if failed else "ok",
         "error_type": error_type, "error_message": error_message,
-        "trace_id": hex_id(span.get("trace_id"), 16) or info.get("trace_id"),
-        "span_id": hex_id(span.get("span_id"), 8),
-        "parent_span_id": hex_id(span.get("parent_span_id"), 8),
+        **_ids(span, info),
         "session_id": metadata.get("mlflow.trace.session"),
         "user_id": metadata.get("mlflow.trace.user"),
         "prompt_id": prompt_id, "prompt_version": prompt_version,
         "metadata": compact({"request": {p: inputs[p] for p in _PARAMS if p in inputs},
-                             "mlflow_trace_id": info.get("trace_id")}) or None,
+                             "mlflow_trace_id": info.get("trace_id", info.get("request_id"))})
+        or None,
         **_usage(attrs),
     }
     return compact(fill_prompts(normalize_tokens(record)))
