@@ -347,7 +347,7 @@ def test_cli_exit_codes(logs: Path, tmp_path: Path) -> None:
     out = tmp_path / "d.jsonl"
     ok = _cli("export-dataset", str(logs), "--out", str(out), "--on-invalid", "skip")
     assert ok.exit_code == 0, ok.output
-    assert "written=238" in ok.stdout
+    assert "240 read = 2 invalid + 0 filtered out" in ok.stdout and "238 written" in ok.stdout
     again = _cli("export-dataset", str(logs), "--out", str(out), "--on-invalid", "skip")
     assert again.exit_code == 4, again.output
     bad = _cli("export-dataset", str(logs), "--out", str(tmp_path / "x.jsonl"),

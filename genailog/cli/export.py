@@ -144,8 +144,10 @@ def _print_export(data: dict[str, Any]) -> None:
     for output in data["outputs"]:
         part = f" ({esc(output['split'])})" if output["split"] else ""
         stdout.print(f"wrote {output['records']} records to {esc(output['path'])}{part}")
-    counts = data["counts"]
-    stdout.print(" ".join(f"{k.replace('_', ' ')}={v}" for k, v in counts.items()))
+    counts = dict(data["counts"])
+    read = counts.pop("read")
+    steps = " + ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+    stdout.print(f"records: {read} read = {steps}")
     _print_redaction(data["redaction"])
     if data["skipped_invalid"]:
         stdout.print(f"skipped {data['skipped_invalid']} invalid records")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,8 +279,16 @@ def _prepare(frame: pl.DataFrame, options: ExportOptions) -> Redaction:
     return redaction
 
 
-def export_frame(frame: pl.DataFrame, report: ReadReport, options: ExportOptions) -> ExportResult:
-    """The export pipeline over logs already read (``report`` says what was read)."""
+def export_frame(
+    frame: pl.DataFrame,
+    report: ReadReport,
+    options: ExportOptions,
+    input_hashes: Callable[[], dict[str, str | None]] | None = None,
+) -> ExportResult:
+    """The export pipeline over logs already read (``report`` says what was read).
+
+    ``input_hashes`` gives each input's sha256 for the manifest (default: hashed here).
+    """
     redaction = _prepare(frame, options)
     selected, counts = _select(frame, options)
     counts.read = report.records + report.skipped
@@ -299,18 +308,31 @@ def export_frame(frame: pl.DataFrame, report: ReadReport, options: ExportOptions
         outputs.append(_describe_output(path, part, written))
     result = ExportResult(options.dataset_format, outputs, str(manifest_path(options.out)),
                           counts, redaction, report.to_dict())
-    write_manifest(result, report, options)
+    hashes = input_hashes() if input_hashes else hash_inputs(report)
+    write_manifest(result, report, options, hashes)
     return result
 
 
-def manifest(result: ExportResult, report: ReadReport, options: ExportOptions) -> dict[str, Any]:
+def hash_inputs(report: ReadReport) -> dict[str, str | None]:
+    """sha256 of each input file (None for stdin)."""
+    return {f.path: sha256_file(f.path) if Path(f.path).is_file() else None
+            for f in report.files}
+
+
+def manifest(
+    result: ExportResult,
+    report: ReadReport,
+    options: ExportOptions,
+    hashes: dict[str, str | None],
+) -> dict[str, Any]:
     """The manifest: enough to audit the dataset and to make it again."""
     return {
         "manifest_version": MANIFEST_VERSION,
         "genailog_version": __version__,
         "command": "export-dataset",
         "command_line": list(options.command_line),
-        "inputs": [_input_entry(f.path, f.format, f.records, f.invalid) for f in report.files],
+        "inputs": [{"path": f.path, "format": f.format, "records": f.records,
+                    "invalid": f.invalid, "sha256": hashes.get(f.path)} for f in report.files],
         "format": options.dataset_format,
         "fields": list(options.fields),
         "filter": {"where": options.where, "since": options.since, "until": options.until},
@@ -326,18 +348,17 @@ def manifest(result: ExportResult, report: ReadReport, options: ExportOptions) -
     }
 
 
-def _input_entry(path: str, fmt: str, records: int, invalid: int) -> dict[str, Any]:
-    readable = Path(path).is_file()
-    return {"path": path, "format": fmt, "records": records, "invalid": invalid,
-            "sha256": sha256_file(path) if readable else None}
-
-
-def write_manifest(result: ExportResult, report: ReadReport, options: ExportOptions) -> None:
+def write_manifest(
+    result: ExportResult,
+    report: ReadReport,
+    options: ExportOptions,
+    hashes: dict[str, str | None],
+) -> None:
     import json
 
     from genailog.cli.render import atomic_writer
 
-    text = json.dumps(manifest(result, report, options), indent=2, ensure_ascii=False,
+    text = json.dumps(manifest(result, report, options, hashes), indent=2, ensure_ascii=False,
                       sort_keys=False)
     with atomic_writer(Path(result.manifest), overwrite=True) as handle:
         handle.write(text + "\n")
@@ -349,7 +370,10 @@ def export_dataset(paths: Sequence[str | Path], options: ExportOptions) -> Expor
     targets = output_paths(options.out, list(options.split or ()))
     _refuse_existing([*targets, manifest_path(options.out)], options.overwrite)
     logs = read_logs(paths, on_invalid=options.on_invalid, input_format=options.input_format)
-    return export_frame(logs.frame.collect(), logs.report, options)
+    # Hashing a large input takes seconds; hashlib releases the GIL, so it overlaps the export.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(hash_inputs, logs.report)
+        return export_frame(logs.frame.collect(), logs.report, options, pending.result)
 
 
 # ---------------------------------------------------------------- redact on its own

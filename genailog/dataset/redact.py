@@ -220,13 +220,13 @@ TRIGGERS: tuple[tuple[str, str], ...] = (
     ("HF_TOKEN", r"hf_[A-Za-z0-9]{30}"),
     ("SLACK_TOKEN", r"xox[abposr]-|xapp-|hooks\.slack\.com"),
     ("STRIPE_KEY", r"(?:sk|rk|pk)_(?:live|test)_|whsec_"),
-    ("EMAIL", r"[A-Za-z0-9._%+-]@[A-Za-z0-9]"),
-    ("IBAN", r"[A-Z]{2}\d{2} ?[A-Z0-9]"),
+    ("EMAIL", r"[A-Za-z0-9._%+-]@[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2}"),
+    ("IBAN", r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11}"),
     ("CREDIT_CARD", r"\d(?:[ -]?\d){12}"),
     ("US_SSN", r"\d{3}-\d{2}-\d{4}"),
     ("US_SSN", r"(?i:ssn|social security)"),
-    ("PHONE", r"\+\d[\d .()-]{7}"),
-    ("PHONE", r"\d{3}[ .-]\d{4}"),
+    ("PHONE", r"\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){2}"),
+    ("PHONE", r"(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"),
     ("IPV4", r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
     ("IPV6", r"::|(?:[0-9A-Fa-f]{1,4}:){6}"),
 )
@@ -290,12 +290,17 @@ class RecordRedactor:
         return "".join(parts)
 
     def json_text(self, text: str) -> str:
-        """String values inside JSON text; keys, numbers and layout of the rest stay."""
+        """String values inside JSON text; keys, numbers and layout of the rest stay, and
+        text with nothing to replace is returned as it was."""
         try:
             value = json.loads(text)
         except ValueError:
             return self.text(text)
-        return json.dumps(self.walk(value), ensure_ascii=False, separators=(",", ":"))
+        before = self.counts.total()
+        walked = self.walk(value)
+        if self.counts.total() == before:
+            return text
+        return json.dumps(walked, ensure_ascii=False, separators=(",", ":"))
 
     def walk(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -420,6 +425,7 @@ def redact_frame(
     wanted = {f: _detectors_per_row(sub, f) for f in fields}
     as_json = set(json_fields)
     columns: dict[str, list[Any]] = {f: [] for f in fields}
+    touched: set[str] = set()
     changed = 0
     for i, row in enumerate(sub.select(fields).iter_rows()):
         redactor = RecordRedactor(counts)
@@ -427,8 +433,11 @@ def redact_frame(
             redactor.detectors = wanted[name][i]
             done = _redact_value(redactor, value, name in as_json) if redactor.detectors else value
             columns[name].append(done)
+            if done is not value:
+                touched.add(name)
         changed += bool(redactor.per_kind)
-    return FrameRedaction(_put_back(frame, mask, hits, columns), counts, changed, fields)
+    replaced = {f: v for f, v in columns.items() if f in touched}
+    return FrameRedaction(_put_back(frame, mask, hits, replaced), counts, changed, fields)
 
 
 def _put_back(
@@ -452,6 +461,9 @@ def _redact_value(redactor: RecordRedactor, value: Any, is_json: bool) -> Any:
         return None
     if isinstance(value, str):
         return redactor.json_text(value) if is_json else redactor.text(value)
+    before = redactor.counts.total()
     if value and isinstance(value[0], dict):
-        return [{**m, "content": _redact_value(redactor, m.get("content"), False)} for m in value]
-    return [_redact_value(redactor, v, False) for v in value]
+        done = [{**m, "content": _redact_value(redactor, m.get("content"), False)} for m in value]
+    else:
+        done = [_redact_value(redactor, v, False) for v in value]
+    return value if redactor.counts.total() == before else done
