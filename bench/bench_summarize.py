@@ -14,9 +14,15 @@ repeated) to check that memory does not grow with the input. Data lives in bench
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,19 +143,60 @@ summarize(lf, by=['model'])
 """
 
 
-def measure(argv: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB, and stdout of one child process."""
-    proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%e %M", *argv], capture_output=True, text=True, check=False
+def measure(
+    argv: list[str], env: dict[str, str] | None = None, cap_mb: float = 0
+) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, and stdout of one child process.
+
+    With ``cap_mb``, the child is killed if its RSS passes the cap (the machine is shared),
+    and the figures are reported as a lower bound.
+    """
+    proc = subprocess.Popen(
+        ["/usr/bin/time", "-f", "%e %M", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
+    capped = _watch(proc, cap_mb) if cap_mb else False
+    out, err = proc.communicate()
+    if capped:
+        return float("nan"), cap_mb, "capped"
     if proc.returncode != 0:
-        raise SystemExit(f"{argv[:3]} failed:\n{proc.stderr[-2000:]}")
-    wall, kb = proc.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(kb) / 1024, proc.stdout
+        raise SystemExit(f"{argv[:3]} failed:\n{err[-2000:]}")
+    wall, kb = err.strip().splitlines()[-1].split()
+    return float(wall), int(kb) / 1024, out
 
 
-def best(argv: list[str], repeat: int) -> tuple[float, float, str]:
-    runs = [measure(argv) for _ in range(repeat)]
+def _watch(proc: subprocess.Popen[str], cap_mb: float) -> bool:
+    """Poll the RSS of the child's process tree; kill it (by pid) past ``cap_mb``."""
+    while proc.poll() is None:
+        time.sleep(0.2)
+        rss = 0
+        for pid in _tree(proc.pid):
+            try:
+                rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * 4096
+            except (OSError, IndexError, ValueError):
+                continue
+        if rss / 2**20 > cap_mb:
+            for pid in reversed(_tree(proc.pid)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            return True
+    return False
+
+
+def _tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        kids = children.read_text().split()
+    except OSError:
+        kids = []
+    return [pid, *(p for kid in kids for p in _tree(int(kid)))]
+
+
+def best(argv: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float]:
+    runs = [measure(argv, env)[:2] for _ in range(repeat)]
     return min(runs, key=lambda r: r[0])
 
 
@@ -183,21 +230,22 @@ def run_format(
     label: str, path: Path, reader: str, models: list[str], repeat: int, naive: bool
 ) -> list[tuple[str, float, float]]:
     duck = _DUCKDB % {"models": repr(models)}
+    cli = [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"]
+    cache = tempfile.mkdtemp(prefix="genailog-bench-cache-")
     rows = [
-        (
-            f"genailog summarize --by model ({label})",
-            *best([GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"], repeat)[
-                :2
-            ],
-        ),
-        (f"DuckDB SQL ({label})", *best([PYTHON, "-c", duck, str(path), reader], repeat)[:2]),
-        (
-            f"polars lazy scan + genailog aggregation ({label})",
-            *best([PYTHON, "-c", _LAZY, str(path)], repeat)[:2],
-        ),
-    ]
+        (f"genailog summarize --by model ({label}, no cache)",
+         *best(cli, repeat, {"GENAILOG_NO_CACHE": "1"})),
+        (f"DuckDB SQL ({label})", *best([PYTHON, "-c", duck, str(path), reader], repeat)),
+        (f"polars lazy scan + genailog aggregation ({label})",
+         *best([PYTHON, "-c", _LAZY, str(path)], repeat)),
+    ]  # fmt: skip
+    if label == "JSONL":
+        measure(cli, {"GENAILOG_CACHE_DIR": cache})  # fills the columnar cache
+        rows.append((f"genailog summarize --by model ({label}, warm cache)",
+                     *best(cli, repeat, {"GENAILOG_CACHE_DIR": cache})))  # fmt: skip
+    shutil.rmtree(cache, ignore_errors=True)
     if naive:
-        rows.append((f"json.loads loop ({label})", *best([PYTHON, "-c", _NAIVE, str(path)], 1)[:2]))
+        rows.append((f"json.loads loop ({label})", *best([PYTHON, "-c", _NAIVE, str(path)], 1)))
     return rows
 
 
@@ -211,7 +259,7 @@ def print_table(rows: list[tuple[str, float, float]], base: tuple[float, float])
         )
 
 
-def big_check(jsonl: Path, n: int, big: int) -> None:
+def big_check(jsonl: Path, n: int, big: int, cap_mb: float) -> None:
     """Repeat the JSONL to ``big`` records and compare peak memory with the base run."""
     path = DATA / f"summarize-{big}-repeated.jsonl"
     if not path.exists():
@@ -220,15 +268,16 @@ def big_check(jsonl: Path, n: int, big: int) -> None:
                 with jsonl.open("rb") as src:
                     while chunk := src.read(1 << 24):
                         out.write(chunk)
-    for label, argv in (
-        (
-            "genailog summarize",
-            [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"],
-        ),
-        ("polars lazy scan + genailog aggregation", [PYTHON, "-c", _LAZY, str(path)]),
+    cli = [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"]
+    for label, argv, env in (
+        ("genailog summarize (no cache)", cli, {"GENAILOG_NO_CACHE": "1"}),
+        ("polars lazy scan + genailog aggregation", [PYTHON, "-c", _LAZY, str(path)], {}),
     ):
-        wall, mb, _ = measure(argv)
-        print(f"{big:,} records, {label}: {wall:.1f} s, peak {mb:.0f} MB")
+        wall, mb, stdout = measure(argv, env, cap_mb=cap_mb)
+        if stdout == "capped":
+            print(f"{big:,} records, {label}: killed at the {cap_mb:.0f} MB RSS cap")
+        else:
+            print(f"{big:,} records, {label}: {wall:.1f} s, peak {mb:.0f} MB")
 
 
 def main() -> int:
@@ -236,9 +285,14 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--cap-mb", type=float, default=6000, help="RSS cap for --big runs")
+    parser.add_argument("--only-big", action="store_true", help="skip the 1M comparison")
     parser.add_argument("--big", type=int, default=0, help="also check N records (e.g. 10000000)")
     args = parser.parse_args()
     jsonl, parquet = ensure_data(args.n)
+    if args.only_big:
+        big_check(jsonl, args.n, args.big, args.cap_mb)
+        return 0
     models = _models(parquet)
     print(
         f"{args.n:,} records: {jsonl.stat().st_size / 1e6:,.0f} MB JSONL, "
@@ -252,14 +306,14 @@ def main() -> int:
             label, path, reader, models, args.repeat, naive=label == "JSONL" and not args.no_naive
         )
         print_table(rows, (rows[1][1], rows[1][2]))
-        wall, mb, out = measure([PYTHON, "-c", _SPLIT, str(path)])
+        wall, mb, out = measure([PYTHON, "-c", _SPLIT, str(path)], {"GENAILOG_NO_CACHE": "1"})
         split = json.loads(out)
         print(
             f"\ngenailog split ({label}): read_logs {split['ingest']:.2f} s, "
             f"aggregation {split['aggregate']:.2f} s (peak {mb:.0f} MB)\n"
         )
     if args.big:
-        big_check(jsonl, args.n, args.big)
+        big_check(jsonl, args.n, args.big, args.cap_mb)
     return 0
 
 

@@ -128,20 +128,25 @@ def _footer_lines(data: dict[str, Any]) -> list[str]:
 
 def render_table(data: dict[str, Any]) -> Table:
     """A rich table; every user value is escaped."""
+    from rich import box
     from rich.table import Table
 
     from genailog.cli.render import esc
 
     keys = _keys(data)
+    rows = [([*_label_cells(row, keys, total), *(_fmt(k, row, m) for m, _, k in _TABLE)], total)
+            for row, total in _rows(data)]  # fmt: skip
     table = Table(
-        caption="\n".join(esc(line) for line in _footer_lines(data)), caption_justify="left"
+        caption="\n".join(esc(line) for line in _footer_lines(data)),
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
     )
-    for key in keys:
-        table.add_column(esc(key))
+    for i, key in enumerate(keys):  # group names stay whole; long ones fold
+        widest = max(len(cells[i]) for cells, _ in rows)
+        table.add_column(esc(key), min_width=min(widest, 40), overflow="fold")
     for _, title, _ in _TABLE:
-        table.add_column(title, justify="right")
-    for row, total in _rows(data):
-        cells = [*_label_cells(row, keys, total), *(_fmt(k, row, m) for m, _, k in _TABLE)]
+        table.add_column(title, justify="right", min_width=min(len(title), 8))
+    for cells, total in rows:
         table.add_row(*(esc(c) for c in cells), style="bold" if total else None)
     return table
 
