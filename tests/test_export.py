@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from genailog.cli.app import app
 from genailog.dataset.export import ExportOptions, export_dataset, manifest_path
 from genailog.dataset.split import group_ids, sample_indices, split_parts
-from genailog.dataset.writers import jsonl_lines
+from genailog.dataset.writers import csv_frame, jsonl_lines
 from genailog.errors import ExpressionError, OutputError
 from genailog.ingest.frame import canonical_frame
 from genailog.schema.columns import JSON_TEXT_COLUMNS
@@ -430,3 +430,16 @@ def test_jsonl_lines_round_trip_without_nulls(fields: list[dict[str, Any]]) -> N
     for line, record in zip(jsonl_lines(sub, frozenset()), records, strict=True):
         want = {k: record.get(k) for k in ("prompt", "response", "input_tokens")}
         assert json.loads(line) == {k: v for k, v in want.items() if v is not None}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from([*"=+-@\t\r\n a,\"'1"]), max_size=8),
+                min_size=1, max_size=10))
+def test_no_csv_cell_starts_a_formula(cells: list[str]) -> None:
+    frame = pl.DataFrame({"text": cells, "n": list(range(-len(cells), 0))})
+    buffer = io.StringIO(csv_frame(frame, frozenset()).write_csv(quote_style="non_numeric"))
+    rows = list(csv.DictReader(buffer))
+    for row, cell, number in zip(rows, cells, frame["n"], strict=True):
+        assert not row["text"].startswith(DANGEROUS)
+        assert row["text"] == (("'" + cell) if cell.startswith(DANGEROUS) else cell)
+        assert int(row["n"]) == number

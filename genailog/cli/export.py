@@ -71,8 +71,8 @@ def export_command(
     out: OutPath,
     dataset_format: Annotated[
         DatasetFormat | None,
-        typer.Option("--format", help="Dataset format [default: from --out's extension "
-                     "(.csv, .parquet, .yaml = promptfoo), else jsonl]."),
+        typer.Option("--format", help="Dataset format. Default: from --out's extension "
+                     "(.csv, .parquet, .yaml = promptfoo), else jsonl."),
     ] = None,
     where: Where = None,
     since: Since = None,
