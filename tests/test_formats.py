@@ -36,17 +36,19 @@ FIXTURES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "otel_old": (("otel_old.traces.json", "otel_old.logs.json"), "otlp", "otel_old"),
     "openinference": (("openinference.traces.json",), "openinference", "openinference"),
     "litellm": (("litellm.jsonl",), "litellm", "litellm"),
+    "litellm_anthropic": (("litellm_anthropic.jsonl",), "litellm", "litellm_anthropic"),
     "langfuse_jsonl": (("langfuse.spec-derived.jsonl",), "langfuse", "langfuse"),
     "langfuse_csv": (("langfuse.spec-derived.csv",), "langfuse", "langfuse"),
     "mlflow": (("mlflow_traces.json",), "mlflow", "mlflow"),
     "llm": (("llm_logs.json",), "llm", "llm"),
+    "llm_anthropic": (("llm_anthropic_logs.json",), "llm", "llm_anthropic"),
 }
 
 
 def truth_of(key: str) -> list[dict[str, Any]]:
     """The server's requests; the llm CLI logs only calls that succeeded."""
     requests = TRUTH[key]
-    return [r for r in requests if r["status"] == 200] if key == "llm" else requests
+    return [r for r in requests if r["status"] == 200] if key.startswith("llm") else requests
 
 
 def truth_cost(requests: list[dict[str, Any]]) -> float:
@@ -104,6 +106,28 @@ def test_reported_cost_fills_cost_usd_and_matches_list_prices(name: str) -> None
     assert frame["cost_usd"].sum() == pytest.approx(truth_cost(truth_of(FIXTURES[name][2])))
     failed = frame.filter(pl.col("status") == "error")["cost_usd"].fill_null(0.0)
     assert failed.to_list() == [0.0]
+
+
+@pytest.mark.parametrize("name", ["litellm_anthropic", "llm_anthropic"])
+def test_anthropic_cache_reads_end_up_inside_input_tokens(name: str) -> None:
+    """The server answered in Anthropic's semantics (input_tokens without the 1024 cache
+    reads); LiteLLM folds them in itself, llm-anthropic logs them beside: both land on
+    the canonical count, which includes them."""
+    ok = [r for r in truth_of(FIXTURES[name][2]) if r["status"] == 200]
+    frame = read(name).filter(pl.col("status") == "ok")
+    assert frame["input_tokens"].to_list() == [r["prompt_tokens"] for r in ok]
+    assert frame["cached_input_tokens"].to_list() == [r["cached_tokens"] for r in ok]
+
+
+def test_litellm_zero_cost_for_an_unpriced_model_is_unknown_not_free() -> None:
+    """LiteLLM could not price this Claude model and logged response_cost 0.0."""
+    payloads = [json.loads(line) for line in
+                (LOGS / "litellm_anthropic.jsonl").read_text().splitlines()]
+    unpriced = [p["status"] == "success" and p["response_cost"] == 0.0
+                and p["response_cost_failure_debug_info"] for p in payloads]
+    frame = read("litellm_anthropic")
+    assert any(unpriced)
+    assert [c is None for c in frame["cost_usd"]] == [bool(u) for u in unpriced]
 
 
 @pytest.mark.parametrize("name", ["otel_events", "otel_old"])

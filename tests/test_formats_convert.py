@@ -48,6 +48,17 @@ def test_summarize_matches_the_server_truth(name: str) -> None:
         assert total["cost_usd"] == pytest.approx(truth_cost(requests))
 
 
+def test_summarize_prices_the_calls_litellm_logged_at_zero() -> None:
+    """Claude 3.5 Haiku list prices per token: input, cache read, output."""
+    requests = truth_of("litellm_anthropic")
+    result = _invoke("summarize", str(LOGS / "litellm_anthropic.jsonl"), "--format", "json")
+    total = json.loads(result.stdout)["total"]
+    expected = sum((r["prompt_tokens"] - r["cached_tokens"]) * 0.8e-6
+                   + r["cached_tokens"] * 0.08e-6 + r["completion_tokens"] * 4e-6
+                   for r in requests)
+    assert total["cost_usd"] == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_convert_round_trips_every_format(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"all.{fmt}"
@@ -61,6 +72,8 @@ def test_convert_round_trips_every_format(tmp_path: Path, fmt: str) -> None:
     assert after.sort("timestamp")["prompt"].to_list() == before.sort("timestamp")[
         "prompt"].to_list()
     assert result.input_formats["otlp"] == 12  # three OTel fixtures of 4 calls
+    assert result.input_formats["litellm"] == sum(len(truth_of(k)) for k in (
+        "litellm", "litellm_anthropic"))
 
 
 def test_convert_cli_json_equals_the_library_and_its_schema(tmp_path: Path) -> None:

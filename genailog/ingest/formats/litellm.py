@@ -2,9 +2,11 @@
 
 Token semantics: LiteLLM reports usage in the OpenAI shape for every provider, with
 ``prompt_tokens`` including cached tokens (``prompt_tokens_details.cached_tokens`` is a
-part; Anthropic's separate cache counts are folded in by LiteLLM). A prompt count below
-its cached part is corrected. ``response_cost`` is LiteLLM's own cost and fills
-``cost_usd``. Times are Unix seconds.
+part; Anthropic's separate cache counts are folded in by LiteLLM, as the Claude fixture
+shows). A prompt count below its cached part is corrected. ``response_cost`` is
+LiteLLM's own cost and fills ``cost_usd``, except when LiteLLM failed to price the call
+(an unmapped model): it writes 0.0 then, which is read as unknown, never as $0. Times
+are Unix seconds.
 """
 
 from __future__ import annotations
@@ -59,6 +61,15 @@ def _response(payload: dict[str, Any]) -> tuple[str | None, str | None]:
     return text_of(message.get("content", first.get("text"))), first.get("finish_reason")
 
 
+def _cost(payload: dict[str, Any]) -> float | None:
+    """LiteLLM's cost, or None when LiteLLM could not price the call: it then logs
+    ``response_cost`` 0.0 beside ``response_cost_failure_debug_info``, and that zero is
+    not a price."""
+    if payload.get("response_cost_failure_debug_info"):
+        return None
+    return as_float(payload.get("response_cost"))
+
+
 def _prompt_ids(metadata: dict[str, Any]) -> tuple[Any, Any]:
     prompt = metadata.get("prompt_management_metadata") or {}
     return prompt.get("prompt_id"), prompt.get("prompt_version")
@@ -83,7 +94,7 @@ def payload_record(payload: dict[str, Any]) -> Record:
         "response": response, "finish_reason": finish,
         "latency_ms": millis_between(start, from_unix_seconds(payload.get("endTime"))),
         "ttft_ms": millis_between(start, first_token) if payload.get("stream") else None,
-        "cost_usd": as_float(payload.get("response_cost")),
+        "cost_usd": _cost(payload),
         "status": "error" if failed else "ok",
         "error_type": (error_info.get("error_class") or None) if failed else None,
         "error_message": payload.get("error_str") if failed else None,
