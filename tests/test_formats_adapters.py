@@ -197,3 +197,9 @@ def test_mlflow_2_trace_shape_is_read() -> None:
     assert record["error_message"] == "boom"
     assert record["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
     assert (record["model"], record["input_tokens"], record["latency_ms"]) == ("gpt-4o", 7, 500.0)
+
+
+def test_canonical_first_record_longer_than_the_head_is_still_detected() -> None:
+    record = {"timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4.1", "prompt": "x" * 70000}
+    head = (json.dumps(record).encode() + b"\n")[:65536]
+    assert detect_format("big.jsonl", head) == "genailog"

@@ -96,6 +96,8 @@ def _from_head(head: bytes) -> str | None:
         return "litellm"
     if b'"provided_model_name"' in head or b'"usage_details"' in head:
         return "langfuse"
+    if head.lstrip()[:1] == b"{" and b'"timestamp"' in head and b'"model"' in head:
+        return "genailog"  # a canonical first record longer than the head
     return None
 
 
