@@ -203,3 +203,13 @@ def test_canonical_first_record_longer_than_the_head_is_still_detected() -> None
     record = {"timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4.1", "prompt": "x" * 70000}
     head = (json.dumps(record).encode() + b"\n")[:65536]
     assert detect_format("big.jsonl", head) == "genailog"
+
+
+def test_agent_and_tool_spans_are_not_model_calls() -> None:
+    usage = {"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 50}
+    chat = _span("b7ad6b7169203331", {"gen_ai.operation.name": "chat", **usage})
+    agent = _span("53995c3f42cd8ad8", {"gen_ai.operation.name": "invoke_agent", **usage})
+    tool = _span("00f067aa0ba902b7", {"gen_ai.operation.name": "execute_tool",
+                                      "gen_ai.tool.name": "search"})
+    record = _one(_otlp(chat, agent, tool), "otlp")
+    assert record["span_id"] == "b7ad6b7169203331" and record["input_tokens"] == 50

@@ -31,6 +31,7 @@ from genailog.ingest.formats._spans import LogRecord, Span, exception_message, i
 from genailog.ingest.formats._spans import spans as read_spans
 
 _LLM_KEYS = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.request.model")
+_NOT_CALLS = frozenset({"invoke_agent", "create_agent", "execute_tool"})
 _RETRIEVAL_KEYS = ("gen_ai.retrieval.documents", "db.query.result.documents")
 _REQUEST_PARAMS = ("temperature", "top_p", "top_k", "max_tokens", "frequency_penalty",
                    "presence_penalty", "stop_sequences", "seed", "choice.count")
@@ -40,6 +41,11 @@ _OLD_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
 
 
 def is_llm_span(span: Span) -> bool:
+    """A model call: agent and tool spans are not, even with a model and usage on them
+    (an agent span's usage sums its calls', which would count them twice)."""
+    operation = span.attributes.get("gen_ai.operation.name")
+    if operation in _NOT_CALLS:
+        return False
     return any(key in span.attributes for key in _LLM_KEYS)
 
 
