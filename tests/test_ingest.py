@@ -206,3 +206,20 @@ def test_columnar_cache_serves_the_second_read(tmp_path: Path,
     assert caught.value.line == 11
     monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
     assert read_logs([path], on_invalid="skip").collect().equals(first.collect())
+
+
+def test_progress_hook_hears_about_large_files(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from genailog.ingest import progress
+
+    monkeypatch.setattr(progress, "MIN_BYTES", 0)
+    heard: list[tuple[str, int, int | None]] = []
+    progress.set_hook(lambda name, done, total: heard.append((name, done, total)))
+    try:
+        path = write_jsonl(tmp_path / "a.jsonl", [GOOD] * 200)
+        read_logs([path], chunk_bytes=4096)
+    finally:
+        progress.set_hook(None)
+    size = path.stat().st_size
+    assert len(heard) > 3 and heard[-1] == (str(path), size, size)
+    assert [done for _, done, _ in heard] == sorted(done for _, done, _ in heard)

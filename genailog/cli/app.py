@@ -38,8 +38,11 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from genailog.cli.render import esc, stderr
+        from genailog.cli.render import ReadProgress, esc, stderr
+        from genailog.ingest import progress
 
+        bar = ReadProgress() if stderr.is_terminal else None
+        progress.set_hook(bar)
         try:
             return func(*args, **kwargs)
         except GenailogError as exc:
@@ -69,6 +72,10 @@ def handle_errors(func: F) -> F:
                 "This is a bug in genailog; rerun with --debug and report the traceback."
             )
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
+        finally:
+            progress.set_hook(None)
+            if bar is not None:
+                bar.stop()
 
     return wrapper  # type: ignore[return-value]
 

@@ -68,3 +68,36 @@ def atomic_writer(path: Path, mode: str = "w", *, overwrite: bool = True) -> Ite
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class ReadProgress:
+    """A transient progress bar on stderr for long reads (installed on a terminal only)."""
+
+    def __init__(self) -> None:
+        from rich.progress import Progress
+
+        self._progress: Progress | None = None
+        self._tasks: dict[str, Any] = {}
+
+    def __call__(self, name: str, done: int, total: int | None) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        if self._progress is None:
+            self._progress = Progress(TextColumn("reading {task.description}"), BarColumn(),
+                                      DownloadColumn(), TimeRemainingColumn(), console=stderr,
+                                      transient=True)
+            self._progress.start()
+        if name not in self._tasks:
+            self._tasks[name] = self._progress.add_task(esc(Path(name).name), total=total)
+        self._progress.update(self._tasks[name], completed=done)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

@@ -101,6 +101,8 @@ class ChunkResult:
     frames: list[pl.DataFrame] = field(default_factory=list)
     invalid: list[InvalidRecord] = field(default_factory=list)
     json_columns: set[str] = field(default_factory=set)
+    #: Records (non-blank lines) looked at, valid or not.
+    checked: int = 0
 
     @property
     def records(self) -> int:
@@ -197,7 +199,7 @@ class ChunkReader:
         if decoded is None:
             return None
         records, self.extras = decoded
-        result = ChunkResult()
+        result = ChunkResult(checked=count)
         frame, late = self._typed(chunk, records, self.extras, result)
         if late:
             return None  # a timestamp like Feb 30: judged line by line
@@ -207,7 +209,7 @@ class ChunkReader:
 
     def _read_lines(self, chunk: bytes, first_line: int, final: bool) -> ChunkResult:
         lines = Lines.split(chunk, first_line)
-        result = ChunkResult()
+        result = ChunkResult(checked=len(lines.items))
         if not lines.items:
             return result
         verdict = triage(lines.items, self.extras)

@@ -18,12 +18,19 @@ import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
 from genailog.ingest import cache
-from genailog.ingest.detect import BOM, INPUT_FORMATS, detect
+from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.jsonl import ChunkReader
 from genailog.ingest.parquet import read_parquet
 from genailog.ingest.policy import InvalidPolicy
 from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
-from genailog.ingest.sources import Prefixed, Source, discover, iter_chunks, open_peeked
+from genailog.ingest.sources import (
+    Prefixed,
+    Source,
+    discover,
+    numbered_chunks,
+    open_peeked,
+    size_of,
+)
 from genailog.schema.columns import CANONICAL_DTYPES
 
 CHUNK_BYTES = 64 * 1024 * 1024
@@ -198,15 +205,8 @@ ChunkOut = tuple[list[pl.DataFrame], list[InvalidRecord], set[str]]
 
 def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[ChunkOut]:
     reader = ChunkReader(source.name)
-    line = 1
-    chunks = iter_chunks(stream, chunk_bytes)
-    pending = next(chunks, None)
-    while pending is not None:
-        chunk, pending = pending, next(chunks, None)
-        if line == 1:
-            chunk = chunk.removeprefix(BOM)
-        result = reader.read(chunk, line, final=pending is None)
-        line += chunk.count(b"\n")
+    for chunk, line, final in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
+        result = reader.read(chunk, line, final=final)
         yield result.frames, result.invalid, result.json_columns
 
 

@@ -125,6 +125,35 @@ def iter_chunks(stream: Any, size: int) -> Iterator[bytes]:
         yield rest
 
 
+def numbered_chunks(stream: Any, size: int, name: str = "",
+                    total: int | None = None) -> Iterator[tuple[bytes, int, bool]]:
+    """Chunks as ``(chunk, first line number, is the last chunk)``, the BOM removed,
+    reporting progress as they are read."""
+    from genailog.ingest.progress import report
+
+    line, done = 1, 0
+    chunks = iter_chunks(stream, size)
+    pending = next(chunks, None)
+    while pending is not None:
+        chunk, pending = pending, next(chunks, None)
+        done += len(chunk)
+        if line == 1:
+            chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+        yield chunk, line, pending is None
+        report(name, done, total)
+        line += chunk.count(b"\n")
+
+
+def size_of(source: Source) -> int | None:
+    """The size in bytes of an uncompressed file, else None."""
+    if source.is_stdin or source.compression:
+        return None
+    try:
+        return Path(source.name).stat().st_size
+    except OSError:
+        return None
+
+
 def buffered(data: bytes) -> BinaryIO:
     return io.BytesIO(data)
 

@@ -7,14 +7,14 @@ for the records that fail); with ``--schema FILE`` every line goes through jsons
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from genailog.errors import InputError, UsageError
 from genailog.ingest.report import InvalidRecord
-from genailog.ingest.sources import Source, discover, iter_chunks
+from genailog.ingest.sources import Source, discover, numbered_chunks, size_of
 
 CHUNK_BYTES = 64 * 1024 * 1024
 
@@ -64,31 +64,24 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
 
 
 def _bundled(source: Source, stream: Any, result: ValidationResult) -> None:
-    from genailog.ingest.detect import BOM
-    from genailog.ingest.jsonl import ChunkReader, Lines
+    from genailog.ingest.jsonl import ChunkReader
 
     reader = ChunkReader(source.name, build_frames=False)
-    line = 1
-    for chunk, final in _chunks(stream):
-        if line == 1:
-            chunk = chunk.removeprefix(BOM)
+    for chunk, line, final in numbered_chunks(stream, CHUNK_BYTES, source.name,
+                                              size_of(source)):
         out = reader.read(chunk, line, final=final)
-        result.records += len(Lines.split(chunk, line).items)
+        result.records += out.checked
         result.invalid_records.extend(out.invalid)
-        line += chunk.count(b"\n")
 
 
 def _custom(source: Source, stream: Any, result: ValidationResult,
             schema: dict[str, Any]) -> None:
-    from genailog.ingest.detect import BOM
     from genailog.ingest.jsonl import Lines
     from genailog.schema.diagnose import diagnose, make_validator
 
     validator = make_validator(schema)
-    line = 1
-    for chunk, final in _chunks(stream):
-        if line == 1:
-            chunk = chunk.removeprefix(BOM)
+    for chunk, line, final in numbered_chunks(stream, CHUNK_BYTES, source.name,
+                                              size_of(source)):
         lines = Lines.split(chunk, line)
         last_open = final and not chunk.endswith(b"\n")
         for index, (raw, number) in enumerate(zip(lines.items, lines.numbers, strict=True)):
@@ -98,15 +91,6 @@ def _custom(source: Source, stream: Any, result: ValidationResult,
                 result.invalid_records.append(InvalidRecord(
                     source.name, number, tuple((p.path, p.message) for p in problems), raw=raw))
         result.records += len(lines.items)
-        line += chunk.count(b"\n")
-
-
-def _chunks(stream: Any) -> Iterator[tuple[bytes, bool]]:
-    chunks = iter_chunks(stream, CHUNK_BYTES)
-    pending = next(chunks, None)
-    while pending is not None:
-        chunk, pending = pending, next(chunks, None)
-        yield chunk, pending is None
 
 
 def _other_format(source: Source, result: ValidationResult, input_format: str) -> None:

@@ -37,6 +37,7 @@ class Span:
     status_error: bool
     status_message: str | None
     events: list[dict[str, Any]] = field(default_factory=list)
+    scope: str = ""
 
 
 @dataclass
@@ -102,7 +103,8 @@ def documents(file: str, data: bytes
         yield line, error or value
 
 
-def _span(file: str, line: int, raw: dict[str, Any], resource: dict[str, Any]) -> Span:
+def _span(file: str, line: int, raw: dict[str, Any], resource: dict[str, Any],
+          scope: str) -> Span:
     status = raw.get("status") or {}
     return Span(
         file=file, line=line,
@@ -114,6 +116,7 @@ def _span(file: str, line: int, raw: dict[str, Any], resource: dict[str, Any]) -
         status_message=status.get("message") or None,
         events=[{"name": e.get("name"), "time": e.get("timeUnixNano"),
                  "attributes": attributes(e.get("attributes"))} for e in raw.get("events") or []],
+        scope=scope,
     )
 
 
@@ -128,8 +131,10 @@ def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError]:
             scopes = (resource_spans.get("scopeSpans")
                       or resource_spans.get("instrumentationLibrarySpans") or [])
             for scope in scopes:
+                name = str((scope.get("scope") or scope.get("instrumentationLibrary") or {})
+                           .get("name", ""))
                 for raw in scope.get("spans") or []:
-                    yield _span(file, line, raw, resource)
+                    yield _span(file, line, raw, resource, name)
 
 
 def log_records(file: str, data: bytes) -> Iterator[LogRecord]:

@@ -27,6 +27,7 @@ from genailog.ingest.formats._common import (
     normalize_tokens,
     text_of,
 )
+from genailog.ingest.formats._dedupe import Call, merge_duplicates
 from genailog.ingest.formats._spans import LogRecord, Span, exception_message, is_logs, log_records
 from genailog.ingest.formats._spans import spans as read_spans
 
@@ -230,7 +231,7 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
     traces = [(name, data) for name, data in files if not is_logs(data)]
     logs = [log for name, data in files if is_logs(data) for log in log_records(name, data)]
     joined = _log_events(logs)
-    records: list[Located] = []
+    calls: list[Call] = []
     docs: dict[str | None, list[Any]] = {}
     seen: set[tuple[str | None, str | None]] = set()
     for name, data in traces:
@@ -241,9 +242,11 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
                 seen.add((span.trace_id, span.span_id))
                 found = joined.get((span.trace_id, span.span_id), [])
                 span.attributes = _merge_details(span.attributes, found)
-                records.append((name, span.line, span_record(span, _events_for(span, found))))
+                calls.append((span, _events_for(span, found)))
             elif (documents := retrieval_docs(span)) is not None:
                 docs.setdefault(span.trace_id, []).extend(documents)
+    records: list[Located] = [(span.file, span.line, span_record(span, events))
+                              for span, events in merge_duplicates(calls)]
     records += _unjoined_details(logs, seen)
     attach_retrieval(records, docs)
     yield from records

@@ -1,0 +1,89 @@
+"""One model call reported by two instrumentations, merged into one record.
+
+A provider SDK with built-in tracing (the anthropic SDK 2.x, for one) and an
+instrumentor (OpenLLMetry, OpenInference, ...) each emit a GenAI span for the same call,
+often in separate traces. Counting both doubles requests, tokens and cost. Two spans
+from different instrumentation scopes are the same call when they carry the same
+``gen_ai.response.id`` for the same model or, without a response id (a failed call),
+when they have the same model and status and one span's time contains the other's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genailog.ingest.formats._spans import Span
+
+#: A GenAI span with its joined events, as (name, attributes, body).
+Call = tuple[Span, list[tuple[str | None, dict[str, Any], Any]]]
+
+_MODEL = "gen_ai.request.model"
+_RESPONSE_ID = "gen_ai.response.id"
+
+
+def _merge(first: Call, second: Call) -> Call:
+    """The fuller span of the two, completed by the other's attributes and events."""
+    base, other = (first, second) if len(first[0].attributes) >= len(
+        second[0].attributes) else (second, first)
+    span = base[0]
+    span.attributes = {**other[0].attributes, **span.attributes}
+    span.status_error = span.status_error or other[0].status_error
+    span.status_message = span.status_message or other[0].status_message
+    return span, base[1] + other[1]
+
+
+def _by_response_id(calls: list[Call]) -> tuple[list[Call], list[Call]]:
+    """Calls merged on response id, and the calls without one."""
+    kept: dict[tuple[Any, Any], Call] = {}
+    scopes: dict[tuple[Any, Any], set[str]] = {}
+    without: list[Call] = []
+    for call in calls:
+        attrs = call[0].attributes
+        if not attrs.get(_RESPONSE_ID):
+            without.append(call)
+            continue
+        key = (attrs[_RESPONSE_ID], attrs.get(_MODEL))
+        if key in kept and call[0].scope not in scopes[key]:
+            kept[key] = _merge(kept[key], call)
+            scopes[key].add(call[0].scope)
+        elif key in kept:
+            without.append(call)  # same scope twice: not a second instrumentation
+        else:
+            kept[key], scopes[key] = call, {call[0].scope}
+    return list(kept.values()), without
+
+
+def _nested(a: Span, b: Span) -> bool:
+    a0, a1, b0, b1 = (int(v or 0) for v in (a.start, a.end, b.start, b.end))
+    return (a0 <= b0 and b1 <= a1) or (b0 <= a0 and a1 <= b1)
+
+
+def _same_call(a: Span, b: Span) -> bool:
+    return (a.scope != b.scope and a.attributes.get(_MODEL) == b.attributes.get(_MODEL)
+            and a.status_error == b.status_error and _nested(a, b))
+
+
+def _by_time(calls: list[Call]) -> list[Call]:
+    """Calls merged when two scopes' spans nest in time; a sweep keeps it near linear."""
+    out: list[Call] = []
+    active: list[int] = []  # indexes into out whose span may still contain later ones
+    for call in sorted(calls, key=lambda c: int(c[0].start or 0)):
+        start = int(call[0].start or 0)
+        active = [i for i in active if int(out[i][0].end or 0) >= start]
+        match = next((i for i in active if _same_call(out[i][0], call[0])), None)
+        if match is None:
+            out.append(call)
+            active.append(len(out) - 1)
+        else:
+            out[match] = _merge(out[match], call)
+    return out
+
+
+def merge_duplicates(calls: list[Call]) -> list[Call]:
+    """The calls with each double-reported call merged into one, in file order."""
+    if len({call[0].scope for call in calls}) < 2:
+        return calls
+    order = {id(call[0]): n for n, call in enumerate(calls)}
+    with_id, without = _by_response_id(calls)
+    merged = with_id + _by_time(without)
+    return sorted(merged, key=lambda c: order[id(c[0])])
