@@ -17,19 +17,19 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import write_jsonl
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
-from genailog.dataset.export import ExportOptions, export_dataset, manifest_path
+from genailog.dataset.export import ExportOptions, export_dataset, manifest_path, redact_logs
 from genailog.dataset.split import group_ids, sample_indices, split_parts
 from genailog.dataset.writers import csv_frame, jsonl_lines
 from genailog.errors import ExpressionError, OutputError
 from genailog.ingest.frame import canonical_frame
 from genailog.schema.columns import JSON_TEXT_COLUMNS
 from genailog.schema.files import load_output_schema, schemas_dir
-from tests.conftest import write_jsonl
 
 MODELS = ("gpt-4.1", "claude-sonnet-4", "mistral-large")
 TOPICS = ("refund for order", "password reset", "invoice copy", "shipping delay", "api quota")
@@ -370,6 +370,10 @@ def test_redact_command_keeps_the_input_format(tmp_path: Path) -> None:
     data = json.loads(cli.stdout)
     jsonschema.validate(data, load_output_schema("redact"))
     assert data["redaction"]["counts"]["EMAIL"] == 1 and data["redaction"]["counts"]["PHONE"] == 1
+    lib = redact_logs([str(logs)], tmp_path / "lib.jsonl").to_dict()
+    assert {k: v for k, v in lib.items() if k != "output"} == {
+        k: v for k, v in data.items() if k != "output"}
+    assert lib["output"]["sha256"] == data["output"]["sha256"]
     record = json.loads(out.read_text(encoding="utf-8"))
     assert record["prompt"] == "mail me at <EMAIL_1>" and record["note"] == "call <PHONE_1>"
     parquet_in = tmp_path / "r.parquet"
