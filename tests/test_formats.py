@@ -34,6 +34,7 @@ FIXTURES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "otel_events": (("otel_events.traces.json", "otel_events.logs.json"), "otlp",
                     "otel_events"),
     "otel_old": (("otel_old.traces.json", "otel_old.logs.json"), "otlp", "otel_old"),
+    "otel_anthropic": (("otel_anthropic.traces.json",), "otlp", "otel_anthropic"),
     "openinference": (("openinference.traces.json",), "openinference", "openinference"),
     "litellm": (("litellm.jsonl",), "litellm", "litellm"),
     "litellm_anthropic": (("litellm_anthropic.jsonl",), "litellm", "litellm_anthropic"),
@@ -108,11 +109,11 @@ def test_reported_cost_fills_cost_usd_and_matches_list_prices(name: str) -> None
     assert failed.to_list() == [0.0]
 
 
-@pytest.mark.parametrize("name", ["litellm_anthropic", "llm_anthropic"])
+@pytest.mark.parametrize("name", ["litellm_anthropic", "llm_anthropic", "otel_anthropic"])
 def test_anthropic_cache_reads_end_up_inside_input_tokens(name: str) -> None:
     """The server answered in Anthropic's semantics (input_tokens without the 1024 cache
-    reads); LiteLLM folds them in itself, llm-anthropic logs them beside: both land on
-    the canonical count, which includes them."""
+    reads); LiteLLM and the OTel instrumentations fold them in themselves, llm-anthropic
+    logs them beside: all land on the canonical count, which includes them."""
     ok = [r for r in truth_of(FIXTURES[name][2]) if r["status"] == 200]
     frame = read(name).filter(pl.col("status") == "ok")
     assert frame["input_tokens"].to_list() == [r["prompt_tokens"] for r in ok]
@@ -128,6 +129,19 @@ def test_litellm_zero_cost_for_an_unpriced_model_is_unknown_not_free() -> None:
     frame = read("litellm_anthropic")
     assert any(unpriced)
     assert [c is None for c in frame["cost_usd"]] == [bool(u) for u in unpriced]
+
+
+def test_a_call_traced_by_two_instrumentations_counts_once() -> None:
+    """The anthropic SDK's own tracing and OpenLLMetry's instrumentor each emitted a span
+    per call, in separate traces; the failed call has no response id to match on."""
+    data = json.loads((LOGS / "otel_anthropic.traces.json").read_text())
+    spans = [s for rs in data["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    requests = TRUTH["otel_anthropic"]
+    assert len(spans) == 2 * len(requests)
+    frame = read("otel_anthropic")
+    assert frame.height == len(requests)
+    assert frame["prompt"].to_list() == list(PROMPTS)
+    assert frame.filter(pl.col("status") == "error").height == 1
 
 
 @pytest.mark.parametrize("name", ["otel_events", "otel_old"])

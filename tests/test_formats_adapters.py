@@ -213,3 +213,21 @@ def test_agent_and_tool_spans_are_not_model_calls() -> None:
                                       "gen_ai.tool.name": "search"})
     record = _one(_otlp(chat, agent, tool), "otlp")
     assert record["span_id"] == "b7ad6b7169203331" and record["input_tokens"] == 50
+
+
+def _scoped(name: str, *spans: dict[str, Any]) -> dict[str, Any]:
+    return {"scope": {"name": name}, "spans": list(spans)}
+
+
+def test_same_scope_spans_are_never_merged_and_other_scopes_only_on_a_match() -> None:
+    base = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"}
+    one = _span("b7ad6b7169203331", {**base, "gen_ai.response.id": "r1"})
+    again = _span("53995c3f42cd8ad8", {**base, "gen_ai.response.id": "r1"})
+    other = _span("00f067aa0ba902b7", {**base, "gen_ai.response.id": "r2"})
+    twin = _span("0123456789abcdef", {**base, "gen_ai.response.id": "r1",
+                                      "gen_ai.usage.input_tokens": 9})
+    request = {"resourceSpans": [{"scopeSpans": [_scoped("sdk", one, again, other),
+                                                 _scoped("instrumentor", twin)]}]}
+    records = [r for _, _, r in load_many([("f", json.dumps(request).encode())], "otlp")]
+    assert [r["request_id"] for r in records] == ["r1", "r1", "r2"]
+    assert records[0]["input_tokens"] == 9

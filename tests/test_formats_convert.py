@@ -71,7 +71,7 @@ def test_convert_round_trips_every_format(tmp_path: Path, fmt: str) -> None:
         assert after[column].sum() == pytest.approx(before[column].sum())
     assert after.sort("timestamp")["prompt"].to_list() == before.sort("timestamp")[
         "prompt"].to_list()
-    assert result.input_formats["otlp"] == 12  # three OTel fixtures of 4 calls
+    assert result.input_formats["otlp"] == 16  # four OTel fixtures of 4 calls
     assert result.input_formats["litellm"] == sum(len(truth_of(k)) for k in (
         "litellm", "litellm_anthropic"))
 

@@ -3,13 +3,15 @@
 A provider SDK with built-in tracing (the anthropic SDK 2.x, for one) and an
 instrumentor (OpenLLMetry, OpenInference, ...) each emit a GenAI span for the same call,
 often in separate traces. Counting both doubles requests, tokens and cost. Two spans
-from different instrumentation scopes are the same call when they carry the same
-``gen_ai.response.id`` for the same model or, without a response id (a failed call),
-when they have the same model and status and one span's time contains the other's.
+from different instrumentation scopes are the same call when their times overlap and
+they carry the same ``gen_ai.response.id`` for the same model or, without a response id
+(a failed call), when they have the same model and status and one span's time contains
+the other's. The first span is kept, completed by the other's attributes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from genailog.ingest.formats._spans import Span
@@ -17,22 +19,22 @@ from genailog.ingest.formats._spans import Span
 #: A GenAI span with its joined events, as (name, attributes, body).
 Call = tuple[Span, list[tuple[str | None, dict[str, Any], Any]]]
 
+Merge = Callable[[Call, Call], Call]
+
 _MODEL = "gen_ai.request.model"
 _RESPONSE_ID = "gen_ai.response.id"
 
 
 def _merge(first: Call, second: Call) -> Call:
-    """The fuller span of the two, completed by the other's attributes and events."""
-    base, other = (first, second) if len(first[0].attributes) >= len(
-        second[0].attributes) else (second, first)
-    span = base[0]
-    span.attributes = {**other[0].attributes, **span.attributes}
-    span.status_error = span.status_error or other[0].status_error
-    span.status_message = span.status_message or other[0].status_message
-    return span, base[1] + other[1]
+    """The first span, completed by the second's attributes and events."""
+    span, other = first[0], second[0]
+    span.attributes = {**other.attributes, **span.attributes}
+    span.status_error = span.status_error or other.status_error
+    span.status_message = span.status_message or other.status_message
+    return span, first[1] + second[1]
 
 
-def _by_response_id(calls: list[Call]) -> tuple[list[Call], list[Call]]:
+def _by_response_id(calls: list[Call], merge: Merge) -> tuple[list[Call], list[Call]]:
     """Calls merged on response id, and the calls without one."""
     kept: dict[tuple[Any, Any], Call] = {}
     scopes: dict[tuple[Any, Any], set[str]] = {}
@@ -43,14 +45,19 @@ def _by_response_id(calls: list[Call]) -> tuple[list[Call], list[Call]]:
             without.append(call)
             continue
         key = (attrs[_RESPONSE_ID], attrs.get(_MODEL))
-        if key in kept and call[0].scope not in scopes[key]:
-            kept[key] = _merge(kept[key], call)
+        if key in kept and call[0].scope not in scopes[key] and _overlap(kept[key][0], call[0]):
+            kept[key] = merge(kept[key], call)
             scopes[key].add(call[0].scope)
         elif key in kept:
             without.append(call)  # same scope twice: not a second instrumentation
         else:
             kept[key], scopes[key] = call, {call[0].scope}
     return list(kept.values()), without
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    """The two spans' times intersect (ids alone can repeat across separate runs)."""
+    return int(a.start or 0) <= int(b.end or 0) and int(b.start or 0) <= int(a.end or 0)
 
 
 def _nested(a: Span, b: Span) -> bool:
@@ -63,7 +70,7 @@ def _same_call(a: Span, b: Span) -> bool:
             and a.status_error == b.status_error and _nested(a, b))
 
 
-def _by_time(calls: list[Call]) -> list[Call]:
+def _by_time(calls: list[Call], merge: Merge) -> list[Call]:
     """Calls merged when two scopes' spans nest in time; a sweep keeps it near linear."""
     out: list[Call] = []
     active: list[int] = []  # indexes into out whose span may still contain later ones
@@ -75,7 +82,7 @@ def _by_time(calls: list[Call]) -> list[Call]:
             out.append(call)
             active.append(len(out) - 1)
         else:
-            out[match] = _merge(out[match], call)
+            out[match] = merge(out[match], call)
     return out
 
 
@@ -84,6 +91,11 @@ def merge_duplicates(calls: list[Call]) -> list[Call]:
     if len({call[0].scope for call in calls}) < 2:
         return calls
     order = {id(call[0]): n for n, call in enumerate(calls)}
-    with_id, without = _by_response_id(calls)
-    merged = with_id + _by_time(without)
+
+    def merge(first: Call, second: Call) -> Call:
+        order[id(first[0])] = min(order[id(first[0])], order[id(second[0])])
+        return _merge(first, second)
+
+    with_id, without = _by_response_id(calls, merge)
+    merged = with_id + _by_time(without, merge)
     return sorted(merged, key=lambda c: order[id(c[0])])
