@@ -29,7 +29,8 @@ import polars as pl
 from genailog.analysis.filters import apply_filters
 from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate_gates
 from genailog.errors import UsageError
-from genailog.pricing import PriceTable, default_prices, load_prices, with_cost
+from genailog.pricing import PriceTable, default_prices, load_prices
+from genailog.pricing.cost import cost_from_sums, rates_frame, token_sums
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
@@ -38,6 +39,9 @@ PERCENTILES = (50, 90, 95, 99)
 WINDOW_KEY = "window"
 _WINDOW = re.compile(r"^[1-9]\d*(s|m|h|d|w|mo)$")
 _TOTAL = "_total"
+#: Rows per streamed batch, and how many partial rows to gather before merging them.
+BATCH_ROWS = 250_000
+MAX_PARTIAL_ROWS = 200_000
 
 
 _SUMS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -80,11 +84,7 @@ def _partials() -> list[pl.Expr]:
         col("input_tokens").filter(both).sum().alias("_cache_base"),
         col("cached_input_tokens").filter(both).sum().alias("_cache_hits"),
         both.sum().alias("cache_hit_ratio_count"),
-        col("_cost").sum().alias("cost_usd"),
-        col("_cost").count().alias("cost_usd_count"),
-        col("cost_usd").count().alias("cost_reported_count"),
-        col("_unpriced").sum().alias("unpriced_requests"),
-        col("model").filter(col("_unpriced")).value_counts().alias("_unpriced_models"),
+        *token_sums(),
         *(expr for column in _TIMED for expr in _timed_partials(column)),
         *(col(flag).sum().alias(f"_{rate}_true") for flag, rate in _FLAGS),
         *(col(flag).count().alias(f"{rate}_count") for flag, rate in _FLAGS),
@@ -95,14 +95,14 @@ def _partials() -> list[pl.Expr]:
     ]
 
 
-def _merged() -> list[pl.Expr]:
-    """Stage 2 for the total: the stage-1 rows combined into one row of partials."""
+def _merged(columns: list[str], *, grouped: bool) -> list[pl.Expr]:
+    """Stage 2: partial rows combined, per group (``grouped``) or into one total row."""
     merged = []
-    for expr in _partials():
-        name = expr.meta.output_name()
-        if name.endswith("_values"):
-            merged.append(pl.col(name).explode().drop_nulls().implode().alias(name))
-        elif name != "_unpriced_models":  # merged in Python: a list per group
+    for name in columns:
+        if name.endswith("_values"):  # concatenated; a group_by gathers them into a list
+            values = pl.col(name).explode().drop_nulls()
+            merged.append((values if grouped else values.implode()).alias(name))
+        else:
             merged.append(getattr(pl.col(name), _EXTREMES.get(name, "sum"))().alias(name))
     return merged
 
@@ -218,13 +218,14 @@ def _row(record: dict[str, Any], keys: list[str]) -> dict[str, Any]:
 
 
 def _unpriced(partials: pl.DataFrame) -> list[dict[str, Any]]:
-    """Unpriced models and their request counts, summed over the stage-1 groups."""
-    counts: dict[str, int] = {}
-    for per_group in partials["_unpriced_models"].to_list():
-        for item in per_group or []:
-            counts[item["model"]] = counts.get(item["model"], 0) + int(item["count"])
-    rows = [{"model": model, "requests": n} for model, n in counts.items()]
-    return sorted(rows, key=lambda r: (-r["requests"], r["model"]))
+    """Unpriced models and their request counts (stage 1 always groups by model too)."""
+    per_model = (
+        partials.group_by("model")
+        .agg(pl.col("unpriced_requests").sum().alias("requests"))
+        .filter(pl.col("requests") > 0)
+        .sort(["requests", "model"], descending=[True, False])
+    )
+    return per_model.to_dicts()
 
 
 def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
@@ -244,21 +245,70 @@ def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
         raise UsageError(f"--by {WINDOW_KEY} clashes with the --window bucket column")
 
 
+def _stage_one(records: pl.LazyFrame, finest: list[str]) -> pl.DataFrame:
+    """Partials per finest group, from one streaming pass over the records.
+
+    Each streamed batch is aggregated on arrival and only its partials are kept (the
+    latency and TTFT values, 8 bytes each, and a row of sums per group): a streaming
+    ``group_by`` holding the values for exact percentiles keeps several times that per
+    record. Partials are merged whenever they pile up, so many small groups stay bounded.
+    """
+    if not hasattr(records, "sink_batches"):  # polars before sink_batches: one group_by
+        return _combine([records.group_by(finest).agg(_partials()).collect()], finest)
+    parts = [records.clear().collect().group_by(finest).agg(_partials())]  # the schema
+    pending = [0]
+
+    def consume(batch: pl.DataFrame) -> None:
+        part = batch.group_by(finest).agg(_partials())
+        parts.append(part)
+        pending[0] += part.height
+        if pending[0] > MAX_PARTIAL_ROWS:
+            parts[:] = [_combine(parts, finest)]
+            pending[0] = 0
+
+    records.sink_batches(consume, chunk_size=BATCH_ROWS, maintain_order=True)
+    return _combine(parts, finest)
+
+
+def _combine(parts: list[pl.DataFrame], finest: list[str]) -> pl.DataFrame:
+    frame = pl.concat(parts)
+    if len(parts) > 2:
+        columns = [c for c in frame.columns if c not in finest]
+        frame = frame.group_by(finest).agg(_merged(columns, grouped=True))
+    # A fixed order, so float sums for the total come out the same on every run.
+    return frame.sort(finest, nulls_last=True)
+
+
+def _priced(partials: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
+    """Partials with their cost: each row is one model, priced from its token sums."""
+    models = partials["model"].unique().drop_nulls().to_list()
+    rates = rates_frame(models, table)
+    joined = partials.join(rates, on="model", how="left", maintain_order="left")
+    return joined.with_columns(cost_from_sums()).drop(rates.columns[1:])
+
+
 def aggregate(
     frame: pl.LazyFrame, keys: list[str], table: PriceTable
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The group rows (sorted by key), the total row, and the stage-1 partials.
+    """The group rows (sorted by key), the total row, and the priced partials.
 
-    Stage 1 reads the records once; a group's row is its stage-1 row finished, and the
-    total is the stage-1 rows merged, then finished the same way.
+    Stage 1 reads the records once, into partials per group and model; pricing happens on
+    those partials (cost is linear in the token sums of one model), and the group rows and
+    the total row are the partials merged and finished.
     """
+    finest = keys if "model" in keys else [*keys, "model"]
+    needed = {name for e in _partials() for name in e.meta.root_names()} | set(finest)
+    partials = _priced(_stage_one(frame.select(sorted(needed)), finest), table)
+    columns = [c for c in partials.columns if c not in finest]
+    lazy = partials.lazy()
+    total = lazy.select(_merged(columns, grouped=False))
     by: list[str | pl.Expr] = [*keys] or [pl.lit(True).alias(_TOTAL)]
-    partials = with_cost(frame, table).group_by(by).agg(_partials()).collect(engine="streaming")
-    if keys:  # a fixed order, so float sums for the total are the same on every run
-        partials = partials.sort(keys, nulls_last=True)
-    total = partials.lazy().select(_merged()).with_columns(*_percentiles(), *_derived())
-    groups = partials.lazy().with_columns(*_percentiles(), *_derived())
-    return (groups if keys else groups.clear()).collect(), total.collect(), partials
+    groups = lazy.group_by(by, maintain_order=True).agg(_merged(columns, grouped=True))
+    return (
+        (groups if keys else groups.clear()).with_columns(*_percentiles(), *_derived()).collect(),
+        total.with_columns(*_percentiles(), *_derived()).collect(),
+        partials,
+    )
 
 
 def _frame_and_skipped(

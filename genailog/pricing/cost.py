@@ -22,19 +22,23 @@ _RATES = ("input", "output", "cache_read", "cache_write", "reasoning")
 _RATE_DTYPE = pl.Struct(dict.fromkeys(_RATES, pl.Float64))
 
 
-def _rates_for(models: pl.Series, table: PriceTable) -> pl.Series:
-    """Per-record price struct; a null struct field means 'no such rate'."""
-    names = models.unique().drop_nulls().to_list()
-    prices = [table.lookup(name) for name in names]
-    rates = pl.DataFrame(
+def rates_frame(models: list[str], table: PriceTable) -> pl.DataFrame:
+    """One row per model name: its per-token rates, null where the table has none."""
+    prices = [table.lookup(name) for name in models]
+    return pl.DataFrame(
         {
-            "model": pl.Series(names, dtype=pl.String),
+            "model": pl.Series(models, dtype=pl.String),
             **{
                 rate: pl.Series([getattr(p, rate) if p else None for p in prices], dtype=pl.Float64)
                 for rate in _RATES
             },
         }
     )
+
+
+def _rates_for(models: pl.Series, table: PriceTable) -> pl.Series:
+    """Per-record price struct; a null struct field means 'no such rate'."""
+    rates = rates_frame(models.unique().drop_nulls().to_list(), table)
     joined = (
         models.cast(pl.String)
         .to_frame("model")
@@ -84,3 +88,52 @@ def with_cost(frame: pl.LazyFrame, table: PriceTable) -> pl.LazyFrame:
         .with_columns(cost_columns())
         .drop("_rates")
     )
+
+
+#: Per-group token sums over the records that need pricing (no reported cost, both token
+#: counts logged). Cost is linear in them, so a group of one model is priced from its sums.
+def token_sums() -> list[pl.Expr]:
+    """Aggregations giving the token sums :func:`cost_from_sums` prices."""
+    col = pl.col
+    needs_price = (
+        col("cost_usd").is_null() & col("input_tokens").is_not_null()
+        & col("output_tokens").is_not_null()
+    )  # fmt: skip
+    cached = col("cached_input_tokens").fill_null(0)
+    written = col("cache_write_tokens").fill_null(0)
+    return [
+        (col("input_tokens") - cached - written).filter(needs_price).sum().alias("_tok_uncached"),
+        cached.filter(needs_price).sum().alias("_tok_cached"),
+        written.filter(needs_price).sum().alias("_tok_written"),
+        col("output_tokens").filter(needs_price).sum().alias("_tok_output"),
+        col("reasoning_tokens").fill_null(0).filter(needs_price).sum().alias("_tok_reasoning"),
+        needs_price.sum().alias("_tok_records"),
+        col("cost_usd").is_null().sum().alias("_cost_missing"),
+        col("cost_usd").sum().alias("_cost_reported"),
+        col("cost_usd").count().alias("cost_reported_count"),
+    ]
+
+
+def cost_from_sums() -> list[pl.Expr]:
+    """``cost_usd``, ``cost_usd_count`` and ``unpriced_requests`` for a one-model row.
+
+    Needs the columns of :func:`token_sums` and the rates of :func:`rates_frame`; the
+    formula is :func:`computed_cost`'s, applied to sums instead of single records.
+    """
+    col = pl.col
+    priced = col("input").is_not_null()
+    reasoning = pl.when(col("reasoning").is_not_null()).then(col("_tok_reasoning")).otherwise(0)
+    computed = (
+        col("_tok_uncached") * col("input")
+        + col("_tok_cached") * col("cache_read").fill_null(col("input"))
+        + col("_tok_written") * col("cache_write").fill_null(col("input"))
+        + (col("_tok_output") - reasoning) * col("output")
+        + reasoning * col("reasoning").fill_null(0)
+    )
+    return [
+        (col("_cost_reported") + pl.when(priced).then(computed).otherwise(0.0)).alias("cost_usd"),
+        (col("cost_reported_count") + pl.when(priced).then(col("_tok_records")).otherwise(0)).alias(
+            "cost_usd_count"
+        ),
+        pl.when(priced).then(0).otherwise(col("_cost_missing")).alias("unpriced_requests"),
+    ]
