@@ -231,3 +231,18 @@ def test_same_scope_spans_are_never_merged_and_other_scopes_only_on_a_match() ->
     records = [r for _, _, r in load_many([("f", json.dumps(request).encode())], "otlp")]
     assert [r["request_id"] for r in records] == ["r1", "r1", "r2"]
     assert records[0]["input_tokens"] == 9
+
+
+def test_evaluation_events_become_eval_scores() -> None:
+    def evaluation(name: str, score: float) -> dict[str, Any]:
+        return {"name": "gen_ai.evaluation.result", "attributes": [
+            _attr("gen_ai.evaluation.name", name),
+            {"key": "gen_ai.evaluation.score.value", "value": {"doubleValue": score}}]}
+
+    chat = _span("b7ad6b7169203331", {"gen_ai.operation.name": "chat",
+                                      "gen_ai.request.model": "m"},
+                 events=[evaluation("relevance", 0.9)])
+    judge = _span("53995c3f42cd8ad8", {"name": "judge"},
+                  events=[evaluation("faithfulness", 0.5)])
+    record = _one(_otlp(chat, judge), "otlp")
+    assert record["eval_scores"] == {"relevance": 0.9, "faithfulness": 0.5}

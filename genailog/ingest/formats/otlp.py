@@ -37,6 +37,7 @@ _RETRIEVAL_KEYS = ("gen_ai.retrieval.documents", "db.query.result.documents")
 _REQUEST_PARAMS = ("temperature", "top_p", "top_k", "max_tokens", "frequency_penalty",
                    "presence_penalty", "stop_sequences", "seed", "choice.count")
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+_EVALUATION_EVENT = "gen_ai.evaluation.result"
 _OLD_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
                "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool"}
 
@@ -89,6 +90,19 @@ def _messages_from(attrs: dict[str, Any], events: list[tuple[str | None, dict[st
     texts = [m["content"] for m in outputs or [] if m["content"]]
     return {"messages": inputs, "response": "\n".join(texts) if texts else None,
             "system_prompt": system}
+
+
+def eval_scores(events: list[tuple[str | None, dict[str, Any], Any]]
+                ) -> dict[str, float] | None:
+    """``gen_ai.evaluation.result`` events as ``{evaluation name: score}``."""
+    scores: dict[str, float] = {}
+    for name, attrs, _ in events:
+        value = attrs.get("gen_ai.evaluation.score.value")
+        key = attrs.get("gen_ai.evaluation.name")
+        if name == _EVALUATION_EVENT and key and isinstance(value, int | float) and not (
+                isinstance(value, bool)):
+            scores[str(key)] = float(value)
+    return scores or None
 
 
 def _class_name(value: Any) -> Any:
@@ -159,6 +173,7 @@ def span_record(span: Span, events: list[tuple[str | None, dict[str, Any], Any]]
         "session_id": attrs.get("gen_ai.conversation.id") or attrs.get("session.id"),
         "user_id": attrs.get("user.id") or attrs.get("enduser.id"),
         "prompt_id": attrs.get("gen_ai.prompt.name"),
+        "eval_scores": eval_scores(events),
         **_usage(attrs),
         **_messages_from(attrs, events),
     })
@@ -207,6 +222,21 @@ def attach_retrieval(records: list[Located], docs: dict[str | None, list[Any]]) 
             record["retrieval_docs"] = found
 
 
+def attach_scores(records: list[Located], scores: dict[str | None, dict[str, float]]) -> None:
+    """Give each LLM record of a trace the evaluation scores reported elsewhere in it."""
+    for _, _, record in records:
+        found = scores.get(record.get("trace_id"))
+        if found:
+            record["eval_scores"] = {**found, **(record.get("eval_scores") or {})}
+
+
+def _trace_scores(span: Span, logs: list[LogRecord], into: dict[str | None, dict[str, float]]
+                  ) -> None:
+    found = eval_scores(_events_for(span, logs))
+    if found:
+        into.setdefault(span.trace_id, {}).update(found)
+
+
 def _details_span(log: LogRecord) -> Span:
     """A span stand-in for an operation-details log record whose span was not given:
     it carries the call's attributes, but its time is when the call ended, with no
@@ -233,20 +263,25 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
     joined = _log_events(logs)
     calls: list[Call] = []
     docs: dict[str | None, list[Any]] = {}
+    scores: dict[str | None, dict[str, float]] = {}
     seen: set[tuple[str | None, str | None]] = set()
     for name, data in traces:
         for span in read_spans(name, data):
             if isinstance(span, InvalidRecordError):
                 yield span.file, span.line, span
-            elif is_llm_span(span):
+                continue
+            found = joined.get((span.trace_id, span.span_id), [])
+            if is_llm_span(span):
                 seen.add((span.trace_id, span.span_id))
-                found = joined.get((span.trace_id, span.span_id), [])
                 span.attributes = _merge_details(span.attributes, found)
                 calls.append((span, _events_for(span, found)))
-            elif (documents := retrieval_docs(span)) is not None:
+                continue
+            if (documents := retrieval_docs(span)) is not None:
                 docs.setdefault(span.trace_id, []).extend(documents)
+            _trace_scores(span, found, scores)
     records: list[Located] = [(span.file, span.line, span_record(span, events))
                               for span, events in merge_duplicates(calls)]
     records += _unjoined_details(logs, seen)
     attach_retrieval(records, docs)
+    attach_scores(records, scores)
     yield from records
