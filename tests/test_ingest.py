@@ -223,3 +223,27 @@ def test_progress_hook_hears_about_large_files(tmp_path: Path,
     size = path.stat().st_size
     assert len(heard) > 3 and heard[-1] == (str(path), size, size)
     assert [done for _, done, _ in heard] == sorted(done for _, done, _ in heard)
+
+
+def test_a_file_read_on_every_core_equals_the_serial_read(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from genailog.ingest import cache
+    from genailog.schema.validate import validate
+
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    records: list[Any] = [{**GOOD, "n": i, **({"late": "x"} if i > 700 else {})}
+                          for i in range(1000)]
+    records[5] = MALFORMED["nan"]
+    records[977] = MALFORMED["bad_date"]
+    path = write_jsonl(tmp_path / "a.jsonl", records)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    spread = read_logs([path], on_invalid="skip", chunk_bytes=20_000)
+    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
+    serial = read_logs([path], on_invalid="skip", chunk_bytes=20_000)
+    assert spread.collect().equals(serial.collect())
+    assert [r.line for r in spread.report.invalid] == [6, 978]
+    assert spread.collect()["late"].drop_nulls().len() == 298
+    monkeypatch.setattr("genailog.schema.validate.CHUNK_BYTES", 20_000)
+    checked = validate([path])
+    assert checked.records == 1000 and [r.line for r in checked.invalid_records] == [6, 978]

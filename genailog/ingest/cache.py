@@ -62,12 +62,12 @@ def cache_key(source: Source) -> str | None:
 
 @dataclass
 class CacheEntry:
-    """What a cached file holds."""
+    """What a cached file holds: its parts, each with the user fields it holds as JSON
+    text (parts may differ in their user fields and their types)."""
 
-    frame: pl.LazyFrame
+    parts: list[tuple[pl.LazyFrame, set[str]]]
     records: int
     invalid: list[InvalidRecord]
-    json_columns: set[str]
 
 
 def load(root: Path, key: str) -> CacheEntry | None:
@@ -79,11 +79,13 @@ def load(root: Path, key: str) -> CacheEntry | None:
     invalid = [InvalidRecord(r["file"], r["line"], tuple(map(tuple, r["problems"])),
                              raw=r["raw"].encode("utf-8", "surrogateescape"))
                for r in meta["invalid"]]
-    parts = sorted(str(p) for p in folder.glob("part-*.parquet"))
-    frame = pl.scan_parquet(parts) if parts else None
-    if frame is None:
-        return None
-    return CacheEntry(frame, meta["records"], invalid, set(meta["json_columns"]))
+    parts = [(pl.scan_parquet(folder / name), set(marks))
+             for name, marks in sorted(meta["parts"].items())]
+    return CacheEntry(parts, meta["records"], invalid)
+
+
+def write_part(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_parquet(path, compression="lz4", statistics=False)
 
 
 class CacheWriter:
@@ -93,18 +95,21 @@ class CacheWriter:
         root.mkdir(parents=True, exist_ok=True)
         self.root, self.key = root, key
         self.folder = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
-        self.parts: list[str] = []
+        self.parts: dict[str, list[str]] = {}
 
-    def add(self, frame: pl.DataFrame) -> pl.LazyFrame:
-        """Store one part and return a scan of where it will live after commit."""
+    def add(self, frame: pl.DataFrame, json_columns: set[str]) -> None:
+        """Store one part."""
         name = f"part-{len(self.parts):05d}.parquet"
-        frame.write_parquet(self.folder / name, compression="lz4", statistics=False)
-        self.parts.append(name)
-        return pl.scan_parquet(self.folder / name)
+        write_part(frame, self.folder / name)
+        self.register(name, json_columns)
 
-    def commit(self, records: int, invalid: list[InvalidRecord], json_columns: set[str]) -> None:
+    def register(self, name: str, json_columns: set[str]) -> None:
+        """Record a part that a worker wrote into :attr:`folder`."""
+        self.parts[name] = sorted(json_columns)
+
+    def commit(self, records: int, invalid: list[InvalidRecord]) -> None:
         meta: dict[str, Any] = {
-            "records": records, "json_columns": sorted(json_columns),
+            "records": records, "parts": self.parts,
             "invalid": [{"file": r.file, "line": r.line, "problems": r.problems,
                          "raw": r.raw.decode("utf-8", "surrogateescape")} for r in invalid],
         }

@@ -218,17 +218,26 @@ class ChunkReader:
         last_open = final and not chunk.endswith(b"\n")
         for index in verdict.bad:
             self._judge(lines, index, last_open and index == len(lines.items) - 1, result, exact)
+        late: list[int] = []
         if verdict.good:
             good = [lines.items[i] for i in verdict.good]
             frame, late = self._typed(b"\n".join(good), verdict.records, verdict.extras, result)
             for position in late:
                 self._judge(lines, verdict.good[position], False, result, exact)
-            if frame is not None:
+            if frame is not None and not exact:
                 result.frames.append(frame)
         if exact and self.build_frames:
-            frame, json_columns = canonical_frame([record for _, record in exact])
-            result.frames.append(frame)
-            result.json_columns |= json_columns
+            # Some valid records need the exact path: type the whole chunk that way, so
+            # that records keep their order.
+            late_lines = {verdict.good[p] for p in late} if verdict.good else set()
+            fast = [i for i in verdict.good if i not in late_lines]
+            by_line = dict(exact)
+            if fast:
+                values = raw_batch.decode(_joined([lines.items[i] for i in fast]))
+                by_line |= dict(zip(fast, values, strict=True))
+            frame, json_columns = canonical_frame([by_line[i] for i in sorted(by_line)])
+            result.frames = [frame]
+            result.json_columns = json_columns
         return result
 
     def _judge(self, lines: Lines, index: int, last_open: bool, result: ChunkResult,

@@ -17,9 +17,9 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
-from genailog.ingest import cache
+from genailog.ingest import cache, parallel
 from genailog.ingest.detect import INPUT_FORMATS, detect
-from genailog.ingest.jsonl import ChunkReader
+from genailog.ingest.jsonl import ChunkReader, ChunkResult
 from genailog.ingest.parquet import read_parquet
 from genailog.ingest.policy import InvalidPolicy
 from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
@@ -166,48 +166,58 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
 def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
                 report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
     root, key = cache.cache_root(), cache.cache_key(source)
-    if root is not None and key is not None:
-        entry = cache.load(root, key)
-        if entry is not None:
-            apply_policy(entry.invalid, policy, report)
-            file_report.records, file_report.invalid = entry.records, len(entry.invalid)
-            parts.add(entry.frame, entry.json_columns)
-            return
-    writer = cache.CacheWriter(root, key) if root is not None and key is not None else None
-    invalid_all: list[InvalidRecord] = []
-    json_columns: set[str] = set()
+    if root is None or key is None:
+        for result in _chunks(source, stream, chunk_bytes):
+            apply_policy(result.invalid, policy, report)
+            file_report.records += result.records
+            file_report.invalid += len(result.invalid)
+            for frame in result.frames:
+                parts.add(frame, result.json_columns)
+        return
+    # The whole file goes into the cache before the policy applies, so that a rerun
+    # with --on-invalid skip after an error reads the cache.
+    entry = cache.load(root, key) or _parse_into_cache(source, stream, chunk_bytes, root, key)
+    apply_policy(entry.invalid, policy, report)
+    file_report.records, file_report.invalid = entry.records, len(entry.invalid)
+    for part, marks in entry.parts:
+        parts.add(part, marks)
+
+
+def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: Path,
+                      key: str) -> cache.CacheEntry:
+    writer = cache.CacheWriter(root, key)
+    invalid: list[InvalidRecord] = []
+    records = 0
     try:
-        for frames, invalid, names in _chunks(source, stream, chunk_bytes):
-            apply_policy(invalid, policy, report)
-            invalid_all += invalid
-            json_columns |= names
-            for frame in frames:
-                file_report.records += frame.height
-                if writer is not None:
-                    writer.add(frame)
-                else:
-                    parts.add(frame, names)
+        size = size_of(source)
+        spread = parallel.read_ranges(source.name, size, chunk_bytes, writer.folder) if (
+            size is not None) else None
+        if spread is not None:
+            for out in spread:
+                records += out.records
+                invalid += out.invalid
+                for name, marks in out.parts.items():
+                    writer.register(name, marks)
+        else:
+            for result in _chunks(source, stream, chunk_bytes):
+                records += result.records
+                invalid += result.invalid
+                for frame in result.frames:
+                    writer.add(frame, result.json_columns)
+        writer.commit(records, invalid)
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        writer.abort()
         raise
-    file_report.invalid = len(invalid_all)
-    if writer is not None and root is not None and key is not None:
-        writer.commit(file_report.records, invalid_all, json_columns)
-        entry = cache.load(root, key)
-        if entry is None:
-            raise InputError(f"cannot read back the cache entry of {source.name} in {root}")
-        parts.add(entry.frame, entry.json_columns)
+    entry = cache.load(root, key)
+    if entry is None:
+        raise InputError(f"cannot read back the cache entry of {source.name} in {root}")
+    return entry
 
 
-ChunkOut = tuple[list[pl.DataFrame], list[InvalidRecord], set[str]]
-
-
-def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[ChunkOut]:
+def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[ChunkResult]:
     reader = ChunkReader(source.name)
     for chunk, line, final in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
-        result = reader.read(chunk, line, final=final)
-        yield result.frames, result.invalid, result.json_columns
+        yield reader.read(chunk, line, final=final)
 
 
 def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPolicy,

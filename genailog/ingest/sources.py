@@ -125,8 +125,8 @@ def iter_chunks(stream: Any, size: int) -> Iterator[bytes]:
         yield rest
 
 
-def numbered_chunks(stream: Any, size: int, name: str = "",
-                    total: int | None = None) -> Iterator[tuple[bytes, int, bool]]:
+def numbered_chunks(stream: Any, size: int, name: str = "", total: int | None = None, *,
+                    strip_bom: bool = True) -> Iterator[tuple[bytes, int, bool]]:
     """Chunks as ``(chunk, first line number, is the last chunk)``, the BOM removed,
     reporting progress as they are read."""
     from genailog.ingest.progress import report
@@ -137,7 +137,7 @@ def numbered_chunks(stream: Any, size: int, name: str = "",
     while pending is not None:
         chunk, pending = pending, next(chunks, None)
         done += len(chunk)
-        if line == 1:
+        if line == 1 and strip_bom:
             chunk = chunk.removeprefix(b"\xef\xbb\xbf")
         yield chunk, line, pending is None
         report(name, done, total)

@@ -65,6 +65,15 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
 
 def _bundled(source: Source, stream: Any, result: ValidationResult) -> None:
     from genailog.ingest.jsonl import ChunkReader
+    from genailog.ingest.parallel import read_ranges
+
+    size = size_of(source)
+    spread = read_ranges(source.name, size, CHUNK_BYTES, None) if size else None
+    if spread is not None:
+        for part in spread:
+            result.records += part.checked
+            result.invalid_records.extend(part.invalid)
+        return
 
     reader = ChunkReader(source.name, build_frames=False)
     for chunk, line, final in numbered_chunks(stream, CHUNK_BYTES, source.name,

@@ -1,0 +1,122 @@
+"""Reading one large JSONL file on every core.
+
+The file is cut at newlines into ranges of about one chunk each; worker processes
+(spawned, since polars' thread pool does not survive a fork) validate and type their
+ranges, writing typed records straight into Parquet parts. Line numbers are relative to
+a range's start and are made absolute here, once every range has reported.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from genailog.ingest.report import InvalidRecord
+
+
+@dataclass
+class RangeOut:
+    """What one range held."""
+
+    checked: int = 0
+    newlines: int = 0
+    records: int = 0
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    #: Parquet parts written, with the user fields each holds as JSON text.
+    parts: dict[str, set[str]] = field(default_factory=dict)
+
+
+def workers() -> int:
+    """How many processes to use: ``GENAILOG_WORKERS``, else the number of cores."""
+    configured = os.environ.get("GENAILOG_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def split_ranges(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of about ``chunk_bytes``, each ending just after a newline."""
+    cuts = [0]
+    with open(path, "rb") as handle:
+        while cuts[-1] + chunk_bytes < size:
+            handle.seek(cuts[-1] + chunk_bytes)
+            handle.readline()
+            position = handle.tell()
+            if position >= size:
+                break
+            cuts.append(position)
+    cuts.append(size)
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
+def _work(path: str, start: int, end: int, last: bool, chunk_bytes: int,
+          part_prefix: str | None) -> RangeOut:
+    from genailog.ingest.cache import write_part
+    from genailog.ingest.jsonl import ChunkReader
+    from genailog.ingest.sources import numbered_chunks
+
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    out = RangeOut(newlines=data.count(b"\n"))
+    reader = ChunkReader(path, build_frames=part_prefix is not None)
+    chunks = numbered_chunks(io.BytesIO(data), chunk_bytes, strip_bom=start == 0)
+    for index, (chunk, line, final) in enumerate(chunks):
+        result = reader.read(chunk, line, final=final and last)
+        out.checked += result.checked
+        out.invalid += result.invalid
+        for number, frame in enumerate(result.frames):
+            out.records += frame.height
+            if part_prefix is not None:
+                part = Path(f"{part_prefix}-{index:03d}-{number:02d}.parquet")
+                write_part(frame, part)
+                out.parts[part.name] = result.json_columns
+    return out
+
+
+def read_ranges(path: str, size: int, chunk_bytes: int,
+                part_dir: Path | None) -> Iterator[RangeOut] | None:
+    """Each range's result in file order, line numbers absolute; None when the work
+    cannot be spread (one core, a small file, or no process could be started)."""
+    count = workers()
+    if count < 2 or size < 2 * chunk_bytes:
+        return None
+    ranges = split_ranges(path, size, chunk_bytes)
+    try:
+        pool = ProcessPoolExecutor(max_workers=min(count, len(ranges)),
+                                   mp_context=get_context("spawn"))
+    except (OSError, ValueError):
+        return None
+    return _collect(pool, path, ranges, chunk_bytes, part_dir)
+
+
+def _collect(pool: ProcessPoolExecutor, path: str, ranges: list[tuple[int, int]],
+             chunk_bytes: int, part_dir: Path | None) -> Iterator[RangeOut]:
+    with pool:
+        futures = [
+            pool.submit(_work, path, start, end, number == len(ranges) - 1, chunk_bytes,
+                        None if part_dir is None else str(part_dir / f"part-{number:05d}"))
+            for number, (start, end) in enumerate(ranges)
+        ]
+        offset = 0
+        try:
+            for future in futures:
+                out = future.result()
+                out.invalid = [replace(r, line=r.line + offset) for r in out.invalid]
+                offset += out.newlines
+                yield out
+        except BrokenProcessPool as exc:
+            from genailog.errors import InputError
+
+            raise InputError(f"a worker reading {path} died: {exc}; set GENAILOG_WORKERS=1 "
+                             "to read in one process") from None
+        finally:
+            for future in futures:
+                future.cancel()
