@@ -259,25 +259,32 @@ def print_table(rows: list[tuple[str, float, float]], base: tuple[float, float])
         )
 
 
-def big_check(jsonl: Path, n: int, big: int, cap_mb: float) -> None:
-    """Repeat the JSONL to ``big`` records and compare peak memory with the base run."""
-    path = DATA / f"summarize-{big}-repeated.jsonl"
-    if not path.exists():
-        with path.open("wb") as out:
+def big_check(jsonl: Path, parquet: Path, n: int, big: int, cap_mb: float) -> None:
+    """Repeat the records to ``big`` and see whether peak memory grows with the input."""
+    big_jsonl = DATA / f"summarize-{big}-repeated.jsonl"
+    big_parquet = DATA / f"summarize-{big}-repeated.parquet"
+    if not big_jsonl.exists():
+        with big_jsonl.open("wb") as out:
             for _ in range(big // n):
                 with jsonl.open("rb") as src:
                     while chunk := src.read(1 << 24):
                         out.write(chunk)
-    cli = [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"]
-    for label, argv, env in (
-        ("genailog summarize (no cache)", cli, {"GENAILOG_NO_CACHE": "1"}),
-        ("polars lazy scan + genailog aggregation", [PYTHON, "-c", _LAZY, str(path)], {}),
-    ):
-        wall, mb, stdout = measure(argv, env, cap_mb=cap_mb)
-        if stdout == "capped":
-            print(f"{big:,} records, {label}: killed at the {cap_mb:.0f} MB RSS cap")
-        else:
-            print(f"{big:,} records, {label}: {wall:.1f} s, peak {mb:.0f} MB")
+    if not big_parquet.exists():
+        import polars as pl
+
+        pl.concat([pl.scan_parquet(parquet)] * (big // n)).sink_parquet(big_parquet)
+    no_cache = {"GENAILOG_NO_CACHE": "1"}
+    for label, path in (("JSONL", big_jsonl), ("Parquet", big_parquet)):
+        cli = [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"]
+        for name, argv, env in (
+            ("genailog summarize (no cache)", cli, no_cache),
+            ("polars lazy scan + genailog aggregation", [PYTHON, "-c", _LAZY, str(path)], {}),
+        ):
+            wall, mb, stdout = measure(argv, env, cap_mb=cap_mb)
+            if stdout == "capped":
+                print(f"{big:,} records ({label}), {name}: killed at the {cap_mb:.0f} MB RSS cap")
+            else:
+                print(f"{big:,} records ({label}), {name}: {wall:.1f} s, peak {mb:.0f} MB")
 
 
 def main() -> int:
@@ -291,7 +298,7 @@ def main() -> int:
     args = parser.parse_args()
     jsonl, parquet = ensure_data(args.n)
     if args.only_big:
-        big_check(jsonl, args.n, args.big, args.cap_mb)
+        big_check(jsonl, parquet, args.n, args.big, args.cap_mb)
         return 0
     models = _models(parquet)
     print(
@@ -313,7 +320,7 @@ def main() -> int:
             f"aggregation {split['aggregate']:.2f} s (peak {mb:.0f} MB)\n"
         )
     if args.big:
-        big_check(jsonl, args.n, args.big, args.cap_mb)
+        big_check(jsonl, parquet, args.n, args.big, args.cap_mb)
     return 0
 
 

@@ -201,3 +201,44 @@ def test_computed_cost_is_additive_in_its_token_parts(rows: list[tuple[int, int,
     for (i, c, o), cost in zip(rows, costs, strict=True):
         assert math.isclose(cost, i * 2.5e-06 + c * 1.25e-06 + o * 1e-05, rel_tol=1e-12)
         assert cost >= 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "model": st.sampled_from(["claude-x", "thinker", "gpt-4o", "mystery"]),
+                "input_tokens": st.one_of(st.none(), st.integers(100, 10**5)),
+                "cached_input_tokens": st.one_of(st.none(), st.integers(0, 50)),
+                "cache_write_tokens": st.one_of(st.none(), st.integers(0, 50)),
+                "output_tokens": st.integers(0, 10**4),
+                "reasoning_tokens": st.one_of(st.none(), st.integers(0, 10)),
+                "cost_usd": st.one_of(st.none(), st.floats(0, 1)),
+            }
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any]]) -> None:
+    """The two forms of the formula agree: per record, and per model from token sums."""
+    from genailog.pricing.cost import cost_from_sums, rates_frame, token_sums
+
+    table = price_table_from_json(LITELLM_SAMPLE, "t")
+    records = [{"timestamp": "2026-01-01T00:00:00Z", **r} for r in rows]
+    frame, _ = canonical_frame(records)
+    per_record = (
+        with_cost(frame.lazy(), table)
+        .group_by("model")
+        .agg(pl.col("_cost").sum(), pl.col("_cost").count().alias("n"), pl.col("_unpriced").sum())
+        .collect()
+    )
+    sums = frame.group_by("model").agg(token_sums())
+    rates = rates_frame(sums["model"].to_list(), table)
+    by_sums = sums.join(rates, on="model").with_columns(cost_from_sums())
+    for row in per_record.iter_rows(named=True):
+        other = by_sums.filter(pl.col("model") == row["model"]).row(0, named=True)
+        assert math.isclose(other["cost_usd"], row["_cost"], rel_tol=1e-9, abs_tol=1e-15)
+        assert other["cost_usd_count"] == row["n"]
+        assert other["unpriced_requests"] == row["_unpriced"]

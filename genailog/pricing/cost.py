@@ -8,8 +8,12 @@ OpenTelemetry GenAI convention that ``input_tokens`` includes cached tokens::
 
 where reasoning tokens are billed at the reasoning rate when the table has one (and the
 record counts them). A model missing from the table gets a null cost, never $0, and is
-flagged so the caller can list it. Prices are looked up once per distinct model name in
-each batch, so the expression streams.
+flagged so the caller can list it.
+
+Two equivalent forms: :func:`with_cost` prices each record (prices looked up once per
+distinct model name in each batch); :func:`token_sums` and :func:`cost_from_sums` price the
+token sums of a group of one model after aggregation, which is what ``summarize`` uses
+since it keeps Python out of the per-record path.
 """
 
 from __future__ import annotations
@@ -90,10 +94,12 @@ def with_cost(frame: pl.LazyFrame, table: PriceTable) -> pl.LazyFrame:
     )
 
 
-#: Per-group token sums over the records that need pricing (no reported cost, both token
-#: counts logged). Cost is linear in them, so a group of one model is priced from its sums.
 def token_sums() -> list[pl.Expr]:
-    """Aggregations giving the token sums :func:`cost_from_sums` prices."""
+    """Aggregations giving the token sums :func:`cost_from_sums` prices.
+
+    The sums run over the records that need pricing (no reported cost, both token counts
+    logged). Cost is linear in them, so a group of one model is priced from its sums.
+    """
     col = pl.col
     needs_price = (
         col("cost_usd").is_null() & col("input_tokens").is_not_null()
