@@ -246,3 +246,12 @@ def test_evaluation_events_become_eval_scores() -> None:
                   events=[evaluation("faithfulness", 0.5)])
     record = _one(_otlp(chat, judge), "otlp")
     assert record["eval_scores"] == {"relevance": 0.9, "faithfulness": 0.5}
+
+
+def test_openinference_text_values_stand_in_for_missing_messages() -> None:
+    span = _span("b7ad6b7169203331", {
+        "openinference.span.kind": "LLM", "llm.model_name": "m",
+        "input.value": "plain question", "input.mime_type": "text/plain",
+        "output.value": "plain answer"})
+    record = _one(_otlp(span), "openinference")
+    assert (record["prompt"], record["response"]) == ("plain question", "plain answer")

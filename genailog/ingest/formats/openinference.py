@@ -51,6 +51,14 @@ def _messages(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]] | None
     return out or None
 
 
+def _plain_value(attrs: dict[str, Any], kind: str) -> str | None:
+    """``input.value`` / ``output.value`` when it is text rather than a JSON payload."""
+    value = attrs.get(f"{kind}.value")
+    if not isinstance(value, str) or attrs.get(f"{kind}.mime_type") == "application/json":
+        return None
+    return value
+
+
 def _documents(attrs: dict[str, Any]) -> list[dict[str, Any]] | None:
     docs = [compact({"id": d.get("document.id"), "score": d.get("document.score"),
                      "content": d.get("document.content")})
@@ -91,9 +99,10 @@ def span_record(span: Span) -> Record:
         "retrieval_docs": _documents(attrs),
         **_usage(attrs),
     })
-    if not record["messages"] and isinstance(attrs.get("input.value"), str):
-        record["prompt"] = attrs["input.value"] if attrs.get("input.mime_type") != (
-            "application/json") else None
+    if not record["messages"]:
+        record["prompt"] = _plain_value(attrs, "input")
+    if record["response"] is None:
+        record["response"] = _plain_value(attrs, "output")
     user_meta = loads_maybe(attrs.get("metadata"))
     record["metadata"] = compact({"request": params, **(
         user_meta if isinstance(user_meta, dict) else {})}) or None
