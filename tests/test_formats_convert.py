@@ -48,10 +48,14 @@ def test_summarize_matches_the_server_truth(name: str) -> None:
         assert total["cost_usd"] == pytest.approx(truth_cost(requests))
 
 
-def test_summarize_prices_the_calls_litellm_logged_at_zero() -> None:
-    """Claude 3.5 Haiku list prices per token: input, cache read, output."""
-    requests = truth_of("litellm_anthropic")
-    result = _invoke("summarize", str(LOGS / "litellm_anthropic.jsonl"), "--format", "json")
+@pytest.mark.parametrize("name", ["litellm_anthropic", "otel_anthropic"])
+def test_summarize_prices_claude_calls_from_canonical_tokens(name: str) -> None:
+    """LiteLLM logged $0 for these calls (it could not price the model) and the OTel
+    spans carry no cost: summarize prices the canonical tokens, cache reads at the cache
+    price. Claude 3.5 Haiku list prices per token: input, cache read, output."""
+    files, _, key = FIXTURES[name]
+    requests = truth_of(key)
+    result = _invoke("summarize", *[str(LOGS / f) for f in files], "--format", "json")
     total = json.loads(result.stdout)["total"]
     expected = sum((r["prompt_tokens"] - r["cached_tokens"]) * 0.8e-6
                    + r["cached_tokens"] * 0.08e-6 + r["completion_tokens"] * 4e-6
