@@ -254,7 +254,7 @@ def _stage_one(records: pl.LazyFrame, finest: list[str]) -> pl.DataFrame:
     record. Partials are merged whenever they pile up, so many small groups stay bounded.
     """
     if not hasattr(records, "sink_batches"):  # polars before sink_batches: one group_by
-        return _combine([records.group_by(finest).agg(_partials()).collect()], finest)
+        return _combine([records.group_by(finest).agg(_partials()).collect()], finest, merge=False)
     parts = [records.clear().collect().group_by(finest).agg(_partials())]  # the schema
     pending = [0]
 
@@ -263,20 +263,22 @@ def _stage_one(records: pl.LazyFrame, finest: list[str]) -> pl.DataFrame:
         parts.append(part)
         pending[0] += part.height
         if pending[0] > MAX_PARTIAL_ROWS:
-            parts[:] = [_combine(parts, finest)]
+            parts[:] = [_combine(parts, finest, merge=True)]
             pending[0] = 0
 
     records.sink_batches(consume, chunk_size=BATCH_ROWS, maintain_order=True)
-    return _combine(parts, finest)
+    return _combine(parts, finest, merge=False)
 
 
-def _combine(parts: list[pl.DataFrame], finest: list[str]) -> pl.DataFrame:
+def _combine(parts: list[pl.DataFrame], finest: list[str], *, merge: bool) -> pl.DataFrame:
+    """Partials in one frame; rows of one group may repeat unless ``merge`` (the later
+    stages merge by group anyway; merging here only bounds memory)."""
     frame = pl.concat(parts)
-    if len(parts) > 2:
+    if merge:
         columns = [c for c in frame.columns if c not in finest]
         frame = frame.group_by(finest).agg(_merged(columns, grouped=True))
     # A fixed order, so float sums for the total come out the same on every run.
-    return frame.sort(finest, nulls_last=True)
+    return frame.sort(finest, nulls_last=True, maintain_order=True)
 
 
 def _priced(partials: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
