@@ -247,3 +247,19 @@ def test_a_file_read_on_every_core_equals_the_serial_read(tmp_path: Path,
     monkeypatch.setattr("genailog.schema.validate.CHUNK_BYTES", 20_000)
     checked = validate([path])
     assert checked.records == 1000 and [r.line for r in checked.invalid_records] == [6, 978]
+
+
+def test_a_bad_line_in_another_format_is_set_aside_not_the_rest(tmp_path: Path) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "formats" / "logs" / "litellm.jsonl"
+    lines = fixture.read_bytes().splitlines()
+    damaged = tmp_path / "litellm.jsonl"
+    damaged.write_bytes(b"\n".join([lines[0], b'{"model": "x", "broken', *lines[1:]]) + b"\n")
+    whole = read_logs([fixture])
+    target = tmp_path / "q.jsonl"
+    logs = read_logs([damaged], on_invalid=f"quarantine={target}")
+    assert logs.report.records == whole.report.records and logs.report.skipped == 1
+    assert logs.report.invalid[0].line == 2
+    assert target.read_bytes() == b'{"model": "x", "broken\n'
+    with pytest.raises(InvalidRecordError) as caught:
+        read_logs([damaged])
+    assert caught.value.line == 2

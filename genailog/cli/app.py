@@ -130,4 +130,7 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    from genailog.ingest import parallel
+
+    parallel.enable()
     app()

@@ -26,7 +26,7 @@ from genailog.ingest.sources import Source
 
 MIN_BYTES = 16 * 1024 * 1024
 _SAMPLE = 1024 * 1024
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # bump whenever what an entry holds changes
 
 
 def cache_root() -> Path | None:
@@ -74,14 +74,14 @@ def load(root: Path, key: str) -> CacheEntry | None:
     folder = root / key
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    invalid = [InvalidRecord(r["file"], r["line"], tuple(map(tuple, r["problems"])),
-                             raw=r["raw"].encode("utf-8", "surrogateescape"))
-               for r in meta["invalid"]]
-    parts = [(pl.scan_parquet(folder / name), set(marks))
-             for name, marks in sorted(meta["parts"].items())]
-    return CacheEntry(parts, meta["records"], invalid)
+        invalid = [InvalidRecord(r["file"], r["line"], tuple(map(tuple, r["problems"])),
+                                 raw=r["raw"].encode("utf-8", "surrogateescape"))
+                   for r in meta["invalid"]]
+        parts = [(pl.scan_parquet(folder / name), set(marks))
+                 for name, marks in sorted(meta["parts"].items())]
+        return CacheEntry(parts, meta["records"], invalid)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable or from another version: parse the file again
 
 
 def write_part(frame: pl.DataFrame, path: Path) -> None:

@@ -32,11 +32,26 @@ class RangeOut:
     parts: dict[str, set[str]] = field(default_factory=dict)
 
 
+#: Spawned workers re-import the main module, which runs a script's top-level code
+#: unless it has an ``if __name__ == "__main__"`` guard; so the library reads in one
+#: process unless the CLI (whose entry points are guarded) or the user turns this on.
+_enabled = False
+
+
+def enable(on: bool = True) -> None:
+    """Let large files be read on every core (the CLI does this)."""
+    global _enabled
+    _enabled = on
+
+
 def workers() -> int:
-    """How many processes to use: ``GENAILOG_WORKERS``, else the number of cores."""
+    """How many processes to use: ``GENAILOG_WORKERS`` if set, else every core when
+    enabled, else one."""
     configured = os.environ.get("GENAILOG_WORKERS", "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
+    if not _enabled:
+        return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
 

@@ -224,19 +224,23 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
                   report: ReadReport, parts: _Parts) -> None:
     from genailog.ingest import formats
     from genailog.ingest.frame import canonical_frame
-    from genailog.schema.diagnose import check_value
 
     records: list[dict[str, Any]] = []
+    errors: list[InvalidRecordError] = []
     invalid: list[InvalidRecord] = []
     counts: dict[str, int] = {}
-    for file, line, record in _foreign_records(formats, fmt, items, invalid):
-        problems = check_value(_jsonable(record))
+    files = [(source.name, data) for source, data in items]
+    for file, line, record in formats.load_many(files, fmt, errors=errors):
+        problems = _problems(record)
         if problems:
-            invalid.append(InvalidRecord(file, line, tuple((p.path, p.message)
-                                                           for p in problems)))
+            invalid.append(InvalidRecord(file, line, problems))
             continue
         counts[file] = counts.get(file, 0) + 1
         records.append(record)
+    raw = dict(files)
+    invalid += [InvalidRecord(e.file, e.line, (("", e.detail),), raw=_line_of(raw, e.file, e.line))
+                for e in errors]
+    invalid.sort(key=lambda r: (r.file, r.line))
     apply_policy(invalid, policy, report)
     for file_report in report.files:
         if file_report.format == fmt:
@@ -247,18 +251,27 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
         parts.add(frame, json_columns)
 
 
-def _foreign_records(formats: Any, fmt: str, items: list[tuple[Source, bytes]],
-                     invalid: list[InvalidRecord]) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    files = [(source.name, data) for source, data in items]
+def _problems(record: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Schema problems of an adapter's record: the compiled twin first, jsonschema only
+    for what the twin rejects."""
+    import msgspec
+
+    from genailog.schema.diagnose import check_value
+    from genailog.schema.fastcheck import OpenRecord
+
+    value = _jsonable(record)
     try:
-        if hasattr(formats, "load_many"):
-            yield from formats.load_many(files, fmt)
-        else:
-            for name, data in files:
-                for line, record in formats.load_records(name, data, fmt):
-                    yield name, line, record
-    except InvalidRecordError as exc:
-        invalid.append(InvalidRecord(exc.file, exc.line, (("", exc.detail),)))
+        msgspec.convert(value, OpenRecord)
+        return ()
+    except msgspec.ValidationError:
+        return tuple((p.path, p.message) for p in check_value(value))
+
+
+def _line_of(raw: dict[str, bytes], file: str, line: int) -> bytes:
+    if line < 1 or file not in raw:
+        return b""
+    lines = raw[file].split(b"\n", line)
+    return lines[line - 1] if len(lines) >= line else b""
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
