@@ -447,3 +447,20 @@ def test_no_csv_cell_starts_a_formula(cells: list[str]) -> None:
         assert not row["text"].startswith(DANGEROUS)
         assert row["text"] == (("'" + cell) if cell.startswith(DANGEROUS) else cell)
         assert int(row["n"]) == number
+
+
+def test_redaction_reaches_every_format(tmp_path: Path) -> None:
+    records = [{"timestamp": "2025-12-01T00:00:00Z", "model": "m", "session_id": "s1",
+                "system_prompt": "Agent for ana@example.com", "prompt": "I am ana@example.com",
+                "response": "Hi, we will call +44 20 7946 0958.",
+                "metadata": {"to": "ana@example.com"}}]
+    logs = write_jsonl(tmp_path / "p.jsonl", records)
+    for fmt in ("jsonl", "openai-chat", "openai-evals", "promptfoo", "csv"):
+        out = tmp_path / fmt / f"out.{fmt}"
+        run(logs, out, format=fmt, redact=True)
+        text = out.read_text(encoding="utf-8")
+        assert "ana@example.com" not in text and "7946" not in text, fmt
+        assert "<EMAIL_1>" in text and "<PHONE_1>" in text, fmt
+    run(logs, tmp_path / "out.parquet", redact=True)
+    row = pl.read_parquet(tmp_path / "out.parquet").row(0, named=True)
+    assert (row["prompt"], json.loads(row["metadata"])) == ("I am <EMAIL_1>", {"to": "<EMAIL_1>"})
