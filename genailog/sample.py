@@ -278,8 +278,10 @@ def _prompt(rng: random.Random, app: str, topic: str, week_two: bool) -> str:
     customer = _pick(rng, _CUSTOMERS)
     if app == "helpdesk":
         urgent = "[urgent] " if rng.random() < 0.1 else ""
+        product = _pick(rng, _PRODUCTS)
+        order = _between(rng, 10000, 99999)
         text = (f"{urgent}Summarise this ticket from {customer} about {topic} for the "
-                f"{_pick(rng, _PRODUCTS)}: order #{_between(rng, 10000, 99999)} ...")
+                f"{product}: order #{order} ...{_contact(customer, order)}")
     elif app == "search":
         text = f"{topic} (asked by {customer})"
     else:
@@ -289,6 +291,15 @@ def _prompt(rng: random.Random, app: str, topic: str, week_two: bool) -> str:
         # Prompts grow in week two: the apps started sending more context.
         text += " Context: " + " ".join(_pick(rng, _PRODUCTS) for _ in range(_between(rng, 4, 12)))
     return text
+
+
+def _contact(customer: str, order: int) -> str:
+    """Personal data pasted into about one ticket in nine, for redaction to find. Derived
+    from the order number, not drawn, so the rest of the sample stays as it was."""
+    if order % 9:
+        return ""
+    handle = customer.lower().encode("ascii", "ignore").decode() or "customer"
+    return f" Contact: {handle}.{order % 97}@example.com, +1 415-555-{order % 10000:04d}."
 
 
 def _retrieval_docs(rng: random.Random) -> list[Any]:
