@@ -36,7 +36,8 @@ def _conform(name: str, actual: pl.DataType, expected: pl.DataType, file: str) -
     )
 
 
-def _problems(frame: pl.DataFrame) -> pl.DataFrame:
+def _problems(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Per row, the list of problems (empty when the row is valid)."""
     checks: dict[str, pl.Expr] = {
         "/timestamp: missing, null or not an RFC 3339 date-time": pl.col("timestamp").is_null(),
         "/model: missing, null or empty": pl.col("model").fill_null("").str.len_chars() == 0,
@@ -52,25 +53,34 @@ def _problems(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def read_parquet(file: str) -> tuple[pl.DataFrame, list[InvalidRecord]]:
-    """A Parquet file in canonical columns; invalid rows are returned apart (line = row)."""
+def read_parquet(file: str) -> tuple[pl.LazyFrame, int, list[InvalidRecord]]:
+    """A lazy scan of a Parquet file in canonical columns, its number of valid rows, and
+    its invalid rows (line = row). Only the checked columns are read here; the rest are
+    read when (and if) a command uses them."""
     try:
-        frame = pl.read_parquet(file)
+        scan = pl.scan_parquet(file)
+        schema = scan.collect_schema()
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"cannot read {file} as Parquet: {exc}") from None
-    schema = frame.schema
     exprs = [
         _conform(name, schema[name], dtype, file).alias(name) if name in schema
         else pl.lit(None, dtype=dtype).alias(name)
         for name, dtype in CANONICAL_DTYPES.items()
     ]
-    extras = [pl.col(name) for name in frame.columns if name not in CANONICAL_DTYPES]
-    frame = frame.select(*exprs, *extras)
-    problems = _problems(frame).to_series()
-    bad = (problems.list.len() > 0)
+    extras = [pl.col(name) for name in schema.names() if name not in CANONICAL_DTYPES]
+    frame = scan.select(*exprs, *extras)
+    try:
+        problems = _problems(frame).collect().to_series()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"cannot read {file} as Parquet: {exc}") from None
+    bad = problems.list.len() > 0
+    rows = bad.arg_true().to_list()
     invalid = [
         InvalidRecord(file, row + 1, tuple(
             (text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in problems[row]))
-        for row in bad.arg_true().to_list()
+        for row in rows
     ]
-    return frame.filter(~bad), invalid
+    if rows:
+        frame = (frame.with_row_index("__row").filter(~pl.col("__row").is_in(rows))
+                 .drop("__row"))
+    return frame, len(problems) - len(rows), invalid

@@ -149,9 +149,9 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
         file_report = FileReport(source.name, fmt)
         report.files.append(file_report)
         if fmt == "parquet":
-            frame, invalid = read_parquet(source.name)
+            frame, records, invalid = read_parquet(source.name)
             apply_policy(invalid, policy, report)
-            file_report.records, file_report.invalid = frame.height, len(invalid)
+            file_report.records, file_report.invalid = records, len(invalid)
             parts.add(frame, set())
         elif fmt != "genailog":
             foreign.setdefault(fmt, []).append((source, stream.read()))
