@@ -21,6 +21,7 @@ import polars as pl
 
 from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
+from genailog.ingest.sources import Chunk
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.diagnose import diagnose
 from genailog.schema.fastcheck import closed_batch, open_one, raw_batch, unknown_field
@@ -184,23 +185,27 @@ class ChunkReader:
         self.build_frames = build_frames
         self.extras: tuple[str, ...] = ()  # user fields seen so far: the next chunk has them
 
-    def read(self, chunk: bytes, first_line: int, *, final: bool) -> ChunkResult:
-        """Records and invalid lines of a chunk that starts at line ``first_line``."""
-        return self._read_whole(chunk) or self._read_lines(chunk, first_line, final)
+    def read(self, chunk: Chunk) -> ChunkResult:
+        """Records and invalid lines of a chunk."""
+        return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
+                                                           chunk.final)
 
-    def _read_whole(self, chunk: bytes) -> ChunkResult | None:
+    def _read_whole(self, chunk: Chunk) -> ChunkResult | None:
         """The common case, without splitting lines: every line is one valid record.
         None when that does not hold, and the chunk must be read line by line."""
-        body = chunk.removesuffix(b"\n")
-        if not body or body.isspace():
-            return None
-        count = body.count(b"\n") + 1
-        decoded = _decode_batch(b"[" + body.replace(b"\n", b",") + b"]", count, self.extras)
+        data = chunk.data
+        if not data or data[:1].isspace():
+            return None  # blank or indented lines: the line-by-line path knows them
+        terminated = data.endswith(b"\n")
+        count = chunk.newlines + (0 if terminated else 1)
+        commas = memoryview(data.replace(b"\n", b","))
+        decoded = _decode_batch(b"".join((b"[", commas[:-1] if terminated else commas, b"]")),
+                                count, self.extras)
         if decoded is None:
             return None
         records, self.extras = decoded
         result = ChunkResult(checked=count)
-        frame, late = self._typed(chunk, records, self.extras, result)
+        frame, late = self._typed(data, records, self.extras, result)
         if late:
             return None  # a timestamp like Feb 30: judged line by line
         if frame is not None:

@@ -18,6 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from genailog.ingest.report import InvalidRecord
+from genailog.ingest.sources import newline_cuts
 
 
 @dataclass
@@ -56,21 +57,6 @@ def workers() -> int:
         os.cpu_count() or 1)
 
 
-def split_ranges(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]]:
-    """Byte ranges of about ``chunk_bytes``, each ending just after a newline."""
-    cuts = [0]
-    with open(path, "rb") as handle:
-        while cuts[-1] + chunk_bytes < size:
-            handle.seek(cuts[-1] + chunk_bytes)
-            handle.readline()
-            position = handle.tell()
-            if position >= size:
-                break
-            cuts.append(position)
-    cuts.append(size)
-    return list(zip(cuts, cuts[1:], strict=False))
-
-
 def _work(path: str, start: int, end: int, last: bool, chunk_bytes: int,
           part_prefix: str | None) -> RangeOut:
     from genailog.ingest.cache import write_part
@@ -83,8 +69,8 @@ def _work(path: str, start: int, end: int, last: bool, chunk_bytes: int,
     out = RangeOut(newlines=data.count(b"\n"))
     reader = ChunkReader(path, build_frames=part_prefix is not None)
     chunks = numbered_chunks(io.BytesIO(data), chunk_bytes, strip_bom=start == 0)
-    for index, (chunk, line, final) in enumerate(chunks):
-        result = reader.read(chunk, line, final=final and last)
+    for index, chunk in enumerate(chunks):
+        result = reader.read(replace(chunk, final=chunk.final and last))
         out.checked += result.checked
         out.invalid += result.invalid
         for number, frame in enumerate(result.frames):
@@ -103,7 +89,7 @@ def read_ranges(path: str, size: int, chunk_bytes: int,
     count = workers()
     if count < 2 or size < 2 * chunk_bytes:
         return None
-    ranges = split_ranges(path, size, chunk_bytes)
+    ranges = newline_cuts(path, size, chunk_bytes)
     try:
         pool = ProcessPoolExecutor(max_workers=min(count, len(ranges)),
                                    mp_context=get_context("spawn"))

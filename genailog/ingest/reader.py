@@ -216,8 +216,8 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
 
 def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[ChunkResult]:
     reader = ChunkReader(source.name)
-    for chunk, line, final in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
-        yield reader.read(chunk, line, final=final)
+    for chunk in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
+        yield reader.read(chunk)
 
 
 def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPolicy,

@@ -125,23 +125,60 @@ def iter_chunks(stream: Any, size: int) -> Iterator[bytes]:
         yield rest
 
 
+def newline_cuts(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of a plain file of about ``chunk_bytes``, each ending after a newline
+    (found by seeking, so the chunks can be read without copying)."""
+    cuts = [0]
+    with open(path, "rb") as handle:
+        while cuts[-1] + chunk_bytes < size:
+            handle.seek(cuts[-1] + chunk_bytes)
+            handle.readline()
+            position = handle.tell()
+            if position >= size:
+                break
+            cuts.append(position)
+    cuts.append(size)
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
+def file_chunks(path: str, ranges: list[tuple[int, int]]) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        for start, end in ranges:
+            handle.seek(start)
+            yield handle.read(end - start)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole lines: the bytes, the number of its first line, how many newlines
+    it holds, and whether it is the last of its file."""
+
+    data: bytes
+    first_line: int
+    newlines: int
+    final: bool
+
+
 def numbered_chunks(stream: Any, size: int, name: str = "", total: int | None = None, *,
-                    strip_bom: bool = True) -> Iterator[tuple[bytes, int, bool]]:
-    """Chunks as ``(chunk, first line number, is the last chunk)``, the BOM removed,
-    reporting progress as they are read."""
+                    strip_bom: bool = True) -> Iterator[Chunk]:
+    """The chunks of a stream (or, given a plain file's name and size, of that file),
+    the BOM removed, reporting progress as they are read."""
     from genailog.ingest.progress import report
 
     line, done = 1, 0
-    chunks = iter_chunks(stream, size)
+    plain = total is not None and name and not Source(name).compression and name != STDIN
+    chunks = (file_chunks(name, newline_cuts(name, total, size)) if plain and total
+              else iter_chunks(stream, size))
     pending = next(chunks, None)
     while pending is not None:
-        chunk, pending = pending, next(chunks, None)
-        done += len(chunk)
+        data, pending = pending, next(chunks, None)
+        done += len(data)
         if line == 1 and strip_bom:
-            chunk = chunk.removeprefix(b"\xef\xbb\xbf")
-        yield chunk, line, pending is None
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        newlines = data.count(b"\n")
+        yield Chunk(data, line, newlines, pending is None)
         report(name, done, total)
-        line += chunk.count(b"\n")
+        line += newlines
 
 
 def size_of(source: Source) -> int | None:

@@ -76,9 +76,8 @@ def _bundled(source: Source, stream: Any, result: ValidationResult) -> None:
         return
 
     reader = ChunkReader(source.name, build_frames=False)
-    for chunk, line, final in numbered_chunks(stream, CHUNK_BYTES, source.name,
-                                              size_of(source)):
-        out = reader.read(chunk, line, final=final)
+    for chunk in numbered_chunks(stream, CHUNK_BYTES, source.name, size_of(source)):
+        out = reader.read(chunk)
         result.records += out.checked
         result.invalid_records.extend(out.invalid)
 
@@ -89,10 +88,9 @@ def _custom(source: Source, stream: Any, result: ValidationResult,
     from genailog.schema.diagnose import diagnose, make_validator
 
     validator = make_validator(schema)
-    for chunk, line, final in numbered_chunks(stream, CHUNK_BYTES, source.name,
-                                              size_of(source)):
-        lines = Lines.split(chunk, line)
-        last_open = final and not chunk.endswith(b"\n")
+    for chunk in numbered_chunks(stream, CHUNK_BYTES, source.name, size_of(source)):
+        lines = Lines.split(chunk.data, chunk.first_line)
+        last_open = chunk.final and not chunk.data.endswith(b"\n")
         for index, (raw, number) in enumerate(zip(lines.items, lines.numbers, strict=True)):
             _, problems = diagnose(raw, validator,
                                    last_unterminated=last_open and index == len(lines.items) - 1)
