@@ -133,3 +133,10 @@ def test_policy_report_counts(tmp_path: Path, policy: str) -> None:
     logs = read_logs([_bad_file(tmp_path)], on_invalid=option)
     assert logs.report.records == 2 and logs.report.skipped == 3
     assert logs.report.to_dict()["quarantined"] == (3 if policy == "quarantine" else 0)
+
+
+def test_errors_are_listed_in_line_order(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "a.jsonl", [
+        base_record(timestamp="2025-02-30T10:00:12Z"), base_record(), "[1]", base_record()])
+    result = validate([path])
+    assert [r.line for r in result.invalid_records] == [1, 3]

@@ -71,7 +71,7 @@ def apply_policy(invalid: list[InvalidRecord], policy: InvalidPolicy, report: Re
             first.file, first.line, first.message,
             hint=hint + "fix the record, or pass --on-invalid skip (or quarantine=PATH) "
             "to set invalid records aside")
-    report.invalid.extend(invalid)
+    report.invalid.extend(sorted(invalid, key=lambda r: (r.file, r.line)))
 
 
 def read_logs(

@@ -124,7 +124,10 @@ def validate(
     result = ValidationResult(max_errors=max_errors)
     for source in discover(paths):
         result.files.append(source.name)
+        start = len(result.invalid_records)
         _validate_source(source, result, custom, input_format, stdin)
+        result.invalid_records[start:] = sorted(result.invalid_records[start:],
+                                                key=lambda r: r.line)
     if quarantine is not None:
         from genailog.ingest.reader import write_quarantine
 
