@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from genailog.cli.app import app
 from genailog.ingest import read_logs
 from genailog.ingest.convert import convert
-from tests.test_formats import FIXTURES, LOGS, truth_cost, truth_of
+from test_formats import FIXTURES, LOGS, truth_cost, truth_of
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "convert.output.schema.json")
                     .read_text())
