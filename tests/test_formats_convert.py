@@ -9,12 +9,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from test_formats import FIXTURES, LOGS, truth_cost, truth_of
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
 from genailog.ingest import read_logs
 from genailog.ingest.convert import convert
-from test_formats import FIXTURES, LOGS, truth_cost, truth_of
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "convert.output.schema.json")
                     .read_text())

@@ -32,12 +32,13 @@ ANY_VALUE = st.one_of(
     st.dictionaries(st.sampled_from(["a", "b"]), st.one_of(st.floats(0, 1), st.booleans(),
                                                              st.text(max_size=3)), max_size=2),
 )
+TMP_PATH_OK = [HealthCheck.function_scoped_fixture]  # each example overwrites its file
 FIELDS = st.sampled_from(sorted(load_record_schema()["properties"]) + ["case_id", "tenant"])
 RECORDS = st.dictionaries(FIELDS, ANY_VALUE, max_size=6).map(lambda extra: {**base_record(),
                                                                             **extra})
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=TMP_PATH_OK)
 @given(records=st.lists(RECORDS, min_size=1, max_size=12))
 def test_verdicts_equal_jsonschema_record_for_record(tmp_path: Path,
                                                      records: list[dict[str, Any]]) -> None:
@@ -49,7 +50,7 @@ def test_verdicts_equal_jsonschema_record_for_record(tmp_path: Path,
     assert result.records == len(records)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=TMP_PATH_OK)
 @given(records=st.lists(RECORDS, min_size=1, max_size=12))
 def test_fast_reader_types_records_like_the_exact_path(tmp_path: Path,
                                                        records: list[dict[str, Any]]) -> None:
