@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from genailog.cli.options import (
+    Format,
     InputFormat,
     OnInvalid,
     Paths,
@@ -19,6 +20,7 @@ from genailog.cli.options import (
     Since,
     Until,
     Where,
+    split_names,
 )
 
 if TYPE_CHECKING:
@@ -174,12 +176,6 @@ def _print_wide(table: Table) -> None:
         stdout.width = before
 
 
-def _split(items: list[str] | None) -> list[str] | None:
-    if not items:
-        return None
-    return [name.strip() for item in items for name in item.split(",") if name.strip()]
-
-
 def diff_prompts_command(
     paths: Paths,
     baseline: Annotated[str, typer.Option("--baseline", help="The version to compare against.")],
@@ -212,9 +208,7 @@ def diff_prompts_command(
     where: Where = None,
     since: Since = None,
     until: Until = None,
-    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
-        ReportFormat.table
-    ),
+    fmt: Format = ReportFormat.table,
     seed: Seed = 0,
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
@@ -228,7 +222,8 @@ def diff_prompts_command(
     from genailog.ingest import read_logs
 
     options = DiffOptions(
-        version_field=version_field, metrics=_split(metrics), pair_on=pair_on, alpha=alpha,
+        version_field=version_field, metrics=split_names(metrics) or None, pair_on=pair_on,
+        alpha=alpha,
         min_effect=dict(parse_min_effect(m) for m in min_effect or []), correction=correction,
         seed=seed, resamples=resamples, examples=examples, where=where, since=since,
         until=until,

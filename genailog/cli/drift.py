@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from genailog.cli.options import (
+    Format,
     InputFormat,
     OnInvalid,
     Paths,
@@ -19,6 +20,7 @@ from genailog.cli.options import (
     Since,
     Until,
     Where,
+    split_names,
 )  # fmt: skip
 from genailog.errors import UsageError
 
@@ -53,10 +55,6 @@ def _reference_window(text: str | None) -> Any:
         raise UsageError(f"--reference-window {text!r}: use START..END, e.g. "
                          "2026-01-01..2026-01-08")
     return parse_time(start, "--reference-window"), parse_time(end, "--reference-window")
-
-
-def _split_list(items: list[str] | None) -> tuple[str, ...]:
-    return tuple(name.strip() for item in items or [] for name in item.split(",") if name.strip())
 
 
 def _label(iso: str | None, window: str) -> str:
@@ -212,9 +210,7 @@ def drift_command(
     where: Where = None,
     since: Since = None,
     until: Until = None,
-    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
-        ReportFormat.table
-    ),
+    fmt: Format = ReportFormat.table,
     seed: Seed = 0,
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
@@ -228,7 +224,7 @@ def drift_command(
 
     options = DriftOptions(
         window=window, reference_window=_reference_window(reference_window),
-        features=_split_list(features), methods=_pairs(method, "--method"),
+        features=tuple(split_names(features)), methods=_pairs(method, "--method"),
         thresholds=_thresholds(threshold), alpha=alpha, min_records=min_records,
         drift_share=drift_share, sample_size=sample_size, seed=seed,
     )

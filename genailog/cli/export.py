@@ -21,6 +21,7 @@ from genailog.cli.options import (
     Since,
     Until,
     Where,
+    split_names,
 )
 
 
@@ -59,7 +60,7 @@ KeepFields = Annotated[
 
 
 def _names(text: str | None) -> tuple[str, ...]:
-    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    return tuple(split_names([text] if text else None))
 
 
 def _command_line() -> tuple[str, ...]:

@@ -48,3 +48,13 @@ class ReportFormat(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
+
+
+Format = Annotated[
+    ReportFormat, typer.Option("--format", help="Output format: table, json or markdown.")
+]
+
+
+def split_names(items: list[str] | None) -> list[str]:
+    """Names from repeatable, comma-separated options (``--by a,b --by c``)."""
+    return [name.strip() for item in items or [] for name in item.split(",") if name.strip()]

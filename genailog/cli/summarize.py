@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from genailog.cli.options import InputFormat, OnInvalid, Paths, Since, Until, Where
+from genailog.cli.options import (
+    InputFormat,
+    OnInvalid,
+    Paths,
+    Since,
+    Until,
+    Where,
+    split_names,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -196,10 +204,6 @@ def _csv_safe(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _split_by(by: list[str] | None) -> list[str]:
-    return [name.strip() for item in by or [] for name in item.split(",") if name.strip()]
-
-
 def summarize_command(
     paths: Paths,
     by: Annotated[
@@ -249,7 +253,7 @@ def summarize_command(
 
     result: SummaryResult = summarize(
         paths,
-        by=_split_by(by),
+        by=split_names(by),
         window=window,
         where=where,
         since=since,
