@@ -82,7 +82,7 @@ def test_convert_round_trips_every_format(tmp_path: Path, fmt: str) -> None:
 
 def test_convert_cli_json_equals_the_library_and_its_schema(tmp_path: Path) -> None:
     out = tmp_path / "calls.jsonl"
-    cli = _invoke("convert", *ALL, "--out", str(out), "--report", "json")
+    cli = _invoke("convert", *ALL, "--out", str(out), "--report-format", "json")
     printed = json.loads(cli.stdout)
     jsonschema.validate(printed, SCHEMA)
     library = convert(ALL, out, "jsonl", overwrite=True).to_dict()
@@ -114,7 +114,7 @@ def test_unknown_format_is_an_input_error_naming_the_formats(tmp_path: Path) -> 
 def test_input_format_overrides_detection(tmp_path: Path) -> None:
     result = runner.invoke(app, ["convert", str(LOGS / "litellm.jsonl"), "--out",
                                  str(tmp_path / "o.jsonl"), "--input-format", "llm",
-                                 "--report", "json", "--on-invalid", "skip"])
+                                 "--report-format", "json", "--on-invalid", "skip"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     # read as llm rows, the LiteLLM payloads lack llm's required fields: each one is

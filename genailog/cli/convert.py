@@ -22,7 +22,7 @@ def convert_command(
         bool, typer.Option("--overwrite", help="Replace --out if it exists.")
     ] = False,
     report: Annotated[
-        ReportFormat, typer.Option("--report", help="How to print what was written: "
+        ReportFormat, typer.Option("--report-format", help="How to print what was written: "
                                    "table, json or markdown.")
     ] = ReportFormat.table,
     on_invalid: OnInvalid = "fail",
