@@ -491,3 +491,22 @@ def test_small_batches_and_merged_partials_give_the_same_summary(
         assert ours["model"] == theirs["model"]
         assert_close(ours, theirs, ours["model"], at_least=40)
     assert_close(data["total"], by_model["total"], "total", at_least=40)
+
+
+def test_table_numbers_are_never_cut_on_a_narrow_terminal(tmp_path: Path) -> None:
+    from genailog.cli import render
+
+    records = [{"timestamp": "2025-12-26T10:00:12Z", "model": "gpt-4.1",
+                "input_tokens": 10**9, "output_tokens": 10**9, "latency_ms": 123456789.5,
+                "cost_usd": 123456.789}] * 3
+    path = tmp_path / "wide.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    width = render.stdout.width
+    render.stdout.width = 60
+    try:
+        out = CliRunner().invoke(app, ["summarize", str(path), "--by", "model"])
+    finally:
+        render.stdout.width = width
+    assert out.exit_code == 0, out.output
+    assert "gpt-4.1" in out.stdout and "1,000,000,000" in out.stdout
+    assert "$370,370.3670" in out.stdout and "…" not in out.stdout.split("span:")[0]

@@ -151,9 +151,12 @@ def render_table(data: dict[str, Any]) -> Table:
     )
     for i, key in enumerate(keys):  # group names stay whole; long ones fold
         widest = max(len(cells[i]) for cells, _ in rows)
-        table.add_column(esc(key), min_width=min(widest, 40), overflow="fold")
-    for _, title, _ in _TABLE:
-        table.add_column(title, justify="right", min_width=min(len(title), 8))
+        table.add_column(esc(key), min_width=max(min(widest, 40), len(key)), overflow="fold")
+    for j, (_, title, _) in enumerate(_TABLE, start=len(keys)):
+        # numbers are never cut: a column is at least as wide as its widest value
+        widest = max(len(cells[j]) for cells, _ in rows)
+        table.add_column(title, justify="right", no_wrap=True,
+                         min_width=max(min(len(title), 8), widest))
     for cells, total in rows:
         table.add_row(*(esc(c) for c in cells), style="bold" if total else None)
     return table
@@ -271,7 +274,15 @@ def summarize_command(
     elif fmt is SummaryFormat.csv:
         write_text(render_csv(data))
     else:
-        stdout.print(render_table(data))
+        table = render_table(data)
+        # Wider than the terminal rather than cut: a summary's numbers must stay whole.
+        needed = sum((c.min_width or 0) + 3 for c in table.columns) + 4
+        width = stdout.width
+        stdout.width = max(width, needed)
+        try:
+            stdout.print(table)
+        finally:
+            stdout.width = width
     for gate in result.gates:
         for failure in gate.failed:
             stderr.print(
