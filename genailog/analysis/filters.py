@@ -6,6 +6,7 @@ reported before any data is read.
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import UTC, date, datetime
 
@@ -24,8 +25,10 @@ def where_expr(predicate: str, columns: list[str]) -> pl.Expr:
         ) from None
     unknown = sorted(set(expr.meta.root_names()) - set(columns))
     if unknown:
+        guesses = [g for name in unknown for g in difflib.get_close_matches(name, columns, n=1)]
+        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
         raise ExpressionError(
-            f"--where names unknown field(s) {', '.join(unknown)}; "
+            f"--where names unknown field(s) {', '.join(unknown)}{hint}; "
             f"fields present: {', '.join(sorted(columns))}"
         )
     return expr
