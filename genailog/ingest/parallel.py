@@ -8,7 +8,6 @@ a range's start and are made absolute here, once every range has reported.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -57,28 +56,28 @@ def workers() -> int:
         os.cpu_count() or 1)
 
 
-def _work(path: str, start: int, end: int, last: bool, chunk_bytes: int,
-          part_prefix: str | None) -> RangeOut:
+def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None) -> RangeOut:
+    """One range, newline-aligned and at most a chunk long, read as a single chunk."""
     from genailog.ingest.cache import write_part
     from genailog.ingest.jsonl import ChunkReader
-    from genailog.ingest.sources import numbered_chunks
+    from genailog.ingest.sources import Chunk
 
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
-    out = RangeOut(newlines=data.count(b"\n"))
+    newlines = data.count(b"\n")
+    out = RangeOut(newlines=newlines)
+    if start == 0 and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     reader = ChunkReader(path, build_frames=part_prefix is not None)
-    chunks = numbered_chunks(io.BytesIO(data), chunk_bytes, strip_bom=start == 0)
-    for index, chunk in enumerate(chunks):
-        result = reader.read(replace(chunk, final=chunk.final and last))
-        out.checked += result.checked
-        out.invalid += result.invalid
-        for number, frame in enumerate(result.frames):
-            out.records += frame.height
-            if part_prefix is not None:
-                part = Path(f"{part_prefix}-{index:03d}-{number:02d}.parquet")
-                write_part(frame, part)
-                out.parts[part.name] = result.json_columns
+    result = reader.read(Chunk(data, 1, newlines, last))
+    out.checked, out.invalid = result.checked, result.invalid
+    for number, frame in enumerate(result.frames):
+        out.records += frame.height
+        if part_prefix is not None:
+            part = Path(f"{part_prefix}-{number:02d}.parquet")
+            write_part(frame, part)
+            out.parts[part.name] = result.json_columns
     return out
 
 
@@ -95,14 +94,14 @@ def read_ranges(path: str, size: int, chunk_bytes: int,
                                    mp_context=get_context("spawn"))
     except (OSError, ValueError):
         return None
-    return _collect(pool, path, ranges, chunk_bytes, part_dir)
+    return _collect(pool, path, ranges, part_dir)
 
 
 def _collect(pool: ProcessPoolExecutor, path: str, ranges: list[tuple[int, int]],
-             chunk_bytes: int, part_dir: Path | None) -> Iterator[RangeOut]:
+             part_dir: Path | None) -> Iterator[RangeOut]:
     with pool:
         futures = [
-            pool.submit(_work, path, start, end, number == len(ranges) - 1, chunk_bytes,
+            pool.submit(_work, path, start, end, number == len(ranges) - 1,
                         None if part_dir is None else str(part_dir / f"part-{number:05d}"))
             for number, (start, end) in enumerate(ranges)
         ]
