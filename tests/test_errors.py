@@ -95,3 +95,16 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     stderr = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "internal error" not in stderr and "Traceback" not in stderr
+
+
+def test_help_does_not_import_the_data_stack() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom genailog.cli.app import main\nsys.argv = ['genailog', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('polars', 'numpy', 'scipy', 'sklearn') if m in sys.modules]\n"
+            "sys.stderr.write(repr(heavy))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.stderr.strip().endswith("[]"), proc.stderr

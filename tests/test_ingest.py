@@ -147,8 +147,10 @@ def test_user_field_typed_differently_in_two_files_becomes_json_text(tmp_path: P
 
 def test_integral_float_in_integer_field_is_valid_and_typed(tmp_path: Path) -> None:
     frame = read_logs([write_jsonl(tmp_path / "a.jsonl",
-                                   [{**GOOD, "input_tokens": 430.0}])]).collect()
-    assert frame["input_tokens"].to_list() == [430]
+                                   [{**GOOD, "input_tokens": 430.0, "prompt_version": 3.0},
+                                    {**GOOD, "prompt_version": 4}])]).collect()
+    assert frame["input_tokens"].to_list() == [430, 430]
+    assert frame["prompt_version"].to_list() == ["3", "4"]
 
 
 def test_parquet_is_read_and_invalid_rows_are_counted(tmp_path: Path) -> None:

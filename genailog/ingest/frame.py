@@ -54,8 +54,9 @@ def canonical_value(name: str, value: Any) -> Any:
         return parse_timestamp(value)
     if name in JSON_TEXT_COLUMNS:
         return json_text(value)
-    if name == "prompt_version" and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    if name == "prompt_version" and isinstance(value, int | float) and not isinstance(
+            value, bool):
+        return str(int(value))  # an integer version; JSON Schema counts 3.0 as one too
     if name == "messages":
         return [
             {"role": m.get("role"), "content": m.get("content") if isinstance(
