@@ -265,3 +265,21 @@ def test_a_bad_line_in_another_format_is_set_aside_not_the_rest(tmp_path: Path) 
     with pytest.raises(InvalidRecordError) as caught:
         read_logs([damaged])
     assert caught.value.line == 2
+
+
+def test_bad_lines_among_blocks_keep_order_and_late_user_fields(tmp_path: Path) -> None:
+    from genailog.ingest import jsonl
+
+    records: list[Any] = [{**GOOD, "n": i} for i in range(300)]
+    for i in (150, 151, 299):
+        records[i] = {**records[i], "tenant": f"t{i}"}  # first seen in a late block
+    records[10] = MALFORMED["wrong_type"]
+    records[200] = MALFORMED["bad_json"]
+    logs = read_logs([write_jsonl(tmp_path / "a.jsonl", records)], on_invalid="skip")
+    frame = logs.collect()
+    assert jsonl.BLOCK_LINES < 150
+    assert [r.line for r in logs.report.invalid] == [11, 201]
+    assert frame["n"].to_list() == [i for i in range(300) if i not in (10, 200)]
+    tenants = dict(zip(frame["n"].to_list(), frame["tenant"].to_list(), strict=True))
+    assert {n: t for n, t in tenants.items() if t is not None} == {
+        150: "t150", 151: "t151", 299: "t299"}

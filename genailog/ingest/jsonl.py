@@ -24,7 +24,7 @@ from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.diagnose import diagnose
-from genailog.schema.fastcheck import closed_batch, open_one, raw_batch, unknown_field
+from genailog.schema.fastcheck import closed_batch, raw_batch, unknown_field
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
@@ -157,24 +157,37 @@ def _decode_batch(joined: bytes, expected: int,
             gc.enable()
 
 
+BLOCK_LINES = 64
+
+
 def triage(lines: Sequence[bytes], extras: tuple[str, ...] = ()) -> Triage:
-    """Which lines the compiled twin accepts; the others go to jsonschema."""
+    """Which lines the compiled twin accepts; the others go to jsonschema.
+
+    The whole chunk is tried at once; when some line is rejected, blocks of
+    :data:`BLOCK_LINES` are, and only the lines of a rejected block one by one. Every
+    accepted line is decoded once."""
     decoded = _decode_batch(_joined(lines), len(lines), extras)
     if decoded is not None:
         return Triage(list(range(len(lines))), [], *decoded)
-    good: list[int] = []
-    bad: list[int] = []
-    for index, line in enumerate(lines):
-        try:
-            open_one.decode(line)
-            good.append(index)
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
-            bad.append(index)
-    subset = [lines[i] for i in good]
-    decoded = _decode_batch(_joined(subset), len(subset), extras) if subset else ([], extras)
-    if decoded is None:  # more than MAX_EXTRA_FIELDS user fields: type them the exact way
-        return Triage([], list(range(len(lines))), [], ())
-    return Triage(good, bad, *decoded)
+    verdict = Triage([], [], [], extras)
+    for start in range(0, len(lines), BLOCK_LINES):
+        block = lines[start:start + BLOCK_LINES]
+        if not _accept(verdict, _joined(block), range(start, start + len(block))):
+            for index in range(start, start + len(block)):
+                if not _accept(verdict, b"[" + lines[index] + b"]", range(index, index + 1)):
+                    verdict.bad.append(index)
+    return verdict
+
+
+def _accept(verdict: Triage, joined: bytes, indices: range) -> bool:
+    """Decode ``joined`` (the lines ``indices``); on success, add them to ``verdict``."""
+    decoded = _decode_batch(joined, len(indices), verdict.extras)
+    if decoded is None:
+        return False
+    records, verdict.extras = decoded
+    verdict.good.extend(indices)
+    verdict.records.extend(records)
+    return True
 
 
 class ChunkReader:
@@ -290,8 +303,8 @@ def _extra_columns(records: list[Any], extras: tuple[str, ...],
     """The user's own fields, each typed from every one of its values."""
     columns = []
     for index, name in enumerate(extras):
-        attribute = f"x{index}"
-        series, as_json = extra_series(name, [getattr(r, attribute) for r in records])
+        attribute = f"x{index}"  # records decoded before the field was seen lack it
+        series, as_json = extra_series(name, [getattr(r, attribute, None) for r in records])
         if as_json:
             result.json_columns.add(name)
         columns.append(series)

@@ -92,7 +92,6 @@ class OpenRecord(_Fields):
 
 FIELD_NAMES: frozenset[str] = frozenset(_Fields.__struct_fields__)
 
-open_one = msgspec.json.Decoder(OpenRecord)
 raw_batch = msgspec.json.Decoder(list[dict[str, Any]])
 
 _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)` - at `\$\[\d+\]`$", re.DOTALL)
