@@ -283,3 +283,11 @@ def test_bad_lines_among_blocks_keep_order_and_late_user_fields(tmp_path: Path) 
     tenants = dict(zip(frame["n"].to_list(), frame["tenant"].to_list(), strict=True))
     assert {n: t for n, t in tenants.items() if t is not None} == {
         150: "t150", 151: "t151", 299: "t299"}
+
+
+def test_an_empty_or_blank_file_holds_zero_records(tmp_path: Path) -> None:
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    (tmp_path / "blank.jsonl").write_bytes(b"\xef\xbb\xbf\n \r\n")
+    logs = read_logs([tmp_path / "empty.jsonl", tmp_path / "blank.jsonl"])
+    assert logs.report.records == 0 and logs.collect().height == 0
+    assert [f.format for f in logs.report.files] == ["genailog", "genailog"]

@@ -27,6 +27,8 @@ def detect(source: Source, head: bytes, input_format: str = "auto") -> str:
         return "parquet"
     if input_format != "auto":
         return input_format
+    if not head.removeprefix(BOM).strip():
+        return "genailog"  # an empty log (no calls were made): zero records, not an error
     adapters = _adapters()
     if adapters is not None:
         return str(adapters.detect_format(source.name, head))
