@@ -27,7 +27,12 @@ VALIDATOR = jsonschema.Draft202012Validator(
 ANY_VALUE = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(-10, 1e6, allow_nan=False),
     st.sampled_from(["", "ok", "error", "inference", "2025-12-26T10:00:12Z", "2025-13-01T00:00:00Z",
-                     "2025-12-26 10:00:12Z", "2024-02-29T23:59:59.5+05:30", "[x]"]),
+                     "2025-12-26 10:00:12Z", "2024-02-29T23:59:59.5+05:30", "[x]",
+                     # edges of the timestamp pattern, which the reader checks in polars
+                     "0000-01-01T00:00:00Z", "0001-01-01T00:00:00z", "2025-12-26t10:00:12Z",
+                     "2025-12-26T10:00:12Z\n", "2025-12-26T24:00:00Z", "2025-1-26T10:00:12Z",
+                     "2025-12-26T10:00:12.Z", "2025-12-26T10:00:12+5:30",
+                     "\u0662025-12-26T10:00:12Z", "2025-12-26T10:00:60Z"]),
     st.lists(st.sampled_from(["a", 1, {"id": "d", "score": 0.5}, {"role": "user"}]), max_size=3),
     st.dictionaries(st.sampled_from(["a", "b"]), st.one_of(st.floats(0, 1), st.booleans(),
                                                              st.text(max_size=3)), max_size=2),
@@ -141,3 +146,24 @@ def test_errors_are_listed_in_line_order(tmp_path: Path) -> None:
         base_record(timestamp="2025-02-30T10:00:12Z"), base_record(), "[1]", base_record()])
     result = validate([path])
     assert [r.line for r in result.invalid_records] == [1, 3]
+
+
+EDGE_TIMESTAMPS = [
+    "2025-12-26T10:00:12Z", "2024-02-29T23:59:59.5+05:30", "0000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00z", "2025-12-26t10:00:12Z", "2025-12-26T10:00:12Z\n",
+    "2025-12-26T24:00:00Z", "2025-1-26T10:00:12Z", "2025-12-26T10:00:12.Z",
+    "2025-12-26T10:00:12+5:30", "\u0662025-12-26T10:00:12Z", "2025-12-26T10:00:60Z",
+    "2025-02-30T10:00:12Z", "2025-12-26 10:00:12Z", "2025-12-26T10:00:12",
+]
+
+
+def test_timestamp_pattern_edges_match_jsonschema(tmp_path: Path) -> None:
+    """The reader checks timestamps in polars, not in the compiled twin; whole chunks of
+    them (fast path) and single lines must both agree with jsonschema."""
+    records = [base_record(timestamp=t) for t in EDGE_TIMESTAMPS]
+    path = write_jsonl(tmp_path / "stamps.jsonl", records)
+    result = validate([str(path)])
+    flagged = {e.line for e in result.invalid_records}
+    expected = {i + 1 for i, r in enumerate(records) if not VALIDATOR.is_valid(r)}
+    assert flagged == expected
+    assert {1, 2, 4} & expected == set()  # real instants are kept

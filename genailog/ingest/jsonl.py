@@ -24,7 +24,7 @@ from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.diagnose import diagnose
-from genailog.schema.fastcheck import closed_batch, raw_batch, unknown_field
+from genailog.schema.fastcheck import RFC3339_RUST, closed_batch, raw_batch, unknown_field
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
@@ -271,9 +271,12 @@ class ChunkReader:
     def _typed(self, text: bytes, records: list[Any], extras: tuple[str, ...],
                result: ChunkResult) -> tuple[pl.DataFrame | None, list[int]]:
         """Type accepted records (``text`` is their lines); also the positions of records
-        whose timestamp names no real instant (e.g. Feb 30), for jsonschema to judge."""
+        whose timestamp breaks the RFC 3339 pattern or names no real instant (e.g. Feb 30),
+        for jsonschema to judge."""
         stamps = pl.Series([r.timestamp for r in records], dtype=pl.String)
-        parsed = pl.select(parse_timestamps(pl.lit(stamps))).to_series()
+        parsed = pl.select(
+            pl.when(pl.lit(stamps).str.contains(RFC3339_RUST))
+            .then(parse_timestamps(pl.lit(stamps)))).to_series()
         late = parsed.is_null().arg_true().to_list()
         if not self.build_frames:
             return None, late

@@ -21,6 +21,13 @@ RFC3339_PATTERN = (
     r"[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])\Z"
 )
 
+#: The same pattern in the Rust dialect polars uses (no lookaround; ``$`` is end of text).
+RFC3339_RUST = (
+    r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:0[1-9]|1[0-2])-[0-9]{2}[Tt]"
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+
 Timestamp = Annotated[str, msgspec.Meta(pattern=RFC3339_PATTERN)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
@@ -90,6 +97,14 @@ class OpenRecord(_Fields):
     """A record that may carry the user's own fields."""
 
 
+class _BatchRecord(ClosedRecord, kw_only=True, gc=False):
+    """:class:`ClosedRecord` with the timestamp's pattern left out: the JSONL reader checks
+    the pattern (:data:`RFC3339_RUST`) on a whole chunk's timestamps at once, in polars,
+    which costs far less than one Python regex call per record."""
+
+    timestamp: str
+
+
 FIELD_NAMES: frozenset[str] = frozenset(_Fields.__struct_fields__)
 
 raw_batch = msgspec.json.Decoder(list[dict[str, Any]])
@@ -100,9 +115,10 @@ _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)` - at `\$\[\d+\]`$"
 @cache
 def closed_batch(extras: tuple[str, ...] = ()) -> msgspec.json.Decoder[list[Any]]:
     """A decoder of a JSON array of records with exactly the schema's fields plus ``extras``
-    (decoded as plain values into attributes ``x0``, ``x1``, ...)."""
+    (decoded as plain values into attributes ``x0``, ``x1``, ...). Timestamps must still be
+    checked against :data:`RFC3339_RUST`."""
     record = msgspec.defstruct(
-        "Record", [(f"x{i}", Any, None) for i in range(len(extras))], bases=(ClosedRecord,),
+        "Record", [(f"x{i}", Any, None) for i in range(len(extras))], bases=(_BatchRecord,),
         rename={f"x{i}": name for i, name in enumerate(extras)}, forbid_unknown_fields=True,
         gc=False, kw_only=True)
     return msgspec.json.Decoder(list[record])  # type: ignore[valid-type]
