@@ -56,6 +56,33 @@ def workers() -> int:
         os.cpu_count() or 1)
 
 
+def worker_init() -> None:
+    """Set up a worker process before it imports polars.
+
+    * One polars thread: the workers already use every core, and more threads per worker
+      only contend.
+    * glibc keeps freed memory for reuse instead of handing it back to the kernel: each
+      chunk allocates and frees hundreds of MB, and faulting those pages in again cost
+      about a sixth of a worker's time (measured: system time 1.04 s -> 0.59 s over eight
+      32 MB pieces).
+    """
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: big buffers come from the heap
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GiB of freed memory
+    except (OSError, AttributeError):
+        pass  # not glibc: the defaults are fine, only slower
+
+
+def pool(count: int) -> ProcessPoolExecutor:
+    """``count`` spawned worker processes, set up by :func:`worker_init`."""
+    return ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"),
+                               initializer=worker_init)
+
+
 def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None) -> RangeOut:
     """One range, newline-aligned and at most a chunk long, read as a single chunk."""
     from genailog.ingest.cache import write_part
@@ -90,18 +117,17 @@ def read_ranges(path: str, size: int, chunk_bytes: int,
         return None
     ranges = newline_cuts(path, size, chunk_bytes)
     try:
-        pool = ProcessPoolExecutor(max_workers=min(count, len(ranges)),
-                                   mp_context=get_context("spawn"))
+        executor = pool(min(count, len(ranges)))
     except (OSError, ValueError):
         return None
-    return _collect(pool, path, ranges, part_dir)
+    return _collect(executor, path, ranges, part_dir)
 
 
-def _collect(pool: ProcessPoolExecutor, path: str, ranges: list[tuple[int, int]],
+def _collect(executor: ProcessPoolExecutor, path: str, ranges: list[tuple[int, int]],
              part_dir: Path | None) -> Iterator[RangeOut]:
-    with pool:
+    with executor:
         futures = [
-            pool.submit(_work, path, start, end, number == len(ranges) - 1,
+            executor.submit(_work, path, start, end, number == len(ranges) - 1,
                         None if part_dir is None else str(part_dir / f"part-{number:05d}"))
             for number, (start, end) in enumerate(ranges)
         ]
