@@ -125,9 +125,25 @@ CHAT_LINE_SCHEMA = {
 }  # fmt: skip
 
 
-def test_jsonl_keeps_records_json_values_and_user_fields(logs: Path, tmp_path: Path) -> None:
+def test_jsonl_from_genailog_jsonl_is_each_record_as_logged(logs: Path, tmp_path: Path) -> None:
+    """Whatever path the export takes (streaming, or a table and a second read), a valid
+    record's output line is its input line, byte for byte."""
+    lines = logs.read_bytes().splitlines()
+    valid = [line for i, line in enumerate(lines) if i not in (5, 17)]
+    run(logs, tmp_path / "all.jsonl")
+    assert (tmp_path / "all.jsonl").read_bytes().splitlines() == valid
+    run(logs, tmp_path / "some.jsonl", where="feedback_rating <= 2")
+    kept = [line for line in valid if json.loads(line)["feedback_rating"] <= 2]
+    assert (tmp_path / "some.jsonl").read_bytes().splitlines() == kept
+
+
+def test_canonical_jsonl_keeps_records_json_values_and_user_fields(logs: Path,
+                                                                   tmp_path: Path) -> None:
+    """With --fields (as with inputs that have no lines to copy), records are written
+    canonically: null fields left out, timestamps in UTC."""
     out = tmp_path / "all.jsonl"
-    run(logs, out)
+    names = sorted({k for r in _valid(logs) for k in r})
+    run(logs, out, fields=tuple(names))
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     source = _valid(logs)
     assert len(lines) == len(source)

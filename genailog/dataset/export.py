@@ -17,17 +17,21 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from genailog import __version__
 from genailog.analysis.filters import apply_filters
 from genailog.dataset import dedup as dedup_mod
 from genailog.dataset import split as split_mod
+from genailog.dataset import stream as stream_mod
 from genailog.dataset.redact import KINDS, FrameRedaction, redact_frame, resolve_fields
+from genailog.dataset.stream import RedactSpec
 from genailog.dataset.writers import (
     EXAMPLE_FORMATS,
     FORMATS,
@@ -36,9 +40,10 @@ from genailog.dataset.writers import (
     write_jsonl,
     write_parquet,
 )
-from genailog.errors import OutputError, UsageError
+from genailog.errors import InputError, OutputError, UsageError
 from genailog.ingest import read_logs
 from genailog.ingest.report import ReadReport
+from genailog.ingest.sources import STDIN, Source, numbered_chunks, size_of
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
 
 MANIFEST_VERSION = 1
@@ -290,27 +295,106 @@ def export_frame(
     ``input_hashes`` gives each input's sha256 for the manifest (default: hashed here).
     """
     redaction = _prepare(frame, options)
+    as_logged = _as_logged(frame, report, options)
+    if as_logged:
+        frame = frame.with_row_index(_ROW)
     selected, counts = _select(frame, options)
     counts.read = report.records + report.skipped
     counts.invalid = report.skipped
     counts.filtered_out += report.records - frame.height
-    json_cols = json_columns_of(frame, report)
     targets = output_paths(options.out, list(options.split or ()))
-    outputs: list[OutputFile] = []
-    for (part, piece), path in zip(_parts(selected, options), targets, strict=True):
+    parts = _parts(selected, options)
+    if as_logged:
+        outputs = _write_as_logged(frame.height, parts, targets, report, redaction,
+                                   _logged_spec(redaction, options.keep_fields))
+    else:
+        outputs = _write_parts(parts, targets, json_columns_of(frame, report), redaction,
+                               options)
+    counts.written = sum(o.records for o in outputs)
+    result = ExportResult(options.dataset_format, outputs, str(manifest_path(options.out)),
+                          counts, redaction, report.to_dict())
+    hashes = input_hashes() if input_hashes else hash_inputs(report)
+    write_manifest(result, report, options, hashes)
+    return result
+
+
+def _write_parts(parts: list[tuple[str | None, pl.DataFrame]], targets: list[Path],
+                 json_cols: frozenset[str], redaction: Redaction,
+                 options: ExportOptions) -> list[OutputFile]:
+    """Each part written by the format's writer, redacted first where asked."""
+    outputs = []
+    for (part, piece), path in zip(parts, targets, strict=True):
         if options.redact:
             done = redact_frame(piece, redaction.fields, json_cols)
             redaction.add(done)
             piece = done.frame
         written = write_dataset(_project(piece, options), path, options.dataset_format,
                                 json_cols, overwrite=True, extra_vars=options.fields)
-        counts.written += written
         outputs.append(_describe_output(path, part, written))
-    result = ExportResult(options.dataset_format, outputs, str(manifest_path(options.out)),
-                          counts, redaction, report.to_dict())
-    hashes = input_hashes() if input_hashes else hash_inputs(report)
-    write_manifest(result, report, options, hashes)
-    return result
+    return outputs
+
+
+_ROW = "__genailog_record__"  # a record's position in the read, while it is exported
+
+
+def _as_logged(frame: pl.DataFrame, report: ReadReport, options: ExportOptions) -> bool:
+    """Whether the records can be written as logged: JSONL out, every input a genailog
+    JSONL file (not stdin), the frame exactly what was read, and no --fields."""
+    return (options.dataset_format == "jsonl" and not options.fields and bool(report.files)
+            and frame.height == report.records
+            and all(f.format == "genailog" and f.path != STDIN for f in report.files))
+
+
+def _logged_spec(redaction: Redaction, keep: Sequence[str]) -> RedactSpec | None:
+    """The redaction of records as logged that matches a table's resolved fields."""
+    if not redaction.enabled:
+        return None
+    return RedactSpec(tuple(f for f in redaction.fields if f in CANONICAL_DTYPES),
+                      frozenset(keep))
+
+
+def _write_as_logged(records: int, parts: list[tuple[str | None, pl.DataFrame]],
+                     targets: list[Path], report: ReadReport, redaction: Redaction,
+                     spec: RedactSpec | None) -> list[OutputFile]:
+    """Each part's records as their lines in the input files (redacted by ``spec``), read
+    again in order: the same bytes the streaming path writes for the same records."""
+    from genailog.cli.render import atomic_writer
+
+    part_of = np.full(records, -1, dtype=np.int16)
+    for number, (_, piece) in enumerate(parts):
+        part_of[piece.get_column(_ROW).to_numpy()] = number
+    counts: Counter[str] = Counter()
+    digests = [hashlib.sha256() for _ in targets]
+    sizes = [0] * len(targets)
+    written = [0] * len(targets)
+    index = 0
+    with ExitStack() as stack:
+        handles = [stack.enter_context(atomic_writer(p, "wb", overwrite=True)) for p in targets]
+        for file_report in report.files:
+            source = Source(file_report.path)
+            bad = {r.line for r in report.invalid if r.file == file_report.path}
+            with source.open() as stream:
+                for chunk in numbered_chunks(stream, stream_mod.PIECE_BYTES, source.name,
+                                             size_of(source)):
+                    lines, changed, index = stream_mod.select_piece(
+                        chunk.data, chunk.first_line, bad, index, part_of, len(targets), spec,
+                        counts)
+                    redaction.records_changed += changed
+                    for number, chosen in enumerate(lines):
+                        if chosen:
+                            blob = b"\n".join(chosen) + b"\n"
+                            handles[number].write(blob)
+                            digests[number].update(blob)
+                            sizes[number] += len(blob)
+                            written[number] += len(chosen)
+        if index != records:
+            raise InputError("the input holds fewer records than when it was read; it "
+                             "changed during the export")
+    if spec is not None:
+        redaction.counts = {kind: counts.get(kind, 0) for kind in KINDS}
+    return [OutputFile(path.name, part, n, digest.hexdigest(), size)
+            for path, (part, _), n, digest, size
+            in zip(targets, parts, written, digests, sizes, strict=True)]
 
 
 def hash_inputs(report: ReadReport) -> dict[str, str | None]:
@@ -369,11 +453,124 @@ def export_dataset(paths: Sequence[str | Path], options: ExportOptions) -> Expor
     _check_options(options)
     targets = output_paths(options.out, list(options.split or ()))
     _refuse_existing([*targets, manifest_path(options.out)], options.overwrite)
+    sources = _streamable(paths, options)
+    if sources is not None:
+        return _export_streamed(sources, options)
     logs = read_logs(paths, on_invalid=options.on_invalid, input_format=options.input_format)
     # Hashing a large input takes seconds; hashlib releases the GIL, so it overlaps the export.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(hash_inputs, logs.report)
         return export_frame(logs.frame.collect(), logs.report, options, pending.result)
+
+
+# ---------------------------------------------------------------- records as logged
+
+
+def _streamable(paths: Sequence[str | Path], options: ExportOptions) -> list[Source] | None:
+    """The sources, when the export keeps every valid record of genailog JSONL files as
+    JSONL: then it streams (:mod:`genailog.dataset.stream`) instead of building a table."""
+    simple = (options.dataset_format == "jsonl" and not options.fields and not options.where
+              and options.since is None and options.until is None and options.sample is None
+              and not options.dedup and not options.split and options.stratify_by is None)
+    named = set(options.redact_fields) | set(options.keep_fields)
+    if not simple or not named <= set(CANONICAL_DTYPES):
+        return None
+    return genailog_sources(paths, options.input_format)
+
+
+def genailog_sources(paths: Sequence[str | Path], input_format: str) -> list[Source] | None:
+    """The sources of ``paths`` when every one is a genailog JSONL file (not stdin)."""
+    from genailog.ingest.detect import detect
+    from genailog.ingest.sources import discover, open_peeked
+
+    if input_format not in ("auto", "genailog"):
+        return None
+    sources = discover(paths)
+    for source in sources:
+        if source.is_stdin:
+            return None
+        try:
+            head, stream = open_peeked(source)
+        except OSError:
+            return None  # the table path reports it
+        stream.close()
+        if detect(source, head, input_format) != "genailog":
+            return None
+    return sources
+
+
+def _redact_spec(redact: bool, add: Sequence[str], keep: Sequence[str]) -> RedactSpec | None:
+    if not redact:
+        return None
+    fields = resolve_fields(pl.Schema(CANONICAL_DTYPES), (), add, keep)
+    return RedactSpec(tuple(fields), frozenset(keep))
+
+
+def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None,
+                   on_invalid: str) -> tuple[ReadReport, OutputFile, Redaction]:
+    """Every valid record of ``sources`` into ``out`` (atomically), as logged, redacted by
+    ``spec``; input sha256s are computed alongside. Returns what was read, the output
+    and the redaction counts."""
+    from genailog.cli.render import atomic_writer
+    from genailog.ingest.policy import InvalidPolicy
+    from genailog.ingest.reader import apply_policy, write_quarantine
+    from genailog.ingest.report import FileReport
+    from genailog.ingest.sources import open_peeked
+
+    policy = InvalidPolicy.parse(on_invalid)
+    report = ReadReport(policy=policy.mode)
+    redaction = Redaction(enabled=spec is not None)
+    if spec is not None:
+        redaction.fields = list(spec.fields)
+    counts: Counter[str] = Counter()
+    digest = hashlib.sha256()
+    size = records = 0
+    with atomic_writer(out, "wb", overwrite=True) as handle:
+        for source in sources:
+            file_report = FileReport(source.name, "genailog")
+            report.files.append(file_report)
+            _, stream = open_peeked(source)
+            try:
+                for data, piece in stream_mod.pieces(source, stream, spec):
+                    apply_policy(piece.invalid, policy, report)
+                    file_report.records += piece.records
+                    file_report.invalid += len(piece.invalid)
+                    counts += piece.counts
+                    redaction.records_changed += piece.records_changed
+                    for part in piece.output(data):
+                        handle.write(part)
+                        digest.update(part)
+                        size += len(part)
+                    records += piece.records
+            except OSError as exc:
+                raise InputError(f"cannot read {source.name}: {exc}") from None
+            finally:
+                stream.close()
+    if spec is not None:
+        redaction.counts = {kind: counts.get(kind, 0) for kind in KINDS}
+    if policy.mode == "quarantine" and policy.quarantine_path is not None:
+        write_quarantine(policy.quarantine_path, report.invalid)
+    return report, OutputFile(out.name, None, records, digest.hexdigest(), size), redaction
+
+
+def _export_streamed(sources: list[Source], options: ExportOptions) -> ExportResult:
+    spec = _redact_spec(options.redact, options.redact_fields, options.keep_fields)
+    # Hashing a large input takes seconds; hashlib releases the GIL, so it overlaps.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_hash_sources, sources)
+        report, output, redaction = stream_records(sources, options.out, spec,
+                                                   options.on_invalid)
+        hashes = pending.result()
+    counts = Counts(read=report.records + report.skipped, invalid=report.skipped,
+                    written=output.records)
+    result = ExportResult("jsonl", [output], str(manifest_path(options.out)), counts, redaction,
+                          report.to_dict())
+    write_manifest(result, report, options, hashes)
+    return result
+
+
+def _hash_sources(sources: Sequence[Source]) -> dict[str, str | None]:
+    return {s.name: sha256_file(s.name) if Path(s.name).is_file() else None for s in sources}
 
 
 # ---------------------------------------------------------------- redact on its own
@@ -406,15 +603,24 @@ def redact_logs(
 ) -> RedactResult:
     """Redact logs as they are: JSONL in, canonical JSONL out; Parquet in, Parquet out."""
     _refuse_existing([out], overwrite)
+    named = set(redact_fields) | set(keep_fields)
+    sources = genailog_sources(paths, input_format) if named <= set(CANONICAL_DTYPES) else None
+    if sources is not None:
+        report, output, redaction = stream_records(
+            sources, out, _redact_spec(True, redact_fields, keep_fields), on_invalid)
+        return RedactResult(output, output.records, redaction, report.to_dict())
     logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
     frame = logs.frame.collect()
     fields = resolve_fields(frame.schema, _user_fields(frame), redact_fields, keep_fields)
-    done = redact_frame(frame, fields, json_columns_of(frame, logs.report))
     redaction = Redaction(enabled=True, fields=fields)
+    files = logs.report.files
+    if files and all(f.format == "genailog" and f.path != STDIN for f in files):
+        [output] = _write_as_logged(frame.height, [(None, frame.with_row_index(_ROW))], [out],
+                                    logs.report, redaction, _logged_spec(redaction, keep_fields))
+        return RedactResult(output, output.records, redaction, logs.report.to_dict())
+    done = redact_frame(frame, fields, json_columns_of(frame, logs.report))
     redaction.add(done)
-    parquet_in = bool(logs.report.files) and all(
-        f.format == "parquet" for f in logs.report.files)
-    if parquet_in:
+    if files and all(f.format == "parquet" for f in files):
         records = write_parquet(done.frame, out, overwrite=True)
     else:
         records = write_jsonl(done.frame, out, json_columns_of(frame, logs.report), overwrite=True)

@@ -350,7 +350,8 @@ def resolve_fields(
     unknown = sorted((set(add) | set(keep)) - set(schema.names()))
     if unknown:
         raise UsageError(f"unknown field(s) for redaction: {', '.join(unknown)}")
-    chosen = [*DEFAULT_FIELDS, *(f for f in user_fields if schema.get(f) == pl.String), *add]
+    texts = (pl.String(), pl.List(pl.String()))
+    chosen = [*DEFAULT_FIELDS, *(f for f in user_fields if schema.get(f) in texts), *add]
     fields = [f for f in dict.fromkeys(chosen) if f not in keep and f in schema]
     bad = [f for f in fields if not _redactable(schema[f])]
     if bad:

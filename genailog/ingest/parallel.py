@@ -9,15 +9,18 @@ a range's start and are made absolute here, once every range has reported.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, TypeVar
 
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import newline_cuts
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -125,19 +128,25 @@ def read_ranges(path: str, size: int, chunk_bytes: int,
 
 def _collect(executor: ProcessPoolExecutor, path: str, ranges: list[tuple[int, int]],
              part_dir: Path | None) -> Iterator[RangeOut]:
+    tasks = [(_work, (path, start, end, number == len(ranges) - 1,
+                      None if part_dir is None else str(part_dir / f"part-{number:05d}")))
+             for number, (start, end) in enumerate(ranges)]
+    offset = 0
+    for out in ordered(executor, path, tasks):
+        out.invalid = [replace(r, line=r.line + offset) for r in out.invalid]
+        offset += out.newlines
+        yield out
+
+
+def ordered(executor: ProcessPoolExecutor, path: str,
+            tasks: list[tuple[Callable[..., T], tuple[Any, ...]]]) -> Iterator[T]:
+    """The results of ``tasks`` (function, arguments) run on ``executor``, in order; the
+    executor is shut down at the end. A worker that dies becomes an error naming ``path``."""
     with executor:
-        futures = [
-            executor.submit(_work, path, start, end, number == len(ranges) - 1,
-                        None if part_dir is None else str(part_dir / f"part-{number:05d}"))
-            for number, (start, end) in enumerate(ranges)
-        ]
-        offset = 0
+        futures = [executor.submit(function, *args) for function, args in tasks]
         try:
             for future in futures:
-                out = future.result()
-                out.invalid = [replace(r, line=r.line + offset) for r in out.invalid]
-                offset += out.newlines
-                yield out
+                yield future.result()
         except BrokenProcessPool as exc:
             from genailog.errors import InputError
 

@@ -1,0 +1,310 @@
+"""Records as they were logged, redacted line by line: the export path for genailog JSONL.
+
+When an export keeps every valid record of genailog JSONL files and writes JSONL, there is
+no need to build a table at all. Each piece of a file is validated (the same compiled twin
+and jsonschema verdicts as every command), and each valid line is written back:
+
+* byte for byte, when it holds nothing to redact;
+* decoded, redacted and encoded again when it does: keys keep their order and numbers keep
+  their exact value (floats are read as decimals), only strings change.
+
+Which lines may hold something to redact is decided in polars (Rust regexes) over the raw
+lines: the union of the redaction triggers, plus every line with a ``\\u`` escape (an
+escaped character could hide a match from a test on raw text). Those lines are decoded and
+their strings tested again per field, exactly as :func:`redact.redact_frame` does, so only
+the detectors a field triggers run in Python.
+
+Pieces of a large plain file are processed in worker processes when the CLI allows them
+(:mod:`genailog.ingest.parallel`); the output and its sha256 are written in file order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import IO, Any
+
+import msgspec
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from genailog.dataset.redact import PREFILTER, TRIGGERS, RecordRedactor, _decode
+from genailog.errors import InputError
+from genailog.ingest import parallel
+from genailog.ingest.report import InvalidRecord
+from genailog.ingest.sources import Chunk, Source, newline_cuts, numbered_chunks, size_of
+from genailog.schema.columns import CANONICAL_DTYPES
+
+#: Pieces of about this many bytes are validated and redacted at a time.
+PIECE_BYTES = 32 * 1024 * 1024
+
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # numbers keep their exact value
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+_TRIGGER_BITS = 1 << np.arange(len(TRIGGERS), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class RedactSpec:
+    """What to redact in a raw record: the named canonical fields, in this order, then
+    every user field (a field outside the schema) not in ``keep``."""
+
+    fields: tuple[str, ...]
+    keep: frozenset[str] = frozenset()
+
+    def cells(self, record: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+        for name in self.fields:
+            value = record.get(name)
+            if value is not None:
+                yield name, value
+        for name, value in record.items():
+            if name not in CANONICAL_DTYPES and name not in self.keep and value is not None:
+                yield name, value
+
+
+def _strings(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, into)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, into)
+
+
+def _trigger_codes(texts: list[str]) -> list[int]:
+    """For each text, a bit per trigger it matches (bit i: ``TRIGGERS[i]``)."""
+    series = pl.Series(texts, dtype=pl.String)
+    hit = series.str.contains(PREFILTER).to_numpy()
+    codes = np.zeros(len(texts), dtype=np.int64)
+    rows = np.flatnonzero(hit)
+    if len(rows):
+        sub = series.gather(rows)
+        flags = pl.select(sub.str.contains(t).alias(str(i))
+                          for i, (_, t) in enumerate(TRIGGERS)).to_numpy().astype(np.int64)
+        codes[rows] = flags @ _TRIGGER_BITS
+    result: list[int] = codes.tolist()
+    return result
+
+
+def redact_lines(lines: Sequence[bytes], spec: RedactSpec,
+                 counts: Counter[str]) -> dict[int, bytes]:
+    """The lines (JSON records) that redaction changes, by position, re-encoded.
+
+    Numbering of placeholders runs per record over ``spec.cells`` in order."""
+    records: list[dict[str, Any]] = [_DECODER.decode(line) for line in lines]
+    owners: list[tuple[int, str]] = []
+    texts: list[str] = []
+    for index, record in enumerate(records):
+        for name, value in spec.cells(record):
+            found: list[str] = []
+            _strings(value, found)
+            if found:
+                owners.append((index, name))
+                texts.append("\n".join(found))
+    changed: dict[int, bytes] = {}
+    if not texts:
+        return changed
+    wanted: dict[int, list[tuple[str, int]]] = {}
+    for (index, name), code in zip(owners, _trigger_codes(texts), strict=True):
+        if code:
+            wanted.setdefault(index, []).append((name, code))
+    for index, cells in wanted.items():
+        record = records[index]
+        redactor = RecordRedactor(counts)
+        for name, code in cells:
+            redactor.detectors = _decode(code)
+            record[name] = redactor.walk(record[name])
+        if redactor.per_kind:
+            changed[index] = _ENCODER.encode(record)
+    return changed
+
+
+# ---------------------------------------------------------------- pieces
+
+
+@dataclass
+class Piece:
+    """What one piece of a file gave: how its records were counted, and the edits that
+    turn the piece's bytes into output lines.
+
+    ``edits`` are ``(start, end, replacement)`` byte spans of the piece, in order and
+    disjoint: a line dropped (invalid or blank) is replaced by nothing, a redacted line by
+    its new text. Workers send edits rather than output, so that a piece's bytes cross
+    between processes only once, as a read of the file."""
+
+    newlines: int = 0
+    records: int = 0
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    records_changed: int = 0
+    edits: list[tuple[int, int, bytes]] = field(default_factory=list)
+
+    def output(self, data: bytes) -> list[bytes | memoryview]:
+        """The output lines of ``data`` (the piece's bytes), as a few buffers."""
+        view = memoryview(data)
+        parts: list[bytes | memoryview] = []
+        position = 0
+        for start, end, replacement in self.edits:
+            if start > position:
+                parts.append(view[position:start])
+            if replacement:
+                parts.append(replacement)
+            position = end
+        if position < len(data):
+            parts.append(view[position:])
+        return parts
+
+
+def _line_starts(data: bytes) -> list[int]:
+    """Where each line starts, and the end of the data last."""
+    starts = [0]
+    find, position = data.find, data.find(b"\n")
+    while position >= 0:
+        starts.append(position + 1)
+        position = find(b"\n", position + 1)
+    if starts[-1] != len(data):
+        starts.append(len(data))
+    return starts
+
+
+def _candidates(data: bytes, starts: list[int], kept: list[int], every: bool) -> list[int]:
+    """The kept lines that may hold something to redact."""
+    if every:  # the lines as one Arrow array over the piece's own buffer, no copies
+        offsets = pa.py_buffer(np.asarray(starts, dtype=np.int64))
+        array = pa.LargeStringArray.from_buffers(len(starts) - 1, offsets, pa.py_buffer(data))
+        series = pl.Series(pl.from_arrow(array))
+    else:
+        series = pl.Series([data[starts[i]:starts[i + 1]] for i in kept], dtype=pl.Binary
+                           ).cast(pl.String)
+    hit = (series.str.contains(PREFILTER) | series.str.contains("\\u", literal=True)).to_numpy()
+    return [kept[i] for i in np.flatnonzero(hit).tolist()]
+
+
+def edit_piece(data: bytes, first_line: int, final: bool, file: str,
+               spec: RedactSpec | None) -> Piece:
+    """Validate a piece of whole lines (numbered from ``first_line``; no BOM) and say how
+    its valid records become output lines, redacted by ``spec`` (None: not redacted)."""
+    from genailog.ingest.jsonl import ChunkReader
+
+    newlines = data.count(b"\n")
+    piece = Piece(newlines=newlines)
+    result = ChunkReader(file, build_frames=False).read(Chunk(data, first_line, newlines, final))
+    piece.invalid = result.invalid
+    bad = {r.line - first_line for r in result.invalid}
+    starts = _line_starts(data)
+    lines = len(starts) - 1
+    cr = b"\r" in data
+    regular = not cr and all(data[i] == 123 for i in starts[:-1])  # "{": no blank lines
+    if regular:
+        kept = [i for i in range(lines) if i not in bad] if bad else list(range(lines))
+    else:
+        kept = [i for i in range(lines)
+                if i not in bad and data[starts[i]:starts[i + 1]].strip()]
+    piece.records = len(kept)
+    edits: dict[int, bytes] = dict.fromkeys(set(range(lines)) - set(kept), b"") if (
+        len(kept) < lines) else {}
+    if cr:  # lines end with LF alone in the output
+        edits |= {i: _content(data, starts, i) + b"\n" for i in kept
+                  if data[starts[i]:starts[i + 1]].endswith(b"\r\n")}
+    if kept and not data.endswith(b"\n"):
+        edits[kept[-1]] = _content(data, starts, kept[-1]) + b"\n"
+    if spec is not None and kept:
+        candidates = _candidates(data, starts, kept, regular and not bad)
+        found = redact_lines([_content(data, starts, i) for i in candidates], spec, piece.counts)
+        edits |= {candidates[k]: line + b"\n" for k, line in found.items()}
+        piece.records_changed = len(found)
+    piece.edits = [(starts[i], starts[i + 1], edits[i]) for i in sorted(edits)]
+    return piece
+
+
+def _content(data: bytes, starts: list[int], index: int) -> bytes:
+    return data[starts[index]:starts[index + 1]].rstrip(b"\r\n")
+
+
+def _read_range(path: str, start: int, end: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    return data.removeprefix(_BOM) if start == 0 else data
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _piece_of_file(path: str, start: int, end: int, final: bool,
+                   spec: RedactSpec | None) -> Piece:
+    """A worker's task: one newline-aligned range of a plain file."""
+    return edit_piece(_read_range(path, start, end), 1, final, path, spec)
+
+
+def select_piece(data: bytes, first_line: int, bad: set[int], first_index: int,
+                 part_of: np.ndarray, parts: int, spec: RedactSpec | None,
+                 counts: Counter[str]) -> tuple[list[list[bytes]], int, int]:
+    """The records of a piece already validated, for the parts that chose them.
+
+    The piece's valid records (lines not blank and not in ``bad``, by absolute number)
+    are records ``first_index``, ``first_index + 1``... of the whole read; ``part_of``
+    gives each record's part, or -1. Returns each part's lines (redacted by ``spec``),
+    how many records changed, and the index of the next piece's first record."""
+    starts = _line_starts(data)
+    lines = len(starts) - 1
+    kept = [i for i in range(lines) if first_line + i not in bad
+            and data[starts[i]:starts[i + 1]].strip()]
+    end = first_index + len(kept)
+    if end > len(part_of):
+        raise InputError("the input holds more records than when it was read; it changed "
+                         "during the export")
+    chosen = part_of[first_index:end]
+    picked = np.flatnonzero(chosen >= 0).tolist()
+    selected = [kept[j] for j in picked]
+    changed: dict[int, bytes] = {}
+    if spec is not None and selected:
+        candidates = _candidates(data, starts, selected, False)
+        found = redact_lines([_content(data, starts, i) for i in candidates], spec, counts)
+        changed = {candidates[k]: line for k, line in found.items()}
+    out: list[list[bytes]] = [[] for _ in range(parts)]
+    for j, i in zip(picked, selected, strict=True):
+        out[chosen[j]].append(changed.get(i) or _content(data, starts, i))
+    return out, len(changed), end
+
+
+# ---------------------------------------------------------------- files
+
+
+def pieces(source: Source, stream: IO[bytes] | Any, spec: RedactSpec | None,
+           piece_bytes: int | None = None) -> Iterator[tuple[bytes, Piece]]:
+    """A genailog JSONL source's pieces in order, each with its bytes (BOM removed), line
+    numbers absolute; on every core when the file is large and workers are allowed."""
+    from genailog.ingest.progress import report
+
+    piece_bytes = piece_bytes or PIECE_BYTES
+    size = size_of(source)
+    count = parallel.workers()
+    if size is not None and count >= 2 and size >= 2 * piece_bytes:
+        ranges = newline_cuts(source.name, size, piece_bytes)
+        done = offset = 0
+        for (start, end), piece in zip(ranges, _spread(source.name, ranges, spec, count),
+                                       strict=True):
+            piece.invalid = [replace(r, line=r.line + offset) for r in piece.invalid]
+            offset += piece.newlines
+            done += end - start
+            yield _read_range(source.name, start, end), piece
+            report(source.name, done, size)
+        return
+    for chunk in numbered_chunks(stream, piece_bytes, source.name, size):
+        yield chunk.data, edit_piece(chunk.data, chunk.first_line, chunk.final, source.name,
+                                     spec)
+
+
+def _spread(path: str, ranges: list[tuple[int, int]], spec: RedactSpec | None,
+            count: int) -> Iterator[Piece]:
+    tasks = [(_piece_of_file, (path, start, end, number == len(ranges) - 1, spec))
+             for number, (start, end) in enumerate(ranges)]
+    return parallel.ordered(parallel.pool(min(count, len(ranges))), path, tasks)
+
+
+__all__ = ["Piece", "RedactSpec", "edit_piece", "pieces", "redact_lines", "select_piece"]
