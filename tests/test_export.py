@@ -7,7 +7,9 @@ import csv
 import hashlib
 import io
 import json
+import os
 import random
+import stat
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -317,6 +319,21 @@ def test_existing_output_is_not_overwritten(logs: Path, tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == "keep me"
     run(logs, out, overwrite=True)
     assert out.read_text(encoding="utf-8") != "keep me"
+
+
+def test_outputs_get_the_usual_file_mode(logs: Path, tmp_path: Path) -> None:
+    """Written through a temporary file (created 0600), yet readable like any new file;
+    a replaced file keeps its mode."""
+    old = os.umask(0o022)
+    try:
+        run(logs, tmp_path / "d.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "d.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d.manifest.json").stat().st_mode) == 0o644
+    (tmp_path / "d.csv").chmod(0o600)
+    run(logs, tmp_path / "d.csv", overwrite=True)
+    assert stat.S_IMODE((tmp_path / "d.csv").stat().st_mode) == 0o600
 
 
 def test_bad_where_is_a_usage_error(logs: Path, tmp_path: Path) -> None:

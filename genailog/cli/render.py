@@ -61,6 +61,7 @@ def atomic_writer(path: Path, mode: str = "w", *, overwrite: bool = True) -> Ite
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600; outputs are shared files
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding, newline="" if encoding else None) as handle:
             yield handle
@@ -68,6 +69,17 @@ def atomic_writer(path: Path, mode: str = "w", *, overwrite: bool = True) -> Ite
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode(path: Path) -> int:
+    """The replaced file's mode, else what ``open`` would give a new file (0666 less the
+    umask)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 class ReadProgress:
