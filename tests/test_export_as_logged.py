@@ -235,3 +235,27 @@ def test_redact_command_keeps_jsonl_as_logged(tmp_path: Path) -> None:
     cli = runner.invoke(app, ["redact", str(path), "--out", str(tmp_path / "cli.jsonl")])
     assert cli.exit_code == 0, cli.output
     assert (tmp_path / "cli.jsonl").read_bytes() == (tmp_path / "red.jsonl").read_bytes()
+
+
+def test_manifest_hashes_inputs_as_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain files are hashed from the bytes the export reads (BOM included, on workers
+    too); compressed ones as the compressed file."""
+    import gzip
+    import hashlib
+
+    body = "".join(json.dumps(base_record(prompt=f"p{i}")) + "\n" for i in range(2000))
+    plain = tmp_path / "a.jsonl"
+    plain.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    packed = tmp_path / "b.jsonl.gz"
+    packed.write_bytes(gzip.compress(body.encode()))
+    monkeypatch.setattr(stream, "PIECE_BYTES", 8 * 1024)
+    for workers in ("1", "2"):
+        monkeypatch.setenv("GENAILOG_WORKERS", workers)
+        result = export([plain, packed], tmp_path / "out.jsonl")
+        manifest = json.loads(Path(result.manifest).read_text(encoding="utf-8"))
+        assert {i["path"]: i["sha256"] for i in manifest["inputs"]} == {
+            str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in (plain, packed)}
+        assert result.counts.written == 4000
+        output = (tmp_path / "out.jsonl").read_bytes()
+        assert manifest["outputs"][0]["sha256"] == hashlib.sha256(output).hexdigest()
+        assert output == body.encode() * 2

@@ -506,11 +506,22 @@ def _redact_spec(redact: bool, add: Sequence[str], keep: Sequence[str]) -> Redac
     return RedactSpec(tuple(fields), frozenset(keep))
 
 
+@dataclass
+class Streamed:
+    """What :func:`stream_records` read and wrote."""
+
+    report: ReadReport
+    output: OutputFile
+    redaction: Redaction
+    #: sha256 of each input file as stored.
+    hashes: dict[str, str | None]
+
+
 def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None,
-                   on_invalid: str) -> tuple[ReadReport, OutputFile, Redaction]:
+                   on_invalid: str) -> Streamed:
     """Every valid record of ``sources`` into ``out`` (atomically), as logged, redacted by
-    ``spec``; input sha256s are computed alongside. Returns what was read, the output
-    and the redaction counts."""
+    ``spec``. Plain files are hashed from the bytes read for the export; compressed ones
+    are hashed apart."""
     from genailog.cli.render import atomic_writer
     from genailog.ingest.policy import InvalidPolicy
     from genailog.ingest.reader import apply_policy, write_quarantine
@@ -524,14 +535,17 @@ def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None
         redaction.fields = list(spec.fields)
     counts: Counter[str] = Counter()
     digest = hashlib.sha256()
+    hashes: dict[str, str | None] = {}
     size = records = 0
     with atomic_writer(out, "wb", overwrite=True) as handle:
         for source in sources:
             file_report = FileReport(source.name, "genailog")
             report.files.append(file_report)
             _, stream = open_peeked(source)
+            plain = size_of(source) is not None
+            read_digest = hashlib.sha256() if plain else None
             try:
-                for data, piece in stream_mod.pieces(source, stream, spec):
+                for data, piece in stream_mod.pieces(source, stream, spec, read_digest):
                     apply_policy(piece.invalid, policy, report)
                     file_report.records += piece.records
                     file_report.invalid += len(piece.invalid)
@@ -546,31 +560,26 @@ def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None
                 raise InputError(f"cannot read {source.name}: {exc}") from None
             finally:
                 stream.close()
+            hashes[source.name] = (read_digest.hexdigest() if read_digest is not None
+                                   else sha256_file(source.name))
     if spec is not None:
         redaction.counts = {kind: counts.get(kind, 0) for kind in KINDS}
     if policy.mode == "quarantine" and policy.quarantine_path is not None:
         write_quarantine(policy.quarantine_path, report.invalid)
-    return report, OutputFile(out.name, None, records, digest.hexdigest(), size), redaction
+    output = OutputFile(out.name, None, records, digest.hexdigest(), size)
+    return Streamed(report, output, redaction, hashes)
 
 
 def _export_streamed(sources: list[Source], options: ExportOptions) -> ExportResult:
     spec = _redact_spec(options.redact, options.redact_fields, options.keep_fields)
-    # Hashing a large input takes seconds; hashlib releases the GIL, so it overlaps.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_hash_sources, sources)
-        report, output, redaction = stream_records(sources, options.out, spec,
-                                                   options.on_invalid)
-        hashes = pending.result()
+    done = stream_records(sources, options.out, spec, options.on_invalid)
+    report = done.report
     counts = Counts(read=report.records + report.skipped, invalid=report.skipped,
-                    written=output.records)
-    result = ExportResult("jsonl", [output], str(manifest_path(options.out)), counts, redaction,
-                          report.to_dict())
-    write_manifest(result, report, options, hashes)
+                    written=done.output.records)
+    result = ExportResult("jsonl", [done.output], str(manifest_path(options.out)), counts,
+                          done.redaction, report.to_dict())
+    write_manifest(result, report, options, done.hashes)
     return result
-
-
-def _hash_sources(sources: Sequence[Source]) -> dict[str, str | None]:
-    return {s.name: sha256_file(s.name) if Path(s.name).is_file() else None for s in sources}
 
 
 # ---------------------------------------------------------------- redact on its own
@@ -606,9 +615,10 @@ def redact_logs(
     named = set(redact_fields) | set(keep_fields)
     sources = genailog_sources(paths, input_format) if named <= set(CANONICAL_DTYPES) else None
     if sources is not None:
-        report, output, redaction = stream_records(
-            sources, out, _redact_spec(True, redact_fields, keep_fields), on_invalid)
-        return RedactResult(output, output.records, redaction, report.to_dict())
+        streamed = stream_records(sources, out, _redact_spec(True, redact_fields, keep_fields),
+                                  on_invalid)
+        return RedactResult(streamed.output, streamed.output.records, streamed.redaction,
+                            streamed.report.to_dict())
     logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
     frame = logs.frame.collect()
     fields = resolve_fields(frame.schema, _user_fields(frame), redact_fields, keep_fields)

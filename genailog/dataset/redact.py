@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -156,13 +156,20 @@ class Detector:
     pattern: re.Pattern[str]
     check: Validator | None = None
 
-    def spans(self, text: str) -> Iterable[tuple[int, int, str]]:
+    @cached_property
+    def _group(self) -> str | int:
+        return "v" if "v" in self.pattern.groupindex else 0
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        found = []
+        group, check = self._group, self.check
         for match in self.pattern.finditer(text):
-            start, end = match.span("v") if "v" in self.pattern.groupindex else match.span()
+            start, end = match.span(group)
             value = text[start:end]
-            size = self.check(value) if self.check else len(value)
+            size = check(value) if check else len(value)
             if size:
-                yield start, start + size, value[:size]
+                found.append((start, start + size, value[:size]))
+        return found
 
 
 def _d(kind: str, pattern: str, check: Validator | None = None) -> Detector:

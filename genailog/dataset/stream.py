@@ -39,7 +39,7 @@ from genailog.ingest.sources import Chunk, Source, newline_cuts, numbered_chunks
 from genailog.schema.columns import CANONICAL_DTYPES
 
 #: Pieces of about this many bytes are validated and redacted at a time.
-PIECE_BYTES = 32 * 1024 * 1024
+PIECE_BYTES = 16 * 1024 * 1024
 
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)  # numbers keep their exact value
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -190,13 +190,13 @@ def edit_piece(data: bytes, first_line: int, final: bool, file: str,
     its valid records become output lines, redacted by ``spec`` (None: not redacted)."""
     from genailog.ingest.jsonl import ChunkReader
 
-    newlines = data.count(b"\n")
+    starts = _line_starts(data)
+    lines = len(starts) - 1
+    newlines = lines - (1 if data and not data.endswith(b"\n") else 0)
     piece = Piece(newlines=newlines)
     result = ChunkReader(file, build_frames=False).read(Chunk(data, first_line, newlines, final))
     piece.invalid = result.invalid
     bad = {r.line - first_line for r in result.invalid}
-    starts = _line_starts(data)
-    lines = len(starts) - 1
     cr = b"\r" in data
     regular = not cr and all(data[i] == 123 for i in starts[:-1])  # "{": no blank lines
     if regular:
@@ -225,10 +225,13 @@ def _content(data: bytes, starts: list[int], index: int) -> bytes:
     return data[starts[index]:starts[index + 1]].rstrip(b"\r\n")
 
 
-def _read_range(path: str, start: int, end: int) -> bytes:
+def _read_range(path: str, start: int, end: int, digest: Any = None) -> bytes:
+    """Bytes ``start:end`` of a file (BOM removed), fed to ``digest`` as read."""
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
+    if digest is not None:
+        digest.update(data)
     return data.removeprefix(_BOM) if start == 0 else data
 
 
@@ -276,9 +279,10 @@ def select_piece(data: bytes, first_line: int, bad: set[int], first_index: int,
 
 
 def pieces(source: Source, stream: IO[bytes] | Any, spec: RedactSpec | None,
-           piece_bytes: int | None = None) -> Iterator[tuple[bytes, Piece]]:
+           digest: Any = None, piece_bytes: int | None = None) -> Iterator[tuple[bytes, Piece]]:
     """A genailog JSONL source's pieces in order, each with its bytes (BOM removed), line
-    numbers absolute; on every core when the file is large and workers are allowed."""
+    numbers absolute; on every core when the file is large and workers are allowed.
+    ``digest`` (a hashlib object) is fed the bytes as read, BOM included."""
     from genailog.ingest.progress import report
 
     piece_bytes = piece_bytes or PIECE_BYTES
@@ -292,12 +296,15 @@ def pieces(source: Source, stream: IO[bytes] | Any, spec: RedactSpec | None,
             piece.invalid = [replace(r, line=r.line + offset) for r in piece.invalid]
             offset += piece.newlines
             done += end - start
-            yield _read_range(source.name, start, end), piece
+            data = _read_range(source.name, start, end, digest)
+            yield data, piece
             report(source.name, done, size)
         return
-    for chunk in numbered_chunks(stream, piece_bytes, source.name, size):
-        yield chunk.data, edit_piece(chunk.data, chunk.first_line, chunk.final, source.name,
-                                     spec)
+    for chunk in numbered_chunks(stream, piece_bytes, source.name, size, strip_bom=False):
+        if digest is not None:
+            digest.update(chunk.data)
+        data = chunk.data.removeprefix(_BOM) if chunk.first_line == 1 else chunk.data
+        yield data, edit_piece(data, chunk.first_line, chunk.final, source.name, spec)
 
 
 def _spread(path: str, ranges: list[tuple[int, int]], spec: RedactSpec | None,
