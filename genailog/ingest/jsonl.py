@@ -23,7 +23,6 @@ from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
-from genailog.schema.diagnose import diagnose
 from genailog.schema.fastcheck import RFC3339_RUST, closed_batch, raw_batch, unknown_field
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -260,6 +259,8 @@ class ChunkReader:
 
     def _judge(self, lines: Lines, index: int, last_open: bool, result: ChunkResult,
                exact: list[tuple[int, dict[str, Any]]]) -> None:
+        from genailog.schema.diagnose import diagnose  # jsonschema: only for rejected lines
+
         value, problems = diagnose(lines.items[index], last_unterminated=last_open)
         if problems:
             result.invalid.append(InvalidRecord(
