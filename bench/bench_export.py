@@ -1,31 +1,34 @@
 """Benchmark: ``export-dataset --redact`` on 1M records, against the naive approach and DuckDB.
 
-Usage: python bench/bench_export.py [--records 1000000] [--pii-every 20] [--cache]
-
-Every run parses the JSONL (``GENAILOG_NO_CACHE=1``) unless ``--cache`` lets genailog's
-columnar cache of large files serve the reads after the first one.
+Usage: python bench/bench_export.py [--records 1000000] [--pii-every 20] [--repeat 3]
 
 The input is the shared generated sample (bench/make_data.py) with PII and secrets
 injected into the prompt and response of every ``--pii-every``-th record (5% by default).
-Timed, on the same file in the same run:
+Timed, on the same file in the same run, each the median of ``--repeat`` runs:
 
-* genailog export-dataset --redact end to end (read, redact, write canonical JSONL,
-  hashes, manifest), and the export stage alone on logs already read, with and without
-  --redact, in records/s;
-* the naive approach: the same exact detectors run on every text cell in Python, with no
-  vectorized prefilter (measured on a slice, extrapolated);
+* ``genailog export-dataset --redact`` end to end, as a user runs it (a new process: start,
+  validate, redact, write, hash input and output, manifest), and the same without
+  --redact; then with ``--where`` (a filter: the table path, then a second read of the
+  lines), with genailog's read cache off and warm;
+* the naive approach: ``json.loads`` of each line and the same exact detectors on every
+  text field in Python, with no vectorized prefilter (one process; a slice, extrapolated);
 * DuckDB: read_json_auto + regexp_replace of emails/cards/phones + COPY to JSON, a
-  reference for raw speed that does no checksums, numbering, secrets or metadata.
+  reference for raw speed that does no validation, checksums, numbering, secrets or
+  metadata.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -73,69 +76,54 @@ def warm(path: Path) -> None:
             pass
 
 
-def timed(label: str, func: object, records: int) -> float:
-    started = time.perf_counter()
-    func()  # type: ignore[operator]
-    seconds = time.perf_counter() - started
-    print(f"{label:<44} {seconds:8.2f} s  {records / seconds:>12,.0f} records/s")
+def median_time(label: str, func: Callable[[], object], records: int, repeat: int,
+                out: Path | None = None) -> float:
+    """The median time of ``func``; ``out`` is removed before each run (untimed): replacing
+    a 1 GB file makes the kernel drop the old one's pages, up to a second of its own."""
+    times = []
+    for _ in range(repeat):
+        if out is not None:
+            out.unlink(missing_ok=True)
+        started = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - started)
+    seconds = statistics.median(times)
+    spread = f"{min(times):.2f}-{max(times):.2f}"
+    print(f"{label:<52} {seconds:7.2f} s ({spread})  {records / seconds:>10,.0f} records/s",
+          flush=True)
     return seconds
 
 
-def bench_genailog(path: Path, out: Path, records: int) -> float:
-    """End to end: read_logs, export with --redact, manifest."""
-    from genailog.dataset.export import ExportOptions, export_dataset
-
-    options = ExportOptions(out=out, redact=True, overwrite=True)
-    return timed("genailog export-dataset --redact (end to end)",
-                 lambda: export_dataset([str(path)], options), records)
+def cli(args: list[str], env: dict[str, str] | None = None) -> None:
+    done = subprocess.run([sys.executable, "-m", "genailog", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"genailog {' '.join(args)} failed: {done.stderr}")
 
 
-def bench_stage(path: Path, out: Path, records: int) -> tuple[float, float]:
-    """The export stage alone, on logs already read: without and with --redact."""
-    from genailog.dataset.export import ExportOptions, export_frame
-    from genailog.ingest import read_logs
-
-    loaded: list[tuple[object, object]] = []
-
-    def load() -> None:
-        logs = read_logs([str(path)])
-        loaded.append((logs.frame.collect(), logs.report))
-
-    timed("  of which read_logs + collect (ingest)", load, records)
-    frame, report = loaded[0]
-    seconds = []
-    result: list[object] = []
-    for redact in (False, True):
-        options = ExportOptions(out=out, redact=redact, overwrite=True)
-        label = "export stage (read excluded)" + (" --redact" if redact else "")
-        seconds.append(timed(label, lambda o=options: result.append(
-            export_frame(frame, report, o)), records))  # type: ignore[arg-type]
-    counts = result[-1].redaction.counts  # type: ignore[attr-defined]
-    print("  redaction counts:", {k: v for k, v in counts.items() if v})
-    return seconds[0], seconds[1]
-
-
-def bench_naive(path: Path, records: int, slice_rows: int = 100_000) -> float:
-    """Every text cell through the exact detectors in Python, no prefilter."""
+def bench_naive(path: Path, records: int, slice_rows: int = 50_000) -> float:
+    """json.loads of each line and every exact detector on every text field, no prefilter."""
     from genailog.dataset.redact import RecordRedactor
-    from genailog.ingest import read_logs
 
-    frame = read_logs([path]).frame.head(slice_rows).select(
-        "prompt", "system_prompt", "response").collect()
+    with path.open("rb") as handle:
+        lines = [handle.readline() for _ in range(slice_rows)]
     counts: Counter[str] = Counter()
+    fields = ("prompt", "system_prompt", "response", "metadata", "messages")
 
     def run() -> None:
-        for row in frame.iter_rows():
+        for line in lines:
+            record = json.loads(line)
             redactor = RecordRedactor(counts)
-            for cell in row:
-                if cell is not None:
-                    redactor.text(cell)
+            for name in fields:
+                if record.get(name) is not None:
+                    record[name] = redactor.walk(record[name])
+            json.dumps(record, ensure_ascii=False)
 
-    seconds = timed(f"naive Python, {slice_rows:,} records", run, slice_rows)
+    seconds = median_time(f"naive Python, {slice_rows:,} records", run, slice_rows, 1)
     return seconds * records / slice_rows
 
 
-def bench_duckdb(path: Path, out: Path, records: int) -> float:
+def bench_duckdb(path: Path, out: Path, records: int, repeat: int) -> float:
     import duckdb
 
     email = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
@@ -150,35 +138,46 @@ def bench_duckdb(path: Path, out: Path, records: int) -> float:
 
     sql = (f"COPY (SELECT * REPLACE ({scrub('prompt')}, {scrub('response')}) "
            f"FROM read_json_auto('{path}', maximum_object_size=1048576)) TO '{out}' (FORMAT JSON)")
-    return timed("duckdb regexp_replace (3 patterns, no checks)",
-                 lambda: duckdb.connect().execute(sql), records)
+    return median_time("duckdb regexp_replace (3 patterns, no checks)",
+                       lambda: duckdb.connect().execute(sql), records, repeat, out)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--pii-every", type=int, default=20)
-    parser.add_argument("--cache", action="store_true", help="allow genailog's read cache")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    if not args.cache:
-        os.environ["GENAILOG_NO_CACHE"] = "1"
     path = pii_file(args.records, args.pii_every)
-    print(f"input: {path.name}, {path.stat().st_size / 1e6:.0f} MB, {args.records:,} records, "
-          f"PII in every {args.pii_every}th record; read cache "
-          f"{'allowed' if args.cache else 'off (every run parses the JSONL)'}")
+    n, repeat = args.records, args.repeat
+    print(f"input: {path.name}, {path.stat().st_size / 1e6:.0f} MB, {n:,} records, PII in "
+          f"every {args.pii_every}th record; {os.cpu_count()} cores; median of {repeat}")
     warm(path)
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         out = Path(tmp)
-        end_to_end = bench_genailog(path, out / "e2e.jsonl", args.records)
-        plain, redacted = bench_stage(path, out / "stage.jsonl", args.records)
-        naive = bench_naive(path, args.records)
-        duck = bench_duckdb(path, out / "duck.json", args.records)
-    print(f"redaction adds {redacted - plain:.2f} s to the export stage "
-          f"({(redacted - plain) / args.records * 1e6:.2f} us/record)")
-    print(f"naive Python redaction alone, extrapolated to {args.records:,}: {naive:.1f} s; "
-          f"it is {naive / redacted:.1f}x the whole redacted export stage")
-    print(f"duckdb / genailog time ratio: end to end {duck / end_to_end:.2f}, "
-          f"export stage {duck / redacted:.2f}")
+        base = ["export-dataset", str(path), "--overwrite", "--out"]
+        redacted = median_time("genailog export-dataset --redact (CLI, end to end)",
+                               lambda: cli([*base, str(out / "r.jsonl"), "--redact"]), n, repeat,
+                               out / "r.jsonl")
+        manifest = json.loads((out / "r.manifest.json").read_text(encoding="utf-8"))
+        redaction = manifest["redaction"]
+        print("  redaction counts:", {k: v for k, v in redaction["counts"].items() if v},
+              f"records changed {redaction['records_changed']:,}")
+        median_time("genailog export-dataset (no redaction)",
+                    lambda: cli([*base, str(out / "p.jsonl")]), n, repeat, out / "p.jsonl")
+        where = ["--redact", "--where", "latency_ms >= 0"]
+        median_time("  --redact --where, read cache off (table + 2nd read)",
+                    lambda: cli([*base, str(out / "w.jsonl"), *where],
+                                {"GENAILOG_NO_CACHE": "1"}), n, 1, out / "w.jsonl")
+        cache = {"GENAILOG_CACHE_DIR": str(out / "cache")}
+        cli([*base, str(out / "w.jsonl"), *where], cache)  # fills the cache
+        median_time("  --redact --where, read cache warm",
+                    lambda: cli([*base, str(out / "w.jsonl"), *where], cache), n, repeat,
+                    out / "w.jsonl")
+        naive = bench_naive(path, n)
+        duck = bench_duckdb(path, out / "duck.json", n, repeat)
+    print(f"naive Python extrapolated to {n:,}: {naive:.1f} s, {naive / redacted:.1f}x genailog")
+    print(f"duckdb / genailog time: {duck / redacted:.2f}")
     return 0
 
 

@@ -167,6 +167,11 @@ def test_bom_crlf_blank_invalid_and_unterminated_lines(tmp_path: Path) -> None:
     plain = tmp_path / "plain.jsonl"
     export([path], plain)
     assert lines_of(plain) == [g.encode() for g in good]
+    # The table path's second read handles the same lines the same way.
+    for name, redact in (("w1.jsonl", True), ("w2.jsonl", False)):
+        export([path], tmp_path / name, redact=redact, where="model IS NOT NULL")
+    assert (tmp_path / "w1.jsonl").read_bytes() == text
+    assert (tmp_path / "w2.jsonl").read_bytes() == plain.read_bytes()
 
 
 def test_first_invalid_record_fails_the_export_and_leaves_no_output(tmp_path: Path) -> None:

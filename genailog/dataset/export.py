@@ -380,13 +380,12 @@ def _write_as_logged(records: int, parts: list[tuple[str | None, pl.DataFrame]],
                         chunk.data, chunk.first_line, bad, index, part_of, len(targets), spec,
                         counts)
                     redaction.records_changed += changed
-                    for number, chosen in enumerate(lines):
-                        if chosen:
-                            blob = b"\n".join(chosen) + b"\n"
-                            handles[number].write(blob)
-                            digests[number].update(blob)
-                            sizes[number] += len(blob)
-                            written[number] += len(chosen)
+                    for number, (buffers, count) in enumerate(lines):
+                        written[number] += count
+                        for buffer in buffers:
+                            handles[number].write(buffer)
+                            digests[number].update(buffer)
+                            sizes[number] += len(buffer)
         if index != records:
             raise InputError("the input holds fewer records than when it was read; it "
                              "changed during the export")

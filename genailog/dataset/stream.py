@@ -246,33 +246,69 @@ def _piece_of_file(path: str, start: int, end: int, final: bool,
 
 def select_piece(data: bytes, first_line: int, bad: set[int], first_index: int,
                  part_of: np.ndarray, parts: int, spec: RedactSpec | None,
-                 counts: Counter[str]) -> tuple[list[list[bytes]], int, int]:
+                 counts: Counter[str],
+                 ) -> tuple[list[tuple[list[bytes | memoryview], int]], int, int]:
     """The records of a piece already validated, for the parts that chose them.
 
     The piece's valid records (lines not blank and not in ``bad``, by absolute number)
     are records ``first_index``, ``first_index + 1``... of the whole read; ``part_of``
-    gives each record's part, or -1. Returns each part's lines (redacted by ``spec``),
-    how many records changed, and the index of the next piece's first record."""
+    gives each record's part, or -1. Returns each part's output (its lines, redacted by
+    ``spec``, as a few buffers) and record count, how many records changed, and the index
+    of the next piece's first record."""
     starts = _line_starts(data)
     lines = len(starts) - 1
-    kept = [i for i in range(lines) if first_line + i not in bad
-            and data[starts[i]:starts[i + 1]].strip()]
+    cr = b"\r" in data
+    regular = not cr and all(data[i] == 123 for i in starts[:-1])
+    local = {n - first_line for n in bad if first_line <= n < first_line + lines}
+    if regular:
+        kept = [i for i in range(lines) if i not in local] if local else list(range(lines))
+    else:
+        kept = [i for i in range(lines)
+                if i not in local and data[starts[i]:starts[i + 1]].strip()]
     end = first_index + len(kept)
     if end > len(part_of):
         raise InputError("the input holds more records than when it was read; it changed "
                          "during the export")
     chosen = part_of[first_index:end]
-    picked = np.flatnonzero(chosen >= 0).tolist()
-    selected = [kept[j] for j in picked]
+    picked = np.flatnonzero(chosen >= 0)
+    selected = [kept[j] for j in picked.tolist()]
     changed: dict[int, bytes] = {}
     if spec is not None and selected:
-        candidates = _candidates(data, starts, selected, False)
+        candidates = _candidates(data, starts, selected, regular and len(selected) == lines)
         found = redact_lines([_content(data, starts, i) for i in candidates], spec, counts)
         changed = {candidates[k]: line for k, line in found.items()}
-    out: list[list[bytes]] = [[] for _ in range(parts)]
-    for j, i in zip(picked, selected, strict=True):
-        out[chosen[j]].append(changed.get(i) or _content(data, starts, i))
+    owners = chosen[picked].tolist()
+    out = []
+    for part in range(parts):
+        mine = [i for i, owner in zip(selected, owners, strict=True) if owner == part]
+        out.append((_gather(data, starts, mine, changed, cr), len(mine)))
     return out, len(changed), end
+
+
+def _gather(data: bytes, starts: list[int], indices: list[int], changed: dict[int, bytes],
+            cr: bool) -> list[bytes | memoryview]:
+    """Lines ``indices`` of ``data``, each ending with LF: runs of consecutive unchanged
+    lines as slices of ``data``, changed lines (and, with CRs, every line) as new text."""
+    view = memoryview(data)
+    out: list[bytes | memoryview] = []
+    first = last = -2
+    for i in indices:
+        if i == last + 1 and not cr and i not in changed:
+            last = i
+            continue
+        if first >= 0:
+            out.append(view[starts[first]:starts[last + 1]])
+            first = last = -2
+        if cr or i in changed:
+            out.append(changed.get(i) or _content(data, starts, i))
+            out.append(b"\n")
+        else:
+            first = last = i
+    if first >= 0:
+        out.append(view[starts[first]:starts[last + 1]])
+    if out and bytes(out[-1][-1:]) != b"\n":
+        out.append(b"\n")
+    return out
 
 
 # ---------------------------------------------------------------- files
