@@ -291,3 +291,34 @@ def test_an_empty_or_blank_file_holds_zero_records(tmp_path: Path) -> None:
     logs = read_logs([tmp_path / "empty.jsonl", tmp_path / "blank.jsonl"])
     assert logs.report.records == 0 and logs.collect().height == 0
     assert [f.format for f in logs.report.files] == ["genailog", "genailog"]
+
+
+def test_ordered_results_keep_order_and_few_in_flight() -> None:
+    """Workers' results come back in task order, with at most two tasks per worker
+    submitted and not yet taken, so memory does not grow with the file."""
+    from concurrent.futures import Future
+
+    from genailog.ingest.parallel import ordered
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.submitted = 0
+
+        def submit(self, function: Any, *args: Any) -> Future[Any]:
+            self.submitted += 1
+            future: Future[Any] = Future()
+            future.set_result(function(*args))
+            return future
+
+        def __enter__(self) -> Recorder:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    executor = Recorder()
+    taken = []
+    for result in ordered(executor, "f", [(abs, (-i,)) for i in range(50)], 3):  # type: ignore[arg-type]
+        taken.append(result)
+        assert executor.submitted - len(taken) <= 6 - 1
+    assert taken == list(range(50))

@@ -347,7 +347,8 @@ def _spread(path: str, ranges: list[tuple[int, int]], spec: RedactSpec | None,
             count: int) -> Iterator[Piece]:
     tasks = [(_piece_of_file, (path, start, end, number == len(ranges) - 1, spec))
              for number, (start, end) in enumerate(ranges)]
-    return parallel.ordered(parallel.pool(min(count, len(ranges))), path, tasks)
+    workers = min(count, len(ranges))
+    return parallel.ordered(parallel.pool(workers), path, tasks, workers)
 
 
 __all__ = ["Piece", "RedactSpec", "edit_piece", "pieces", "redact_lines", "select_piece"]

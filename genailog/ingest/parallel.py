@@ -9,8 +9,9 @@ a range's start and are made absolute here, once every range has reported.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
@@ -123,35 +124,43 @@ def read_ranges(path: str, size: int, chunk_bytes: int,
         executor = pool(min(count, len(ranges)))
     except (OSError, ValueError):
         return None
-    return _collect(executor, path, ranges, part_dir)
+    return _collect(executor, min(count, len(ranges)), path, ranges, part_dir)
 
 
-def _collect(executor: ProcessPoolExecutor, path: str, ranges: list[tuple[int, int]],
-             part_dir: Path | None) -> Iterator[RangeOut]:
+def _collect(executor: ProcessPoolExecutor, workers: int, path: str,
+             ranges: list[tuple[int, int]], part_dir: Path | None) -> Iterator[RangeOut]:
     tasks = [(_work, (path, start, end, number == len(ranges) - 1,
                       None if part_dir is None else str(part_dir / f"part-{number:05d}")))
              for number, (start, end) in enumerate(ranges)]
     offset = 0
-    for out in ordered(executor, path, tasks):
+    for out in ordered(executor, path, tasks, workers):
         out.invalid = [replace(r, line=r.line + offset) for r in out.invalid]
         offset += out.newlines
         yield out
 
 
 def ordered(executor: ProcessPoolExecutor, path: str,
-            tasks: list[tuple[Callable[..., T], tuple[Any, ...]]]) -> Iterator[T]:
+            tasks: list[tuple[Callable[..., T], tuple[Any, ...]]], workers: int) -> Iterator[T]:
     """The results of ``tasks`` (function, arguments) run on ``executor``, in order; the
-    executor is shut down at the end. A worker that dies becomes an error naming ``path``."""
+    executor is shut down at the end. A worker that dies becomes an error naming ``path``.
+
+    Two tasks per worker are in flight at a time, so results that wait to be taken never
+    pile up: memory stays flat however many tasks there are."""
+    ahead = 2 * max(1, workers)
+    pending: deque[Future[T]] = deque()
     with executor:
-        futures = [executor.submit(function, *args) for function, args in tasks]
         try:
-            for future in futures:
-                yield future.result()
+            for function, args in tasks:
+                pending.append(executor.submit(function, *args))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
         except BrokenProcessPool as exc:
             from genailog.errors import InputError
 
             raise InputError(f"a worker reading {path} died: {exc}; set GENAILOG_WORKERS=1 "
                              "to read in one process") from None
         finally:
-            for future in futures:
+            for future in pending:
                 future.cancel()
