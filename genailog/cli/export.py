@@ -115,6 +115,8 @@ def export_command(
 ) -> None:
     """Export logs as an evaluation or fine-tuning dataset, with a manifest beside it.
 
+    jsonl keeps genailog JSONL records as logged; other inputs and --fields give canonical ones.
+
     Example: genailog export-dataset logs/ --out bad.jsonl --format openai-chat
     --where "feedback_rating <= 2" --dedup exact --redact --split train=0.8,test=0.2
     """
@@ -144,15 +146,19 @@ def _print_export(data: dict[str, Any]) -> None:
 
     for output in data["outputs"]:
         part = f" ({esc(output['split'])})" if output["split"] else ""
-        stdout.print(f"wrote {output['records']} records to {esc(output['path'])}{part}")
+        stdout.print(f"wrote {_records(output['records'])} to {esc(output['path'])}{part}")
     counts = dict(data["counts"])
     read = counts.pop("read")
     steps = " + ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
     stdout.print(f"records: {read} read = {steps}")
     _print_redaction(data["redaction"])
     if data["skipped_invalid"]:
-        stdout.print(f"skipped {data['skipped_invalid']} invalid records")
+        stdout.print(f"skipped {_records(data['skipped_invalid'], 'invalid record')}")
     stdout.print(f"manifest: {esc(data['manifest'])}")
+
+
+def _records(count: int, noun: str = "record") -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _print_redaction(redaction: dict[str, Any]) -> None:
@@ -161,7 +167,7 @@ def _print_redaction(redaction: dict[str, Any]) -> None:
     if redaction["enabled"]:
         found = {k: v for k, v in redaction["counts"].items() if v}
         listed = ", ".join(f"{k}={v}" for k, v in found.items()) or "nothing found"
-        stdout.print(f"redacted {redaction['records_changed']} records: {listed}")
+        stdout.print(f"redacted {_records(redaction['records_changed'])}: {listed}")
 
 
 def redact_command(
@@ -174,7 +180,9 @@ def redact_command(
     input_format: InputFormat = "auto",
     report_format: ReportFormatOpt = ReportStyle.table,
 ) -> None:
-    """Redact PII and secrets in logs; JSONL in gives canonical JSONL out, Parquet gives Parquet.
+    """Redact PII and secrets in logs, keeping their form where possible.
+
+    genailog JSONL stays as logged, Parquet stays Parquet, other formats become JSONL.
 
     Example: genailog redact logs/ --out logs.redacted.jsonl --keep-fields feedback_comment
     """
@@ -187,5 +195,5 @@ def redact_command(
     if report_format is ReportStyle.json:
         print_json(result.to_dict())
         return
-    stdout.print(f"wrote {result.records} records to {esc(result.output.path)}")
+    stdout.print(f"wrote {_records(result.records)} to {esc(result.output.path)}")
     _print_redaction(result.redaction.to_dict())
