@@ -217,6 +217,40 @@ def test_pieces_on_worker_processes_equal_one_process(tmp_path: Path,
         assert error.value.line == 1235
 
 
+def test_second_read_on_worker_processes_equals_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table path's second read, split over workers, with blank, CRLF and invalid
+    lines spread across pieces: same bytes as in one process and as the streaming path."""
+    rows = []
+    for i in range(2500):
+        line = json.dumps(base_record(session_id=f"s{i // 5}",
+                                      prompt=f"r{i} mail u{i}@example.com" if i % 4 else f"r{i}"))
+        rows.append(line + ("\r\n" if i % 97 == 0 else "\n"))
+        if i % 211 == 0:
+            rows.append("\n  \n")
+        if i % 389 == 0:
+            rows.append("{nope\n")
+    path = tmp_path / "logs.jsonl"
+    path.write_text("".join(rows), encoding="utf-8")
+    monkeypatch.setattr(stream, "PIECE_BYTES", 16 * 1024)
+    outputs = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("GENAILOG_WORKERS", workers)
+        result = export([path], tmp_path / f"all{workers}.jsonl", redact=True)
+        assert (result.counts.invalid, result.counts.written) == (7, 2500)  # i % 389 == 0
+        export([path], tmp_path / f"w{workers}.jsonl", redact=True, where="model = 'gpt-4.1'")
+        export([path], tmp_path / f"s{workers}.jsonl", redact=True,
+               split={"train": 0.7, "test": 0.3}, seed=3)
+        outputs[workers] = [(tmp_path / name).read_bytes() for name in (
+            f"all{workers}.jsonl", f"w{workers}.jsonl", f"s{workers}.train.jsonl",
+            f"s{workers}.test.jsonl")]
+    assert outputs["1"] == outputs["2"]
+    everything, filtered, train, test = outputs["2"]
+    assert filtered == everything and b"\r" not in everything
+    assert sorted(train.splitlines() + test.splitlines()) == sorted(everything.splitlines())
+    assert everything.count(b"\n") == 2500
+
+
 def test_split_parts_hold_input_lines_in_input_order(tmp_path: Path) -> None:
     records = [base_record(session_id=f"s{i // 3}", prompt=f"p{i}") for i in range(300)]
     path = write_jsonl(tmp_path / "logs.jsonl", records)

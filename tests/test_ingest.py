@@ -303,6 +303,7 @@ def test_ordered_results_keep_order_and_few_in_flight() -> None:
     class Recorder:
         def __init__(self) -> None:
             self.submitted = 0
+            self.closed = False
 
         def submit(self, function: Any, *args: Any) -> Future[Any]:
             self.submitted += 1
@@ -310,15 +311,12 @@ def test_ordered_results_keep_order_and_few_in_flight() -> None:
             future.set_result(function(*args))
             return future
 
-        def __enter__(self) -> Recorder:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            return None
+        def shutdown(self) -> None:
+            self.closed = True
 
     executor = Recorder()
     taken = []
     for result in ordered(executor, "f", [(abs, (-i,)) for i in range(50)], 3):  # type: ignore[arg-type]
         taken.append(result)
         assert executor.submitted - len(taken) <= 6 - 1
-    assert taken == list(range(50))
+    assert taken == list(range(50)) and executor.closed

@@ -43,7 +43,7 @@ from genailog.dataset.writers import (
 from genailog.errors import InputError, OutputError, UsageError
 from genailog.ingest import read_logs
 from genailog.ingest.report import ReadReport
-from genailog.ingest.sources import STDIN, Source, numbered_chunks, size_of
+from genailog.ingest.sources import STDIN, Source, size_of
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
 
 MANIFEST_VERSION = 1
@@ -371,21 +371,18 @@ def _write_as_logged(records: int, parts: list[tuple[str | None, pl.DataFrame]],
     with ExitStack() as stack:
         handles = [stack.enter_context(atomic_writer(p, "wb", overwrite=True)) for p in targets]
         for file_report in report.files:
-            source = Source(file_report.path)
             bad = {r.line for r in report.invalid if r.file == file_report.path}
-            with source.open() as stream:
-                for chunk in numbered_chunks(stream, stream_mod.PIECE_BYTES, source.name,
-                                             size_of(source)):
-                    lines, changed, index = stream_mod.select_piece(
-                        chunk.data, chunk.first_line, bad, index, part_of, len(targets), spec,
-                        counts)
-                    redaction.records_changed += changed
-                    for number, (buffers, count) in enumerate(lines):
-                        written[number] += count
-                        for buffer in buffers:
-                            handles[number].write(buffer)
-                            digests[number].update(buffer)
-                            sizes[number] += len(buffer)
+            for data, selection in stream_mod.selections(Source(file_report.path), bad,
+                                                         part_of, index, len(targets), spec):
+                index += selection.records
+                counts += selection.counts
+                redaction.records_changed += selection.changed
+                for number, handle in enumerate(handles):
+                    written[number] += selection.parts[number][1]
+                    for buffer in selection.buffers(number, data):
+                        handle.write(buffer)
+                        digests[number].update(buffer)
+                        sizes[number] += len(buffer)
         if index != records:
             raise InputError("the input holds fewer records than when it was read; it "
                              "changed during the export")

@@ -244,17 +244,33 @@ def _piece_of_file(path: str, start: int, end: int, final: bool,
     return edit_piece(_read_range(path, start, end), 1, final, path, spec)
 
 
-def select_piece(data: bytes, first_line: int, bad: set[int], first_index: int,
-                 part_of: np.ndarray, parts: int, spec: RedactSpec | None,
-                 counts: Counter[str],
-                 ) -> tuple[list[tuple[list[bytes | memoryview], int]], int, int]:
+#: A piece of output: a span ``(start, end)`` of the piece's bytes, or new bytes.
+Segment = tuple[int, int] | bytes
+
+
+@dataclass
+class Selection:
+    """What a piece gives each part (segments of output and a record count), how many of
+    its records were valid, and what redaction replaced."""
+
+    parts: list[tuple[list[Segment], int]]
+    records: int
+    counts: Counter[str]
+    changed: int
+
+    def buffers(self, part: int, data: bytes) -> Iterator[bytes | memoryview]:
+        view = memoryview(data)
+        for segment in self.parts[part][0]:
+            yield view[segment[0]:segment[1]] if isinstance(segment, tuple) else segment
+
+
+def select_piece(data: bytes, first_line: int, bad: set[int], chosen: np.ndarray,
+                 parts: int, spec: RedactSpec | None) -> Selection:
     """The records of a piece already validated, for the parts that chose them.
 
-    The piece's valid records (lines not blank and not in ``bad``, by absolute number)
-    are records ``first_index``, ``first_index + 1``... of the whole read; ``part_of``
-    gives each record's part, or -1. Returns each part's output (its lines, redacted by
-    ``spec``, as a few buffers) and record count, how many records changed, and the index
-    of the next piece's first record."""
+    The piece's valid records are its lines that are neither blank nor in ``bad`` (by
+    absolute number; lines are numbered from ``first_line``); ``chosen`` holds the part
+    of each (or -1), in order, and may run past the piece. Redaction by ``spec``."""
     starts = _line_starts(data)
     lines = len(starts) - 1
     cr = b"\r" in data
@@ -265,13 +281,13 @@ def select_piece(data: bytes, first_line: int, bad: set[int], first_index: int,
     else:
         kept = [i for i in range(lines)
                 if i not in local and data[starts[i]:starts[i + 1]].strip()]
-    end = first_index + len(kept)
-    if end > len(part_of):
+    if len(kept) > len(chosen):
         raise InputError("the input holds more records than when it was read; it changed "
                          "during the export")
-    chosen = part_of[first_index:end]
+    chosen = chosen[:len(kept)]
     picked = np.flatnonzero(chosen >= 0)
     selected = [kept[j] for j in picked.tolist()]
+    counts: Counter[str] = Counter()
     changed: dict[int, bytes] = {}
     if spec is not None and selected:
         candidates = _candidates(data, starts, selected, regular and len(selected) == lines)
@@ -282,33 +298,87 @@ def select_piece(data: bytes, first_line: int, bad: set[int], first_index: int,
     for part in range(parts):
         mine = [i for i, owner in zip(selected, owners, strict=True) if owner == part]
         out.append((_gather(data, starts, mine, changed, cr), len(mine)))
-    return out, len(changed), end
+    return Selection(out, len(kept), counts, len(changed))
 
 
 def _gather(data: bytes, starts: list[int], indices: list[int], changed: dict[int, bytes],
-            cr: bool) -> list[bytes | memoryview]:
+            cr: bool) -> list[Segment]:
     """Lines ``indices`` of ``data``, each ending with LF: runs of consecutive unchanged
-    lines as slices of ``data``, changed lines (and, with CRs, every line) as new text."""
-    view = memoryview(data)
-    out: list[bytes | memoryview] = []
+    lines as spans of ``data``, changed lines (and, with CRs, every line) as new text."""
+    out: list[Segment] = []
     first = last = -2
     for i in indices:
         if i == last + 1 and not cr and i not in changed:
             last = i
             continue
         if first >= 0:
-            out.append(view[starts[first]:starts[last + 1]])
+            out.append((starts[first], starts[last + 1]))
             first = last = -2
         if cr or i in changed:
-            out.append(changed.get(i) or _content(data, starts, i))
-            out.append(b"\n")
+            out.append((changed.get(i) or _content(data, starts, i)) + b"\n")
         else:
             first = last = i
     if first >= 0:
-        out.append(view[starts[first]:starts[last + 1]])
-    if out and bytes(out[-1][-1:]) != b"\n":
-        out.append(b"\n")
+        out.append((starts[first], starts[last + 1]))
+        if not data.endswith(b"\n") and last == len(starts) - 2:
+            out.append(b"\n")
     return out
+
+
+def _scan_range(path: str, start: int, end: int) -> tuple[int, int, int]:
+    """A worker's first task when selecting: the range's newlines, lines and blank lines."""
+    data = _read_range(path, start, end)
+    starts = _line_starts(data)
+    lines = len(starts) - 1
+    regular = b"\r" not in data and all(data[i] == 123 for i in starts[:-1])
+    blank = 0 if regular else sum(not data[starts[i]:starts[i + 1]].strip()
+                                  for i in range(lines))
+    return lines - (1 if data and not data.endswith(b"\n") else 0), lines, blank
+
+
+def _select_range(path: str, start: int, end: int, first_line: int, bad: set[int],
+                  chosen: np.ndarray, parts: int, spec: RedactSpec | None) -> Selection:
+    """A worker's second task when selecting: one range's records for their parts."""
+    return select_piece(_read_range(path, start, end), first_line, bad, chosen, parts, spec)
+
+
+def selections(source: Source, bad: set[int], part_of: np.ndarray, first_index: int,
+               parts: int, spec: RedactSpec | None) -> Iterator[tuple[bytes, Selection]]:
+    """The pieces of a genailog JSONL file read again, each with what it gives each part
+    (``part_of`` from record ``first_index`` on); on every core when allowed."""
+    size = size_of(source)
+    count = parallel.workers()
+    index = first_index
+    if size is not None and count >= 2 and size >= 2 * PIECE_BYTES:
+        ranges = newline_cuts(source.name, size, PIECE_BYTES)
+        workers = min(count, len(ranges))
+        executor = parallel.pool(workers)
+        tasks: list[tuple[Any, tuple[Any, ...]]] = []
+        try:
+            scans = list(parallel.ordered(executor, source.name, [
+                (_scan_range, (source.name, start, end)) for start, end in ranges], workers,
+                close=False))
+            line = 1
+            for (start, end), (newlines, lines, blank) in zip(ranges, scans, strict=True):
+                local = {n for n in bad if line <= n < line + lines}
+                records = lines - blank - len(local)
+                tasks.append((_select_range, (source.name, start, end, line, local,
+                                              part_of[index:index + records], parts, spec)))
+                index += records
+                line += newlines
+        except BaseException:
+            executor.shutdown(cancel_futures=True)
+            raise
+        for (start, end), selection in zip(
+                ranges, parallel.ordered(executor, source.name, tasks, workers), strict=True):
+            yield _read_range(source.name, start, end), selection
+        return
+    with source.open() as stream:
+        for chunk in numbered_chunks(stream, PIECE_BYTES, source.name, size):
+            selection = select_piece(chunk.data, chunk.first_line, bad, part_of[index:],
+                                     parts, spec)
+            index += selection.records
+            yield chunk.data, selection
 
 
 # ---------------------------------------------------------------- files
@@ -351,4 +421,5 @@ def _spread(path: str, ranges: list[tuple[int, int]], spec: RedactSpec | None,
     return parallel.ordered(parallel.pool(workers), path, tasks, workers)
 
 
-__all__ = ["Piece", "RedactSpec", "edit_piece", "pieces", "redact_lines", "select_piece"]
+__all__ = ["Piece", "RedactSpec", "Selection", "edit_piece", "pieces", "redact_lines",
+           "select_piece", "selections"]

@@ -140,27 +140,32 @@ def _collect(executor: ProcessPoolExecutor, workers: int, path: str,
 
 
 def ordered(executor: ProcessPoolExecutor, path: str,
-            tasks: list[tuple[Callable[..., T], tuple[Any, ...]]], workers: int) -> Iterator[T]:
+            tasks: list[tuple[Callable[..., T], tuple[Any, ...]]], workers: int,
+            *, close: bool = True) -> Iterator[T]:
     """The results of ``tasks`` (function, arguments) run on ``executor``, in order; the
-    executor is shut down at the end. A worker that dies becomes an error naming ``path``.
+    executor is shut down at the end (on error in any case; otherwise unless ``close`` is
+    False). A worker that dies becomes an error naming ``path``.
 
     Two tasks per worker are in flight at a time, so results that wait to be taken never
     pile up: memory stays flat however many tasks there are."""
     ahead = 2 * max(1, workers)
     pending: deque[Future[T]] = deque()
-    with executor:
-        try:
-            for function, args in tasks:
-                pending.append(executor.submit(function, *args))
-                if len(pending) >= ahead:
-                    yield pending.popleft().result()
-            while pending:
+    finished = False
+    try:
+        for function, args in tasks:
+            pending.append(executor.submit(function, *args))
+            if len(pending) >= ahead:
                 yield pending.popleft().result()
-        except BrokenProcessPool as exc:
-            from genailog.errors import InputError
+        while pending:
+            yield pending.popleft().result()
+        finished = True
+    except BrokenProcessPool as exc:
+        from genailog.errors import InputError
 
-            raise InputError(f"a worker reading {path} died: {exc}; set GENAILOG_WORKERS=1 "
-                             "to read in one process") from None
-        finally:
-            for future in pending:
-                future.cancel()
+        raise InputError(f"a worker reading {path} died: {exc}; set GENAILOG_WORKERS=1 "
+                         "to read in one process") from None
+    finally:
+        for future in pending:
+            future.cancel()
+        if close or not finished:
+            executor.shutdown()
