@@ -210,6 +210,31 @@ def test_columnar_cache_serves_the_second_read(tmp_path: Path,
     assert read_logs([path], on_invalid="skip").collect().equals(first.collect())
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_cache_folder_that_cannot_be_written_is_done_without(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """A read-only (or missing, or full) cache folder must not fail a read: CI machines
+    often have a read-only home. The file is read as if the cache were off."""
+    from genailog.ingest import cache
+
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)
+    monkeypatch.setenv("GENAILOG_WORKERS", workers)
+    records: list[Any] = [{**GOOD, "n": i} for i in range(300)]
+    records[7] = MALFORMED["nan"]
+    path = write_jsonl(tmp_path / "a.jsonl", records)
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("GENAILOG_CACHE_DIR", str(blocked / "cache"))
+    got = read_logs([path], on_invalid="skip", chunk_bytes=4096)
+    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
+    want = read_logs([path], on_invalid="skip", chunk_bytes=4096)
+    assert got.collect().equals(want.collect())
+    assert [r.line for r in got.report.invalid] == [8] and got.report.records == 299
+    with pytest.raises(InvalidRecordError):
+        monkeypatch.delenv("GENAILOG_NO_CACHE")
+        read_logs([path])
+
+
 def test_progress_hook_hears_about_large_files(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from genailog.ingest import progress

@@ -166,21 +166,36 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
 def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
                 report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
     root, key = cache.cache_root(), cache.cache_key(source)
-    if root is None or key is None:
-        for result in _chunks(source, stream, chunk_bytes):
-            apply_policy(result.invalid, policy, report)
-            file_report.records += result.records
-            file_report.invalid += len(result.invalid)
-            for frame in result.frames:
-                parts.add(frame, result.json_columns)
+    entry = None
+    if root is not None and key is not None:
+        # The whole file goes into the cache before the policy applies, so that a rerun
+        # with --on-invalid skip after an error reads the cache.
+        entry = cache.load(root, key)
+        if entry is None:
+            try:
+                entry = _parse_into_cache(source, stream, chunk_bytes, root, key)
+            except Exception:  # noqa: BLE001 - e.g. a read-only or full cache folder
+                # Read without the cache; an error of the input itself comes again there.
+                with Prefixed(b"", source.open()) as again:
+                    _read_chunks(source, again, chunk_bytes, policy, report, file_report, parts)
+                return
+    if entry is None:
+        _read_chunks(source, stream, chunk_bytes, policy, report, file_report, parts)
         return
-    # The whole file goes into the cache before the policy applies, so that a rerun
-    # with --on-invalid skip after an error reads the cache.
-    entry = cache.load(root, key) or _parse_into_cache(source, stream, chunk_bytes, root, key)
     apply_policy(entry.invalid, policy, report)
     file_report.records, file_report.invalid = entry.records, len(entry.invalid)
     for part, marks in entry.parts:
         parts.add(part, marks)
+
+
+def _read_chunks(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
+                 report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
+    for result in _chunks(source, stream, chunk_bytes):
+        apply_policy(result.invalid, policy, report)
+        file_report.records += result.records
+        file_report.invalid += len(result.invalid)
+        for frame in result.frames:
+            parts.add(frame, result.json_columns)
 
 
 def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: Path,

@@ -224,6 +224,12 @@ class Prefixed:
     def close(self) -> None:
         self._stream.close()
 
+    def __enter__(self) -> Prefixed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def open_peeked(source: Source, stdin: BinaryIO | None = None) -> tuple[bytes, Prefixed]:
     """The first 64 KiB of a source, and a stream of the whole of it."""
