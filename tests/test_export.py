@@ -363,14 +363,16 @@ def _cli(*args: str) -> Any:
     return CliRunner().invoke(app, list(args))
 
 
-def test_cli_json_matches_library_and_schema(logs: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sampled", [True, False])  # the table path, the streaming path
+def test_cli_json_matches_library_and_schema(logs: Path, tmp_path: Path, sampled: bool) -> None:
+    sample = ["--sample", "50", "--seed", "2"] if sampled else []
     cli = _cli("export-dataset", str(logs), "--out", str(tmp_path / "cli" / "d.jsonl"),
-               "--on-invalid", "skip", "--redact", "--sample", "50", "--seed", "2",
-               "--report-format", "json")
+               "--on-invalid", "skip", "--redact", *sample, "--report-format", "json")
     assert cli.exit_code == 0, cli.output
     data = json.loads(cli.stdout)
     jsonschema.validate(data, load_output_schema("export-dataset"))
-    lib = run(logs, tmp_path / "lib" / "d.jsonl", redact=True, sample=50, seed=2).to_dict()
+    options: dict[str, Any] = {"sample": 50, "seed": 2} if sampled else {}
+    lib = run(logs, tmp_path / "lib" / "d.jsonl", redact=True, **options).to_dict()
     for key in ("counts", "redaction", "format", "skipped_invalid", "input"):
         assert data[key] == lib[key]
     assert [o["sha256"] for o in data["outputs"]] == [o["sha256"] for o in lib["outputs"]]

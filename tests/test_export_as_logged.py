@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from conftest import base_record, write_jsonl
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from genailog.dataset.redact import redact_frame, resolve_fields
 from genailog.errors import InvalidRecordError
 from genailog.ingest import read_logs
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
+from genailog.schema.files import schemas_dir
 
 runner = CliRunner()
 
@@ -292,6 +294,8 @@ def test_manifest_hashes_inputs_as_stored(tmp_path: Path, monkeypatch: pytest.Mo
         monkeypatch.setenv("GENAILOG_WORKERS", workers)
         result = export([plain, packed], tmp_path / "out.jsonl")
         manifest = json.loads(Path(result.manifest).read_text(encoding="utf-8"))
+        jsonschema.validate(manifest, json.loads(
+            (schemas_dir() / "export-manifest.schema.json").read_text(encoding="utf-8")))
         assert {i["path"]: i["sha256"] for i in manifest["inputs"]} == {
             str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in (plain, packed)}
         assert result.counts.written == 4000
