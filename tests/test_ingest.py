@@ -267,8 +267,13 @@ def test_a_file_read_on_every_core_equals_the_serial_read(tmp_path: Path,
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     spread = read_logs([path], on_invalid="skip", chunk_bytes=20_000)
     monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
+    uncached = read_logs([path], on_invalid="skip", chunk_bytes=20_000)  # workers, no cache
+    monkeypatch.setenv("GENAILOG_WORKERS", "1")
     serial = read_logs([path], on_invalid="skip", chunk_bytes=20_000)
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
     assert spread.collect().equals(serial.collect())
+    assert uncached.collect().equals(serial.collect())
+    assert [r.line for r in uncached.report.invalid] == [6, 978]
     assert [r.line for r in spread.report.invalid] == [6, 978]
     assert spread.collect()["late"].drop_nulls().len() == 298
     monkeypatch.setattr("genailog.schema.validate.CHUNK_BYTES", 20_000)

@@ -16,10 +16,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import newline_cuts
+
+if TYPE_CHECKING:
+    import polars as pl
 
 T = TypeVar("T")
 
@@ -34,6 +37,9 @@ class RangeOut:
     invalid: list[InvalidRecord] = field(default_factory=list)
     #: Parquet parts written, with the user fields each holds as JSON text.
     parts: dict[str, set[str]] = field(default_factory=dict)
+    #: Or the typed records themselves, and the user fields they hold as JSON text.
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    json_columns: set[str] = field(default_factory=set)
 
 
 #: Spawned workers re-import the main module, which runs a script's top-level code
@@ -87,8 +93,11 @@ def pool(count: int) -> ProcessPoolExecutor:
                                initializer=worker_init)
 
 
-def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None) -> RangeOut:
-    """One range, newline-aligned and at most a chunk long, read as a single chunk."""
+def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
+          keep_frames: bool = False) -> RangeOut:
+    """One range, newline-aligned and at most a chunk long, read as a single chunk: its
+    records written as Parquet parts (``part_prefix``), or sent back (``keep_frames``),
+    or only checked."""
     from genailog.ingest.cache import write_part
     from genailog.ingest.jsonl import ChunkReader
     from genailog.ingest.sources import Chunk
@@ -100,7 +109,7 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None) 
     out = RangeOut(newlines=newlines)
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    reader = ChunkReader(path, build_frames=part_prefix is not None)
+    reader = ChunkReader(path, build_frames=part_prefix is not None or keep_frames)
     result = reader.read(Chunk(data, 1, newlines, last))
     out.checked, out.invalid = result.checked, result.invalid
     for number, frame in enumerate(result.frames):
@@ -109,13 +118,17 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None) 
             part = Path(f"{part_prefix}-{number:02d}.parquet")
             write_part(frame, part)
             out.parts[part.name] = result.json_columns
+    if keep_frames:
+        out.frames, out.json_columns = result.frames, result.json_columns
     return out
 
 
-def read_ranges(path: str, size: int, chunk_bytes: int,
-                part_dir: Path | None) -> Iterator[RangeOut] | None:
+def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *,
+                keep_frames: bool = False) -> Iterator[RangeOut] | None:
     """Each range's result in file order, line numbers absolute; None when the work
-    cannot be spread (one core, a small file, or no process could be started)."""
+    cannot be spread (one core, a small file, or no process could be started). Records
+    go to Parquet parts in ``part_dir``, or come back with ``keep_frames``, or are only
+    checked."""
     count = workers()
     if count < 2 or size < 2 * chunk_bytes:
         return None
@@ -124,13 +137,15 @@ def read_ranges(path: str, size: int, chunk_bytes: int,
         executor = pool(min(count, len(ranges)))
     except (OSError, ValueError):
         return None
-    return _collect(executor, min(count, len(ranges)), path, ranges, part_dir)
+    return _collect(executor, min(count, len(ranges)), path, ranges, part_dir, keep_frames)
 
 
 def _collect(executor: ProcessPoolExecutor, workers: int, path: str,
-             ranges: list[tuple[int, int]], part_dir: Path | None) -> Iterator[RangeOut]:
+             ranges: list[tuple[int, int]], part_dir: Path | None,
+             keep_frames: bool) -> Iterator[RangeOut]:
     tasks = [(_work, (path, start, end, number == len(ranges) - 1,
-                      None if part_dir is None else str(part_dir / f"part-{number:05d}")))
+                      None if part_dir is None else str(part_dir / f"part-{number:05d}"),
+                      keep_frames))
              for number, (start, end) in enumerate(ranges)]
     offset = 0
     for out in ordered(executor, path, tasks, workers):

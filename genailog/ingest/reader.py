@@ -190,6 +190,19 @@ def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: Inva
 
 def _read_chunks(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
                  report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
+    """A file read without the cache: on every core when it is large and workers are
+    allowed (the typed records come back from the workers), else chunk by chunk."""
+    size = size_of(source)
+    spread = parallel.read_ranges(source.name, size, chunk_bytes, None, keep_frames=True) if (
+        size is not None) else None
+    if spread is not None:
+        for out in spread:
+            apply_policy(out.invalid, policy, report)
+            file_report.records += out.records
+            file_report.invalid += len(out.invalid)
+            for frame in out.frames:
+                parts.add(frame, out.json_columns)
+        return
     for result in _chunks(source, stream, chunk_bytes):
         apply_policy(result.invalid, policy, report)
         file_report.records += result.records
