@@ -346,6 +346,8 @@ def selections(source: Source, bad: set[int], part_of: np.ndarray, first_index: 
                parts: int, spec: RedactSpec | None) -> Iterator[tuple[bytes, Selection]]:
     """The pieces of a genailog JSONL file read again, each with what it gives each part
     (``part_of`` from record ``first_index`` on); on every core when allowed."""
+    from genailog.ingest.progress import report
+
     size = size_of(source)
     count = parallel.workers()
     index = first_index
@@ -372,6 +374,7 @@ def selections(source: Source, bad: set[int], part_of: np.ndarray, first_index: 
         for (start, end), selection in zip(
                 ranges, parallel.ordered(executor, source.name, tasks, workers), strict=True):
             yield _read_range(source.name, start, end), selection
+            report(source.name, end, size)
         return
     with source.open() as stream:
         for chunk in numbered_chunks(stream, PIECE_BYTES, source.name, size):
