@@ -33,7 +33,7 @@ from genailog.ingest.sources import (
 )
 from genailog.schema.columns import CANONICAL_DTYPES
 
-CHUNK_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass

@@ -16,7 +16,7 @@ from genailog.errors import InputError, UsageError
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Source, discover, numbered_chunks, size_of
 
-CHUNK_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
