@@ -396,17 +396,25 @@ class FrameRedaction:
 
 def _detectors_per_row(frame: pl.DataFrame, name: str) -> list[list[Detector]]:
     """For each row of ``frame``, the detectors field ``name`` triggers (evaluated in polars)."""
-    text = _cell_text(name, frame.schema[name])
-    flags = frame.select(
-        text.str.contains(trigger).fill_null(False).alias(str(i))
-        for i, (_, trigger) in enumerate(TRIGGERS)
-    ).to_numpy().astype(np.int64)
-    codes = flags @ (1 << np.arange(len(TRIGGERS), dtype=np.int64))
-    return [_decode(code) for code in codes.tolist()]
+    texts = frame.select(_cell_text(name, frame.schema[name])).to_series()
+    return [detectors_for(code) for code in trigger_codes(texts).tolist()]
+
+
+_TRIGGER_BITS = 1 << np.arange(len(TRIGGERS), dtype=np.int64)
+
+
+def trigger_codes(texts: pl.Series) -> np.ndarray:
+    """For each text, a bit per trigger it matches (bit i: ``TRIGGERS[i]``), evaluated in
+    polars; 0 for null."""
+    flags = pl.select(texts.str.contains(trigger).fill_null(False).alias(str(i))
+                      for i, (_, trigger) in enumerate(TRIGGERS)).to_numpy().astype(np.int64)
+    codes: np.ndarray = flags @ _TRIGGER_BITS
+    return codes
 
 
 @cache
-def _decode(code: int) -> list[Detector]:
+def detectors_for(code: int) -> list[Detector]:
+    """The detectors whose bits are set in a trigger code."""
     return [d for i, d in enumerate(DETECTORS) if code >> i & 1]
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from genailog.dataset.redact import PREFILTER, TRIGGERS, RecordRedactor, _decode
+from genailog.dataset.redact import PREFILTER, RecordRedactor, detectors_for, trigger_codes
 from genailog.errors import InputError
 from genailog.ingest import parallel
 from genailog.ingest.report import InvalidRecord
@@ -43,7 +43,6 @@ PIECE_BYTES = 16 * 1024 * 1024
 
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)  # numbers keep their exact value
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
-_TRIGGER_BITS = 1 << np.arange(len(TRIGGERS), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -76,16 +75,13 @@ def _strings(value: Any, into: list[str]) -> None:
 
 
 def _trigger_codes(texts: list[str]) -> list[int]:
-    """For each text, a bit per trigger it matches (bit i: ``TRIGGERS[i]``)."""
+    """For each text, a bit per trigger it matches; the union of triggers first, so that
+    most texts are tested once."""
     series = pl.Series(texts, dtype=pl.String)
-    hit = series.str.contains(PREFILTER).to_numpy()
     codes = np.zeros(len(texts), dtype=np.int64)
-    rows = np.flatnonzero(hit)
+    rows = np.flatnonzero(series.str.contains(PREFILTER).to_numpy())
     if len(rows):
-        sub = series.gather(rows)
-        flags = pl.select(sub.str.contains(t).alias(str(i))
-                          for i, (_, t) in enumerate(TRIGGERS)).to_numpy().astype(np.int64)
-        codes[rows] = flags @ _TRIGGER_BITS
+        codes[rows] = trigger_codes(series.gather(rows))
     result: list[int] = codes.tolist()
     return result
 
@@ -116,7 +112,7 @@ def redact_lines(lines: Sequence[bytes], spec: RedactSpec,
         record = records[index]
         redactor = RecordRedactor(counts)
         for name, code in cells:
-            redactor.detectors = _decode(code)
+            redactor.detectors = detectors_for(code)
             record[name] = redactor.walk(record[name])
         if redactor.per_kind:
             changed[index] = _ENCODER.encode(record)
