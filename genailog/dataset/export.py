@@ -340,9 +340,14 @@ _ROW = "__genailog_record__"  # a record's position in the read, while it is exp
 def _as_logged(frame: pl.DataFrame, report: ReadReport, options: ExportOptions) -> bool:
     """Whether the records can be written as logged: JSONL out, every input a genailog
     JSONL file (not stdin), the frame exactly what was read, and no --fields."""
-    return (options.dataset_format == "jsonl" and not options.fields and bool(report.files)
-            and frame.height == report.records
-            and all(f.format == "genailog" and f.path != STDIN for f in report.files))
+    return (options.dataset_format == "jsonl" and not options.fields
+            and frame.height == report.records and _all_genailog_files(report))
+
+
+def _all_genailog_files(report: ReadReport) -> bool:
+    """Every input was a genailog JSONL file, so each record has a line to copy."""
+    return bool(report.files) and all(f.format == "genailog" and f.path != STDIN
+                                      for f in report.files)
 
 
 def _logged_spec(redaction: Redaction, keep: Sequence[str]) -> RedactSpec | None:
@@ -379,7 +384,7 @@ def _write_as_logged(records: int, parts: list[tuple[str | None, pl.DataFrame]],
                 redaction.records_changed += selection.changed
                 for number, handle in enumerate(handles):
                     written[number] += selection.parts[number][1]
-                    for buffer in selection.buffers(number, data):
+                    for buffer in stream_mod.buffers(selection.parts[number][0], data):
                         handle.write(buffer)
                         digests[number].update(buffer)
                         sizes[number] += len(buffer)
@@ -547,7 +552,7 @@ def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None
                     file_report.invalid += len(piece.invalid)
                     counts += piece.counts
                     redaction.records_changed += piece.records_changed
-                    for part in piece.output(data):
+                    for part in stream_mod.buffers(piece.segments, data):
                         handle.write(part)
                         digest.update(part)
                         size += len(part)
@@ -606,7 +611,9 @@ def redact_logs(
     on_invalid: str = "fail",
     input_format: str = "auto",
 ) -> RedactResult:
-    """Redact logs as they are: JSONL in, canonical JSONL out; Parquet in, Parquet out."""
+    """Redact logs, keeping their form: genailog JSONL as logged (each line as it was, or
+    with its redacted strings replaced), Parquet as Parquet, other formats as canonical
+    JSONL."""
     _refuse_existing([out], overwrite)
     named = set(redact_fields) | set(keep_fields)
     sources = genailog_sources(paths, input_format) if named <= set(CANONICAL_DTYPES) else None
@@ -620,7 +627,7 @@ def redact_logs(
     fields = resolve_fields(frame.schema, _user_fields(frame), redact_fields, keep_fields)
     redaction = Redaction(enabled=True, fields=fields)
     files = logs.report.files
-    if files and all(f.format == "genailog" and f.path != STDIN for f in files):
+    if _all_genailog_files(logs.report):
         [output] = _write_as_logged(frame.height, [(None, frame.with_row_index(_ROW))], [out],
                                     logs.report, redaction, _logged_spec(redaction, keep_fields))
         return RedactResult(output, output.records, redaction, logs.report.to_dict())

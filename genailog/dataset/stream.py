@@ -122,37 +122,40 @@ def redact_lines(lines: Sequence[bytes], spec: RedactSpec,
 # ---------------------------------------------------------------- pieces
 
 
+#: A piece of output: a span ``(start, end)`` of the piece's bytes, or new bytes.
+Segment = tuple[int, int] | bytes
+
+
+def buffers(segments: list[Segment], data: bytes) -> Iterator[bytes | memoryview]:
+    """The output that ``segments`` describe over ``data`` (the piece's bytes)."""
+    view = memoryview(data)
+    for segment in segments:
+        yield view[segment[0]:segment[1]] if isinstance(segment, tuple) else segment
+
+
 @dataclass
 class Piece:
-    """What one piece of a file gave: how its records were counted, and the edits that
-    turn the piece's bytes into output lines.
-
-    ``edits`` are ``(start, end, replacement)`` byte spans of the piece, in order and
-    disjoint: a line dropped (invalid or blank) is replaced by nothing, a redacted line by
-    its new text. Workers send edits rather than output, so that a piece's bytes cross
-    between processes only once, as a read of the file."""
+    """What one piece of a file gave: how its records were counted, and its output as
+    segments. Workers send segments (spans of the piece, and the text of redacted lines)
+    rather than output, so a piece's bytes cross between processes once, as a file read."""
 
     newlines: int = 0
     records: int = 0
     invalid: list[InvalidRecord] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     records_changed: int = 0
-    edits: list[tuple[int, int, bytes]] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
 
-    def output(self, data: bytes) -> list[bytes | memoryview]:
-        """The output lines of ``data`` (the piece's bytes), as a few buffers."""
-        view = memoryview(data)
-        parts: list[bytes | memoryview] = []
-        position = 0
-        for start, end, replacement in self.edits:
-            if start > position:
-                parts.append(view[position:start])
-            if replacement:
-                parts.append(replacement)
-            position = end
-        if position < len(data):
-            parts.append(view[position:])
-        return parts
+
+@dataclass
+class Selection:
+    """What a piece gives each part (segments of output and a record count), how many of
+    its records were valid, and what redaction replaced."""
+
+    parts: list[tuple[list[Segment], int]]
+    records: int
+    counts: Counter[str]
+    changed: int
 
 
 def _line_starts(data: bytes) -> list[int]:
@@ -167,17 +170,92 @@ def _line_starts(data: bytes) -> list[int]:
     return starts
 
 
-def _candidates(data: bytes, starts: list[int], kept: list[int], every: bool) -> list[int]:
-    """The kept lines that may hold something to redact."""
+@dataclass
+class _Lines:
+    """The lines of a piece: where they start, which hold records, and whether every line
+    starts with ``{`` and none has a CR (then no line is blank)."""
+
+    starts: list[int]
+    kept: list[int]
+    regular: bool
+    cr: bool
+
+    @classmethod
+    def of(cls, data: bytes, bad: set[int], starts: list[int] | None = None) -> _Lines:
+        """``bad``: indices of lines that are not records (invalid)."""
+        starts = _line_starts(data) if starts is None else starts
+        lines = range(len(starts) - 1)
+        cr = b"\r" in data
+        regular = not cr and all(data[i] == 123 for i in starts[:-1])  # "{"
+        if regular:
+            kept = [i for i in lines if i not in bad] if bad else list(lines)
+        else:
+            kept = [i for i in lines if i not in bad and data[starts[i]:starts[i + 1]].strip()]
+        return cls(starts, kept, regular, cr)
+
+    @property
+    def count(self) -> int:
+        return len(self.starts) - 1
+
+    def content(self, data: bytes, index: int) -> bytes:
+        return data[self.starts[index]:self.starts[index + 1]].rstrip(b"\r\n")
+
+    def redacted(self, data: bytes, chosen: list[int], spec: RedactSpec,
+                 counts: Counter[str]) -> dict[int, bytes]:
+        """The new text of the ``chosen`` lines that redaction changes, by line."""
+        every = self.regular and len(chosen) == self.count
+        candidates = _candidates(data, self.starts, chosen, every)
+        found = redact_lines([self.content(data, i) for i in candidates], spec, counts)
+        return {candidates[k]: line for k, line in found.items()}
+
+    def gather(self, data: bytes, chosen: list[int], changed: dict[int, bytes]) -> list[Segment]:
+        """Lines ``chosen`` (in order), each ending with LF: runs of unchanged lines as
+        spans, changed lines (and, with CRs, every line) as new text."""
+        starts = self.starts
+        out: list[Segment] = []
+        if not self.cr and len(chosen) == self.count:  # every line: only changes break runs
+            position = 0
+            for i in sorted(changed):
+                if starts[i] > position:
+                    out.append((position, starts[i]))
+                out.append(changed[i] + b"\n")
+                position = starts[i + 1]
+            if position < len(data):
+                out.append((position, len(data)))
+                if not data.endswith(b"\n"):
+                    out.append(b"\n")
+            return out
+        first = last = -2
+        for i in chosen:
+            if i == last + 1 and not self.cr and i not in changed:
+                last = i
+                continue
+            if first >= 0:
+                out.append((starts[first], starts[last + 1]))
+                first = last = -2
+            if self.cr or i in changed:
+                out.append((changed.get(i) or self.content(data, i)) + b"\n")
+            else:
+                first = last = i
+        if first >= 0:
+            out.append((starts[first], starts[last + 1]))
+            if last == self.count - 1 and not data.endswith(b"\n"):
+                out.append(b"\n")
+        return out
+
+
+def _candidates(data: bytes, starts: list[int], chosen: list[int], every: bool) -> list[int]:
+    """The ``chosen`` lines that may hold something to redact (``every``: all lines are
+    chosen and none has a CR, so they are read in place)."""
     if every:  # the lines as one Arrow array over the piece's own buffer, no copies
         offsets = pa.py_buffer(np.asarray(starts, dtype=np.int64))
         array = pa.LargeStringArray.from_buffers(len(starts) - 1, offsets, pa.py_buffer(data))
         series = pl.Series(pl.from_arrow(array))
     else:
-        series = pl.Series([data[starts[i]:starts[i + 1]] for i in kept], dtype=pl.Binary
+        series = pl.Series([data[starts[i]:starts[i + 1]] for i in chosen], dtype=pl.Binary
                            ).cast(pl.String)
     hit = (series.str.contains(PREFILTER) | series.str.contains("\\u", literal=True)).to_numpy()
-    return [kept[i] for i in np.flatnonzero(hit).tolist()]
+    return [chosen[i] for i in np.flatnonzero(hit).tolist()]
 
 
 def edit_piece(data: bytes, first_line: int, final: bool, file: str,
@@ -187,38 +265,18 @@ def edit_piece(data: bytes, first_line: int, final: bool, file: str,
     from genailog.ingest.jsonl import ChunkReader
 
     starts = _line_starts(data)
-    lines = len(starts) - 1
-    newlines = lines - (1 if data and not data.endswith(b"\n") else 0)
+    newlines = len(starts) - 1 - (1 if data and not data.endswith(b"\n") else 0)
     piece = Piece(newlines=newlines)
     result = ChunkReader(file, build_frames=False).read(Chunk(data, first_line, newlines, final))
     piece.invalid = result.invalid
-    bad = {r.line - first_line for r in result.invalid}
-    cr = b"\r" in data
-    regular = not cr and all(data[i] == 123 for i in starts[:-1])  # "{": no blank lines
-    if regular:
-        kept = [i for i in range(lines) if i not in bad] if bad else list(range(lines))
-    else:
-        kept = [i for i in range(lines)
-                if i not in bad and data[starts[i]:starts[i + 1]].strip()]
-    piece.records = len(kept)
-    edits: dict[int, bytes] = dict.fromkeys(set(range(lines)) - set(kept), b"") if (
-        len(kept) < lines) else {}
-    if cr:  # lines end with LF alone in the output
-        edits |= {i: _content(data, starts, i) + b"\n" for i in kept
-                  if data[starts[i]:starts[i + 1]].endswith(b"\r\n")}
-    if kept and not data.endswith(b"\n"):
-        edits[kept[-1]] = _content(data, starts, kept[-1]) + b"\n"
-    if spec is not None and kept:
-        candidates = _candidates(data, starts, kept, regular and not bad)
-        found = redact_lines([_content(data, starts, i) for i in candidates], spec, piece.counts)
-        edits |= {candidates[k]: line + b"\n" for k, line in found.items()}
-        piece.records_changed = len(found)
-    piece.edits = [(starts[i], starts[i + 1], edits[i]) for i in sorted(edits)]
+    lines = _Lines.of(data, {r.line - first_line for r in result.invalid}, starts)
+    piece.records = len(lines.kept)
+    changed: dict[int, bytes] = {}
+    if spec is not None and lines.kept:
+        changed = lines.redacted(data, lines.kept, spec, piece.counts)
+        piece.records_changed = len(changed)
+    piece.segments = lines.gather(data, lines.kept, changed)
     return piece
-
-
-def _content(data: bytes, starts: list[int], index: int) -> bytes:
-    return data[starts[index]:starts[index + 1]].rstrip(b"\r\n")
 
 
 def _read_range(path: str, start: int, end: int, digest: Any = None) -> bytes:
@@ -240,26 +298,6 @@ def _piece_of_file(path: str, start: int, end: int, final: bool,
     return edit_piece(_read_range(path, start, end), 1, final, path, spec)
 
 
-#: A piece of output: a span ``(start, end)`` of the piece's bytes, or new bytes.
-Segment = tuple[int, int] | bytes
-
-
-@dataclass
-class Selection:
-    """What a piece gives each part (segments of output and a record count), how many of
-    its records were valid, and what redaction replaced."""
-
-    parts: list[tuple[list[Segment], int]]
-    records: int
-    counts: Counter[str]
-    changed: int
-
-    def buffers(self, part: int, data: bytes) -> Iterator[bytes | memoryview]:
-        view = memoryview(data)
-        for segment in self.parts[part][0]:
-            yield view[segment[0]:segment[1]] if isinstance(segment, tuple) else segment
-
-
 def select_piece(data: bytes, first_line: int, bad: set[int], chosen: np.ndarray,
                  parts: int, spec: RedactSpec | None) -> Selection:
     """The records of a piece already validated, for the parts that chose them.
@@ -267,16 +305,8 @@ def select_piece(data: bytes, first_line: int, bad: set[int], chosen: np.ndarray
     The piece's valid records are its lines that are neither blank nor in ``bad`` (by
     absolute number; lines are numbered from ``first_line``); ``chosen`` holds the part
     of each (or -1), in order, and may run past the piece. Redaction by ``spec``."""
-    starts = _line_starts(data)
-    lines = len(starts) - 1
-    cr = b"\r" in data
-    regular = not cr and all(data[i] == 123 for i in starts[:-1])
-    local = {n - first_line for n in bad if first_line <= n < first_line + lines}
-    if regular:
-        kept = [i for i in range(lines) if i not in local] if local else list(range(lines))
-    else:
-        kept = [i for i in range(lines)
-                if i not in local and data[starts[i]:starts[i + 1]].strip()]
+    lines = _Lines.of(data, {n - first_line for n in bad if n >= first_line})
+    kept = lines.kept
     if len(kept) > len(chosen):
         raise InputError("the input holds more records than when it was read; it changed "
                          "during the export")
@@ -286,50 +316,21 @@ def select_piece(data: bytes, first_line: int, bad: set[int], chosen: np.ndarray
     counts: Counter[str] = Counter()
     changed: dict[int, bytes] = {}
     if spec is not None and selected:
-        candidates = _candidates(data, starts, selected, regular and len(selected) == lines)
-        found = redact_lines([_content(data, starts, i) for i in candidates], spec, counts)
-        changed = {candidates[k]: line for k, line in found.items()}
+        changed = lines.redacted(data, selected, spec, counts)
     owners = chosen[picked].tolist()
     out = []
     for part in range(parts):
         mine = [i for i, owner in zip(selected, owners, strict=True) if owner == part]
-        out.append((_gather(data, starts, mine, changed, cr), len(mine)))
+        out.append((lines.gather(data, mine, changed), len(mine)))
     return Selection(out, len(kept), counts, len(changed))
-
-
-def _gather(data: bytes, starts: list[int], indices: list[int], changed: dict[int, bytes],
-            cr: bool) -> list[Segment]:
-    """Lines ``indices`` of ``data``, each ending with LF: runs of consecutive unchanged
-    lines as spans of ``data``, changed lines (and, with CRs, every line) as new text."""
-    out: list[Segment] = []
-    first = last = -2
-    for i in indices:
-        if i == last + 1 and not cr and i not in changed:
-            last = i
-            continue
-        if first >= 0:
-            out.append((starts[first], starts[last + 1]))
-            first = last = -2
-        if cr or i in changed:
-            out.append((changed.get(i) or _content(data, starts, i)) + b"\n")
-        else:
-            first = last = i
-    if first >= 0:
-        out.append((starts[first], starts[last + 1]))
-        if not data.endswith(b"\n") and last == len(starts) - 2:
-            out.append(b"\n")
-    return out
 
 
 def _scan_range(path: str, start: int, end: int) -> tuple[int, int, int]:
     """A worker's first task when selecting: the range's newlines, lines and blank lines."""
     data = _read_range(path, start, end)
-    starts = _line_starts(data)
-    lines = len(starts) - 1
-    regular = b"\r" not in data and all(data[i] == 123 for i in starts[:-1])
-    blank = 0 if regular else sum(not data[starts[i]:starts[i + 1]].strip()
-                                  for i in range(lines))
-    return lines - (1 if data and not data.endswith(b"\n") else 0), lines, blank
+    lines = _Lines.of(data, set())
+    newlines = lines.count - (1 if data and not data.endswith(b"\n") else 0)
+    return newlines, lines.count, lines.count - len(lines.kept)
 
 
 def _select_range(path: str, start: int, end: int, first_line: int, bad: set[int],
@@ -420,5 +421,5 @@ def _spread(path: str, ranges: list[tuple[int, int]], spec: RedactSpec | None,
     return parallel.ordered(parallel.pool(workers), path, tasks, workers)
 
 
-__all__ = ["Piece", "RedactSpec", "Selection", "edit_piece", "pieces", "redact_lines",
-           "select_piece", "selections"]
+__all__ = ["Piece", "RedactSpec", "Selection", "buffers", "edit_piece", "pieces",
+           "redact_lines", "select_piece", "selections"]
