@@ -353,12 +353,18 @@ def resolve_fields(
     keep: Sequence[str] = (),
 ) -> list[str]:
     """The columns to redact: defaults and the user's own text fields, widened by ``add``
-    (--redact-fields) and narrowed by ``keep`` (--keep-fields)."""
+    (--redact-fields) and narrowed by ``keep`` (--keep-fields).
+
+    The order is the order of placeholder numbering within a record: the schema's fields
+    (defaults, then added ones), then user fields by name, as records written as logged
+    number them whatever order their keys come in."""
     unknown = sorted((set(add) | set(keep)) - set(schema.names()))
     if unknown:
         raise UsageError(f"unknown field(s) for redaction: {', '.join(unknown)}")
     texts = (pl.String(), pl.List(pl.String()))
-    chosen = [*DEFAULT_FIELDS, *(f for f in user_fields if schema.get(f) in texts), *add]
+    users = set(user_fields)
+    mine = {f for f in users if schema.get(f) in texts} | (set(add) & users)
+    chosen = [*DEFAULT_FIELDS, *(f for f in add if f not in users), *sorted(mine)]
     fields = [f for f in dict.fromkeys(chosen) if f not in keep and f in schema]
     bad = [f for f in fields if not _redactable(schema[f])]
     if bad:

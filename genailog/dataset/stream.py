@@ -48,7 +48,8 @@ _ENCODER = msgspec.json.Encoder(decimal_format="number")
 @dataclass(frozen=True)
 class RedactSpec:
     """What to redact in a raw record: the named canonical fields, in this order, then
-    every user field (a field outside the schema) not in ``keep``."""
+    every user field (a field outside the schema) not in ``keep``, by name (the order of
+    :func:`redact.resolve_fields`, so that placeholders are numbered alike)."""
 
     fields: tuple[str, ...]
     keep: frozenset[str] = frozenset()
@@ -58,8 +59,10 @@ class RedactSpec:
             value = record.get(name)
             if value is not None:
                 yield name, value
-        for name, value in record.items():
-            if name not in CANONICAL_DTYPES and name not in self.keep and value is not None:
+        users = [n for n in record if n not in CANONICAL_DTYPES and n not in self.keep]
+        for name in sorted(users) if len(users) > 1 else users:
+            value = record[name]
+            if value is not None:
                 yield name, value
 
 
