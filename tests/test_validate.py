@@ -167,3 +167,20 @@ def test_timestamp_pattern_edges_match_jsonschema(tmp_path: Path) -> None:
     expected = {i + 1 for i, r in enumerate(records) if not VALIDATOR.is_valid(r)}
     assert flagged == expected
     assert {1, 2, 4} & expected == set()  # real instants are kept
+
+
+def test_two_objects_on_a_line_and_one_across_lines_are_both_invalid(tmp_path: Path) -> None:
+    """The whole-chunk decoder reads a stream of values; the counts here match (three
+    lines, three objects) yet no line is one record, and every one must be flagged."""
+    a = json.dumps(base_record())
+    path = tmp_path / "tricky.jsonl"
+    path.write_text(f"{a} {a}\n" + '{"timestamp": "2025-12-26T10:00:12Z",\n"model": "m"}\n',
+                    encoding="utf-8")
+    result = validate([str(path)])
+    assert sorted(r.line for r in result.invalid_records) == [1, 2, 3]
+    braced = tmp_path / "braced.jsonl"  # every line starts with { and ends with }
+    braced.write_text(f"{a}\n{a}{a}\n{a}\n", encoding="utf-8")
+    assert [r.line for r in validate([str(braced)]).invalid_records] == [2]
+    good = tmp_path / "good.jsonl"
+    good.write_text(f"{a}\n{a}", encoding="utf-8")  # no final newline
+    assert validate([str(good)]).valid

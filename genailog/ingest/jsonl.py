@@ -23,7 +23,13 @@ from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
-from genailog.schema.fastcheck import RFC3339_RUST, closed_batch, raw_batch, unknown_field
+from genailog.schema.fastcheck import (
+    RFC3339_RUST,
+    closed_batch,
+    closed_record,
+    raw_batch,
+    unknown_field,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
@@ -130,17 +136,34 @@ class Triage:
 MAX_EXTRA_FIELDS = 64
 
 
-def _decode_batch(joined: bytes, expected: int,
-                  extras: tuple[str, ...] = ()) -> tuple[list[Any], tuple[str, ...]] | None:
-    """Decode a JSON array of ``expected`` records at once, learning user field names as
-    they turn up (starting from ``extras``); None when some record is rejected for any
-    other reason."""
+def one_object_per_line(data: bytes) -> bool:
+    """Whether every line of ``data`` starts with ``{`` and ends with ``}`` (no blank
+    lines, no CR, no surrounding spaces). Then a stream of as many JSON values as lines is
+    one value per line: a value cannot run on to the next line, since ``}`` followed by
+    ``{`` is never valid inside a value."""
+    if not data.startswith(b"{") or b"\r" in data:
+        return False
+    find, end = data.find, data.find(b"\n")
+    while end >= 0:
+        if data[end - 1] != 125 or (end + 1 < len(data) and data[end + 1] != 123):
+            return False
+        end = find(b"\n", end + 1)
+    return data.endswith((b"}", b"}\n"))
+
+
+def _decode_batch(joined: bytes, expected: int, extras: tuple[str, ...] = (), *,
+                  lines: bool = False) -> tuple[list[Any], tuple[str, ...]] | None:
+    """Decode ``expected`` records at once, learning user field names as they turn up
+    (starting from ``extras``); None when some record is rejected for any other reason.
+    ``joined`` is a JSON array of them, or with ``lines`` the lines themselves (which must
+    pass :func:`one_object_per_line`)."""
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of small objects: the collector would only slow decoding
     try:
         while len(extras) <= MAX_EXTRA_FIELDS:
             try:
-                records = closed_batch(extras).decode(joined)
+                records = (closed_record(extras).decode_lines(joined) if lines
+                           else closed_batch(extras).decode(joined))
             except msgspec.ValidationError as exc:
                 name = unknown_field(exc)
                 if name is None or name in extras:
@@ -210,9 +233,12 @@ class ChunkReader:
             return None  # blank or indented lines: the line-by-line path knows them
         terminated = data.endswith(b"\n")
         count = chunk.newlines + (0 if terminated else 1)
-        commas = memoryview(data.replace(b"\n", b","))
-        decoded = _decode_batch(b"".join((b"[", commas[:-1] if terminated else commas, b"]")),
-                                count, self.extras)
+        if one_object_per_line(data):  # decoded in place, no copy of the chunk
+            decoded = _decode_batch(data, count, self.extras, lines=True)
+        else:
+            commas = memoryview(data.replace(b"\n", b","))
+            decoded = _decode_batch(b"".join((b"[", commas[:-1] if terminated else commas,
+                                              b"]")), count, self.extras)
         if decoded is None:
             return None
         records, self.extras = decoded

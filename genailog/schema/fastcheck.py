@@ -113,15 +113,26 @@ _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)` - at `\$\[\d+\]`$"
 
 
 @cache
+def _record(extras: tuple[str, ...]) -> type:
+    return msgspec.defstruct(
+        "Record", [(f"x{i}", Any, None) for i in range(len(extras))], bases=(_BatchRecord,),
+        rename={f"x{i}": name for i, name in enumerate(extras)}, forbid_unknown_fields=True,
+        gc=False, kw_only=True)
+
+
+@cache
 def closed_batch(extras: tuple[str, ...] = ()) -> msgspec.json.Decoder[list[Any]]:
     """A decoder of a JSON array of records with exactly the schema's fields plus ``extras``
     (decoded as plain values into attributes ``x0``, ``x1``, ...). Timestamps must still be
     checked against :data:`RFC3339_RUST`."""
-    record = msgspec.defstruct(
-        "Record", [(f"x{i}", Any, None) for i in range(len(extras))], bases=(_BatchRecord,),
-        rename={f"x{i}": name for i, name in enumerate(extras)}, forbid_unknown_fields=True,
-        gc=False, kw_only=True)
-    return msgspec.json.Decoder(list[record])  # type: ignore[valid-type]
+    return msgspec.json.Decoder(list[_record(extras)])  # type: ignore[misc]
+
+
+@cache
+def closed_record(extras: tuple[str, ...] = ()) -> msgspec.json.Decoder[Any]:
+    """The same records one at a time, for ``decode_lines``. That method reads a stream of
+    JSON values, not lines: its caller must make sure there is one value per line."""
+    return msgspec.json.Decoder(_record(extras))
 
 
 def unknown_field(error: msgspec.ValidationError) -> str | None:
