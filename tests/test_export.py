@@ -499,3 +499,16 @@ def test_redaction_reaches_every_format(tmp_path: Path) -> None:
     run(logs, tmp_path / "out.parquet", redact=True)
     row = pl.read_parquet(tmp_path / "out.parquet").row(0, named=True)
     assert (row["prompt"], json.loads(row["metadata"])) == ("I am <EMAIL_1>", {"to": "<EMAIL_1>"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(), max_size=4), st.integers())
+def test_example_lines_encode_like_json_dumps(texts: list[str], number: int) -> None:
+    """Example lines are encoded by msgspec; the bytes must be what the json module writes
+    (compact, non-ASCII kept), control characters, quotes and U+2028 included. They hold
+    text, integers and promptfoo's 0.8 (msgspec writes 1e16 where json writes 1e+16)."""
+    from genailog.dataset.writers import _dumps
+
+    value = {"messages": [{"role": "user", "content": t} for t in texts], "n": number,
+             "threshold": 0.8}
+    assert _dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
