@@ -235,6 +235,14 @@ def test_second_read_on_worker_processes_equals_one_process(
     path = tmp_path / "logs.jsonl"
     path.write_text("".join(rows), encoding="utf-8")
     monkeypatch.setattr(stream, "PIECE_BYTES", 16 * 1024)
+    pools: list[int] = []
+    make_pool = stream.parallel.pool
+
+    def counted(count: int) -> Any:
+        pools.append(count)
+        return make_pool(count)
+
+    monkeypatch.setattr(stream.parallel, "pool", counted)
     outputs = {}
     for workers in ("1", "2"):
         monkeypatch.setenv("GENAILOG_WORKERS", workers)
@@ -246,6 +254,7 @@ def test_second_read_on_worker_processes_equals_one_process(
         outputs[workers] = [(tmp_path / name).read_bytes() for name in (
             f"all{workers}.jsonl", f"w{workers}.jsonl", f"s{workers}.train.jsonl",
             f"s{workers}.test.jsonl")]
+    assert pools == [2, 2, 2]  # workers=2 only: the streamed export and two second reads
     assert outputs["1"] == outputs["2"]
     everything, filtered, train, test = outputs["2"]
     assert filtered == everything and b"\r" not in everything
