@@ -512,3 +512,35 @@ def test_example_lines_encode_like_json_dumps(texts: list[str], number: int) -> 
     value = {"messages": [{"role": "user", "content": t} for t in texts], "n": number,
              "threshold": 0.8}
     assert _dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+BLANKS = ["", " ", "\t\n", "\x1c", "\x1f", "\u2028", "\u3000", "\x85", "\xa0", "\u200b"]
+TEXTS = st.one_of(st.none(), st.sampled_from(BLANKS), st.text(max_size=6),
+                  st.sampled_from(["hi", " ok ", "\x1cx"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "prompt": TEXTS, "response": TEXTS, "system_prompt": TEXTS,
+    "messages": st.one_of(st.none(), st.just([]), st.lists(st.fixed_dictionaries(
+        {"role": st.sampled_from(["user", "assistant", "system", "tool"]),
+         "content": TEXTS}), min_size=1, max_size=3)),
+}), min_size=1, max_size=12))
+def test_usable_mask_agrees_with_conversation(records: list[dict[str, Any]]) -> None:
+    """Records without messages are judged in polars: the verdicts must be exactly those of
+    the Python rule, exotic whitespace included."""
+    from genailog.dataset.writers import conversation, usable_mask
+
+    frame, _ = canonical_frame([{"timestamp": "2025-12-01T00:00:00Z", "model": "m", **r}
+                                for r in records])
+    want = [conversation(m, s, p, r) is not None for m, s, p, r in frame.select(
+        "messages", "system_prompt", "prompt", "response").iter_rows()]
+    assert usable_mask(frame, "openai-chat").to_list() == want
+
+
+def test_not_blank_pattern_matches_python_whitespace_on_every_code_point() -> None:
+    from genailog.dataset.writers import _NOT_BLANK
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    kept = pl.Series(chars).str.contains(_NOT_BLANK).to_list()
+    assert [c for c, k in zip(chars, kept, strict=True) if k == c.isspace()] == []

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import msgspec
+import numpy as np
 import polars as pl
 
 from genailog.cli.render import atomic_writer
@@ -171,11 +172,29 @@ def conversations(frame: pl.DataFrame) -> list[list[Message] | None]:
     return [conversation(*row) for row in rows]
 
 
+#: A character that Python's ``str.strip()`` keeps: Rust's ``\s`` is Unicode White_Space,
+#: and ``str.isspace`` adds U+001C..U+001F (a test checks every code point).
+_NOT_BLANK = r"[^\s\x1c-\x1f]"
+
+
 def usable_mask(frame: pl.DataFrame, fmt: str) -> pl.Series:
-    """Which records can form an example of format ``fmt`` (all of them for record formats)."""
+    """Which records can form an example of format ``fmt`` (all of them for record formats).
+
+    Records without messages are decided in polars, by the rule :func:`conversation`
+    applies to them; records with messages go through :func:`conversation` itself."""
     if fmt not in EXAMPLE_FORMATS:
         return pl.Series("usable", [True] * frame.height, dtype=pl.Boolean)
-    return pl.Series("usable", [c is not None for c in conversations(frame)], dtype=pl.Boolean)
+    system = pl.col("system_prompt")
+    plain = (pl.col("prompt").str.contains(_NOT_BLANK)
+             & pl.col("response").str.contains(_NOT_BLANK)
+             & (system.is_null() | (system == "") | system.str.contains(_NOT_BLANK)))
+    with_messages = pl.col("messages").list.len().fill_null(0) > 0
+    flags = frame.select(plain.fill_null(False).alias("plain"), with_messages.alias("chat"))
+    usable = flags.get_column("plain").to_numpy().copy()
+    rows = np.flatnonzero(flags.get_column("chat").to_numpy())
+    if len(rows):
+        usable[rows] = [c is not None for c in conversations(frame[rows])]
+    return pl.Series("usable", usable, dtype=pl.Boolean)
 
 
 _ENCODER = msgspec.json.Encoder()
