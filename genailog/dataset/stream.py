@@ -129,7 +129,7 @@ def redact_lines(lines: Sequence[bytes], spec: RedactSpec,
 Segment = tuple[int, int] | bytes
 
 
-def buffers(segments: list[Segment], data: bytes) -> Iterator[bytes | memoryview]:
+def buffers(segments: list[Segment], data: bytes | memoryview) -> Iterator[bytes | memoryview]:
     """The output that ``segments`` describe over ``data`` (the piece's bytes)."""
     view = memoryview(data)
     for segment in segments:
@@ -388,7 +388,8 @@ def selections(source: Source, bad: set[int], part_of: np.ndarray, first_index: 
 
 
 def pieces(source: Source, stream: IO[bytes] | Any, spec: RedactSpec | None,
-           digest: Any = None, piece_bytes: int | None = None) -> Iterator[tuple[bytes, Piece]]:
+           digest: Any = None, piece_bytes: int | None = None,
+           ) -> Iterator[tuple[bytes | memoryview, Piece]]:
     """A genailog JSONL source's pieces in order, each with its bytes (BOM removed), line
     numbers absolute; on every core when the file is large and workers are allowed.
     ``digest`` (a hashlib object) is fed the bytes as read, BOM included."""
@@ -400,14 +401,21 @@ def pieces(source: Source, stream: IO[bytes] | Any, spec: RedactSpec | None,
     if size is not None and count >= 2 and size >= 2 * piece_bytes:
         ranges = newline_cuts(source.name, size, piece_bytes)
         done = offset = 0
-        for (start, end), piece in zip(ranges, _spread(source.name, ranges, spec, count),
-                                       strict=True):
-            piece.invalid = [replace(r, line=r.line + offset) for r in piece.invalid]
-            offset += piece.newlines
-            done += end - start
-            data = _read_range(source.name, start, end, digest)
-            yield data, piece
-            report(source.name, done, size)
+        # One buffer for every piece: the main process reads 1 GB per GB of input, and
+        # fresh buffers would be faulted in page by page each time.
+        buffer = memoryview(bytearray(max(end - start for start, end in ranges)))
+        with open(source.name, "rb") as handle:
+            for (start, end), piece in zip(ranges, _spread(source.name, ranges, spec, count),
+                                           strict=True):
+                piece.invalid = [replace(r, line=r.line + offset) for r in piece.invalid]
+                offset += piece.newlines
+                done += end - start
+                handle.seek(start)
+                read = buffer[:handle.readinto(buffer[:end - start])]
+                if digest is not None:
+                    digest.update(read)
+                yield (read[len(_BOM):] if start == 0 and read[:3] == _BOM else read), piece
+                report(source.name, done, size)
         return
     for chunk in numbered_chunks(stream, piece_bytes, source.name, size, strip_bom=False):
         if digest is not None:
