@@ -22,7 +22,7 @@ _INT_FIELDS = (
     "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
     "reasoning_tokens", "retries",
 )  # fmt: skip
-_FLOAT_FIELDS = ("cost_usd", "latency_ms", "ttft_ms", "feedback_rating")
+_FLOAT_FIELDS = ("cost_usd", "latency_ms", "ttft_ms", "feedback_rating", "sample_rate")
 _BOOL_FIELDS = ("hallucination_flag", "refusal")
 
 #: Columns holding JSON text: objects and mixed lists, carried through as logged.

@@ -29,6 +29,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                               "session_id", "user_id")),
     ("Versioning and deployment", ("prompt_id", "prompt_version", "app", "environment",
                                    "stage", "provider", "operation")),
+    ("Sampling", ("sample_rate",)),
     ("Other", ("embedding", "tags", "metadata")),
 )  # fmt: skip
 

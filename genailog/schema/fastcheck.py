@@ -72,6 +72,7 @@ class _Fields(msgspec.Struct, kw_only=True, gc=False):
     error_type: str | None = None
     error_message: str | None = None
     retries: Count | None = None
+    sample_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = None
     finish_reason: str | None = None
     request_id: str | None = None
     trace_id: str | None = None
