@@ -103,7 +103,7 @@ def cli(args: list[str], env: dict[str, str] | None = None) -> None:
 
 def bench_naive(path: Path, records: int, slice_rows: int = 50_000) -> float:
     """json.loads of each line and every exact detector on every text field, no prefilter."""
-    from genailog.dataset.redact import RecordRedactor
+    from genailog.redaction import RecordRedactor
 
     with path.open("rb") as handle:
         lines = [handle.readline() for _ in range(slice_rows)]

@@ -23,20 +23,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genailog.dataset.redact import (
+from genailog.dataset.redact import redact_frame, resolve_fields
+from genailog.errors import UsageError
+from genailog.ingest.frame import canonical_frame
+from genailog.redaction import (
     DETECTORS,
     KINDS,
     PREFILTER,
     TRIGGERS,
     iban_ok,
     luhn_ok,
-    redact_frame,
     redact_text,
-    resolve_fields,
     triggered,
 )
-from genailog.errors import UsageError
-from genailog.ingest.frame import canonical_frame
 
 PER_TYPE = 200
 ALNUM = string.ascii_letters + string.digits

@@ -1,350 +1,36 @@
-"""The offline redaction engine: PII and secrets become typed, numbered placeholders.
+"""Redaction of whole frames: the vectorized path of the export.
 
-Each detector is a Python regex plus an optional checksum or sanity check (Luhn for card
-numbers, ISO 13616 mod-97 for IBANs, ``ipaddress`` for IP addresses). Matches become
-``<EMAIL_1>``, ``<EMAIL_2>``...; one value keeps one number across every field of a record,
-so a redacted conversation stays readable.
-
-Speed comes from a prefilter: one regex that is a superset of every detector runs in
-polars (Rust, vectorized) over whole columns, and only the cells it flags go through the
-exact Python detectors. Checksums therefore run only on candidate matches.
+The engine (detectors, checksums, placeholders, :class:`RecordRedactor`) lives in
+:mod:`genailog.redaction`, below every layer that redacts. Here its triggers are evaluated
+in polars (Rust, vectorized) over whole columns, and only the cells they flag go through
+the exact Python detectors, each cell running only the detectors its triggers call for.
 
 Nothing here reads files, downloads models or prints.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cache, cached_property
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from genailog.errors import UsageError
-
-Validator = Callable[[str], int]  # accepted length of the match (0 rejects it)
-
-# ---------------------------------------------------------------- checksums
-
-
-def luhn_ok(digits: str) -> bool:
-    """The Luhn (mod 10) check used by payment card numbers."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-_CARD_PREFIX = re.compile(
-    r"4|5[1-5]|2(?:2[2-9][1-9]|2[3-9]|[3-6]|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|2)"
-    r"|35(?:2[89]|[3-8])|5[06-9]|6"
+from genailog.redaction import (
+    DEFAULT_FIELDS,
+    KINDS,
+    PREFILTER,
+    TRIGGERS,
+    Detector,
+    RecordRedactor,
+    detectors_for,
 )
 
-
-def _card(text: str) -> int:
-    digits = re.sub(r"\D", "", text)
-    if not 13 <= len(digits) <= 19 or not _CARD_PREFIX.match(digits):
-        return 0
-    seps = set(re.findall(r"\D", text))
-    return len(text) if len(seps) <= 1 and luhn_ok(digits) else 0
-
-
-#: ISO 13616 lengths for the countries that issue IBANs.
-IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
-    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
-    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
-    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}  # fmt: skip
-
-
-def iban_ok(compact: str) -> bool:
-    """The ISO 7064 mod-97 check of an IBAN without spaces."""
-    if IBAN_LENGTHS.get(compact[:2]) != len(compact):
-        return False
-    moved = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
-
-
-def _iban(text: str) -> int:
-    """Accept the IBAN at the start of ``text``, cutting words the pattern swallowed."""
-    want = IBAN_LENGTHS.get(text[:2])
-    if want is None:
-        return 0
-    seen = 0
-    for end, ch in enumerate(text, start=1):
-        if ch != " ":
-            seen += 1
-        if seen == want:
-            at_boundary = end == len(text) or text[end] == " "
-            ok = at_boundary and iban_ok(text[:end].replace(" ", ""))
-            return end if ok else 0
-    return 0
-
-
-def _ipv4(text: str) -> int:
-    try:
-        ipaddress.IPv4Address(text)
-    except ValueError:
-        return 0
-    return len(text)
-
-
-def _ipv6(text: str) -> int:
-    if not any(ch.isdigit() for ch in text):
-        return 0  # "bad::add" is valid IPv6 but far more often a C++ or Rust path
-    try:
-        ipaddress.IPv6Address(text)
-    except ValueError:
-        return 0
-    return len(text)
-
-
-def _digits_between(low: int, high: int) -> Validator:
-    def check(text: str) -> int:
-        return len(text) if low <= sum(ch.isdigit() for ch in text) <= high else 0
-
-    return check
-
-
-def _us_phone(text: str) -> int:
-    digits = re.sub(r"\D", "", text)
-    digits = digits[1:] if len(digits) == 11 else digits
-    # NANP: area code and exchange both start with 2-9.
-    return len(text) if len(digits) == 10 and digits[0] > "1" and digits[3] > "1" else 0
-
-
-#: File extensions that follow ``@`` in asset names (``icon@2x.png``), never real TLDs in use.
-_FILE_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "pdf", "ico", "bmp", "tif"})
-
-
-def _email(text: str) -> int:
-    return 0 if text.rsplit(".", 1)[-1].lower() in _FILE_TLDS else len(text)
-
-
-def _has_digit(text: str) -> int:
-    tail = text.split("-", 2)[-1]
-    return len(text) if any(c.isdigit() for c in tail) and any(c.isalpha() for c in tail) else 0
-
-
-# ---------------------------------------------------------------- detectors
-
-
-@dataclass(frozen=True)
-class Detector:
-    """One kind of sensitive value: an exact Python regex and a check on each match.
-
-    A named group ``v`` marks the value when the regex also matches context around it
-    (``aws_secret_access_key = ...``); only the value is replaced.
-    """
-
-    kind: str
-    pattern: re.Pattern[str]
-    check: Validator | None = None
-
-    @cached_property
-    def _group(self) -> str | int:
-        return "v" if "v" in self.pattern.groupindex else 0
-
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
-        found = []
-        group, check = self._group, self.check
-        for match in self.pattern.finditer(text):
-            start, end = match.span(group)
-            value = text[start:end]
-            size = check(value) if check else len(value)
-            if size:
-                found.append((start, start + size, value[:size]))
-        return found
-
-
-def _d(kind: str, pattern: str, check: Validator | None = None) -> Detector:
-    return Detector(kind, re.compile(pattern), check)
-
-
-_B = r"(?<![A-Za-z0-9_])"  # token start
-_E = r"(?![A-Za-z0-9_])"  # token end
-
-#: Detectors in priority order: where two matches overlap, the earlier detector wins.
-DETECTORS: tuple[Detector, ...] = (
-    _d("PRIVATE_KEY", r"-----BEGIN[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END"
-       r"[A-Z ]{0,30}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\]*)"),
-    _d("JWT", _B + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?![A-Za-z0-9_-])"),
-    _d("ANTHROPIC_KEY", r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}"),
-    _d("OPENAI_KEY", r"(?<![\w-])sk-(?!ant-)[A-Za-z0-9_-]{20,}", _has_digit),
-    _d("AWS_KEY", _B + r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}" + _E),
-    _d("AWS_KEY", r"(?i:aws_?secret(?:_?access)?_?key)[\"']?\s{0,3}[:=]\s{0,3}[\"']?"
-       r"(?P<v>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),
-    _d("GITHUB_TOKEN", _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"
-       + _E),
-    _d("HF_TOKEN", _B + r"hf_[A-Za-z0-9]{30,}" + _E),
-    _d("SLACK_TOKEN", r"(?<![\w-])(?:xox[abposr]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,}"
-       r"|https://hooks\.slack\.com/services/[A-Za-z0-9_/]+)"),
-    _d("STRIPE_KEY", _B + r"(?:(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})"
-       + _E),
-    _d("EMAIL", r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]"
-       r"{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])", _email),
-    _d("IBAN", r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])", _iban),
-    _d("CREDIT_CARD", r"(?<![\w.,-])\d(?:[ -]?\d){12,18}(?![\w-]|[.,]\d)", _card),
-    _d("US_SSN", r"(?<![\w.,-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-]|[.,]\d)"),
-    _d("US_SSN", r"(?i:\bssn\b|social security(?: number)?)\W{0,5}(?P<v>\d{9}|\d{3} \d{2} \d{4})"
-       r"(?!\d)"),
-    _d("PHONE", r"(?<![\w+])\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){2,6}(?![\w-]|[.,]\d)",
-       _digits_between(8, 15)),
-    _d("PHONE", r"(?<![\w.,+-])(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"
-       r"(?![\w-]|[.,]\d)", _us_phone),
-    _d("IPV4", r"(?<![\w.-])(?:\d{1,3}\.){3}\d{1,3}(?![\w-]|\.\d)", _ipv4),
-    _d("IPV6", r"(?<![\w:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?![\w:])", _ipv6),
-)  # fmt: skip
-
-KINDS: tuple[str, ...] = tuple(dict.fromkeys(d.kind for d in DETECTORS))
-
-#: For each detector (same order), a superset of its matches in the Rust regex dialect
-#: polars uses (no lookaround): a cell that matches none of them needs no Python work,
-#: and a cell runs only the detectors whose trigger it matches.
-TRIGGERS: tuple[tuple[str, str], ...] = (
-    ("PRIVATE_KEY", r"-----BEGIN"),
-    ("JWT", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ"),
-    ("ANTHROPIC_KEY", r"sk-ant-"),
-    ("OPENAI_KEY", r"sk-[A-Za-z0-9_-]{20}"),
-    ("AWS_KEY", r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AGPA|ANPA|ANVA|APKA)[A-Z0-9]{16}"),
-    ("AWS_KEY", r"(?i:aws_?secret)"),
-    ("GITHUB_TOKEN", r"gh[pousr]_[A-Za-z0-9]{36}|github_pat_"),
-    ("HF_TOKEN", r"hf_[A-Za-z0-9]{30}"),
-    ("SLACK_TOKEN", r"xox[abposr]-|xapp-|hooks\.slack\.com"),
-    ("STRIPE_KEY", r"(?:sk|rk|pk)_(?:live|test)_|whsec_"),
-    ("EMAIL", r"[A-Za-z0-9._%+-]@[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2}"),
-    ("IBAN", r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11}"),
-    ("CREDIT_CARD", r"\d(?:[ -]?\d){12}"),
-    ("US_SSN", r"\d{3}-\d{2}-\d{4}"),
-    ("US_SSN", r"(?i:ssn|social security)"),
-    ("PHONE", r"\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){2}"),
-    ("PHONE", r"(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"),
-    ("IPV4", r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
-    ("IPV6", r"::|(?:[0-9A-Fa-f]{1,4}:){6}"),
-)
-#: Any trigger: the vectorized test for "this cell may hold something to redact".
-PREFILTER = "|".join(f"(?:{t})" for _, t in TRIGGERS)
-#: The same triggers for Python's ``re`` (the syntax used is common to both dialects).
-_PY_TRIGGERS = tuple(re.compile(t) for _, t in TRIGGERS)
-
-
-def triggered(text: str) -> list[Detector]:
-    """The detectors whose trigger ``text`` matches."""
-    return [d for d, t in zip(DETECTORS, _PY_TRIGGERS, strict=True) if t.search(text)]
-
-
-def _normalize(kind: str, value: str) -> str:
-    """The identity of a value: one number per value, whatever its spacing or case."""
-    if kind in ("EMAIL",):
-        return value.lower()
-    if kind in ("CREDIT_CARD", "PHONE", "US_SSN"):
-        return re.sub(r"\D", "", value)
-    if kind in ("IBAN", "IPV6"):
-        return value.replace(" ", "").upper()
-    return value
-
-
-# ---------------------------------------------------------------- text and records
-
-
-@dataclass
-class RecordRedactor:
-    """Redacts the fields of one record, numbering each distinct value once."""
-
-    counts: Counter[str]
-    numbers: dict[tuple[str, str], int] = field(default_factory=dict)
-    per_kind: Counter[str] = field(default_factory=Counter)
-
-    def placeholder(self, kind: str, value: str) -> str:
-        key = (kind, _normalize(kind, value))
-        if key not in self.numbers:
-            self.per_kind[kind] += 1
-            self.numbers[key] = self.per_kind[kind]
-        self.counts[kind] += 1
-        return f"<{kind}_{self.numbers[key]}>"
-
-    #: The detectors to run (None: those each text triggers); the frame path sets them
-    #: per cell from triggers evaluated in polars.
-    detectors: Sequence[Detector] | None = None
-
-    def text(self, text: str) -> str:
-        detectors = triggered(text) if self.detectors is None else self.detectors
-        spans = find_spans(text, detectors)
-        if not spans:
-            return text
-        parts: list[str] = []
-        pos = 0
-        for start, end, kind, value in spans:
-            parts.append(text[pos:start])
-            parts.append(self.placeholder(kind, value))
-            pos = end
-        parts.append(text[pos:])
-        return "".join(parts)
-
-    def json_text(self, text: str) -> str:
-        """String values inside JSON text; keys, numbers and layout of the rest stay, and
-        text with nothing to replace is returned as it was."""
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return self.text(text)
-        before = self.counts.total()
-        walked = self.walk(value)
-        if self.counts.total() == before:
-            return text
-        return json.dumps(walked, ensure_ascii=False, separators=(",", ":"))
-
-    def walk(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.walk(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.walk(v) for k, v in value.items()}
-        return value
-
-
-def find_spans(
-    text: str, detectors: Sequence[Detector] = DETECTORS
-) -> list[tuple[int, int, str, str]]:
-    """Non-overlapping ``(start, end, kind, value)`` matches, in text order."""
-    taken: list[tuple[int, int, str, str]] = []
-    for detector in detectors:
-        for start, end, value in detector.spans(text):
-            if all(end <= s or start >= e for s, e, _, _ in taken):
-                taken.append((start, end, detector.kind, value))
-    return sorted(taken)
-
-
-def redact_text(text: str, counts: Counter[str] | None = None) -> str:
-    """One string redacted on its own (numbering starts at 1)."""
-    return RecordRedactor(counts if counts is not None else Counter()).text(text)
-
-
-# ---------------------------------------------------------------- frames
-
-#: Text fields redacted by default. Identifiers (user_id, session_id...) are left alone,
-#: because grouping and joins need them; add them with --redact-fields.
-DEFAULT_FIELDS: tuple[str, ...] = (
-    "prompt", "system_prompt", "messages", "response", "feedback_comment", "error_message",
-    "metadata", "retrieval_docs",
-)  # fmt: skip
-
+__all__ = ["DEFAULT_FIELDS", "KINDS", "PREFILTER", "FrameRedaction", "RecordRedactor",
+           "detectors_for", "redact_frame", "resolve_fields", "trigger_codes"]
 
 def resolve_fields(
     schema: pl.Schema,
@@ -416,12 +102,6 @@ def trigger_codes(texts: pl.Series) -> np.ndarray:
                       for i, (_, trigger) in enumerate(TRIGGERS)).to_numpy().astype(np.int64)
     codes: np.ndarray = flags @ _TRIGGER_BITS
     return codes
-
-
-@cache
-def detectors_for(code: int) -> list[Detector]:
-    """The detectors whose bits are set in a trigger code."""
-    return [d for i, d in enumerate(DETECTORS) if code >> i & 1]
 
 
 def redact_frame(

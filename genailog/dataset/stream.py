@@ -31,11 +31,12 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from genailog.dataset.redact import PREFILTER, RecordRedactor, detectors_for, trigger_codes
+from genailog.dataset.redact import trigger_codes
 from genailog.errors import InputError
 from genailog.ingest import parallel
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk, Source, newline_cuts, numbered_chunks, size_of
+from genailog.redaction import PREFILTER, RecordRedactor, detectors_for
 from genailog.schema.columns import CANONICAL_DTYPES
 
 #: Pieces of about this many bytes are validated and redacted at a time.
