@@ -111,6 +111,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("redact", "export", "redact_command"),
     ("convert", "convert", "convert_command"),
     ("sample", "sample", "sample_command"),
+    ("report", "report", "report_command"),
 ]
 
 
