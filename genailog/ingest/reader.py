@@ -18,7 +18,9 @@ import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
 from genailog.ingest import cache, parallel
+from genailog.ingest.context import ReadContext, ReadOptions
 from genailog.ingest.detect import INPUT_FORMATS, detect
+from genailog.ingest.formats._common import OtherLine
 from genailog.ingest.jsonl import ChunkReader, ChunkResult
 from genailog.ingest.parquet import read_parquet
 from genailog.ingest.policy import InvalidPolicy
@@ -75,34 +77,67 @@ def apply_policy(invalid: list[InvalidRecord], policy: InvalidPolicy, report: Re
 
 
 def read_logs(
-    paths: Sequence[str | Path],
+    paths: str | Path | Sequence[str | Path],
     *,
     on_invalid: str | InvalidPolicy = "fail",
     input_format: str = "auto",
     stdin: BinaryIO | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    options: ReadOptions | None = None,
 ) -> Logs:
     """Read log files into canonical columns.
 
     ``paths`` are files, directories (recursive), globs or ``-`` (stdin); JSONL (also
     ``.gz``/``.zst``), Parquet, and the formats of :mod:`genailog.ingest.formats`.
-    Raises :class:`InvalidRecordError` on the first invalid record under ``fail``.
+    ``options`` sets the field map, default model and timezone for logs that are not
+    canonical. Raises :class:`InvalidRecordError` on the first invalid record under
+    ``fail``, and :class:`InputError` when non-empty input holds no LLM call.
     """
     policy = InvalidPolicy.parse(on_invalid)
     if input_format not in INPUT_FORMATS:
         raise UsageError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, "
                          f"not {input_format!r}")
     report = ReadReport(policy=policy.mode)
+    ctx = ReadContext(options or ReadOptions())
     parts = _Parts()
     foreign: dict[str, list[tuple[Source, bytes]]] = {}
-    for source in discover(paths):
-        _read_source(source, policy, input_format, stdin, chunk_bytes, report, parts, foreign)
+    sources = discover(as_paths(paths))
+    for source in sources:
+        try:
+            _read_source(source, policy, input_format, stdin, chunk_bytes, report, parts,
+                         foreign, ctx)
+        except InputError as exc:
+            if policy.mode == "fail" or len(sources) == 1 or isinstance(
+                    exc, InvalidRecordError):
+                raise
+            report.unreadable.append((source.name, str(exc)))
     for fmt, items in foreign.items():
-        _read_foreign(fmt, items, policy, report, parts)
+        _read_foreign(fmt, items, policy, report, parts, ctx)
+    report.absorb(ctx)
     frame = _concat(parts, report)
     if policy.mode == "quarantine" and policy.quarantine_path is not None:
         write_quarantine(policy.quarantine_path, report.invalid)
+    _check_not_empty(report, input_format)
     return Logs(frame, report)
+
+
+def as_paths(paths: str | Path | Sequence[str | Path]) -> list[str | Path]:
+    """One path or many: a lone string is one path, never a sequence of characters."""
+    if isinstance(paths, str | Path):
+        return [paths]
+    return list(paths)
+
+
+def _check_not_empty(report: ReadReport, input_format: str) -> None:
+    """Non-empty input that yields no LLM call is an error, never a silent zero."""
+    if report.records:
+        return
+    found = report.found_without_calls()
+    if not found:
+        return
+    forced = f" as --input-format {input_format}" if input_format != "auto" else ""
+    raise InputError(f"no LLM call found{forced}: {found}; see `genailog inspect` for what "
+                     "was read, and docs/formats.md for the shapes genailog reads")
 
 
 def _json_text(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -142,16 +177,18 @@ def _concat(parts: _Parts, report: ReadReport) -> pl.LazyFrame:
 
 def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
                  stdin: BinaryIO | None, chunk_bytes: int, report: ReadReport, parts: _Parts,
-                 foreign: dict[str, list[tuple[Source, bytes]]]) -> None:
+                 foreign: dict[str, list[tuple[Source, bytes]]], ctx: ReadContext) -> None:
     head, stream = open_peeked(source, stdin)
     try:
-        fmt = detect(source, head, input_format)
+        fmt = detect(source, head, input_format, ctx)
         file_report = FileReport(source.name, fmt)
         report.files.append(file_report)
+        file_report.empty = not head.removeprefix(b"\xef\xbb\xbf").strip()
         if fmt == "parquet":
             frame, records, invalid = read_parquet(source.name)
             apply_policy(invalid, policy, report)
             file_report.records, file_report.invalid = records, len(invalid)
+            file_report.empty = not records and not invalid  # no calls were logged
             parts.add(frame, set())
         elif fmt != "genailog":
             foreign.setdefault(fmt, []).append((source, stream.read()))
@@ -249,7 +286,7 @@ def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[Chun
 
 
 def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPolicy,
-                  report: ReadReport, parts: _Parts) -> None:
+                  report: ReadReport, parts: _Parts, ctx: ReadContext) -> None:
     from genailog.ingest import formats
     from genailog.ingest.frame import canonical_frame
 
@@ -257,11 +294,19 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
     errors: list[InvalidRecordError] = []
     invalid: list[InvalidRecord] = []
     counts: dict[str, int] = {}
+    others: dict[str, int] = {}
     files = [(source.name, data) for source, data in items]
-    for file, line, record in formats.load_many(files, fmt, errors=errors):
-        problems = _problems(record)
+    lenient = fmt == "json"
+    for file, line, record in formats.load_many(files, fmt, errors=errors, ctx=ctx):
+        if isinstance(record, OtherLine):
+            others[file] = others.get(file, 0) + 1
+            continue
+        if record.get("model") is None and ctx.options.model:
+            record["model"] = ctx.options.model
+        problems = _problems(record, lenient=lenient)
         if problems:
-            invalid.append(InvalidRecord(file, line, problems))
+            invalid.append(InvalidRecord(file, line, problems, raw=_line_of(dict(files), file,
+                                                                             line)))
             continue
         counts[file] = counts.get(file, 0) + 1
         records.append(record)
@@ -274,20 +319,30 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
         if file_report.format == fmt:
             file_report.records = counts.get(file_report.path, 0)
             file_report.invalid = sum(1 for r in invalid if r.file == file_report.path)
+            file_report.other_lines = others.get(file_report.path, 0)
     if records:
         frame, json_columns = canonical_frame(records)
         parts.add(frame, json_columns)
 
 
-def _problems(record: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+#: Stand-ins that let an alias-read record without a model or a time pass the schema's
+#: "required"; the record itself keeps them null (an unknown model, no time).
+_STAND_INS = {"model": "(unknown)", "timestamp": "1970-01-01T00:00:00Z"}
+
+
+def _problems(record: dict[str, Any], *, lenient: bool = False) -> tuple[tuple[str, str], ...]:
     """Schema problems of an adapter's record: the compiled twin first, jsonschema only
-    for what the twin rejects."""
+    for what the twin rejects. ``lenient`` allows a missing model or time (logs that
+    never name them are still analysable)."""
     import msgspec
 
     from genailog.schema.diagnose import check_value
     from genailog.schema.fastcheck import OpenRecord
 
     value = _jsonable(record)
+    if lenient:
+        value = {**{k: v for k, v in _STAND_INS.items() if value.get(k) is None}, **{
+            k: v for k, v in value.items() if v is not None or k not in _STAND_INS}}
     try:
         msgspec.convert(value, OpenRecord)
         return ()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genailog.ingest.context import FileNotes, ReadContext
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,14 @@ class FileReport:
     format: str
     records: int = 0
     invalid: int = 0
+    #: Lines that are no LLM call (other loggers, plain text, non-call spans).
+    other_lines: int = 0
+    empty: bool = False
+    notes: FileNotes | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "records": self.records,
-                "invalid": self.invalid}
+                "invalid": self.invalid, "other_lines": self.other_lines}
 
 
 @dataclass
@@ -56,6 +63,48 @@ class ReadReport:
     policy: str = "fail"
     #: User fields whose values were objects, lists or mixed types; held as JSON text.
     json_columns: set[str] = field(default_factory=set)
+    #: Files that could not be read at all (name, reason), under skip/quarantine.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: Things the user should know about how the input was read.
+    notes: list[str] = field(default_factory=list)
+
+    def absorb(self, ctx: ReadContext) -> None:
+        """Take the adapters' per-file notes and the read's notes."""
+        for file_report in self.files:
+            file_report.notes = ctx.files.get(file_report.path)
+        unmapped: dict[str, int] = {}
+        for notes in ctx.files.values():
+            for key, count in notes.unmapped.items():
+                unmapped[key] = unmapped.get(key, 0) + count
+        self.notes = list(ctx.notes)
+        if unmapped:
+            listed = ", ".join(f"{k} ({n} records)" for k, n in sorted(unmapped.items()))
+            self.notes.append(f"token-like fields seen but not read: {listed}; "
+                              "name them with --map FIELD=PATH")
+
+    @property
+    def other_lines(self) -> int:
+        return sum(f.other_lines for f in self.files)
+
+    def found_without_calls(self) -> str | None:
+        """What non-empty input held when it gave no record; None if it was empty."""
+        found = []
+        if self.invalid:
+            found.append(f"{len(self.invalid)} invalid record(s) set aside")
+        if self.other_lines:
+            found.append(f"{self.other_lines} line(s) that are no LLM call")
+        spans = sum(f.notes.spans for f in self.files if f.notes)
+        if spans:
+            found.append(f"{spans} span(s), none an LLM call")
+        if self.unreadable:
+            found.append(f"{len(self.unreadable)} unreadable file(s): "
+                         + "; ".join(f"{n}: {r}" for n, r in self.unreadable[:3]))
+        nonempty = [f for f in self.files if not f.empty]
+        if not found and not nonempty:
+            return None
+        if not found:
+            found.append(f"{len(nonempty)} non-empty file(s)")
+        return ", ".join(found)
 
     @property
     def records(self) -> int:
@@ -77,4 +126,7 @@ class ReadReport:
             "skipped": self.skipped,
             "quarantined": self.quarantined,
             "policy": self.policy,
+            "other_lines": self.other_lines,
+            "unreadable": [{"path": n, "reason": r} for n, r in self.unreadable],
+            "notes": self.notes,
         }

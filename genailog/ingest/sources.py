@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import gzip
 import io
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,9 +17,14 @@ from typing import Any, BinaryIO
 
 from genailog.errors import InputError
 
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log")
 COMPRESSIONS = (".gz", ".zst")
 STDIN = "-"
+#: Rotated logs: ``genai.log.1``, ``genai.log.2026-11-29``, ``app.jsonl.3`` (and .gz/.zst).
+_ROTATED = re.compile(r"\.(log|jsonl|ndjson|json)\.[\w-]+(\.(gz|zst))?$")
+#: Files genailog writes itself, passed over when a directory is read: export manifests and
+#: quarantine files (``--on-invalid quarantine=PATH``: name them ``*quarantine*``).
+_OWN_OUTPUTS = re.compile(r"(\.manifest\.json|quarantine[^/]*)$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,10 @@ class Source:
 
 def _is_log_file(path: Path) -> bool:
     name = path.name.lower()
+    if _OWN_OUTPUTS.search(name):
+        return False
+    if _ROTATED.search(name):
+        return True
     for comp in ("", *COMPRESSIONS):
         if any(name.endswith(s + comp) for s in LOG_SUFFIXES):
             return True
@@ -76,8 +86,8 @@ def _expand(arg: str) -> list[Path]:
                        and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not found:
             raise InputError(
-                f"no log files under {arg} (looked for {', '.join(LOG_SUFFIXES)}, "
-                "optionally .gz or .zst)")
+                f"no log files under {arg} (looked for {', '.join(LOG_SUFFIXES)}, rotated "
+                "names such as genai.log.1, optionally .gz or .zst)")
         return found
     if path.is_file():
         return [path]

@@ -18,8 +18,17 @@ from genailog.errors import InvalidRecordError
 Record = dict[str, Any]
 #: (file, 1-based line or 0, canonical record)
 Located = tuple[str, int, Record]
-#: What an adapter yields: a record, or the error of a line it could not read.
-Item = tuple[str, int, Record | InvalidRecordError]
+
+
+class OtherLine:
+    """A line (or object) that is no LLM call: another logger's line, plain text, a span
+    that is not a call. Counted and reported, never a record and never invalid."""
+
+    __slots__ = ()
+
+
+#: What an adapter yields: a record, the error of a line it could not read, or an other line.
+Item = tuple[str, int, "Record | InvalidRecordError | OtherLine"]
 
 
 def from_unix_nanos(value: Any) -> datetime | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from genailog.ingest.formats._common import (
     Item,
+    OtherLine,
     Record,
     as_float,
     as_int,
@@ -159,3 +160,5 @@ def load_records(file: str, data: bytes) -> Iterator[Item]:
             yield file, line, error
         elif is_generation(row):
             yield file, line, row_record(row)
+        else:
+            yield file, line, OtherLine()  # spans, events: counted, not calls
