@@ -26,7 +26,7 @@ from genailog.analysis.filters import apply_filters
 from genailog.analysis.summarize import WINDOW_KEY, aggregate, summarize
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
-from genailog.pricing.cost import cost_from_sums, rates_frame, token_sums
+from genailog.pricing.cost import with_cost
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
@@ -195,21 +195,18 @@ def _cost_by_version(groups: pl.DataFrame, vf: str) -> list[tuple[str, float]]:
 
 
 def _top(frame: pl.DataFrame, key: str, table: PriceTable, top: int) -> list[dict[str, Any]]:
-    """The ``top`` values of ``key`` by cost, priced per model from token sums (the
-    cost formula's summed form, genailog.pricing.cost)."""
+    """The ``top`` values of ``key`` by cost, each record priced by the one cost formula
+    (genailog.pricing.cost.with_cost): reported cost, else computed, else unpriced."""
     if key not in frame.columns or frame[key].null_count() == frame.height:
         return []
-    sums = (frame.filter(pl.col(key).is_not_null()).group_by(key, "model")
-            .agg(pl.len().alias("requests"), *token_sums()))
-    rates = rates_frame(sums["model"].unique().drop_nulls().to_list(), table)
-    priced = sums.join(rates, on="model", how="left").with_columns(cost_from_sums())
-    per = (priced.group_by(key).agg(pl.col("requests").sum(), _summed_cost(),
-                                    pl.col("cost_usd_count").sum(),
-                                    pl.col("unpriced_requests").sum())
-           .filter(pl.col("cost_usd").is_not_null())
-           .sort(["cost_usd", key], descending=[True, False]).head(top))
+    priced = with_cost(frame.lazy().filter(pl.col(key).is_not_null()), table)
+    per = (priced.group_by(key).agg(
+        pl.len().alias("requests"), pl.col("_cost").sum().alias("cost_usd"),
+        pl.col("_cost").count().alias("priced"), pl.col("_unpriced").sum().alias("unpriced"))
+        .filter(pl.col("priced") > 0)
+        .sort(["cost_usd", key], descending=[True, False]).head(top).collect())
     return [{"key": str(r[key]), "requests": r["requests"], "cost_usd": r["cost_usd"],
-             "unpriced_requests": r["unpriced_requests"]} for r in per.to_dicts()]
+             "unpriced_requests": r["unpriced"]} for r in per.to_dicts()]
 
 
 def _ecdf(frame: pl.DataFrame) -> dict[str, list[float]]:

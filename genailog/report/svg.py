@@ -62,7 +62,10 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
             step *= factor
             break
     start = math.floor(low / step) * step
-    return [start + i * step for i in range(count + 2) if start + i * step <= high + step * 1e-9]
+    ticks = [start]
+    while ticks[-1] < high - step * 1e-9:  # the last tick is at or above the highest value
+        ticks.append(start + len(ticks) * step)
+    return ticks
 
 
 def _log_ticks(low: float, high: float) -> list[float]:
