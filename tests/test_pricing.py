@@ -222,8 +222,8 @@ def test_computed_cost_is_additive_in_its_token_parts(rows: list[tuple[int, int,
     )
 )
 def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any]]) -> None:
-    """The two forms of the formula agree: per record, and per model from token sums."""
-    from genailog.pricing.cost import cost_from_sums, rates_frame, token_sums
+    """The two forms of the formula agree: per record, and per model and tier from sums."""
+    from genailog.pricing.cost import TIER, cost_from_sums, tier_expr, tier_rates_frame, token_sums
 
     table = price_table_from_json(LITELLM_SAMPLE, "t")
     records = [{"timestamp": "2026-01-01T00:00:00Z", **r} for r in rows]
@@ -234,9 +234,14 @@ def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any
         .agg(pl.col("_cost").sum(), pl.col("_cost").count().alias("n"), pl.col("_unpriced").sum())
         .collect()
     )
-    sums = frame.group_by("model").agg(token_sums())
-    rates = rates_frame(sums["model"].to_list(), table)
-    by_sums = sums.join(rates, on="model").with_columns(cost_from_sums())
+    sums = frame.with_columns(tier_expr(table)).group_by("model", TIER).agg(token_sums())
+    rates = tier_rates_frame(sums.select("model", TIER), table)
+    by_sums = (
+        sums.join(rates, on=["model", TIER])
+        .with_columns(cost_from_sums())
+        .group_by("model")
+        .agg(pl.col("cost_usd", "cost_usd_count", "unpriced_requests").sum())
+    )
     for row in per_record.iter_rows(named=True):
         other = by_sums.filter(pl.col("model") == row["model"]).row(0, named=True)
         assert math.isclose(other["cost_usd"], row["_cost"], rel_tol=1e-9, abs_tol=1e-15)

@@ -30,7 +30,7 @@ from genailog.analysis.filters import apply_filters
 from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate_gates
 from genailog.errors import UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
-from genailog.pricing.cost import cost_from_sums, rates_frame, token_sums
+from genailog.pricing.cost import TIER, cost_from_sums, tier_expr, tier_rates_frame, token_sums
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
@@ -282,11 +282,11 @@ def _combine(parts: list[pl.DataFrame], finest: list[str], *, merge: bool) -> pl
 
 
 def _priced(partials: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
-    """Partials with their cost: each row is one model, priced from its token sums."""
-    models = partials["model"].unique().drop_nulls().to_list()
-    rates = rates_frame(models, table)
-    joined = partials.join(rates, on="model", how="left", maintain_order="left")
-    return joined.with_columns(cost_from_sums()).drop(rates.columns[1:])
+    """Partials with their cost: each row is one model and prompt-size tier (records of
+    one tier share their rates), priced from its token sums."""
+    rates = tier_rates_frame(partials.select("model", TIER).unique(maintain_order=True), table)
+    joined = partials.join(rates, on=["model", TIER], how="left", maintain_order="left")
+    return joined.with_columns(cost_from_sums()).drop(rates.columns[2:])
 
 
 def aggregate(
@@ -294,13 +294,14 @@ def aggregate(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The group rows (sorted by key), the total row, and the priced partials.
 
-    Stage 1 reads the records once, into partials per group and model; pricing happens on
-    those partials (cost is linear in the token sums of one model), and the group rows and
-    the total row are the partials merged and finished.
+    Stage 1 reads the records once, into partials per group, model and prompt-size tier;
+    pricing happens on those partials (cost is linear in the token sums of one model and
+    tier), and the group rows and the total row are the partials merged and finished.
     """
-    finest = keys if "model" in keys else [*keys, "model"]
+    finest = [*(keys if "model" in keys else [*keys, "model"]), TIER]
     needed = {name for e in _partials() for name in e.meta.root_names()} | set(finest)
-    partials = _priced(_stage_one(frame.select(sorted(needed)), finest), table)
+    records = frame.with_columns(tier_expr(table)).select(sorted(needed))
+    partials = _priced(_stage_one(records, finest), table)
     columns = [c for c in partials.columns if c not in finest]
     lazy = partials.lazy()
     total = lazy.select(_merged(columns, grouped=False))

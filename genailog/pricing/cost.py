@@ -3,17 +3,21 @@
 A record's ``cost_usd``, when logged, is taken as reported. Otherwise, following the
 OpenTelemetry GenAI convention that ``input_tokens`` includes cached tokens::
 
-    (input - cached - cache_write) x input rate + cached x cache-read rate
-      + cache_write x cache-write rate + output x output rate
+    max(input - cached - cache_write, 0) x input rate + cached x cache-read rate
+      + cache_write x cache-write rate
+      + max(output - reasoning, 0) x output rate + reasoning x reasoning rate
 
-where reasoning tokens are billed at the reasoning rate when the table has one (and the
-record counts them). A model missing from the table gets a null cost, never $0, and is
-flagged so the caller can list it.
+with the rates of the record's prompt-size tier (``*_above_200k_tokens``: every token of
+a larger prompt is billed at the tier's rates) and the fallbacks of
+:meth:`ModelPrice.levels`. This is LiteLLM's ``generic_cost_per_token`` for text tokens.
+A model missing from the table gets a null cost, never $0, and is flagged so the caller
+can list it.
 
 Two equivalent forms: :func:`with_cost` prices each record (prices looked up once per
-distinct model name in each batch); :func:`token_sums` and :func:`cost_from_sums` price the
-token sums of a group of one model after aggregation, which is what ``summarize`` uses
-since it keeps Python out of the per-record path.
+distinct model name in each batch); :func:`tier_expr`, :func:`token_sums` and
+:func:`cost_from_sums` price the token sums of a group of one model and one prompt-size
+tier after aggregation, which is what ``summarize`` uses since it keeps Python out of the
+per-record path.
 """
 
 from __future__ import annotations
@@ -23,65 +27,91 @@ import polars as pl
 from genailog.pricing.table import PriceTable
 
 _RATES = ("input", "output", "cache_read", "cache_write", "reasoning")
-_RATE_DTYPE = pl.Struct(dict.fromkeys(_RATES, pl.Float64))
+
+
+def _level_fields(levels: int) -> list[str]:
+    return [f"above{i}" for i in range(1, levels)] + [
+        f"{rate}{i}" for i in range(levels) for rate in _RATES
+    ]
 
 
 def rates_frame(models: list[str], table: PriceTable) -> pl.DataFrame:
-    """One row per model name: its per-token rates, null where the table has none."""
-    prices = [table.lookup(name) for name in models]
+    """One row per model name: the resolved rates of each prompt-size level, null when
+    the table has no price (``above<i>`` is level i's threshold; level 0 is the base)."""
+    count = table.max_tiers + 1
+    columns: dict[str, list[float | None]] = {name: [] for name in _level_fields(count)}
+    for name in models:
+        price = table.lookup(name)
+        levels = price.levels() if price is not None else []
+        for i in range(count):
+            above, rates = levels[i] if i < len(levels) else (None, {})
+            if i:
+                columns[f"above{i}"].append(above)
+            for rate in _RATES:
+                columns[f"{rate}{i}"].append(rates.get(rate))
     return pl.DataFrame(
         {
             "model": pl.Series(models, dtype=pl.String),
-            **{
-                rate: pl.Series([getattr(p, rate) if p else None for p in prices], dtype=pl.Float64)
-                for rate in _RATES
-            },
+            **{name: pl.Series(values, dtype=pl.Float64) for name, values in columns.items()},
         }
     )
 
 
 def _rates_for(models: pl.Series, table: PriceTable) -> pl.Series:
-    """Per-record price struct; a null struct field means 'no such rate'."""
+    """Per-record struct of level rates; null fields where the model has no price."""
     rates = rates_frame(models.unique().drop_nulls().to_list(), table)
     joined = (
         models.cast(pl.String)
         .to_frame("model")
         .join(rates, on="model", how="left", maintain_order="left")
     )
-    return joined.select(pl.struct(*_RATES).alias("rates")).to_series()
+    return joined.select(pl.struct(rates.columns[1:]).alias("rates")).to_series()
 
 
 def rates_expr(table: PriceTable, model: str = "model") -> pl.Expr:
-    """A struct column of the per-token rates for each record's model."""
+    """A struct column of the per-token rates (of every prompt-size level) for each record."""
+    dtype = pl.Struct(dict.fromkeys(_level_fields(table.max_tiers + 1), pl.Float64))
     return pl.col(model).map_batches(
-        lambda s: _rates_for(s, table), return_dtype=_RATE_DTYPE, is_elementwise=True
+        lambda s: _rates_for(s, table), return_dtype=dtype, is_elementwise=True
     )
 
 
-def computed_cost(rates: pl.Expr) -> pl.Expr:
-    """Cost from token counts and rates; null when the price or a token count is missing."""
+def _rate(rates: pl.Expr, rate: str, levels: int) -> pl.Expr:
+    """The rate of the highest level whose threshold the record's prompt exceeds."""
+    expr = rates.struct.field(f"{rate}0")
+    for i in range(1, levels):
+        above = pl.col("input_tokens") > rates.struct.field(f"above{i}")
+        expr = pl.when(above).then(rates.struct.field(f"{rate}{i}")).otherwise(expr)
+    return expr
+
+
+def computed_cost(rates: pl.Expr, levels: int = 1) -> pl.Expr:
+    """Cost from token counts and rates; null when the price or a token count is missing.
+
+    Token counts that contradict each other (cached above input, reasoning above output)
+    never make a part negative: the uncached and non-reasoning parts stop at 0, as in
+    LiteLLM; ``validate`` reports such records as invalid.
+    """
     cached = pl.col("cached_input_tokens").fill_null(0)
     written = pl.col("cache_write_tokens").fill_null(0)
     reasoning = pl.col("reasoning_tokens").fill_null(0)
-    input_rate = rates.struct.field("input")
-    reasoning_rate = rates.struct.field("reasoning")
-    output_rate = rates.struct.field("output")
-    billed_reasoning = pl.when(reasoning_rate.is_not_null()).then(reasoning).otherwise(0)
+    uncached = (pl.col("input_tokens") - cached - written).clip(lower_bound=0)
+    text_output = (pl.col("output_tokens") - reasoning).clip(lower_bound=0)
     return (
-        (pl.col("input_tokens") - cached - written) * input_rate
-        + cached * rates.struct.field("cache_read").fill_null(input_rate)
-        + written * rates.struct.field("cache_write").fill_null(input_rate)
-        + (pl.col("output_tokens") - billed_reasoning) * output_rate
-        + billed_reasoning * reasoning_rate.fill_null(output_rate)
+        uncached * _rate(rates, "input", levels)
+        + cached * _rate(rates, "cache_read", levels)
+        + written * _rate(rates, "cache_write", levels)
+        + text_output * _rate(rates, "output", levels)
+        + reasoning * _rate(rates, "reasoning", levels)
     )
 
 
-def cost_columns() -> list[pl.Expr]:
+def cost_columns(levels: int = 1) -> list[pl.Expr]:
     """``_cost`` (reported, else computed, else null) and ``_unpriced`` (no cost, no price)."""
     rates = pl.col("_rates")
     return [
-        pl.coalesce(pl.col("cost_usd"), computed_cost(rates)).alias("_cost"),
-        (pl.col("cost_usd").is_null() & rates.struct.field("input").is_null()).alias("_unpriced"),
+        pl.coalesce(pl.col("cost_usd"), computed_cost(rates, levels)).alias("_cost"),
+        (pl.col("cost_usd").is_null() & rates.struct.field("input0").is_null()).alias("_unpriced"),
     ]
 
 
@@ -89,8 +119,49 @@ def with_cost(frame: pl.LazyFrame, table: PriceTable) -> pl.LazyFrame:
     """``frame`` plus the ``_cost`` and ``_unpriced`` columns."""
     return (
         frame.with_columns(rates_expr(table).alias("_rates"))
-        .with_columns(cost_columns())
+        .with_columns(cost_columns(table.max_tiers + 1))
         .drop("_rates")
+    )
+
+
+TIER = "_tier"
+
+
+def tier_expr(table: PriceTable) -> pl.Expr:
+    """``_tier``: how many of the table's prompt-size thresholds a record's prompt exceeds.
+
+    Records of one model and one ``_tier`` share their rates, so a group of them is priced
+    from its token sums (:func:`token_sums`, :func:`cost_from_sums`) with no per-record
+    Python; that is how ``summarize`` prices.
+    """
+    thresholds = table.thresholds
+    if not thresholds:
+        return pl.lit(0, dtype=pl.Int32).alias(TIER)
+    tokens = pl.col("input_tokens")
+    exceeded = [(tokens > above).fill_null(False).cast(pl.Int32) for above in thresholds]
+    return pl.sum_horizontal(exceeded).cast(pl.Int32).alias(TIER)
+
+
+def tier_rates_frame(pairs: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
+    """For each ``(model, _tier)`` row of ``pairs``: the resolved rates, null when unpriced."""
+    thresholds = table.thresholds
+    columns: dict[str, list[float | None]] = {rate: [] for rate in _RATES}
+    for model, tier in pairs.select("model", TIER).iter_rows():
+        price = table.lookup(model) if model is not None else None
+        rates: dict[str, float] = {}
+        if price is not None:
+            floor = thresholds[tier - 1] if tier else None  # the prompt exceeds this one
+            for above, level in price.levels():
+                if above is None or (floor is not None and above <= floor):
+                    rates = level
+        for rate in _RATES:
+            columns[rate].append(rates.get(rate))
+    return pl.DataFrame(
+        {
+            "model": pairs["model"].cast(pl.String),
+            TIER: pairs[TIER].cast(pl.Int32),
+            **{rate: pl.Series(values, dtype=pl.Float64) for rate, values in columns.items()},
+        }
     )
 
 
@@ -98,7 +169,8 @@ def token_sums() -> list[pl.Expr]:
     """Aggregations giving the token sums :func:`cost_from_sums` prices.
 
     The sums run over the records that need pricing (no reported cost, both token counts
-    logged). Cost is linear in them, so a group of one model is priced from its sums.
+    logged), with each record's parts clipped as in :func:`computed_cost`; cost is linear
+    in them within one model and tier.
     """
     col = pl.col
     needs_price = (
@@ -107,12 +179,15 @@ def token_sums() -> list[pl.Expr]:
     )  # fmt: skip
     cached = col("cached_input_tokens").fill_null(0)
     written = col("cache_write_tokens").fill_null(0)
+    reasoning = col("reasoning_tokens").fill_null(0)
+    uncached = (col("input_tokens") - cached - written).clip(lower_bound=0)
+    text_output = (col("output_tokens") - reasoning).clip(lower_bound=0)
     return [
-        (col("input_tokens") - cached - written).filter(needs_price).sum().alias("_tok_uncached"),
+        uncached.filter(needs_price).sum().alias("_tok_uncached"),
         cached.filter(needs_price).sum().alias("_tok_cached"),
         written.filter(needs_price).sum().alias("_tok_written"),
-        col("output_tokens").filter(needs_price).sum().alias("_tok_output"),
-        col("reasoning_tokens").fill_null(0).filter(needs_price).sum().alias("_tok_reasoning"),
+        text_output.filter(needs_price).sum().alias("_tok_output"),
+        reasoning.filter(needs_price).sum().alias("_tok_reasoning"),
         needs_price.sum().alias("_tok_records"),
         col("cost_usd").is_null().sum().alias("_cost_missing"),
         col("cost_usd").sum().alias("_cost_reported"),
@@ -121,20 +196,17 @@ def token_sums() -> list[pl.Expr]:
 
 
 def cost_from_sums() -> list[pl.Expr]:
-    """``cost_usd``, ``cost_usd_count`` and ``unpriced_requests`` for a one-model row.
-
-    Needs the columns of :func:`token_sums` and the rates of :func:`rates_frame`; the
-    formula is :func:`computed_cost`'s, applied to sums instead of single records.
-    """
+    """``cost_usd``, ``cost_usd_count`` and ``unpriced_requests`` for a one-model, one-tier
+    row with the columns of :func:`token_sums` and the rates of :func:`tier_rates_frame`;
+    the formula is :func:`computed_cost`'s, applied to sums instead of single records."""
     col = pl.col
     priced = col("input").is_not_null()
-    reasoning = pl.when(col("reasoning").is_not_null()).then(col("_tok_reasoning")).otherwise(0)
     computed = (
         col("_tok_uncached") * col("input")
-        + col("_tok_cached") * col("cache_read").fill_null(col("input"))
-        + col("_tok_written") * col("cache_write").fill_null(col("input"))
-        + (col("_tok_output") - reasoning) * col("output")
-        + reasoning * col("reasoning").fill_null(0)
+        + col("_tok_cached") * col("cache_read")
+        + col("_tok_written") * col("cache_write")
+        + col("_tok_output") * col("output")
+        + col("_tok_reasoning") * col("reasoning")
     )
     return [
         (col("_cost_reported") + pl.when(priced).then(computed).otherwise(0.0)).alias("cost_usd"),

@@ -6,18 +6,30 @@ of model name to an entry with USD-per-token fields. Entries without an
 are ignored. The bundled default table uses the same format plus a ``_genailog`` entry
 recording where its prices came from and when.
 
-Logs spell model names in several ways, so a name is matched exactly first, then with a
-provider prefix removed (``openai/gpt-4.1``), then with a dated snapshot suffix removed
-(``gpt-4.1-2025-04-14``). Table keys that carry a provider prefix themselves
-(``mistral/mistral-large-latest``) are also reachable by their bare name.
+Matching a logged name (docs/pricing.md, "Matching model names"):
+
+1. the name exactly as logged;
+2. a provider-prefixed name (``bedrock/…``, ``vertex_ai/…``, ``mistral/…``) is looked up
+   among that provider's entries only (its ``litellm_provider``), with Bedrock's routing
+   prefix (``us.``, ``eu.``, …) removed when the regional entry is missing;
+3. a bare name is looked up among the entries of the provider that makes the model
+   (``claude-…`` -> ``anthropic``, ``mistral-…``/``codestral-…`` -> ``mistral``,
+   ``deepseek-…`` -> ``deepseek``, …), never a reseller's; a bare name of no known maker
+   matches a prefixed entry only when every entry of that name has the same prices;
+4. the same with a dated snapshot suffix removed, then in lower case.
+
+Prices above a prompt-size threshold (LiteLLM's ``*_above_200k_tokens`` fields) are kept
+as tiers, and Fireworks' 50% cache-read default is applied, as LiteLLM's cost functions do.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,6 +38,60 @@ from genailog.errors import InputError
 
 _META_KEY = "_genailog"
 _DATE_SUFFIX = re.compile(r"[-@](\d{4}-\d{2}-\d{2}|\d{8})$")
+#: The rate fields genailog bills, by LiteLLM field name.
+_FIELDS = {
+    "input": "input_cost_per_token",
+    "output": "output_cost_per_token",
+    "cache_read": "cache_read_input_token_cost",
+    "cache_write": "cache_creation_input_token_cost",
+}
+_REASONING_FIELD = "output_cost_per_reasoning_token"
+#: ``input_cost_per_token_above_200k_tokens`` and friends. LiteLLM reads a threshold from
+#: any key of these four rates that has ``_above_`` and ``_tokens`` (service-tier and batch
+#: variants excluded) and bills every token of a larger prompt at the tier's rates.
+_TIER_KEY = re.compile(
+    r"^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
+    r"|cache_creation_input_token_cost)_above_(.*_tokens.*)$"
+)
+_NON_STANDARD_SUFFIXES = ("_flex", "_priority", "_balanced", "_ultrafast", "_fast", "_batches")
+#: LiteLLM's default for Fireworks models without a cache-read price: half the input rate.
+_FIREWORKS_CACHE_READ_RATIO = 0.5
+#: Providers whose thresholds are inclusive (a prompt of exactly the threshold is above).
+_INCLUSIVE_THRESHOLD_PROVIDERS = frozenset({"xai"})
+
+#: The provider that makes a model, from a bare name (checked in order).
+_MAKERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), providers)
+    for pattern, providers in (
+        (r"^(gpt-(?!oss)|o\d|chatgpt-|codex-|ft:gpt-)", ("openai", "text-completion-openai")),
+        (r"^claude-", ("anthropic",)),
+        (r"^gemini-", ("gemini", "vertex_ai-language-models")),
+        (r"^(mistral|ministral|magistral|codestral|devstral|pixtral|open-mi[sx]tral|voxtral)",
+         ("mistral",)),
+        (r"^deepseek-", ("deepseek",)),
+        (r"^grok-", ("xai",)),
+        (r"^(command|c4ai-)", ("cohere_chat", "cohere")),
+        # Bedrock model ids: anthropic.claude-…-v1:0, meta.llama…, with or without routing.
+        (r"^([a-z]{2,6}(-gov)?\.)?(anthropic|meta|amazon|mistral|cohere|ai21|deepseek|qwen"
+         r"|openai|writer|twelvelabs)\.[^/]+$", ("bedrock_converse", "bedrock")),
+    )
+)  # fmt: skip
+#: Makers whose bare names LiteLLM prices from their ``provider/name`` entry first.
+_PREFIXED_FIRST = (("mistral",), ("deepseek",))
+#: Logged provider prefixes that LiteLLM files under other provider names too.
+_PROVIDER_ALIASES = {"bedrock": ("bedrock_converse",), "bedrock_converse": ("bedrock",)}
+_BEDROCK_ROUTING = re.compile(r"^[a-z]{2,6}(-gov)?\.(?=[a-z0-9-]+\.)")
+
+
+@dataclass(frozen=True)
+class PriceTier:
+    """Rates that replace the base rates when a prompt has more than ``above`` tokens."""
+
+    above: float
+    input: float | None = None
+    output: float | None = None
+    cache_read: float | None = None
+    cache_write: float | None = None
 
 
 @dataclass(frozen=True)
@@ -34,12 +100,43 @@ class ModelPrice:
 
     input: float
     output: float
-    #: Cache reads; LiteLLM's convention when absent is the plain input rate.
+    #: Cache reads; when absent, the input rate (of the prompt's tier).
     cache_read: float | None = None
-    #: Cache writes; when absent, the plain input rate.
+    #: Cache writes; when absent, the input rate (of the prompt's tier).
     cache_write: float | None = None
-    #: Reasoning output tokens; when absent, the plain output rate.
+    #: Reasoning output tokens; when absent, the output rate (of the prompt's tier).
     reasoning: float | None = None
+    #: LiteLLM's ``litellm_provider`` (or the key's prefix), when known.
+    provider: str | None = None
+    #: Prompt-size tiers, ascending; the highest one the prompt exceeds applies.
+    tiers: tuple[PriceTier, ...] = ()
+
+    def levels(self) -> list[tuple[float | None, dict[str, float]]]:
+        """The fully resolved rates at each prompt size: ``(above, rates)``, base first.
+
+        Each tier keeps the lower level's rate for a field it does not set; missing cache
+        rates then fall back to that level's input rate, and a missing reasoning rate to
+        its output rate (an explicit reasoning rate is not tiered), as LiteLLM bills.
+        """
+        levels: list[tuple[float | None, dict[str, float]]] = []
+        raw: dict[str, float | None] = {
+            "input": self.input, "output": self.output,
+            "cache_read": self.cache_read, "cache_write": self.cache_write,
+        }  # fmt: skip
+        for above, tier in [(None, None), *((t.above, t) for t in self.tiers)]:
+            if tier is not None:
+                raw = {name: getattr(tier, name) if getattr(tier, name) is not None else value
+                       for name, value in raw.items()}  # fmt: skip
+            input_rate, output_rate = raw["input"] or 0.0, raw["output"] or 0.0
+            resolved = {
+                "input": input_rate,
+                "output": output_rate,
+                "cache_read": input_rate if raw["cache_read"] is None else raw["cache_read"],
+                "cache_write": input_rate if raw["cache_write"] is None else raw["cache_write"],
+                "reasoning": output_rate if self.reasoning is None else self.reasoning,
+            }
+            levels.append((above, resolved))
+        return levels
 
 
 @dataclass
@@ -49,27 +146,121 @@ class PriceTable:
     prices: dict[str, ModelPrice]
     source: str
     as_of: str | None = None
-    _bare: dict[str, ModelPrice] = field(default_factory=dict, init=False, repr=False)
+    _lower: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    #: Names below a provider prefix (``meta-llama/X`` and ``X`` of
+    #: ``together_ai/meta-llama/X``) to the keys that carry them.
+    _bare: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _memo: dict[str, ModelPrice | None] = field(default_factory=dict, init=False, repr=False)
+    _providers: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Bare names of prefixed keys; an unprefixed key of the same name wins.
-        for key, price in self.prices.items():
+        self._providers = {p.provider for p in self.prices.values() if p.provider}
+        for key in self.prices:
+            self._lower.setdefault(key.lower(), key)
             if "/" in key:
-                self._bare.setdefault(strip_provider(key), price)
-        for key, price in self.prices.items():
-            if "/" not in key:
-                self._bare[key] = price
+                rest = key.split("/", 1)[1]
+                for name in dict.fromkeys((rest, rest.rsplit("/", 1)[-1])):
+                    self._bare.setdefault(name.lower(), []).append(key)
+
+    @cached_property
+    def thresholds(self) -> list[float]:
+        """Every prompt-size threshold of the table, ascending."""
+        return sorted({tier.above for p in self.prices.values() for tier in p.tiers})
+
+    @cached_property
+    def max_tiers(self) -> int:
+        """The most prompt-size tiers any model of the table has."""
+        return max((len(p.tiers) for p in self.prices.values()), default=0)
 
     def lookup(self, model: str) -> ModelPrice | None:
         """The price of ``model`` as logs spell it, or None when the table lacks it."""
-        for candidate in _candidates(model):
-            price = self.prices.get(candidate) or self._bare.get(candidate)
-            if price is not None:
-                return price
+        if model not in self._memo:
+            key = self.resolve(model)
+            self._memo[model] = self.prices[key] if key is not None else None
+        return self._memo[model]
+
+    def resolve(self, model: str) -> str | None:
+        """The table key that prices ``model``, or None (see the module docstring)."""
+        for name in dict.fromkeys((model, strip_snapshot(model))):
+            key = self._resolve_one(name)
+            if key is not None:
+                return key
+        return None
+
+    def _get(self, name: str, providers: Iterable[str] | None = None) -> str | None:
+        key = name if name in self.prices else self._lower.get(name.lower())
+        if key is None:
+            return None
+        if providers is not None and self.prices[key].provider not in (*providers, None):
+            return None
+        return key
+
+    def _resolve_one(self, name: str) -> str | None:
+        if "/" not in name and _maker_providers(name)[:1] in _PREFIXED_FIRST:
+            # LiteLLM prices these bare names from the maker's prefixed entry (it cannot
+            # route them otherwise); a legacy unprefixed entry may lack newer fields.
+            provider = _maker_providers(name)[0]
+            key = self._get(f"{provider}/{name}", (provider,))
+            if key is not None:
+                return key
+        exact = self._get(name)
+        if exact is not None:
+            return exact
+        if "/" not in name:
+            return self._bare_name(name)
+        prefix, rest = name.split("/", 1)
+        providers = self._providers_named(prefix)
+        key = self._prefixed(prefix, rest, providers) if providers else self._bare_name(name)
+        # No entry of that provider's own: price the model as its maker sells it.
+        return key if key is not None else self._resolve_one(rest)
+
+    def _providers_named(self, prefix: str) -> tuple[str, ...]:
+        """The ``litellm_provider`` values a logged prefix stands for (none when unknown)."""
+        prefix = prefix.lower()
+        names = (prefix, *_PROVIDER_ALIASES.get(prefix, ()))
+        return tuple(p for p in self._providers if p in names or p.startswith(prefix + "-"))
+
+    def _prefixed(self, prefix: str, rest: str, providers: tuple[str, ...]) -> str | None:
+        candidates = [rest, f"{prefix}/{rest}"]
+        routed = _BEDROCK_ROUTING.sub("", rest)
+        if routed != rest:
+            candidates += [routed, f"{prefix}/{routed}"]
+        for candidate in candidates:
+            key = self._get(candidate, providers)
+            if key is not None:
+                return key
+        return None
+
+    def _bare_name(self, name: str) -> str | None:
+        makers = _maker_providers(name)
+        if makers:
+            for provider in makers:
+                key = self._get(f"{provider}/{name}", makers) or self._get(name, makers)
+                if key is not None:
+                    return key
+            for key in self._bare.get(name.lower(), []):
+                if self.prices[key].provider in makers:
+                    return key
+            return None
+        keys = self._bare.get(name.lower(), [])
+        if keys and len({_price_only(self.prices[k]) for k in keys}) == 1:
+            return keys[0]  # every entry of this name has the same prices
         return None
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "as_of": self.as_of, "models": len(self.prices)}
+
+
+def _price_only(price: ModelPrice) -> ModelPrice:
+    return ModelPrice(price.input, price.output, price.cache_read, price.cache_write,
+                      price.reasoning, None, price.tiers)  # fmt: skip
+
+
+def _maker_providers(name: str) -> tuple[str, ...]:
+    for pattern, providers in _MAKERS:
+        if pattern.search(name):
+            return providers
+    return ()
 
 
 def strip_provider(model: str) -> str:
@@ -82,33 +273,66 @@ def strip_snapshot(model: str) -> str:
     return _DATE_SUFFIX.sub("", model)
 
 
-def _candidates(model: str) -> list[str]:
-    bare = strip_provider(model)
-    names = [model, bare, strip_snapshot(model), strip_snapshot(bare)]
-    lowered = [n.lower() for n in names]
-    return list(dict.fromkeys(names + lowered))
-
-
 def _rate(entry: dict[str, Any], key: str, model: str) -> float | None:
     value = entry.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise InputError(f"price of {model!r}: {key} must be a non-negative number, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InputError(
+            f"price of {model!r}: {key} must be a finite non-negative number, got {value!r}"
+        )
     return float(value)
 
 
-def _entry_price(model: str, entry: dict[str, Any]) -> ModelPrice | None:
-    input_rate = _rate(entry, "input_cost_per_token", model)
-    output_rate = _rate(entry, "output_cost_per_token", model)
-    if input_rate is None:
+def _threshold(number: str) -> float | None:
+    """``200k`` -> 200000.0, as LiteLLM parses a threshold; None for anything else."""
+    try:
+        value = float(number.replace("k", "")) * (1000 if "k" in number else 1)
+    except ValueError:
         return None
+    return value if math.isfinite(value) else None
+
+
+def _tiers(model: str, entry: dict[str, Any], inclusive: bool) -> tuple[PriceTier, ...]:
+    thresholds: dict[float, str] = {}
+    for key, value in entry.items():
+        match = _TIER_KEY.match(key)
+        if match is None or value is None or key.endswith(_NON_STANDARD_SUFFIXES):
+            continue
+        number = key.rsplit("_above_", 1)[1].split("_tokens")[0]
+        above = _threshold(number)
+        if above is not None:
+            thresholds.setdefault(above, number)
+    tiers = []
+    for above in sorted(thresholds):
+        suffix = f"_above_{thresholds[above]}_tokens"
+        rates = {name: _rate(entry, base + suffix, model) for name, base in _FIELDS.items()}
+        tiers.append(PriceTier(above - 1 if inclusive else above, **rates))
+    return tuple(tiers)
+
+
+def _entry_price(model: str, entry: dict[str, Any]) -> ModelPrice | None:
+    rates = {name: _rate(entry, key, model) for name, key in _FIELDS.items()}
+    if rates["input"] is None:
+        return None
+    provider = entry.get("litellm_provider")
+    if not isinstance(provider, str):
+        provider = model.split("/", 1)[0] if "/" in model else None
+    if provider == "fireworks_ai" and rates["cache_read"] is None:
+        rates["cache_read"] = rates["input"] * _FIREWORKS_CACHE_READ_RATIO
     return ModelPrice(
-        input=input_rate,
-        output=output_rate if output_rate is not None else 0.0,
-        cache_read=_rate(entry, "cache_read_input_token_cost", model),
-        cache_write=_rate(entry, "cache_creation_input_token_cost", model),
-        reasoning=_rate(entry, "output_cost_per_reasoning_token", model),
+        input=rates["input"],
+        output=rates["output"] if rates["output"] is not None else 0.0,
+        cache_read=rates["cache_read"],
+        cache_write=rates["cache_write"],
+        reasoning=_rate(entry, _REASONING_FIELD, model),
+        provider=provider,
+        tiers=_tiers(model, entry, provider in _INCLUSIVE_THRESHOLD_PROVIDERS),
     )
 
 
@@ -123,7 +347,10 @@ def price_table_from_json(data: Any, source: str) -> PriceTable:
     for model, entry in data.items():
         if model == _META_KEY or not isinstance(entry, dict):
             continue
-        price = _entry_price(model, entry)
+        try:
+            price = _entry_price(model, entry)
+        except InputError as exc:
+            raise InputError(f"{source}: {exc}") from None
         if price is not None:
             prices[model] = price
     return PriceTable(prices, source=str(meta.get("source", source)), as_of=meta.get("as_of"))
@@ -135,7 +362,7 @@ def load_prices(path: str | Path) -> PriceTable:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read price file {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"price file {path} is not valid JSON: {exc}") from None
     return price_table_from_json(data, source=str(path))
 

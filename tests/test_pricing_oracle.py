@@ -1,0 +1,197 @@
+"""genailog's cost against LiteLLM's own cost functions, with LiteLLM's full price file.
+
+LiteLLM is the oracle: tests/oracle/litellm_costs.py runs in a python that has litellm
+(this one, or the one GENAILOG_LITELLM_PYTHON names; .ci/run builds it in its own venv
+with a pinned version) and prices every case with ``litellm.cost_per_token``. genailog
+prices the same cases with the same file passed as ``--prices`` would, per record and
+through ``summarize``; both must equal LiteLLM to 1e-9 (relative).
+
+The test skips when no litellm is available, and fails instead when
+GENAILOG_REQUIRE_ALL=1 (CI). docs/pricing.md records the result.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genailog.analysis.summarize import summarize
+from genailog.ingest.frame import canonical_frame
+from genailog.pricing import load_prices, with_cost
+
+ORACLE = Path(__file__).parent / "oracle" / "litellm_costs.py"
+REL = 1e-9
+
+#: (spelling as logged, provider LiteLLM needs to route it or None). Bare names LiteLLM
+#: cannot route itself (``mistral-large-latest``) are priced by LiteLLM with the maker's
+#: provider named: genailog must find that same first-party entry, not a reseller's.
+SPELLINGS: list[tuple[str, str | None]] = [
+    # OpenAI: bare, dated, prefixed; GPT-5.x has tiers above 272k tokens
+    ("gpt-4o", None), ("gpt-4o-2024-08-06", None), ("openai/gpt-4o", None),
+    ("gpt-4.1", None), ("gpt-4.1-2025-04-14", None), ("gpt-4.1-mini", None),
+    ("gpt-5", None), ("gpt-5-2025-08-07", None), ("openai/gpt-5-mini", None),
+    ("gpt-5.4", None), ("gpt-5.5", None), ("o3", None), ("o4-mini", None),
+    # Anthropic first party
+    ("claude-sonnet-4-5", None), ("claude-sonnet-4-5-20250929", None),
+    ("claude-haiku-4-5-20251001", None), ("anthropic/claude-sonnet-4-5", None),
+    # Anthropic on Bedrock: model ids, routed ids, bedrock/ prefix; Sonnet 4 has >200k tiers
+    ("anthropic.claude-sonnet-4-5-20250929-v1:0", None),
+    ("bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0", None),
+    ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", None),
+    ("bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0", None),
+    ("anthropic.claude-sonnet-4-20250514-v1:0", None),
+    ("eu.anthropic.claude-sonnet-4-20250514-v1:0", None),
+    # Anthropic and Meta on Vertex
+    ("vertex_ai/claude-sonnet-4-5@20250929", None), ("vertex_ai/claude-sonnet-4-5", None),
+    ("vertex_ai/claude-haiku-4-5@20251001", None),
+    ("vertex_ai/meta/llama-3.3-70b-instruct-maas", None),
+    # Gemini: >200k tiers on 2.5 Pro
+    ("gemini-2.5-pro", None), ("gemini/gemini-2.5-pro", None),
+    ("gemini-2.5-flash", None), ("gemini/gemini-2.5-flash", None),
+    ("gemini/gemini-2.5-flash-lite", None),
+    # Mistral: bare names exist only as mistral/… entries (and resellers')
+    ("mistral-large-latest", "mistral"), ("mistral/mistral-large-latest", None),
+    ("codestral-latest", "mistral"), ("mistral/codestral-latest", None),
+    ("mistral-small-latest", "mistral"), ("mistral/mistral-medium-latest", None),
+    # DeepSeek
+    ("deepseek-chat", "deepseek"), ("deepseek/deepseek-chat", None),
+    ("deepseek-reasoner", "deepseek"), ("deepseek/deepseek-reasoner", None),
+    # Fireworks: no cache price -> LiteLLM bills cache reads at 50% of input
+    ("fireworks_ai/accounts/fireworks/models/deepseek-v3", None),
+    ("fireworks_ai/accounts/fireworks/models/llama4-maverick-instruct-basic", None),
+    ("fireworks_ai/accounts/fireworks/models/deepseek-r1", None),
+    # Together
+    ("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", None),
+    ("together_ai/deepseek-ai/DeepSeek-V3", None),
+    ("together_ai/Qwen/Qwen2.5-7B-Instruct-Turbo", None),
+]  # fmt: skip
+
+#: First-party names LiteLLM's file has no entry for: LiteLLM prices them at $0 (or cannot
+#: price them); genailog reports them unpriced rather than borrowing a reseller's price.
+NO_FIRST_PARTY_ENTRY = ["claude-opus-4-1", "claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"]
+
+#: Token mixes (canonical: input includes cached and written tokens).
+MIXES: dict[str, dict[str, int]] = {
+    "plain": {"input_tokens": 1200, "output_tokens": 300},
+    "cached": {"input_tokens": 5000, "cached_input_tokens": 3000, "output_tokens": 200},
+    "cache_write": {"input_tokens": 5000, "cached_input_tokens": 1000,
+                    "cache_write_tokens": 2000, "output_tokens": 200},
+    "reasoning": {"input_tokens": 1000, "output_tokens": 2000, "reasoning_tokens": 1500},
+    "at_200k": {"input_tokens": 200_000, "cached_input_tokens": 20_000, "output_tokens": 500},
+    "above_200k": {"input_tokens": 250_000, "cached_input_tokens": 50_000,
+                   "cache_write_tokens": 10_000, "output_tokens": 1000, "reasoning_tokens": 200},
+    "above_272k": {"input_tokens": 300_000, "cached_input_tokens": 100_000,
+                   "output_tokens": 4000, "reasoning_tokens": 3000},
+}  # fmt: skip
+
+
+def require_or_skip(reason: str) -> None:
+    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _litellm_python() -> str | None:
+    configured = os.environ.get("GENAILOG_LITELLM_PYTHON")
+    if configured:
+        return configured
+    return sys.executable if importlib.util.find_spec("litellm") is not None else None
+
+
+def _cases() -> list[dict[str, Any]]:
+    return [
+        {"case": f"{model} | {mix}", "model": model, "provider": provider, **tokens}
+        for model, provider in SPELLINGS
+        for mix, tokens in MIXES.items()
+    ]
+
+
+@pytest.fixture(scope="module")
+def oracle() -> dict[str, Any]:
+    python = _litellm_python()
+    if python is None:
+        require_or_skip("litellm is not installed; set GENAILOG_LITELLM_PYTHON (see .ci/run)")
+    assert python is not None
+    done = subprocess.run(
+        [python, str(ORACLE)],
+        input=json.dumps({"prices": None, "cases": _cases()}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"the litellm oracle failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _ours(prices: str, cases: list[dict[str, Any]]) -> tuple[list[float | None], dict[str, Any]]:
+    table = load_prices(prices)
+    records = [
+        {"timestamp": "2026-11-25T08:00:00Z", **{k: v for k, v in c.items() if k != "provider"}}
+        for c in cases
+    ]
+    frame, _ = canonical_frame(records)
+    per_record = with_cost(frame.lazy(), table).collect()["_cost"].to_list()
+    summary = summarize(frame, by=["case"], prices=table)
+    return per_record, {g["case"]: g["cost_usd"] for g in summary.groups}
+
+
+def test_cost_equals_litellm_cost_per_token(oracle: dict[str, Any]) -> None:
+    cases = _cases()
+    per_record, by_summary = _ours(oracle["prices"], cases)
+    unequal = []
+    for case, theirs, ours in zip(cases, oracle["costs"], per_record, strict=True):
+        if isinstance(theirs, dict):
+            unequal.append(f"{case['case']}: litellm cannot price it ({theirs['error'][:80]})")
+            continue
+        for path, value in (("record", ours), ("summarize", by_summary[case["case"]])):
+            if value is None or not math.isclose(value, theirs, rel_tol=REL, abs_tol=1e-15):
+                unequal.append(f"{case['case']} ({path}): genailog {value!r} != litellm {theirs!r}")
+    assert not unequal, f"{len(unequal)} of {len(cases)} differ:\n" + "\n".join(unequal)
+    assert len(cases) == len(SPELLINGS) * len(MIXES)
+
+
+def test_names_litellm_has_no_entry_for_are_unpriced_not_zero(oracle: dict[str, Any]) -> None:
+    python = _litellm_python()
+    assert python is not None
+    cases = [{"case": m, "model": m, "input_tokens": 1000, "output_tokens": 10}
+             for m in NO_FIRST_PARTY_ENTRY]  # fmt: skip
+    done = subprocess.run(
+        [python, str(ORACLE)], input=json.dumps({"prices": None, "cases": cases}),
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    theirs = json.loads(done.stdout)["costs"]
+    assert all(isinstance(c, dict) or c == 0.0 for c in theirs), theirs
+    table = load_prices(oracle["prices"])
+    assert [table.lookup(m) for m in NO_FIRST_PARTY_ENTRY] == [None] * len(NO_FIRST_PARTY_ENTRY)
+
+
+def test_the_matrix_exercises_tiers_cache_and_reasoning_rates(oracle: dict[str, Any]) -> None:
+    """The comparison above is only worth something if the price file makes the token mixes
+    bill differently: a >200k tier, a cache price, a reasoning price, Fireworks' default."""
+    table = load_prices(oracle["prices"])
+    prices = {model: table.lookup(model) for model, _ in SPELLINGS}
+    assert all(p is not None for p in prices.values()), [m for m, p in prices.items() if p is None]
+    assert prices["gemini-2.5-pro"].tiers  # type: ignore[union-attr]
+    assert prices["anthropic.claude-sonnet-4-20250514-v1:0"].tiers  # type: ignore[union-attr]
+    assert prices["gpt-5.4"].tiers  # type: ignore[union-attr]
+    fireworks = prices["fireworks_ai/accounts/fireworks/models/deepseek-v3"]
+    assert fireworks is not None and fireworks.cache_read == fireworks.input * 0.5
+    assert any(p is not None and p.reasoning is not None for p in prices.values())
+
+
+def test_oracle_result_is_recorded_in_the_docs(oracle: dict[str, Any]) -> None:
+    """docs/pricing.md states the litellm version and the size of the matrix."""
+    text = (Path(__file__).parents[1] / "docs" / "pricing.md").read_text(encoding="utf-8")
+    assert f"litellm {oracle['litellm']}" in text
+    assert f"{len(SPELLINGS)} model spellings x {len(MIXES)} token mixes" in text
