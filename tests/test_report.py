@@ -182,6 +182,20 @@ def test_cli_writes_the_file_and_maps_errors(tmp_path: Path) -> None:
     assert empty.exit_code == 2 and "no timestamped records" in empty.output
 
 
+def test_summarize_table_draws_a_sparkline_per_group_and_metric() -> None:
+    result = CliRunner().invoke(app, ["summarize", str(SAMPLE), "--by", "model",
+                                      "--window", "1d"])
+    assert result.exit_code == 0, result.output
+    trend = result.stdout[result.stdout.index("trend per 1d, 2026-11-02 .. 2026-11-15"):]
+    rows = [line for line in trend.splitlines() if line.strip().startswith(("gpt", "o4"))]
+    assert len(rows) == 3  # gpt-4.1, gpt-4.1-mini, o4-mini
+    for row in rows:
+        lines = re.findall(r"[▁▂▃▄▅▆▇█ ]{14}", row)
+        assert len([x for x in lines if x.strip()]) >= 4, row  # 14 days, four metrics
+    plain = CliRunner().invoke(app, ["summarize", str(SAMPLE), "--by", "model"])
+    assert "trend per" not in plain.stdout
+
+
 @pytest.mark.parametrize(("values", "line"), [
     ([1, 2, 3, 4, 5, 6, 7, 8], "▁▂▃▄▅▆▇█"),
     ([5, None, 5], "▁ ▁"),

@@ -162,6 +162,60 @@ def render_table(data: dict[str, Any]) -> Table:
     return table
 
 
+#: (metric, column title) drawn as sparklines under a --window table.
+_TRENDS = (("requests", "requests"), ("cost_usd", "cost USD"), ("latency_ms_p95", "p95 ms"),
+           ("error_rate", "errors"))
+#: More windows than this make a sparkline wider than a terminal; then none is drawn.
+MAX_SPARK_WINDOWS = 60
+
+
+def _spark_cell(values: list[float | None], kind: str) -> str:
+    from genailog.report.spark import sparkline
+
+    known = [v for v in values if v is not None]
+    if not known:
+        return "-"
+    low, high = (_fmt(kind, {"v": v, "cost_usd": v}, "v") for v in (min(known), max(known)))
+    return f"{sparkline(values)} {low}..{high}"
+
+
+def render_trends(data: dict[str, Any]) -> Table | None:
+    """Per group, a sparkline of each trend metric over the windows (None without
+    --window, with one window, or with too many to draw)."""
+    from rich import box
+    from rich.table import Table
+
+    from genailog.cli.render import esc
+
+    if not data["window"]:
+        return None
+    windows = sorted({g["window"] for g in data["groups"] if g["window"] is not None})
+    if not 1 < len(windows) <= MAX_SPARK_WINDOWS:
+        return None
+    slot = {w: i for i, w in enumerate(windows)}
+    keys = list(data["by"])
+    series: dict[tuple[str, ...], dict[str, list[float | None]]] = {}
+    for group in data["groups"]:
+        label = tuple(_label_cells(group, keys, False))
+        row = series.setdefault(label, {m: [None] * len(windows) for m, _ in _TRENDS})
+        if group["window"] is not None:
+            for metric, _ in _TRENDS:
+                row[metric][slot[group["window"]]] = group[metric]
+    kinds = {m: k for m, _, k in _SHOWN}
+    rows = [[*(label or ("all",)), *(_spark_cell(row[m], kinds[m]) for m, _ in _TRENDS)]
+            for label, row in series.items()]
+    cut = 10 if data["window"].endswith(("d", "w", "mo")) else 16
+    table = Table(title=f"trend per {esc(data['window'])}, {esc(windows[0][:cut])} .. "
+                  f"{esc(windows[-1][:cut])} (lowest..highest)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for j, title in enumerate([*(keys or [""]), *(t for _, t in _TRENDS)]):
+        widest = max(len(title), *(len(cells[j]) for cells in rows))
+        table.add_column(esc(title), no_wrap=True, min_width=widest)
+    for cells in rows:
+        table.add_row(*(esc(c) for c in cells))
+    return table
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -278,9 +332,14 @@ def summarize_command(
         # Wider than the terminal rather than cut: a summary's numbers must stay whole.
         needed = sum((c.min_width or 0) + 3 for c in table.columns) + 4
         width = stdout.width
+        trends = render_trends(data) if stdout.encoding.lower().startswith("utf") else None
+        if trends is not None:  # block characters need a UTF-8 terminal
+            needed = max(needed, sum((c.min_width or 0) + 3 for c in trends.columns) + 4)
         stdout.width = max(width, needed)
         try:
             stdout.print(table)
+            if trends is not None:
+                stdout.print(trends)
         finally:
             stdout.width = width
     for gate in result.gates:
