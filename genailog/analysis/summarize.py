@@ -28,6 +28,7 @@ import polars as pl
 
 from genailog.analysis.filters import apply_filters
 from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate_gates
+from genailog.analysis.weighting import is_sampled, sampling_note, weighted
 from genailog.errors import UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import TIER, cost_from_sums, tier_expr, tier_rates_frame, token_sums
@@ -174,6 +175,9 @@ class SummaryResult:
     skipped_records: int
     prices: dict[str, Any]
     gates: list[GateResult] = field(default_factory=list)
+    #: Set when records were head-sampled (``sample_rate`` < 1): the rows then hold
+    #: weighted estimates with ``*_se`` standard errors (genailog.analysis.weighting).
+    sampling: dict[str, Any] | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -204,6 +208,7 @@ class SummaryResult:
             "prices": self.prices,
             "gates": [gate.to_dict() for gate in self.gates],
             "passed": not self.failed,
+            **({"sampling": self.sampling} if self.sampling is not None else {}),
         }
 
 
@@ -343,12 +348,15 @@ def summarize(
     fail_if: Sequence[str] = (),
     on_invalid: str = "fail",
     input_format: str = "auto",
+    sample_unit: str = "session_id",
 ) -> SummaryResult:
     """Summarize logs (paths, a :class:`Logs`, or a frame in canonical columns).
 
     ``by`` groups on any columns, user fields included; ``window`` (``1h``, ``1d``, ...)
     buckets on the timestamp and combines with ``by``. ``fail_if`` predicates are checked
     against every group and the total row (see :mod:`genailog.analysis.gates`).
+    Head-sampled records (``sample_rate`` < 1) are weighted by ``1/sample_rate``, with
+    ``sample_unit`` records (sessions) as the sampling unit of the standard errors.
     """
     by = list(by)
     keys = ([WINDOW_KEY] if window else []) + by
@@ -373,5 +381,18 @@ def summarize(
         skipped_records=report.skipped if report is not None else 0,
         prices=table.to_dict(),
     )
+    if is_sampled(frame):
+        _reweight(result, frame, keys, table, sample_unit)
     result.gates = evaluate_gates(fail_if, result.groups or [], result.total, keys)
     return result
+
+
+def _reweight(result: SummaryResult, frame: pl.LazyFrame, keys: list[str], table: PriceTable,
+              unit: str) -> None:
+    """Replace counts, sums, cost, means and percentiles by their weighted estimates."""
+    groups, total = weighted(frame, keys, table, unit)
+    by_key = {tuple(_json_value(v) for v in key): row for key, row in groups.items()}
+    for row in result.groups:
+        row.update(by_key.get(tuple(row[k] for k in keys), {}))
+    result.total.update(total)
+    result.sampling = sampling_note(frame, unit)
