@@ -247,3 +247,258 @@ def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any
         assert math.isclose(other["cost_usd"], row["_cost"], rel_tol=1e-9, abs_tol=1e-15)
         assert other["cost_usd_count"] == row["n"]
         assert other["unpriced_requests"] == row["_unpriced"]
+
+
+# --- issue 13, findings 10 and 12-16: the repro of each finding is the test's input ---
+
+#: LiteLLM's layout: resellers' entries come before the maker's own, and some makers' names
+#: exist only under a gateway (findings 12). Prices are LiteLLM 1.110.2's.
+RESELLERS_FIRST: dict[str, Any] = {
+    "azure/mistral-large-latest": {"input_cost_per_token": 8e-06, "output_cost_per_token": 2.4e-05,
+                                   "litellm_provider": "azure"},
+    "mistral/mistral-large-latest": {"input_cost_per_token": 5e-07,
+                                     "output_cost_per_token": 1.5e-06,
+                                     "cache_read_input_token_cost": 5e-08,
+                                     "litellm_provider": "mistral"},
+    "azure_ai/codestral-latest": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+                                  "litellm_provider": "azure_ai"},
+    "mistral/codestral-latest": {"input_cost_per_token": 3e-07, "output_cost_per_token": 9e-07,
+                                 "litellm_provider": "mistral"},
+    "databricks/claude-3-5-haiku": {"input_cost_per_token": 1.3e-06,
+                                    "output_cost_per_token": 6.5e-06,
+                                    "litellm_provider": "databricks"},
+    "vercel_ai_gateway/anthropic/claude-sonnet-4": {"input_cost_per_token": 3e-06,
+                                                   "output_cost_per_token": 1.5e-05,
+                                                   "litellm_provider": "vercel_ai_gateway"},
+    "anthropic.claude-sonnet-4-20250514-v1:0": {"input_cost_per_token": 3e-06,
+                                                "output_cost_per_token": 1.5e-05,
+                                                "cache_read_input_token_cost": 3e-07,
+                                                "litellm_provider": "bedrock_converse"},
+    "deepseek-chat": {"input_cost_per_token": 2.8e-07, "output_cost_per_token": 4.2e-07,
+                      "litellm_provider": "deepseek"},
+    "deepseek/deepseek-chat": {"input_cost_per_token": 2.8e-07, "output_cost_per_token": 4.2e-07,
+                               "cache_creation_input_token_cost": 0.0,
+                               "litellm_provider": "deepseek"},
+    "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo": {
+        "input_cost_per_token": 8.8e-07, "output_cost_per_token": 8.8e-07,
+        "litellm_provider": "together_ai"},
+    "together_ai/Qwen/Qwen3-8B": {"input_cost_per_token": 1e-07, "output_cost_per_token": 1e-07,
+                                  "litellm_provider": "together_ai"},
+    "fireworks_ai/accounts/fireworks/models/qwen3-8b": {"input_cost_per_token": 2e-07,
+                                                       "output_cost_per_token": 2e-07,
+                                                       "litellm_provider": "fireworks_ai"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("logged", "key"),
+    [
+        ("mistral-large-latest", "mistral/mistral-large-latest"),  # was Azure's, 16x the price
+        ("codestral-latest", "mistral/codestral-latest"),  # was azure_ai's $0
+        ("claude-3-5-haiku-20241022", None),  # only a reseller has it: unpriced, not theirs
+        ("claude-sonnet-4-20250514", None),  # only a gateway has the bare name
+        ("bedrock/anthropic.claude-sonnet-4-20250514-v1:0",
+         "anthropic.claude-sonnet-4-20250514-v1:0"),
+        ("us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0"),
+        ("deepseek-chat", "deepseek/deepseek-chat"),  # the entry LiteLLM prices it from
+        ("Llama-3.3-70B-Instruct-Turbo", "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+        ("meta-llama/Llama-3.3-70B-Instruct-Turbo",
+         "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+        ("qwen3-8b", None),  # two hosts, two prices: ambiguous, so unpriced
+        ("openrouter/mistral/codestral-latest", "mistral/codestral-latest"),  # unknown gateway
+    ],
+)  # fmt: skip
+def test_finding_12_bare_names_resolve_to_the_makers_entry_never_a_resellers(
+    logged: str, key: str | None
+) -> None:
+    table = price_table_from_json(RESELLERS_FIRST, "litellm")
+    assert table.resolve(logged) == key
+    if key is not None:
+        assert table.lookup(logged) == table.prices[key]
+
+
+TIERED: dict[str, Any] = {
+    # gemini-2.5-pro as LiteLLM 1.110.2 prices it (the _priority/_batches keys are ignored).
+    "gemini-2.5-pro": {"input_cost_per_token": 1.25e-06, "output_cost_per_token": 1e-05,
+                       "cache_read_input_token_cost": 1.25e-07,
+                       "input_cost_per_token_above_200k_tokens": 2.5e-06,
+                       "output_cost_per_token_above_200k_tokens": 1.5e-05,
+                       "cache_read_input_token_cost_above_200k_tokens": 2.5e-07,
+                       "input_cost_per_token_above_200k_tokens_priority": 4.5e-06,
+                       "litellm_provider": "vertex_ai-language-models"},
+    # two thresholds; the higher one sets only the input rate
+    "two-tiers": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06,
+                  "input_cost_per_token_above_128k_tokens": 2e-06,
+                  "output_cost_per_token_above_128k_tokens": 4e-06,
+                  "input_cost_per_token_above_256k_tokens": 3e-06,
+                  "output_cost_per_reasoning_token": 9e-06},
+    "grok-x": {"input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06,
+               "input_cost_per_token_above_128k_tokens": 2e-06, "litellm_provider": "xai"},
+}  # fmt: skip
+
+
+def _priced(records: list[dict[str, Any]], prices: dict[str, Any]) -> list[float | None]:
+    frame, _ = canonical_frame([{"timestamp": "2026-01-01T00:00:00Z", **r} for r in records])
+    costs: list[float | None] = (
+        with_cost(frame.lazy(), price_table_from_json(prices, "t")).collect()["_cost"].to_list()
+    )
+    return costs
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        # at the threshold: base rates
+        ({"model": "gemini-2.5-pro", "input_tokens": 200_000, "cached_input_tokens": 50_000,
+          "output_tokens": 1000}, 150_000 * 1.25e-06 + 50_000 * 1.25e-07 + 1000 * 1e-05),
+        # above it: every token at the tier's rates (was billed at the base rates, about -50%)
+        ({"model": "gemini-2.5-pro", "input_tokens": 200_001, "cached_input_tokens": 50_000,
+          "output_tokens": 1000}, 150_001 * 2.5e-06 + 50_000 * 2.5e-07 + 1000 * 1.5e-05),
+        # a tier without a cache-write rate: writes at the tier's input rate
+        ({"model": "gemini-2.5-pro", "input_tokens": 300_000, "cache_write_tokens": 100_000,
+          "output_tokens": 0}, 300_000 * 2.5e-06),
+        # the highest threshold exceeded wins, per rate; the reasoning rate is not tiered
+        ({"model": "two-tiers", "input_tokens": 300_000, "output_tokens": 100,
+          "reasoning_tokens": 60}, 300_000 * 3e-06 + 40 * 4e-06 + 60 * 9e-06),
+        ({"model": "two-tiers", "input_tokens": 130_000, "output_tokens": 100},
+         130_000 * 2e-06 + 100 * 4e-06),
+        # xAI bills the tier from the threshold itself (LiteLLM's inclusive providers)
+        ({"model": "grok-x", "input_tokens": 128_000, "output_tokens": 0}, 128_000 * 2e-06),
+    ],
+)  # fmt: skip
+def test_finding_13_prices_above_a_prompt_size_threshold_apply(
+    record: dict[str, Any], expected: float
+) -> None:
+    (cost,) = _priced([record], TIERED)
+    assert cost is not None and math.isclose(cost, expected, rel_tol=1e-12)
+
+
+def test_finding_13_summarize_prices_each_record_in_its_tier() -> None:
+    """Token sums of one model mix tiers; summarize must still bill each record's tier."""
+    from genailog.analysis.summarize import summarize
+
+    records = [
+        {"timestamp": "2026-01-01T00:00:00Z", "model": "gemini-2.5-pro", "input_tokens": n,
+         "output_tokens": 10, "team": team}
+        for n, team in ((1000, "a"), (250_000, "a"), (200_000, "b"), (400_000, "b"))
+    ]  # fmt: skip
+    frame, _ = canonical_frame(records)
+    result = summarize(frame, by=["team"], prices=price_table_from_json(TIERED, "t"))
+    base, tier = 1.25e-06, 2.5e-06  # per input token, below and above 200k
+    a = 1000 * base + 10 * 1e-05 + 250_000 * tier + 10 * 1.5e-05
+    b = 200_000 * base + 10 * 1e-05 + 400_000 * tier + 10 * 1.5e-05
+    by_team = {g["team"]: g["cost_usd"] for g in result.groups}
+    assert math.isclose(by_team["a"], a, rel_tol=1e-12)
+    assert math.isclose(by_team["b"], b, rel_tol=1e-12)
+    assert math.isclose(result.total["cost_usd"], a + b, rel_tol=1e-12)
+
+
+def test_finding_14_fireworks_cache_reads_cost_half_the_input_rate() -> None:
+    prices = {
+        "fireworks_ai/accounts/fireworks/models/deepseek-v3": {
+            "input_cost_per_token": 9e-07, "output_cost_per_token": 9e-07,
+            "litellm_provider": "fireworks_ai"},
+        "other-host/deepseek-v3": {"input_cost_per_token": 9e-07, "output_cost_per_token": 9e-07,
+                                   "litellm_provider": "other-host"},
+    }  # fmt: skip
+    tokens = {"input_tokens": 10_000, "cached_input_tokens": 8_000, "output_tokens": 0}
+    fireworks, other = _priced(
+        [{"model": "fireworks_ai/accounts/fireworks/models/deepseek-v3", **tokens},
+         {"model": "other-host/deepseek-v3", **tokens}],
+        prices,
+    )  # fmt: skip
+    assert fireworks is not None and math.isclose(fireworks, 2000 * 9e-07 + 8000 * 4.5e-07)
+    assert other is not None and math.isclose(other, 10_000 * 9e-07)  # no discount elsewhere
+
+
+@pytest.mark.parametrize(
+    ("logged", "key"),
+    [
+        ("anthropic.claude-sonnet-4-5-20250929-v1:0",
+         "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("bedrock/anthropic.claude-sonnet-4-20250514-v1:0",
+         "anthropic.claude-sonnet-4-20250514-v1:0"),
+        ("us.anthropic.claude-sonnet-4-20250514-v1:0",
+         "us.anthropic.claude-sonnet-4-20250514-v1:0"),
+        ("bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0",
+         "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("vertex_ai/meta/llama-3.3-70b-instruct-maas",
+         "vertex_ai/meta/llama-3.3-70b-instruct-maas"),
+        ("vertex_ai/claude-sonnet-4-5@20250929", "vertex_ai/claude-sonnet-4-5@20250929"),
+        ("deepseek/deepseek-chat", "deepseek/deepseek-chat"),
+        ("deepseek-chat", "deepseek/deepseek-chat"),
+        ("gemini/gemini-2.5-pro", "gemini/gemini-2.5-pro"),
+        ("fireworks_ai/accounts/fireworks/models/deepseek-v3",
+         "fireworks_ai/accounts/fireworks/models/deepseek-v3"),
+    ],
+)  # fmt: skip
+def test_finding_15_the_bundled_table_prices_cloud_ids_as_litellm_does(
+    logged: str, key: str
+) -> None:
+    table = default_prices()
+    assert table.resolve(logged) == key
+    bundled = json.loads(
+        (Path(__file__).parents[1] / "genailog/pricing/default_prices.json").read_text()
+    )
+    assert bundled[key]["litellm_provider"]  # copied from LiteLLM, not invented
+
+
+def test_finding_15_bundled_tiers_are_kept() -> None:
+    sonnet_4 = default_prices().lookup("bedrock/anthropic.claude-sonnet-4-20250514-v1:0")
+    assert sonnet_4 is not None and [t.above for t in sonnet_4.tiers] == [200_000]
+    assert sonnet_4.tiers[0].input == 6e-06
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "model": st.sampled_from(["claude-x", "thinker", "gpt-4o", "gemini-2.5-pro"]),
+            "input_tokens": st.integers(0, 400_000),
+            "cached_input_tokens": st.integers(0, 400_000),
+            "cache_write_tokens": st.integers(0, 400_000),
+            "output_tokens": st.integers(0, 10_000),
+            "reasoning_tokens": st.integers(0, 10_000),
+        }
+    )
+)
+def test_finding_16_cost_is_never_negative(record: dict[str, Any]) -> None:
+    """Inconsistent counts (cached or written above input, reasoning above output) are for
+    validate to reject; priced anyway by a library caller, they never bill negatively."""
+    (cost,) = _priced([record], {**LITELLM_SAMPLE, **TIERED})
+    assert cost is not None and cost >= 0
+
+
+def test_finding_16_more_cached_than_input_bills_the_cached_part_only() -> None:
+    (cost,) = _priced(
+        [{"model": "gpt-4o", "input_tokens": 100, "cached_input_tokens": 5000, "output_tokens": 0}],
+        LITELLM_SAMPLE,
+    )
+    assert cost is not None and math.isclose(cost, 5000 * 1.25e-06)  # was -0.00615
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_finding_10_non_finite_prices_are_rejected_at_load_naming_the_entry(
+    tmp_path: Path, bad: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from genailog.cli.app import app
+
+    prices = tmp_path / "prices.json"
+    prices.write_text(
+        '{"gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05},'
+        f' "weird-model": {{"input_cost_per_token": 1e-06, "output_cost_per_token": {bad}}}}}'
+    )
+    with pytest.raises(InputError, match=r"weird-model.*output_cost_per_token.*finite"):
+        load_prices(prices)
+    logs = tmp_path / "calls.jsonl"
+    logs.write_text(
+        '{"timestamp": "2026-01-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 1, '
+        '"output_tokens": 1}\n'
+    )
+    out = CliRunner().invoke(
+        app, ["summarize", str(logs), "--prices", str(prices), "--format", "json"]
+    )
+    assert out.exit_code == 3, out.output
+    assert "weird-model" in out.output

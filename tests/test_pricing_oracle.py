@@ -25,7 +25,7 @@ import pytest
 
 from genailog.analysis.summarize import summarize
 from genailog.ingest.frame import canonical_frame
-from genailog.pricing import load_prices, with_cost
+from genailog.pricing import default_prices, load_prices, with_cost
 
 ORACLE = Path(__file__).parent / "oracle" / "litellm_costs.py"
 REL = 1e-9
@@ -159,6 +159,20 @@ def test_cost_equals_litellm_cost_per_token(oracle: dict[str, Any]) -> None:
                 unequal.append(f"{case['case']} ({path}): genailog {value!r} != litellm {theirs!r}")
     assert not unequal, f"{len(unequal)} of {len(cases)} differ:\n" + "\n".join(unequal)
     assert len(cases) == len(SPELLINGS) * len(MIXES)
+
+
+def test_the_bundled_table_gives_the_same_costs(oracle: dict[str, Any]) -> None:
+    """Every matrix spelling is in the bundled subset, copied from the same litellm."""
+    cases = _cases()
+    records = [{"timestamp": "2026-11-25T08:00:00Z", **c} for c in cases]
+    frame, _ = canonical_frame([{k: v for k, v in r.items() if k != "provider"} for r in records])
+    ours = with_cost(frame.lazy(), default_prices()).collect()["_cost"].to_list()
+    unequal = [
+        f"{case['case']}: bundled {value!r} != litellm {theirs!r}"
+        for case, value, theirs in zip(cases, ours, oracle["costs"], strict=True)
+        if value is None or not math.isclose(value, theirs, rel_tol=REL, abs_tol=1e-15)
+    ]
+    assert not unequal, "\n".join(unequal)
 
 
 def test_names_litellm_has_no_entry_for_are_unpriced_not_zero(oracle: dict[str, Any]) -> None:

@@ -234,13 +234,16 @@ class PriceTable:
     def _bare_name(self, name: str) -> str | None:
         makers = _maker_providers(name)
         if makers:
-            for provider in makers:
-                key = self._get(f"{provider}/{name}", makers) or self._get(name, makers)
-                if key is not None:
-                    return key
-            for key in self._bare.get(name.lower(), []):
-                if self.prices[key].provider in makers:
-                    return key
+            # A Bedrock id routed through a region (us.anthropic.…) without an entry of its
+            # own costs what the model id costs.
+            for bare in dict.fromkeys((name, _BEDROCK_ROUTING.sub("", name))):
+                for provider in makers:
+                    key = self._get(f"{provider}/{bare}", makers) or self._get(bare, makers)
+                    if key is not None:
+                        return key
+                for key in self._bare.get(bare.lower(), []):
+                    if self.prices[key].provider in makers:
+                        return key
             return None
         keys = self._bare.get(name.lower(), [])
         if keys and len({_price_only(self.prices[k]) for k in keys}) == 1:
