@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from genailog.errors import InputError
 
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log")
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log", ".pb")
 COMPRESSIONS = (".gz", ".zst")
 STDIN = "-"
 #: Rotated logs: ``genai.log.1``, ``genai.log.2026-11-29``, ``app.jsonl.3`` (and .gz/.zst).

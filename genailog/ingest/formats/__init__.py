@@ -29,6 +29,7 @@ from genailog.ingest.formats import (
     otlp,
 )
 from genailog.ingest.formats._common import Item, OtherLine, Record
+from genailog.ingest.formats._spans import is_protobuf
 
 Loader = Callable[[list[tuple[str, bytes]], ReadContext], Iterator[Item]]
 
@@ -229,6 +230,8 @@ def detect_format(path: str, head: bytes, ctx: ReadContext | None = None) -> str
     ctx = ctx or ReadContext()
     text = head.decode("utf-8-sig", errors="replace")
     found: str | None = None
+    if is_protobuf(head):
+        return _protobuf_kind(path, head)
     if text.lstrip()[:1] in ("{", "["):
         # keys of a parsed first record decide; raw markers only when it is cut off,
         # since a prompt may quote another format's key names
@@ -241,6 +244,21 @@ def detect_format(path: str, head: bytes, ctx: ReadContext | None = None) -> str
     if found is None:
         raise UnknownFormatError(describe_unknown(path, head))
     return found
+
+
+def _protobuf_kind(path: str, head: bytes) -> str:
+    """An OTLP protobuf body: its attributes decide between the span conventions. The
+    head of a large body may be cut, so only its first spans are looked at."""
+    from genailog.ingest.formats._otlp_proto import fields
+
+    try:
+        for _ in fields(head[:65536]):
+            pass
+    except ValueError:
+        if len(head) < 65536:
+            raise UnknownFormatError(f"{path}: binary data that is no OTLP protobuf trace "
+                                     "request") from None
+    return _span_kind(head)
 
 
 def describe_unknown(path: str, head: bytes) -> str:
@@ -276,13 +294,31 @@ def load_many(files: list[tuple[str, bytes]], fmt: str,
     """Canonical records (and other lines) of all ``files`` of one non-canonical format,
     read together (OTLP logs join their traces). A line that cannot be read raises
     :class:`InvalidRecordError`, or is appended to ``errors`` when a list is given."""
-    for file, line, item in loader(fmt)(files, ctx or ReadContext()):
+    readable = []
+    for name, data in files:
+        if fmt in ("otlp", "openinference") or _is_text(data):
+            readable.append((name, data))
+        else:
+            error = InvalidRecordError(name, 1, f"not UTF-8 text, so not {fmt} logs; "
+                                       "check --input-format")
+            if errors is None:
+                raise error
+            errors.append(error)
+    for file, line, item in loader(fmt)(readable, ctx or ReadContext()):
         if isinstance(item, InvalidRecordError):
             if errors is None:
                 raise item
             errors.append(item)
         else:
             yield file, line, item
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def load_records(path: str, data: bytes, fmt: str) -> Iterator[tuple[int, Record]]:

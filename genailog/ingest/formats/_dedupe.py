@@ -25,6 +25,12 @@ _MODEL = "gen_ai.request.model"
 _RESPONSE_ID = "gen_ai.response.id"
 
 
+def _origin(span: Span) -> str:
+    """Which instrumentation wrote a span: its scope, or, in shapes that do not carry the
+    scope (the SDK's span JSON), its name, which differs between instrumentations."""
+    return span.scope or f"name:{span.name}"
+
+
 def _merge(first: Call, second: Call) -> Call:
     """The first span, completed by the second's attributes and events."""
     span, other = first[0], second[0]
@@ -45,13 +51,14 @@ def _by_response_id(calls: list[Call], merge: Merge) -> tuple[list[Call], list[C
             without.append(call)
             continue
         key = (attrs[_RESPONSE_ID], attrs.get(_MODEL))
-        if key in kept and call[0].scope not in scopes[key] and _overlap(kept[key][0], call[0]):
+        if key in kept and _origin(call[0]) not in scopes[key] and _overlap(kept[key][0],
+                                                                               call[0]):
             kept[key] = merge(kept[key], call)
-            scopes[key].add(call[0].scope)
+            scopes[key].add(_origin(call[0]))
         elif key in kept:
             without.append(call)  # same scope twice: not a second instrumentation
         else:
-            kept[key], scopes[key] = call, {call[0].scope}
+            kept[key], scopes[key] = call, {_origin(call[0])}
     return list(kept.values()), without
 
 
@@ -66,7 +73,7 @@ def _nested(a: Span, b: Span) -> bool:
 
 
 def _same_call(a: Span, b: Span) -> bool:
-    return (a.scope != b.scope and a.attributes.get(_MODEL) == b.attributes.get(_MODEL)
+    return (_origin(a) != _origin(b) and a.attributes.get(_MODEL) == b.attributes.get(_MODEL)
             and a.status_error == b.status_error and _nested(a, b))
 
 
@@ -88,7 +95,7 @@ def _by_time(calls: list[Call], merge: Merge) -> list[Call]:
 
 def merge_duplicates(calls: list[Call]) -> list[Call]:
     """The calls with each double-reported call merged into one, in file order."""
-    if len({call[0].scope for call in calls}) < 2:
+    if len({_origin(call[0]) for call in calls}) < 2:
         return calls
     order = {id(call[0]): n for n, call in enumerate(calls)}
 

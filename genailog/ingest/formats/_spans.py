@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+from datetime import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,18 +91,50 @@ def hex_id(value: str | None, size: int) -> str | None:
 
 def documents(file: str, data: bytes
               ) -> Iterator[tuple[int, dict[str, Any] | InvalidRecordError]]:
-    """(line, request) for each export request in the file: whole document or per line;
-    a line that is no request gives its error instead."""
-    try:
-        whole = decode(data.removeprefix(b"\xef\xbb\xbf"))
-    except ValueError:
-        whole = None
-    if isinstance(whole, dict):
-        yield 1, whole
-        return
-    for line, value in json_lines(file, data):
-        error = not_object(file, line, value, "an OTLP export request")
+    """(line, document) for each JSON document in the file: one whole document, one per
+    line, pretty-printed documents back to back (ConsoleSpanExporter), or the items of a
+    JSON array; a stretch that is no JSON gives its error and reading goes on at the next
+    line. ``{"data": [...]}`` wrappers (Phoenix's REST API) give their items."""
+    text = data.decode("utf-8-sig", errors="replace")
+    for line, value in _values(file, text):
+        if isinstance(value, dict) and isinstance(value.get("data"), list) and not (
+                "resourceSpans" in value or "context" in value):
+            for item in value["data"]:
+                error = not_object(file, line, item, "a span or an OTLP export request")
+                yield line, error or item
+            continue
+        error = not_object(file, line, value, "an OTLP export request or a span")
         yield line, error or value
+
+
+def _values(file: str, text: str) -> Iterator[tuple[int, Any]]:
+    decoder = json.JSONDecoder()
+    at, size = 0, len(text)
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            whole = decode(stripped)
+        except ValueError:
+            whole = None
+        if isinstance(whole, list):
+            line = text.count("\n", 0, size - len(stripped)) + 1
+            for item in whole:
+                yield line, item
+            return
+    while at < size:
+        while at < size and text[at] in " \t\r\n":
+            at += 1
+        if at >= size:
+            return
+        line = text.count("\n", 0, at) + 1
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as exc:
+            yield line, InvalidRecordError(file, line, f"not valid JSON: {exc.msg}")
+            nxt = text.find("\n", at)
+            at = size if nxt < 0 else nxt + 1
+            continue
+        yield line, value
 
 
 def _span(file: str, line: int, raw: dict[str, Any], resource: dict[str, Any],
@@ -121,10 +155,23 @@ def _span(file: str, line: int, raw: dict[str, Any], resource: dict[str, Any],
 
 
 def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError]:
-    """Every span of an OTLP traces file, and the error of each unreadable line."""
+    """Every span of a traces file (OTLP JSON, OTel SDK span JSON, Phoenix span rows),
+    and the error of each unreadable line."""
+    if is_protobuf(data):
+        from genailog.ingest.formats import _otlp_proto
+
+        try:
+            data = _otlp_proto.to_json(file, data)
+        except InvalidRecordError as exc:
+            yield exc
+            return
     for line, request in documents(file, data):
         if isinstance(request, InvalidRecordError):
             yield request
+            continue
+        if "resourceSpans" not in request:
+            if "resourceLogs" not in request:
+                yield sdk_span(file, line, request)
             continue
         for resource_spans in request.get("resourceSpans") or []:
             resource = attributes((resource_spans.get("resource") or {}).get("attributes"))
@@ -167,3 +214,83 @@ def exception_message(span: Span) -> tuple[str | None, str | None]:
             attrs = event["attributes"]
             return attrs.get("exception.type"), attrs.get("exception.message")
     return None, None
+
+
+def is_protobuf(data: bytes) -> bool:
+    """An OTLP protobuf body (ExportTraceServiceRequest): field 1, length-delimited."""
+    return data[:1] == b"\x0a" and not data[:64].lstrip().startswith((b"{", b"["))
+
+
+def _nanos(value: Any) -> int | None:
+    """A time as Unix nanoseconds: RFC 3339 text, or a number in s, ms, µs or ns."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        scale = 1 if number > 1e17 else 1_000 if number > 1e14 else (
+            1_000_000 if number > 1e11 else 1_000_000_000)
+        return int(value) * scale if isinstance(value, int) else int(number * scale)
+    text = str(value).strip().replace(" ", "T", 1)
+    if text[-1:] in "zZ":
+        text = text[:-1] + "+00:00"
+    fraction = ""
+    if "." in text:  # fromisoformat keeps microseconds only: keep the nanoseconds apart
+        head, _, rest = text.partition(".")
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+        fraction, text = digits, head + rest[len(digits):]
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        from datetime import UTC
+
+        stamp = stamp.replace(tzinfo=UTC)
+    return int(stamp.timestamp()) * 1_000_000_000 + int((fraction or "0")[:9].ljust(9, "0"))
+
+
+def _flatten(prefix: str, value: Any, into: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, into)
+    else:
+        into[prefix] = value
+
+
+def _plain_id(value: Any, size: int) -> str | None:
+    if not value:
+        return None
+    text = str(value)
+    return hex_id(text[2:] if text.startswith("0x") else text, size)
+
+
+def sdk_span(file: str, line: int, raw: dict[str, Any]) -> Span:
+    """A span as the OTel SDK writes it (``span.to_json()``: ConsoleSpanExporter,
+    InMemorySpanExporter dumps) or as Phoenix exports it (REST JSON, dataframe rows with
+    ``context.*``/``attributes.*`` columns)."""
+    flat: dict[str, Any] = {}
+    _flatten("", {k: v for k, v in raw.items() if k != "events"}, flat)
+    attrs = {k.removeprefix("attributes."): v for k, v in flat.items()
+             if k.startswith("attributes.") and v is not None}
+    resource = {k.removeprefix("resource.attributes."): v for k, v in flat.items()
+                if k.startswith("resource.attributes.")}
+    status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
+    code = str(status.get("status_code") or raw.get("status_code") or "").upper()
+    kind = raw.get("span_kind") or flat.get("attributes.openinference.span.kind")
+    if kind and "openinference.span.kind" not in attrs:
+        attrs["openinference.span.kind"] = kind
+    events = raw.get("events") if isinstance(raw.get("events"), list) else []
+    scope = raw.get("instrumentation_scope") or raw.get("instrumentationScope") or {}
+    return Span(
+        file=file, line=line,
+        trace_id=_plain_id(flat.get("context.trace_id"), 16),
+        span_id=_plain_id(flat.get("context.span_id"), 8),
+        parent_span_id=_plain_id(raw.get("parent_id"), 8), name=str(raw.get("name", "")),
+        start=_nanos(raw.get("start_time")), end=_nanos(raw.get("end_time")),
+        attributes=attrs, resource=resource, status_error=code.endswith("ERROR"),
+        status_message=status.get("description") or raw.get("status_message") or None,
+        events=[{"name": e.get("name"), "time": _nanos(e.get("timestamp")),
+                 "attributes": e.get("attributes") or {}} for e in events
+                if isinstance(e, dict)],
+        scope=str(scope.get("name", "")) if isinstance(scope, dict) else "",
+    )

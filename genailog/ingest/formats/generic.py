@@ -91,7 +91,7 @@ def load_records(file: str, data: bytes, ctx: ReadContext) -> Iterator[Item]:
 def _pieces(file: str, data: bytes, zone: tzinfo) -> list[Piece]:
     text = data.decode("utf-8-sig", errors="replace")
     stripped = text.lstrip()
-    if stripped.startswith("["):
+    if stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "]"):
         from genailog.ingest.formats._common import json_items
 
         out = []

@@ -68,8 +68,12 @@ def _usage(row: dict[str, Any]) -> Record:
         details = {"input": legacy.get("input"), "output": legacy.get("output")} if isinstance(
             legacy, dict) else {}
         details = {k: v for k, v in details.items() if v is not None}
+    total_input = _sum(details, "input")
+    if total_input is not None:  # Anthropic's cache keys, as the SDK sends them, are parts too
+        total_input += sum(as_int(details[k]) or 0 for k in (*_CACHE_READ, *_CACHE_WRITE)
+                           if k in details and not k.startswith("input"))
     return {
-        "input_tokens": _sum(details, "input"), "output_tokens": _sum(details, "output"),
+        "input_tokens": total_input, "output_tokens": _sum(details, "output"),
         "cached_input_tokens": _pick(details, _CACHE_READ),
         "cache_write_tokens": _pick(details, _CACHE_WRITE),
         "reasoning_tokens": _pick(details, _REASONING),

@@ -42,9 +42,20 @@ _OLD_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
                "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool"}
 
 
+_LANGFUSE = "langfuse.observation."
+#: Langfuse observation types that are model calls.
+_LANGFUSE_CALLS = frozenset({"generation", "embedding"})
+
+
+def is_langfuse_span(span: Span) -> bool:
+    return _LANGFUSE + "type" in span.attributes
+
+
 def is_llm_span(span: Span) -> bool:
     """A model call: agent and tool spans are not, even with a model and usage on them
     (an agent span's usage sums its calls', which would count them twice)."""
+    if is_langfuse_span(span):
+        return str(span.attributes[_LANGFUSE + "type"]).lower() in _LANGFUSE_CALLS
     operation = span.attributes.get("gen_ai.operation.name")
     if operation in _NOT_CALLS:
         return False
@@ -158,8 +169,55 @@ def span_common(span: Span) -> Record:
     return record
 
 
+def langfuse_record(span: Span) -> Record:
+    """A Langfuse SDK (v3+) generation span: ``langfuse.observation.*`` attributes read as
+    the Langfuse export row they become (see ``langfuse.py``); the usage the SDK sends is
+    the provider's own usage object (OpenAI or Anthropic names) or Langfuse's
+    ``input``/``output`` keys, and both are read."""
+    from genailog.ingest.formats import aliases, langfuse
+
+    attrs = span.attributes
+    usage = loads_maybe(attrs.get(_LANGFUSE + "usage_details"))
+    row: dict[str, Any] = {
+        "type": "GENERATION", "model": attrs.get(_LANGFUSE + "model.name"),
+        "level": attrs.get(_LANGFUSE + "level"),
+        "status_message": attrs.get(_LANGFUSE + "status_message"),
+        "input": attrs.get(_LANGFUSE + "input"), "output": attrs.get(_LANGFUSE + "output"),
+        "cost_details": attrs.get(_LANGFUSE + "cost_details"),
+        "model_parameters": attrs.get(_LANGFUSE + "model.parameters"),
+        "metadata": attrs.get(_LANGFUSE + "metadata"),
+        "prompt_name": attrs.get(_LANGFUSE + "prompt.name"),
+        "prompt_version": attrs.get(_LANGFUSE + "prompt.version"),
+        "session_id": attrs.get("session.id"), "user_id": attrs.get("user.id"),
+        "environment": attrs.get("langfuse.environment"),
+        "trace_name": attrs.get("langfuse.trace.name"),
+        "tags": attrs.get("langfuse.trace.tags"),
+    }
+    record = langfuse.row_record({k: v for k, v in row.items() if v is not None})
+    common = span_common(span)
+    record.update({k: v for k, v in common.items() if k not in ("status", "error_message")})
+    if isinstance(usage, dict):
+        mapped, _, _ = aliases.map_fields(usage)
+        tokens = mapped if "input_tokens" in mapped else {
+            k: v for k, v in langfuse.row_record({"usage_details": usage}).items()
+            if k.endswith("_tokens")}
+        record.update({k: v for k, v in tokens.items() if k.endswith("_tokens")})
+    first = attrs.get(_LANGFUSE + "completion_start_time")
+    if isinstance(first, str) and record.get("timestamp") is not None:
+        from genailog.ingest.formats._common import parse_time
+
+        record["ttft_ms"] = millis_between(record["timestamp"], parse_time(first.strip('"')))
+    if span.status_error and record.get("status") != "error":
+        record.update(status="error", error_message=span.status_message)
+    if record.get("status") == "error" and record.get("cost_usd") == 0:
+        record.pop("cost_usd")  # a failed call's zero cost is no price
+    return compact(normalize_tokens(record))
+
+
 def span_record(span: Span, events: list[tuple[str | None, dict[str, Any], Any]]) -> Record:
     """The canonical record of one GenAI span, with its joined events/log records."""
+    if is_langfuse_span(span):
+        return langfuse_record(span)
     attrs = span.attributes
     record = span_common(span)
     if span.status_error and not record.get("error_type"):
