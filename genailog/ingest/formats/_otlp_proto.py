@@ -40,6 +40,7 @@ def fields(data: bytes) -> Fields:
     while at < len(data):
         key, at = _varint(data, at)
         number, wire = key >> 3, key & 7
+        value: Any
         if wire == 0:
             value, at = _varint(data, at)
         elif wire == 1:
@@ -96,8 +97,10 @@ def _fixed64(value: bytes) -> str:
     return str(struct.unpack("<Q", value)[0])
 
 
-def _message(data: bytes, spec: dict[int, tuple[str, Callable[[Any], Any], bool]]
-             ) -> dict[str, Any]:
+Spec = dict[int, tuple[str, Callable[[Any], Any], bool]]
+
+
+def _message(data: bytes, spec: Spec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for number, _, value in fields(data):
         if number in spec:
@@ -113,23 +116,23 @@ def _attrs(value: bytes) -> dict[str, Any]:
     return _key_value(value)
 
 
-_STATUS = {2: ("message", _text, False), 3: ("code", int, False)}
-_EVENT = {1: ("timeUnixNano", _fixed64, False), 2: ("name", _text, False),
+_STATUS: Spec = {2: ("message", _text, False), 3: ("code", int, False)}
+_EVENT: Spec = {1: ("timeUnixNano", _fixed64, False), 2: ("name", _text, False),
           3: ("attributes", _attrs, True)}
-_SPAN = {
+_SPAN: Spec = {
     1: ("traceId", bytes.hex, False), 2: ("spanId", bytes.hex, False),
     4: ("parentSpanId", bytes.hex, False), 5: ("name", _text, False), 6: ("kind", int, False),
     7: ("startTimeUnixNano", _fixed64, False), 8: ("endTimeUnixNano", _fixed64, False),
     9: ("attributes", _attrs, True), 11: ("events", lambda v: _message(v, _EVENT), True),
     15: ("status", lambda v: _message(v, _STATUS), False),
 }
-_SCOPE = {1: ("name", _text, False), 2: ("version", _text, False)}
-_SCOPE_SPANS = {1: ("scope", lambda v: _message(v, _SCOPE), False),
+_SCOPE: Spec = {1: ("name", _text, False), 2: ("version", _text, False)}
+_SCOPE_SPANS: Spec = {1: ("scope", lambda v: _message(v, _SCOPE), False),
                 2: ("spans", lambda v: _message(v, _SPAN), True)}
-_RESOURCE = {1: ("attributes", _attrs, True)}
-_RESOURCE_SPANS = {1: ("resource", lambda v: _message(v, _RESOURCE), False),
+_RESOURCE: Spec = {1: ("attributes", _attrs, True)}
+_RESOURCE_SPANS: Spec = {1: ("resource", lambda v: _message(v, _RESOURCE), False),
                    2: ("scopeSpans", lambda v: _message(v, _SCOPE_SPANS), True)}
-_REQUEST = {1: ("resourceSpans", lambda v: _message(v, _RESOURCE_SPANS), True)}
+_REQUEST: Spec = {1: ("resourceSpans", lambda v: _message(v, _RESOURCE_SPANS), True)}
 
 
 def decode_request(data: bytes) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from genailog.errors import InvalidRecordError
-from genailog.ingest.formats._common import decode, json_lines, not_object
+from genailog.ingest.formats._common import decode, not_object
 
 _STATUS_ERROR = ("STATUS_CODE_ERROR", 2, "2", "ERROR")
 
@@ -274,12 +274,12 @@ def sdk_span(file: str, line: int, raw: dict[str, Any]) -> Span:
              if k.startswith("attributes.") and v is not None}
     resource = {k.removeprefix("resource.attributes."): v for k, v in flat.items()
                 if k.startswith("resource.attributes.")}
-    status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
+    status: dict[str, Any] = raw["status"] if isinstance(raw.get("status"), dict) else {}
     code = str(status.get("status_code") or raw.get("status_code") or "").upper()
     kind = raw.get("span_kind") or flat.get("attributes.openinference.span.kind")
     if kind and "openinference.span.kind" not in attrs:
         attrs["openinference.span.kind"] = kind
-    events = raw.get("events") if isinstance(raw.get("events"), list) else []
+    events: list[Any] = raw["events"] if isinstance(raw.get("events"), list) else []
     scope = raw.get("instrumentation_scope") or raw.get("instrumentationScope") or {}
     return Span(
         file=file, line=line,
