@@ -12,9 +12,12 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+import jsonschema
 import pytest
+from typer.testing import CliRunner
 
 import genailog
+from genailog.cli.app import app
 from genailog.log import Logger, Sampler
 from genailog.log.sampling import is_error
 
@@ -141,3 +144,20 @@ def test_sampling_is_deterministic_per_key() -> None:
     share = sum(a.selected(k) for k in keys) / len(keys)
     assert 0.25 < share < 0.35
     assert [a.selected(k) for k in keys] != [Sampler(0.3, salt="y").selected(k) for k in keys]
+
+
+def test_the_outputs_say_they_are_estimates(sampled: tuple[list[dict[str, object]], Path],
+                                            ) -> None:
+    _, path = sampled
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["summarize", str(path), "--by", "model", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    schema = json.loads((Path(__file__).parents[1] / "schemas"
+                         / "summarize.output.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(data)
+    assert data["sampling"]["min_sample_rate"] == 0.1
+    assert all(row["requests_se"] > 0 for row in data["groups"])
+    table = runner.invoke(app, ["summarize", str(path), "--by", "model"])
+    assert table.exit_code == 0, table.output
+    assert "ESTIMATES" in table.output and "head-sampled" in table.output

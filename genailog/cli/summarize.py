@@ -110,6 +110,24 @@ def _keys(data: dict[str, Any]) -> list[str]:
     return (["window"] if data["window"] else []) + list(data["by"])
 
 
+def _sampling_lines(data: dict[str, Any]) -> list[str]:
+    """Head-sampled logs: the table shows estimates; say so, with the total's errors."""
+    sampling = data.get("sampling")
+    if not sampling:
+        return []
+    total = data["total"]
+    cost = total.get("cost_usd")
+    cost_text = (f", cost ${cost:,.4f} ± ${total['cost_usd_se']:,.4f}"
+                 if cost is not None and total.get("cost_usd_se") is not None else "")
+    return [
+        f"ESTIMATES: {sampling['sampled_records']:,} of {sampling['records']:,} records were "
+        f"head-sampled (lowest sample_rate {sampling['min_sample_rate']:g}); counts, tokens, "
+        "cost, means and percentiles are weighted by 1/sample_rate",
+        f"total requests {total['requests']:,} ± {total['requests_se']:,.0f}{cost_text} "
+        f"(± one standard error, sampling unit {sampling['unit']}; JSON has every *_se)",
+    ]
+
+
 def _footer_lines(data: dict[str, Any]) -> list[str]:
     lines = []
     span = data["span"]
@@ -117,6 +135,7 @@ def _footer_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"span: {span['start']} .. {span['end']} ({span['seconds']:,.0f} s)")
     prices = data["prices"]
     lines.append(f"prices: {prices['source']} (as of {prices['as_of'] or 'unknown date'})")
+    lines += _sampling_lines(data)
     for item in data["unpriced_models"]:
         lines.append(
             f"unpriced model: {item['model']} ({item['requests']:,} requests, "
