@@ -25,7 +25,7 @@ import pytest
 
 from genailog.analysis.summarize import summarize
 from genailog.ingest.frame import canonical_frame
-from genailog.pricing import default_prices, load_prices, with_cost
+from genailog.pricing import PriceTable, default_prices, load_prices, with_cost
 
 ORACLE = Path(__file__).parent / "oracle" / "litellm_costs.py"
 REL = 1e-9
@@ -106,6 +106,11 @@ def _litellm_python() -> str | None:
     return sys.executable if importlib.util.find_spec("litellm") is not None else None
 
 
+def _no_entry_cases() -> list[dict[str, Any]]:
+    return [{"case": m, "model": m, "input_tokens": 1000, "output_tokens": 10}
+            for m in NO_FIRST_PARTY_ENTRY]  # fmt: skip
+
+
 def _cases() -> list[dict[str, Any]]:
     return [
         {"case": f"{model} | {mix}", "model": model, "provider": provider, **tokens}
@@ -122,7 +127,7 @@ def oracle() -> dict[str, Any]:
     assert python is not None
     done = subprocess.run(
         [python, str(ORACLE)],
-        input=json.dumps({"prices": None, "cases": _cases()}),
+        input=json.dumps({"prices": None, "cases": _cases() + _no_entry_cases()}),
         capture_output=True,
         text=True,
         timeout=300,
@@ -131,11 +136,20 @@ def oracle() -> dict[str, Any]:
     if done.returncode != 0:
         pytest.fail(f"the litellm oracle failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout)
+    result["no_entry"] = result["costs"][len(_cases()) :]
+    result["costs"] = result["costs"][: len(_cases())]
     return result
 
 
-def _ours(prices: str, cases: list[dict[str, Any]]) -> tuple[list[float | None], dict[str, Any]]:
-    table = load_prices(prices)
+@pytest.fixture(scope="module")
+def full_table(oracle: dict[str, Any]) -> PriceTable:
+    """LiteLLM's full price file, loaded as ``--prices`` loads it."""
+    return load_prices(oracle["prices"])
+
+
+def _ours(
+    table: PriceTable, cases: list[dict[str, Any]]
+) -> tuple[list[float | None], dict[str, Any]]:
     records = [
         {"timestamp": "2026-11-25T08:00:00Z", **{k: v for k, v in c.items() if k != "provider"}}
         for c in cases
@@ -146,9 +160,9 @@ def _ours(prices: str, cases: list[dict[str, Any]]) -> tuple[list[float | None],
     return per_record, {g["case"]: g["cost_usd"] for g in summary.groups}
 
 
-def test_cost_equals_litellm_cost_per_token(oracle: dict[str, Any]) -> None:
+def test_cost_equals_litellm_cost_per_token(oracle: dict[str, Any], full_table: PriceTable) -> None:
     cases = _cases()
-    per_record, by_summary = _ours(oracle["prices"], cases)
+    per_record, by_summary = _ours(full_table, cases)
     unequal = []
     for case, theirs, ours in zip(cases, oracle["costs"], per_record, strict=True):
         if isinstance(theirs, dict):
@@ -175,26 +189,19 @@ def test_the_bundled_table_gives_the_same_costs(oracle: dict[str, Any]) -> None:
     assert not unequal, "\n".join(unequal)
 
 
-def test_names_litellm_has_no_entry_for_are_unpriced_not_zero(oracle: dict[str, Any]) -> None:
-    python = _litellm_python()
-    assert python is not None
-    cases = [{"case": m, "model": m, "input_tokens": 1000, "output_tokens": 10}
-             for m in NO_FIRST_PARTY_ENTRY]  # fmt: skip
-    done = subprocess.run(
-        [python, str(ORACLE)], input=json.dumps({"prices": None, "cases": cases}),
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
-    theirs = json.loads(done.stdout)["costs"]
-    assert all(isinstance(c, dict) or c == 0.0 for c in theirs), theirs
-    table = load_prices(oracle["prices"])
-    assert [table.lookup(m) for m in NO_FIRST_PARTY_ENTRY] == [None] * len(NO_FIRST_PARTY_ENTRY)
+def test_names_litellm_has_no_entry_for_are_unpriced_not_zero(
+    oracle: dict[str, Any], full_table: PriceTable
+) -> None:
+    assert all(isinstance(c, dict) or c == 0.0 for c in oracle["no_entry"]), oracle["no_entry"]
+    assert [full_table.lookup(m) for m in NO_FIRST_PARTY_ENTRY] == [None] * len(
+        NO_FIRST_PARTY_ENTRY
+    )
 
 
-def test_the_matrix_exercises_tiers_cache_and_reasoning_rates(oracle: dict[str, Any]) -> None:
+def test_the_matrix_exercises_tiers_cache_and_reasoning_rates(full_table: PriceTable) -> None:
     """The comparison above is only worth something if the price file makes the token mixes
     bill differently: a >200k tier, a cache price, a reasoning price, Fireworks' default."""
-    table = load_prices(oracle["prices"])
-    prices = {model: table.lookup(model) for model, _ in SPELLINGS}
+    prices = {model: full_table.lookup(model) for model, _ in SPELLINGS}
     assert all(p is not None for p in prices.values()), [m for m, p in prices.items() if p is None]
     assert prices["gemini-2.5-pro"].tiers  # type: ignore[union-attr]
     assert prices["anthropic.claude-sonnet-4-20250514-v1:0"].tiers  # type: ignore[union-attr]
