@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
+from typing import Any
+
 import polars as pl
 
 from genailog.errors import InputError
 from genailog.ingest.jsonl import parse_timestamps
 from genailog.ingest.report import InvalidRecord
-from genailog.schema.columns import CANONICAL_DTYPES, TIMESTAMP_DTYPE
+from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 
 _NON_NEGATIVE = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
                  "reasoning_tokens", "retries", "cost_usd", "latency_ms", "ttft_ms")
@@ -30,10 +34,70 @@ def _conform(name: str, actual: pl.DataType, expected: pl.DataType, file: str) -
         return col.cast(expected)
     elif name == "prompt_version" and actual.is_integer():
         return col.cast(pl.String)
+    elif name in JSON_TEXT_COLUMNS and actual.is_nested():
+        return col.map_batches(_json_texts, return_dtype=pl.String)
+    elif isinstance(actual, pl.List) and isinstance(expected, pl.List):
+        return _list(col, actual, expected)
     raise InputError(
         f"{file}: column {name} has type {actual}, but the schema needs {expected}; "
         "convert the column, or rename it if it is your own field"
     )
+
+
+def _json_texts(series: pl.Series) -> pl.Series:
+    """Nested values (lists, structs: how DuckDB, pandas and Spark write them) as the JSON
+    text the canonical column holds."""
+    return pl.Series(series.name, [None if v is None else json.dumps(v, default=_jsonable)
+                                   for v in series.to_list()], dtype=pl.String)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _list(col: pl.Expr, actual: pl.List, expected: pl.List) -> pl.Expr:
+    """``messages`` as a list of structs with more fields or other string types, and
+    ``tags``/``embedding`` with other element types, in the canonical element type."""
+    inner = expected.inner
+    if isinstance(inner, pl.Struct) and isinstance(actual.inner, pl.Struct):
+        names = [f.name for f in inner.fields]
+        return col.list.eval(pl.struct([pl.element().struct.field(n).cast(pl.String)
+                                        if n in {f.name for f in actual.inner.fields}
+                                        else pl.lit(None, pl.String).alias(n)
+                                        for n in names]))
+    return col.cast(expected)
+
+
+def shape(file: str) -> str:
+    """``canonical`` (canonical column names), ``spans`` (a span table: Phoenix's spans
+    dataframe, trace datasets) or ``records`` (other column names: the alias reader)."""
+    try:
+        names = set(pl.scan_parquet(file).collect_schema().names())
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"cannot read {file} as Parquet: {exc}") from None
+    if {"context.span_id", "span_kind"} & names or ("span_id" in names and "trace_id" in names
+                                                   and "model" not in names):
+        return "spans"
+    if "model" in names or "timestamp" in names:
+        return "canonical"
+    return "records"
+
+
+def rows_as_jsonl(file: str) -> bytes:
+    """The rows of a Parquet file as JSON lines (row n is line n), for the adapters."""
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_table(file).to_pylist()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {file} as Parquet: {exc}") from None
+    return b"".join(json.dumps(_clean(row), default=_jsonable).encode() + b"\n" for row in rows)
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if v is not None}
 
 
 def _problems(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -22,7 +22,8 @@ from genailog.ingest.context import ReadContext, ReadOptions
 from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.formats._common import OtherLine
 from genailog.ingest.jsonl import ChunkReader, ChunkResult
-from genailog.ingest.parquet import read_parquet
+from genailog.ingest.parquet import read_parquet, rows_as_jsonl
+from genailog.ingest.parquet import shape as parquet_shape
 from genailog.ingest.policy import InvalidPolicy
 from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
 from genailog.ingest.sources import (
@@ -184,7 +185,12 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
         file_report = FileReport(source.name, fmt)
         report.files.append(file_report)
         file_report.empty = not head.removeprefix(b"\xef\xbb\xbf").strip()
-        if fmt == "parquet":
+        if fmt == "parquet" and parquet_shape(source.name) != "canonical":
+            data = rows_as_jsonl(source.name)
+            fmt = _parquet_adapter(source.name, data)
+            file_report.format = fmt
+            foreign.setdefault(fmt, []).append((source, data))
+        elif fmt == "parquet":
             frame, records, invalid = read_parquet(source.name)
             apply_policy(invalid, policy, report)
             file_report.records, file_report.invalid = records, len(invalid)
@@ -198,6 +204,13 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
         raise InputError(f"cannot read {source.name}: {exc}") from None
     finally:
         stream.close()
+
+
+def _parquet_adapter(name: str, data: bytes) -> str:
+    """The adapter for a Parquet file that is not canonical: its rows decide."""
+    from genailog.ingest.formats import detect_format
+
+    return "json" if not data.strip() else detect_format(name, data[:65536])
 
 
 def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
@@ -366,7 +379,7 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
 
 def write_quarantine(path: Path, invalid: list[InvalidRecord]) -> None:
     """Write the raw lines of invalid records, in file and line order, atomically."""
-    from genailog.cli.render import atomic_writer
+    from genailog.outputs import atomic_writer
 
     with atomic_writer(path, "wb") as handle:
         for record in sorted(invalid, key=lambda r: (r.file, r.line)):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from genailog.errors import InvalidRecordError, UnknownFormatError, UsageError
+from genailog.errors import InputError, InvalidRecordError, UnknownFormatError, UsageError
 from genailog.ingest.context import ReadContext
 from genailog.ingest.formats import (
     aliases,
@@ -138,7 +138,8 @@ def _from_object(obj: dict[str, Any], head: bytes) -> str | None:
         return _span_kind(head)
     data = obj.get("data")
     if isinstance(data, list) and data and isinstance(data[0], dict) and (
-            is_sdk_span(data[0]) or "resourceSpans" in data[0] or "span_kind" in data[0]):
+            is_sdk_span(data[0]) or "resourceSpans" in data[0] or "span_kind" in data[0]
+            or ("span_id" in data[0] and "trace_id" in data[0])):
         return _span_kind(head)  # Phoenix REST: {"data": [spans], "next_cursor": ...}
     if "standard_logging_object" in obj or sum(k in obj for k in litellm.SIGNATURE) >= 2:
         return "litellm"
@@ -197,7 +198,8 @@ def _from_head(head: bytes) -> str | None:
         return "litellm"
     if b'"provided_model_name"' in head or b'"usage_details"' in head:
         return "langfuse"
-    if b'"trace_id"' in head and b'"span_id"' in head and b'"context"' in head:
+    if b'"trace_id"' in head and b'"span_id"' in head and (
+            b'"context"' in head or b'"start_time' in head):
         return _span_kind(head)
     if head.lstrip()[:1] == b"{" and b'"timestamp"' in head and b'"model"' in head:
         return "genailog"  # a canonical first record longer than the head
@@ -304,7 +306,17 @@ def load_many(files: list[tuple[str, bytes]], fmt: str,
             if errors is None:
                 raise error
             errors.append(error)
-    for file, line, item in loader(fmt)(readable, ctx or ReadContext()):
+    items = loader(fmt)(readable, ctx or ReadContext())
+    while True:
+        try:
+            file, line, item = next(items)
+        except StopIteration:
+            return
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+            # data of another shape than the adapter's (a forced --input-format): say so
+            names = ", ".join(name for name, _ in readable[:3])
+            raise InputError(f"{names}: not {fmt} logs (the {fmt} reader stopped at "
+                             f"{type(exc).__name__}: {exc}); check --input-format") from None
         if isinstance(item, InvalidRecordError):
             if errors is None:
                 raise item

@@ -170,7 +170,9 @@ def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError]:
             yield request
             continue
         if "resourceSpans" not in request:
-            if "resourceLogs" not in request:
+            if isinstance(request.get("attributes"), list) and "span_id" in request:
+                yield _span(file, line, snake_otlp(request), {}, "")
+            elif "resourceLogs" not in request:
                 yield sdk_span(file, line, request)
             continue
         for resource_spans in request.get("resourceSpans") or []:
@@ -294,3 +296,39 @@ def sdk_span(file: str, line: int, raw: dict[str, Any]) -> Span:
                 if isinstance(e, dict)],
         scope=str(scope.get("name", "")) if isinstance(scope, dict) else "",
     )
+
+
+_SNAKE = {"trace_id": "traceId", "span_id": "spanId", "parent_span_id": "parentSpanId",
+          "start_time_unix_nano": "startTimeUnixNano", "end_time_unix_nano": "endTimeUnixNano",
+          "time_unix_nano": "timeUnixNano"}
+
+
+def _snake_value(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    for key, inner in value.items():
+        if inner is not None:
+            head, *rest = key.split("_")
+            camel = head + "".join(w.title() for w in rest)
+            if key == "array_value":
+                inner = {"values": [_snake_value(v) for v in (inner.get("values") or [])]}
+            elif key == "kvlist_value":
+                inner = {"values": _snake_attrs(inner.get("values"))}
+            return {camel: inner}
+    return {}
+
+
+def _snake_attrs(items: Any) -> list[dict[str, Any]]:
+    return [{"key": i.get("key"), "value": _snake_value(i.get("value"))}
+            for i in items or [] if isinstance(i, dict)]
+
+
+def snake_otlp(raw: dict[str, Any]) -> dict[str, Any]:
+    """An OTLP span in snake_case (Phoenix's ``/spans/otlpv1`` REST answer) in the camelCase
+    of the OTLP JSON mapping."""
+    out = {_SNAKE.get(k, k): v for k, v in raw.items()}
+    out["attributes"] = _snake_attrs(raw.get("attributes"))
+    out["events"] = [{_SNAKE.get(k, k): (_snake_attrs(v) if k == "attributes" else v)
+                      for k, v in e.items()} for e in raw.get("events") or []
+                     if isinstance(e, dict)]
+    return out
