@@ -59,8 +59,15 @@ def report_command(
 
     Example: genailog report sample_logs/ --out report.html
     """
-    from genailog.cli.render import atomic_writer, info
+    from genailog.cli.render import info
     from genailog.ingest import read_logs
+
+    try:
+        from genailog.outputs import atomic_writer
+    except ImportError:  # before atomic writing moved to its neutral home (issue 13)
+        from genailog.cli.render import (  # type: ignore[attr-defined,no-redef,unused-ignore]
+            atomic_writer,
+        )
     from genailog.report.html import render_html
     from genailog.report.model import ReportOptions, build_report
 

@@ -23,7 +23,8 @@ import numpy as np
 import polars as pl
 
 from genailog.analysis.filters import apply_filters
-from genailog.analysis.summarize import WINDOW_KEY, aggregate, summarize
+from genailog.analysis.summarize import WINDOW_KEY, summarize
+from genailog.analysis.summarize import _is_error as is_error  # the one error rule
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import with_cost
@@ -108,47 +109,55 @@ def _table(prices: PriceTable | str | Path | None) -> PriceTable:
     return load_prices(prices) if prices is not None else default_prices()
 
 
+#: Columns no section aggregates (long text, nested values, ids): left out of memory.
+_UNUSED = ("prompt", "system_prompt", "response", "feedback_comment", "error_message",
+           "messages", "embedding", "metadata", "moderation_flags", "retrieval_docs", "tags",
+           "trace_id", "span_id", "parent_span_id", "request_id")  # fmt: skip
+
+
 def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
                  options: ReportOptions | None = None) -> Report:
     """The report's numbers for ``logs`` (paths, a :class:`Logs`, or a canonical frame)."""
     opts = options or ReportOptions()
     lazy, skipped = _read(logs)
     schema = lazy.collect_schema()
-    if opts.version_field not in schema:
-        raise UsageError(f"--version-field {opts.version_field!r} is not a field of these logs")
+    vf = opts.version_field
+    if vf not in schema:
+        raise UsageError(f"--version-field {vf!r} is not a field of these logs")
     lazy = apply_filters(lazy, where=opts.where, since=opts.since, until=opts.until)
-    frame = lazy.collect()
+    frame = lazy.select(c for c in schema.names() if c not in _UNUSED or c == vf).collect()
     table = _table(opts.prices)
-    overview = summarize(frame, prices=table)
-    overview = replace(overview, skipped_records=skipped)
-    window = opts.window or _window_for(overview.total["span_seconds"])
+    overview = replace(summarize(frame, prices=table), skipped_records=skipped)
     if frame.height == 0 or frame["timestamp"].null_count() == frame.height:
         raise UsageError("no timestamped records to report on (check --where/--since/--until)")
-    timed = frame.filter(pl.col("timestamp").is_not_null()).with_columns(
-        pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
-    starts = timed[WINDOW_KEY].unique().sort().to_list()
-    index = pl.DataFrame({WINDOW_KEY: starts, "_i": range(len(starts))},
-                         schema={WINDOW_KEY: timed.schema[WINDOW_KEY], "_i": pl.Int64})
-    timed = timed.join(index, on=WINDOW_KEY, how="left")
-    vf = opts.version_field
-    groups = aggregate(timed.lazy(), ["_i", "model", vf], table)[0].select(
-        "_i", "model", vf, "requests", "errors", "cost_usd", "cost_usd_count", "first_timestamp")
+    window = opts.window or _window_for(overview.total["span_seconds"])
+    priced = with_cost(frame.lazy(), table).collect()
+    timed = priced.filter(pl.col("timestamp").is_not_null()).with_columns(
+        pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY)).with_columns(
+        (pl.col(WINDOW_KEY).rank("dense") - 1).cast(pl.Int64).alias("_i"))
+    starts = timed.select(pl.col(WINDOW_KEY).unique().sort())[WINDOW_KEY].to_list()
+    cells, evals = _cells(timed, vf), _eval_cells(timed, vf)
+    by_model = _by_model(cells, len(starts))
+    ecdf, timing = _latency(timed, [m for m in by_model if m != "(null)"], len(starts))
     report = Report(
         title=opts.title, window=window, windows=[_label(s, window) for s in starts],
-        overview=overview.to_dict(), by_model=_by_model(groups, len(starts)),
-        cost_by_version=_cost_by_version(groups, vf),
-        top_users=_top(frame, "user_id", table, opts.top),
-        top_sessions=_top(frame, "session_id", table, opts.top),
-        latency_ecdf=_ecdf(frame), timing=_timing(timed, len(starts)),
-        quality_over_time=_quality(timed, ["_i"], groups, len(starts)),
-        quality_by_version=_quality_by_version(timed, vf),
+        overview=overview.to_dict(), by_model=by_model,
+        cost_by_version=_cost_by_version(cells, vf),
+        top_users=_top(priced, "user_id", opts.top),
+        top_sessions=_top(priced, "session_id", opts.top),
+        latency_ecdf=ecdf, timing=timing,
+        quality_over_time=_quality(cells, evals, len(starts)),
+        quality_by_version=_quality_by_version(cells, evals, vf),
         version_field=vf,
     )
+    if overview.sampling is not None:
+        report.notes["sampling"] = ("records are head-sampled: the overview holds weighted "
+                                    "estimates, the charts count the records as logged")
     if opts.diff:
-        report.diff, note = _diff(frame, groups, opts)
+        report.diff, note = _diff(lazy, cells, opts)
         _note(report, "diff", note)
     if opts.drift:
-        report.drift, note = _drift(frame, window)
+        report.drift, note = _drift(lazy, window)
         _note(report, "drift", note)
     return report
 
@@ -166,17 +175,33 @@ def _series(frame: pl.DataFrame, value: str, windows: int) -> list[float | None]
     return out
 
 
+def _cells(timed: pl.DataFrame, vf: str) -> pl.DataFrame:
+    """Additive partials per window, model and version, from one group-by: requests,
+    errors (summarize's rule), cost (the one cost formula, via ``with_cost``), and the
+    sums and counts behind the quality rates and means."""
+    col = pl.col
+    return timed.group_by("_i", "model", vf).agg(
+        pl.len().alias("requests"), is_error().sum().alias("errors"),
+        col("_cost").sum().alias("cost_usd"), col("_cost").count().alias("cost_usd_count"),
+        col("timestamp").min().alias("first_timestamp"),
+        *(col(flag).sum().alias(f"{rate}_sum") for flag, rate in _QUALITY),
+        *(col(flag).count().alias(f"{rate}_count") for flag, rate in _QUALITY),
+        col("feedback_rating").sum().alias("feedback_mean_sum"),
+        col("feedback_rating").count().alias("feedback_mean_count"),
+    )
+
+
 def _summed_cost() -> pl.Expr:
     """Cost of merged groups: null when no record of them had a cost, never $0."""
     return (pl.when(pl.col("cost_usd_count").sum() > 0).then(pl.col("cost_usd").sum())
             .alias("cost_usd"))
 
 
-def _by_model(groups: pl.DataFrame, windows: int) -> dict[str, dict[str, list[float | None]]]:
-    """Requests, errors and cost per window, one series each per model (largest first)."""
-    per = groups.group_by("_i", "model").agg(
-        pl.col("requests").sum(), pl.col("errors").sum(), _summed_cost(),
-        pl.col("cost_usd_count").sum())
+def _by_model(cells: pl.DataFrame, windows: int) -> dict[str, dict[str, list[float | None]]]:
+    """Requests, errors and cost per window, one series each per model (most requests
+    first: the order, hence colour, every per-model chart uses)."""
+    per = cells.group_by("_i", "model").agg(
+        pl.col("requests").sum(), pl.col("errors").sum(), _summed_cost())
     order = (per.group_by("model").agg(pl.col("requests").sum())
              .sort(["requests", "model"], descending=[True, False], nulls_last=True))
     out = {}
@@ -187,20 +212,18 @@ def _by_model(groups: pl.DataFrame, windows: int) -> dict[str, dict[str, list[fl
     return out
 
 
-def _cost_by_version(groups: pl.DataFrame, vf: str) -> list[tuple[str, float]]:
-    per = (groups.group_by(vf).agg(_summed_cost(), pl.col("cost_usd_count").sum())
+def _cost_by_version(cells: pl.DataFrame, vf: str) -> list[tuple[str, float]]:
+    per = (cells.group_by(vf).agg(_summed_cost())
            .filter(pl.col("cost_usd").is_not_null()).sort(vf, nulls_last=True))
     return [("(null)" if v is None else str(v), float(c))
             for v, c in zip(per[vf].to_list(), per["cost_usd"].to_list(), strict=True)]
 
 
-def _top(frame: pl.DataFrame, key: str, table: PriceTable, top: int) -> list[dict[str, Any]]:
-    """The ``top`` values of ``key`` by cost, each record priced by the one cost formula
-    (genailog.pricing.cost.with_cost): reported cost, else computed, else unpriced."""
-    if key not in frame.columns or frame[key].null_count() == frame.height:
+def _top(priced: pl.DataFrame, key: str, top: int) -> list[dict[str, Any]]:
+    """The ``top`` values of ``key`` by cost (records priced by ``with_cost``)."""
+    if key not in priced.columns or priced[key].null_count() == priced.height:
         return []
-    priced = with_cost(frame.lazy().filter(pl.col(key).is_not_null()), table)
-    per = (priced.group_by(key).agg(
+    per = (priced.lazy().filter(pl.col(key).is_not_null()).group_by(key).agg(
         pl.len().alias("requests"), pl.col("_cost").sum().alias("cost_usd"),
         pl.col("_cost").count().alias("priced"), pl.col("_unpriced").sum().alias("unpriced"))
         .filter(pl.col("priced") > 0)
@@ -209,91 +232,142 @@ def _top(frame: pl.DataFrame, key: str, table: PriceTable, top: int) -> list[dic
              "unpriced_requests": r["unpriced"]} for r in per.to_dicts()]
 
 
-def _ecdf(frame: pl.DataFrame) -> dict[str, list[float]]:
-    """Each model's latency at quantiles 0, 0.02, ..., 1 (linear interpolation)."""
-    per = (frame.filter(pl.col("latency_ms").is_not_null() & pl.col("model").is_not_null())
-           .group_by("model").agg(pl.col("latency_ms").sort(), pl.len().alias("n"))
-           .sort(["n", "model"], descending=[True, False]))
-    qs = np.linspace(0.0, 1.0, ECDF_POINTS)
-    return {str(m): [float(v) for v in np.quantile(np.asarray(values, dtype=float), qs)]
-            for m, values in zip(per["model"].to_list(), per["latency_ms"].to_list(),
-                                 strict=True)}
+class SortedValues:
+    """One column's non-null values sorted once, to take quantiles per any grouping:
+    each grouping is then a stable radix sort of small integer keys, not another sort of
+    the values. Quantiles interpolate linearly (numpy's and polars' ``linear``, the rule
+    summarize uses)."""
+
+    def __init__(self, frame: pl.DataFrame, column: str, keys: list[str]) -> None:
+        rows = frame.select(*keys, column).filter(pl.col(column).is_not_null())
+        order = np.argsort(rows[column].to_numpy(), kind="quicksort")
+        self.values = rows[column].to_numpy()[order]
+        self.keys = {k: rows[k].to_numpy()[order] for k in keys}
+
+    def quantiles(self, key: Any, qs: Sequence[float]) -> dict[int, list[float]]:
+        """``qs`` per value of ``key`` (a non-negative integer array aligned with the
+        sorted values; negative keys are left out)."""
+        keep = key >= 0
+        key, values = key[keep], self.values[keep]
+        small = key.astype(np.int16 if key.size == 0 or key.max() < 2**15 else np.int64)
+        order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
+        key, values = key[order], values[order]
+        if key.size == 0:
+            return {}
+        firsts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
+        counts = np.diff(np.concatenate((firsts, [key.size])))
+        at = np.asarray(qs, dtype=float)
+        out = {}
+        for first, n in zip(firsts.tolist(), counts.tolist(), strict=True):
+            part = values[first:first + n]
+            pos = at * (n - 1)
+            low = np.floor(pos).astype(np.int64)
+            high = np.minimum(low + 1, n - 1)
+            out[int(key[first])] = (part[low] + (part[high] - part[low]) * (pos - low)).tolist()
+        return out
 
 
-def _timing(timed: pl.DataFrame, windows: int) -> dict[str, dict[str, list[float | None]]]:
-    """p50/p95/p99 of latency and TTFT per window, and each model's p95 per window."""
-    exprs = [pl.col(c).quantile(p / 100, "linear").alias(f"{c}_p{p}")
-             for c in ("latency_ms", "ttft_ms") for p in _PCTS]
-    per = timed.group_by("_i").agg(exprs)
-    out = {c: {f"p{p}": _series(per, f"{c}_p{p}", windows) for p in _PCTS}
-           for c in ("latency_ms", "ttft_ms")}
-    by_model = (timed.filter(pl.col("model").is_not_null()).group_by("_i", "model")
-                .agg(pl.col("latency_ms").quantile(0.95, "linear").alias("p95")))
-    models = by_model.group_by("model").agg(pl.len()).sort("model")["model"].to_list()
-    out["latency_ms_p95_by_model"] = {
-        str(m): _series(by_model.filter(pl.col("model") == m), "p95", windows) for m in models}
-    return {k: v for k, v in out.items() if any(x is not None for s in v.values() for x in s)}
+def _with_model_code(timed: pl.DataFrame, models: list[str]) -> pl.DataFrame:
+    """``_m``: the model's index in ``models``, -1 for a null or unlisted model."""
+    codes = pl.DataFrame({"model": models, "_m": list(range(len(models)))},
+                         schema={"model": timed.schema["model"], "_m": pl.Int64})
+    return timed.join(codes, on="model", how="left").with_columns(pl.col("_m").fill_null(-1))
 
 
-def _quality_exprs() -> list[pl.Expr]:
-    """Rates and means over the records that have the field (summarize's rule)."""
-    return [
-        *(pl.col(flag).cast(pl.Float64).mean().alias(rate) for flag, rate in _QUALITY),
-        pl.col("feedback_rating").mean().alias("feedback_mean"),
-        *(pl.col(flag).count().alias(f"{rate}_count") for flag, rate in _QUALITY),
-        pl.col("feedback_rating").count().alias("feedback_count"),
-    ]
+def _latency(timed: pl.DataFrame, models: list[str],
+             windows: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Each model's latency ECDF (quantiles 0, 0.02, ..., 1), p50/p95/p99 of latency and
+    TTFT per window, and each model's p95 per window."""
+    coded = _with_model_code(timed.select("_i", "model", "latency_ms", "ttft_ms"), models)
+    out: dict[str, dict[str, list[float | None]]] = {}
+    latency = SortedValues(coded, "latency_ms", ["_i", "_m"])
+    per_model = latency.quantiles(latency.keys["_m"], np.linspace(0, 1, ECDF_POINTS).tolist())
+    ecdf = {m: per_model[i] for i, m in enumerate(models) if i in per_model}
+    qs = [p / 100 for p in _PCTS]
+    for column, values in (("latency_ms", latency),
+                           ("ttft_ms", SortedValues(coded, "ttft_ms", ["_i"]))):
+        per = values.quantiles(values.keys["_i"], qs)
+        if per:
+            out[column] = {f"p{p}": [per[i][j] if i in per else None for i in range(windows)]
+                           for j, p in enumerate(_PCTS)}
+    cell = np.where(latency.keys["_m"] >= 0, latency.keys["_i"] * len(models)
+                    + latency.keys["_m"], -1)
+    per = latency.quantiles(cell, [0.95])
+    if per:
+        out["latency_ms_p95_by_model"] = {
+            m: [per[i * len(models) + c][0] if i * len(models) + c in per else None
+                for i in range(windows)] for c, m in enumerate(models)}
+    return ecdf, out
 
 
-def _quality(timed: pl.DataFrame, keys: list[str], groups: pl.DataFrame,
+def _merged(cells: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Quality rates and means per ``key`` from the cells' sums and counts."""
+    names = [rate for _, rate in _QUALITY] + ["feedback_mean"]
+    return cells.group_by(key).agg(
+        pl.col("requests").sum(),
+        (pl.col("errors").sum() / pl.col("requests").sum()).alias("error_rate"),
+        *((pl.col(f"{n}_sum").sum() / pl.col(f"{n}_count").sum()).alias(n) for n in names),
+        *(pl.col(f"{n}_count").sum().alias(f"{n}_count") for n in names),
+    ).with_columns(pl.col(n).fill_nan(None) for n in names)
+
+
+def _quality(cells: pl.DataFrame, evals: pl.DataFrame | None,
              windows: int) -> dict[str, list[float | None]]:
-    per = timed.group_by(keys).agg(_quality_exprs())
+    per = _merged(cells, "_i")
     out = {name: _series(per, name, windows)
-           for name in ("hallucination_rate", "refusal_rate", "feedback_mean")}
-    errors = groups.group_by("_i").agg(
-        (pl.col("errors").sum() / pl.col("requests").sum()).alias("error_rate"))
-    out["error_rate"] = _series(errors, "error_rate", windows)
-    for name, per_eval in _evals(timed, "_i").items():
-        out[f"eval_scores.{name}"] = _series(per_eval, "mean", windows)
+           for name in ("hallucination_rate", "refusal_rate", "error_rate", "feedback_mean")}
+    for name, per_eval in _eval_means(evals, "_i").items():
+        out[name] = _series(per_eval, "mean", windows)
     return {k: v for k, v in out.items() if any(x is not None for x in v)}
 
 
-def _quality_by_version(timed: pl.DataFrame, vf: str) -> list[dict[str, Any]]:
-    per = timed.group_by(vf).agg(pl.len().alias("requests"), *_quality_exprs())
-    rows = {("(null)" if r[vf] is None else str(r[vf])): {**r, vf: None}
-            for r in per.to_dicts()}
-    for name, per_eval in _evals(timed, vf).items():
+def _quality_by_version(cells: pl.DataFrame, evals: pl.DataFrame | None,
+                        vf: str) -> list[dict[str, Any]]:
+    per = _merged(cells, vf).drop("error_rate")
+    rows = {("(null)" if r[vf] is None else str(r[vf])): r for r in per.to_dicts()}
+    for name, per_eval in _eval_means(evals, vf).items():
         for version, mean in zip(per_eval[vf].to_list(), per_eval["mean"].to_list(),
                                  strict=True):
-            rows["(null)" if version is None else str(version)][f"eval_scores.{name}"] = mean
+            rows["(null)" if version is None else str(version)][name] = mean
     return [{"version": k, **{n: v for n, v in r.items() if n != vf}}
             for k, r in sorted(rows.items())]
 
 
-def _evals(timed: pl.DataFrame, key: str) -> dict[str, pl.DataFrame]:
-    """Mean of each numeric eval score per ``key``; eval_scores holds JSON objects."""
+def _eval_cells(timed: pl.DataFrame, vf: str) -> pl.DataFrame | None:
+    """Sums and counts of each numeric eval score per window and version, from one decode
+    of ``eval_scores`` (JSON objects); None when there are none."""
     if "eval_scores" not in timed.columns:
-        return {}
-    scores = timed.select(key, "eval_scores").filter(pl.col("eval_scores").is_not_null())
+        return None
+    scores = timed.select("_i", vf, "eval_scores").filter(pl.col("eval_scores").is_not_null())
     if scores.height == 0:
-        return {}
+        return None
     decoded = scores["eval_scores"]
     if decoded.dtype == pl.String:
         try:
             decoded = decoded.str.json_decode(infer_schema_length=None)
         except pl.exceptions.PolarsError:
-            return {}  # not objects: the section says nothing about them
+            return None  # not objects: the section says nothing about them
     if not isinstance(decoded.dtype, pl.Struct):
-        return {}
+        return None
     names = [f.name for f in decoded.dtype.fields
              if f.dtype.is_numeric() or f.dtype == pl.Boolean][:MAX_EVALS]
-    wide = scores.select(key).with_columns(
-        decoded.struct.field(n).cast(pl.Float64).alias(f"_e{i}") for i, n in enumerate(names))
-    per = wide.group_by(key).agg(pl.col(f"_e{i}").mean() for i in range(len(names)))
-    return {n: per.select(key, pl.col(f"_e{i}").alias("mean")) for i, n in enumerate(names)}
+    wide = scores.select("_i", vf).with_columns(
+        decoded.struct.field(n).cast(pl.Float64).alias(f"eval_scores.{n}") for n in names)
+    return wide.group_by("_i", vf).agg(
+        *(pl.col(f"eval_scores.{n}").sum().alias(f"eval_scores.{n}") for n in names),
+        *(pl.col(f"eval_scores.{n}").count().alias(f"eval_scores.{n}#") for n in names))
 
 
-def _diff(frame: pl.DataFrame, groups: pl.DataFrame,
+def _eval_means(evals: pl.DataFrame | None, key: str) -> dict[str, pl.DataFrame]:
+    if evals is None:
+        return {}
+    names = [c for c in evals.columns if c.startswith("eval_scores.") and not c.endswith("#")]
+    per = evals.group_by(key).agg(
+        (pl.col(n).sum() / pl.col(f"{n}#").sum()).fill_nan(None).alias(n) for n in names)
+    return {n: per.select(key, pl.col(n).alias("mean")) for n in names}
+
+
+def _diff(frame: pl.LazyFrame, cells: pl.DataFrame,
           opts: ReportOptions) -> tuple[dict[str, Any] | None, str | None]:
     """diff-prompts of the two most recently first-seen versions (or the ones asked)."""
     from genailog.analysis.compare import DiffOptions, diff_prompts
@@ -301,13 +375,11 @@ def _diff(frame: pl.DataFrame, groups: pl.DataFrame,
     vf = opts.version_field
     baseline, candidate = opts.baseline, opts.candidate
     if baseline is None or candidate is None:
-        seen = (groups.filter(pl.col(vf).is_not_null()).group_by(vf)
+        seen = (cells.filter(pl.col(vf).is_not_null()).group_by(vf)
                 .agg(pl.col("first_timestamp").min()).sort("first_timestamp", vf))
         versions = seen[vf].to_list()
         if len(versions) < 2:
             return None, f"fewer than two values of {vf}: nothing to compare"
-        if seen["first_timestamp"].null_count():
-            return None, "versions have no timestamps: pass --baseline and --candidate"
         baseline, candidate = baseline or versions[-2], candidate or versions[-1]
     try:
         result = diff_prompts(frame, str(baseline), str(candidate), DiffOptions(version_field=vf))
@@ -316,7 +388,7 @@ def _diff(frame: pl.DataFrame, groups: pl.DataFrame,
     return result.to_dict(), None
 
 
-def _drift(frame: pl.DataFrame, window: str) -> tuple[dict[str, Any] | None, str | None]:
+def _drift(frame: pl.LazyFrame, window: str) -> tuple[dict[str, Any] | None, str | None]:
     from genailog.analysis.drift import DriftOptions, detect_drift
 
     try:
