@@ -104,6 +104,7 @@ def main_callback(
 # (command name, module under genailog.cli, function name)
 COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "validate", "validate_command"),
+    ("inspect", "inspect", "inspect_command"),
     ("summarize", "summarize", "summarize_command"),
     ("diff-prompts", "diff_prompts", "diff_prompts_command"),
     ("drift", "drift", "drift_command"),
@@ -115,6 +116,42 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
+#: Commands that read logs: each takes the shared --map/--model/--timezone options.
+READS_LOGS = frozenset({"summarize", "diff-prompts", "drift", "export-dataset", "redact",
+                        "convert", "report"})
+
+
+def with_read_options(func: F) -> F:
+    """The command with ``--map``, ``--model`` and ``--timezone`` added to its options; they
+    (and the config file) set the read options of every ``read_logs`` the command makes."""
+    import inspect
+
+    from genailog.cli.options import DefaultModel, FieldMap, TimeZone
+
+    signature = inspect.signature(func, eval_str=True)
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                               annotation=kind)
+             for name, kind in (("field_map", FieldMap), ("model", DefaultModel),
+                                ("timezone", TimeZone)) if name not in signature.parameters]
+    if not added:
+        return func
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, field_map: list[str] | None = None, model: str | None = None,
+                timezone: str | None = None, **kwargs: Any) -> Any:
+        from genailog.cli.options import read_options
+        from genailog.ingest.context import default_options
+
+        with default_options(read_options(field_map, model, timezone)):
+            return func(*args, **kwargs)
+
+    params = list(signature.parameters.values())
+    wrapper.__signature__ = signature.replace(parameters=params + added)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**{p.name: p.annotation for p in params},
+                               **{p.name: p.annotation for p in added}}
+    return wrapper  # type: ignore[return-value]
+
+
 def _register() -> None:
     for name, module, func in COMMANDS:
         try:
@@ -123,7 +160,10 @@ def _register() -> None:
             if exc.name == f"genailog.cli.{module}":
                 continue  # command not built yet
             raise
-        app.command(name)(handle_errors(getattr(mod, func)))
+        command = getattr(mod, func)
+        if name in READS_LOGS:
+            command = with_read_options(command)
+        app.command(name)(handle_errors(command))
 
 
 _register()

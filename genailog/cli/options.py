@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,3 +58,34 @@ Format = Annotated[
 def split_names(items: list[str] | None) -> list[str]:
     """Names from repeatable, comma-separated options (``--by a,b --by c``)."""
     return [name.strip() for item in items or [] for name in item.split(",") if name.strip()]
+
+
+FieldMap = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="Read a canonical field from your own field: FIELD=PATH with a "
+                 "dotted path, e.g. --map input_tokens=meta.tok_in (repeatable).",
+                 show_default=False),
+]
+DefaultModel = Annotated[
+    str | None,
+    typer.Option("--model", help="The model of records that name none (e.g. logs written "
+                 "by the logging tutorial).", show_default=False),
+]
+TimeZone = Annotated[
+    str | None,
+    typer.Option("--timezone", help="Time zone of times written without an offset "
+                 "(logging's %(asctime)s); default UTC.", show_default=False),
+]
+
+
+def read_options(field_map: list[str] | None, model: str | None, timezone: str | None) -> Any:
+    """The ReadOptions for ``--map``/``--model``/``--timezone``, completed by the config
+    file's ``[tool.genailog]`` ``map``, ``model`` and ``timezone`` (the command line wins)."""
+    from genailog.config import load_config
+    from genailog.ingest.context import ReadOptions, parse_map, parse_zone
+
+    config = load_config()
+    mapping = {**parse_map(config.get_list("map")), **parse_map(field_map)}
+    zone = timezone or config.get_str("timezone") or "UTC"
+    parse_zone(zone)
+    return ReadOptions(mapping, model or config.get_str("model"), zone)

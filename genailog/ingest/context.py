@@ -8,6 +8,9 @@ as UTC"), so that ``inspect`` and every command can say what was done with the i
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,8 +81,8 @@ class FileNotes:
     mapping: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: token-like source fields that were seen and not mapped -> records.
     unmapped: Counter[str] = field(default_factory=Counter)
-    shape: str | None = None
-    why: str | None = None
+    #: How the records were found: "text-prefixed JSON", "structlog envelope", ... -> count.
+    shapes: Counter[str] = field(default_factory=Counter)
     #: Non-call spans read (traces).
     spans: int = 0
 
@@ -89,6 +92,8 @@ class ReadContext:
     options: ReadOptions = field(default_factory=ReadOptions)
     files: dict[str, FileNotes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Read a file no format claims with the alias reader, to count its lines (inspect).
+    explain: bool = False
 
     def file(self, name: str) -> FileNotes:
         return self.files.setdefault(name, FileNotes())
@@ -96,3 +101,21 @@ class ReadContext:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+
+_DEFAULT: ContextVar[ReadOptions | None] = ContextVar("genailog_read_options", default=None)
+
+
+@contextmanager
+def default_options(options: ReadOptions) -> Iterator[None]:
+    """Make ``options`` the read options of every read in this block that names none (the
+    CLI sets them once per command from --map/--model/--timezone and the config file)."""
+    token = _DEFAULT.set(options)
+    try:
+        yield
+    finally:
+        _DEFAULT.reset(token)
+
+
+def current_options() -> ReadOptions:
+    return _DEFAULT.get() or ReadOptions()

@@ -34,6 +34,8 @@ def _conform(name: str, actual: pl.DataType, expected: pl.DataType, file: str) -
         return col.cast(expected)
     elif name == "prompt_version" and actual.is_integer():
         return col.cast(pl.String)
+    elif actual == pl.Binary and expected == pl.String:
+        return col.cast(pl.String)  # DuckDB writes JSON columns as UTF-8 bytes
     elif name in JSON_TEXT_COLUMNS and actual.is_nested():
         return col.map_batches(_json_texts, return_dtype=pl.String)
     elif isinstance(actual, pl.List) and isinstance(expected, pl.List):

@@ -18,7 +18,7 @@ import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
 from genailog.ingest import cache, parallel
-from genailog.ingest.context import ReadContext, ReadOptions
+from genailog.ingest.context import ReadContext, ReadOptions, current_options
 from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.formats._common import OtherLine
 from genailog.ingest.jsonl import ChunkReader, ChunkResult
@@ -85,6 +85,7 @@ def read_logs(
     stdin: BinaryIO | None = None,
     chunk_bytes: int = CHUNK_BYTES,
     options: ReadOptions | None = None,
+    require_calls: bool = True,
 ) -> Logs:
     """Read log files into canonical columns.
 
@@ -99,7 +100,7 @@ def read_logs(
         raise UsageError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, "
                          f"not {input_format!r}")
     report = ReadReport(policy=policy.mode)
-    ctx = ReadContext(options or ReadOptions())
+    ctx = ReadContext(options or current_options(), explain=not require_calls)
     parts = _Parts()
     foreign: dict[str, list[tuple[Source, bytes]]] = {}
     sources = discover(as_paths(paths))
@@ -118,7 +119,8 @@ def read_logs(
     frame = _concat(parts, report)
     if policy.mode == "quarantine" and policy.quarantine_path is not None:
         write_quarantine(policy.quarantine_path, report.invalid)
-    _check_not_empty(report, input_format)
+    if require_calls:
+        _check_not_empty(report, input_format)
     return Logs(frame, report)
 
 

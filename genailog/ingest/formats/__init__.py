@@ -241,7 +241,7 @@ def detect_format(path: str, head: bytes, ctx: ReadContext | None = None) -> str
         found = _from_object(obj, head) if obj is not None else _from_head(head)
     else:
         found = _csv_header(text)
-    if found is None and _json_logs(path, head, ctx):
+    if found is None and (ctx.explain or _json_logs(path, head, ctx)):
         found = "json"
     if found is None:
         raise UnknownFormatError(describe_unknown(path, head))

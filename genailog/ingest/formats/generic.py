@@ -115,6 +115,7 @@ def to_record(file: str, piece: Piece, ctx: ReadContext, notes: FileNotes) -> Re
     if provider is None and not marks:
         return None
     record: Record = {**mapped, **(provider or {})}
+    notes.shapes[_shape(piece, envelope, provider)] += 1
     for name, path in sources.items():
         notes.mapping[(path, name)] += 1
     for key in aliases.unmapped_token_fields(fields, sources):
@@ -128,12 +129,29 @@ def to_record(file: str, piece: Piece, ctx: ReadContext, notes: FileNotes) -> Re
 
 # -- envelopes ----------------------------------------------------------------------------
 
+def _shape(piece: Piece, envelope: Mapping[str, Any], provider: Record | None) -> str:
+    """How a record was found, for ``inspect``."""
+    parts = []
+    if piece.prefix is not None:
+        parts.append(f"after a text prefix ({piece.prefix.text.strip()[:30]!r}...)")
+    if envelope.get("kind"):
+        parts.append(f"in a {envelope['kind']} envelope")
+    if provider is not None:
+        parts.append(f"{provider.get('provider', 'provider')} "
+                     f"{provider.get('operation', '')} response object".replace("  ", " "))
+    return "JSON " + (", ".join(parts) if parts else "object with known field names")
+
+
 def unwrap(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the fields a logger was given, the envelope: time, level, error, message)."""
     record = obj.get("record")
     if isinstance(record, dict) and isinstance(record.get("extra"), dict) and "level" in record:
         return _loguru(obj, record)
     envelope: dict[str, Any] = {}
+    if "event" in obj and "level" in obj:
+        envelope["kind"] = "structlog"
+    elif "levelname" in obj or "asctime" in obj:
+        envelope["kind"] = "python-json-logger"
     level = next((obj[k] for k in ("levelname", "level", "severity", "log.level")
                   if isinstance(obj.get(k), str)), None)
     if level is not None:
@@ -147,7 +165,7 @@ def unwrap(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _loguru(obj: dict[str, Any], record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     fields = dict(record["extra"])
-    envelope: dict[str, Any] = {}
+    envelope: dict[str, Any] = {"kind": "loguru"}
     level = record.get("level")
     if isinstance(level, dict) and isinstance(level.get("name"), str):
         envelope["level"] = level["name"].upper()
