@@ -14,7 +14,7 @@ import pytest
 from conftest import base_record, write_jsonl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_redact import GENERATORS, lookalikes, positives
+from test_redact import GENERATORS, generate, lookalikes, positives
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
@@ -88,8 +88,8 @@ def records_with_pii(draw: st.DrawFn) -> dict[str, Any]:
     def text() -> str:
         words = draw(TEXT)
         if draw(st.booleans()):
-            words.insert(draw(st.integers(0, len(words))), GENERATORS[draw(
-                st.sampled_from(sorted(GENERATORS)))](rng))
+            words.insert(draw(st.integers(0, len(words))), generate(draw(
+                st.sampled_from(sorted(GENERATORS))), rng))
         return " ".join(words)
 
     record = base_record(prompt=text(), latency_ms=draw(st.sampled_from([1.10, 1e3, 250])))

@@ -33,6 +33,7 @@ from genailog.redaction import (
     TRIGGERS,
     iban_ok,
     luhn_ok,
+    redact_record,
     redact_text,
     triggered,
 )
@@ -116,6 +117,10 @@ def gen_iban(rng: random.Random) -> str:
     return iban
 
 
+#: Letters beyond ASCII, as internationalized addresses use them (RFC 6531).
+_UNICODE = "éèüößçñåøąłžčяжлфдиουλ漢字例子ü"
+
+
 def gen_email(rng: random.Random) -> str:
     local = rng.choice(string.ascii_letters) + _rand(rng, ALNUM + "._+", rng.randint(2, 14))
     local = local.rstrip("._+") or "x"
@@ -123,7 +128,16 @@ def gen_email(rng: random.Random) -> str:
         _rand(rng, string.ascii_lowercase + string.digits, rng.randint(2, 10))
         for _ in range(rng.randint(1, 2))
     )
-    return f"{local}@{domain}.{rng.choice(['com', 'org', 'io', 'co.uk', 'de', 'FR'])}"
+    tld = rng.choice(["com", "org", "io", "co.uk", "de", "FR"])
+    shape = rng.random()
+    if shape < 0.2:  # non-ASCII local part and domain
+        local = rng.choice(_UNICODE) + _rand(rng, _UNICODE + ALNUM + ".", rng.randint(2, 10))
+        local = local.rstrip(".")
+        domain = rng.choice(_UNICODE) + _rand(rng, _UNICODE + string.ascii_lowercase, 5)
+        tld = rng.choice(["de", "рф", "中国", "com"])
+    elif shape < 0.3:  # a quoted local part (RFC 5322), spaces and specials included
+        local = '"' + _rand(rng, ALNUM + " .,:;@()", rng.randint(3, 14)).strip() + 'x"'
+    return f"{local}@{domain}.{tld}"
 
 
 def _nanp(rng: random.Random) -> tuple[str, str, str]:
@@ -146,6 +160,21 @@ def gen_phone(rng: random.Random) -> str:
             f"+91-{rng.randint(70000, 99999)}-{rng.randint(10000, 99999)}",
             f"+4420{b}{c}",
             f"+81 3-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+            # national formats: UK, DE, FR, and the 00 international prefix
+            f"020 {rng.randint(7000, 8999)} {rng.randint(1000, 9999)}",
+            f"(020) {rng.randint(7000, 8999)} {rng.randint(1000, 9999)}",
+            f"07{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
+            f"07{rng.randint(100000000, 999999999)}",
+            f"0161 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            f"030 {rng.randint(1000000, 99999999)}",
+            f"089/{rng.randint(1000000, 9999999)}",
+            f"0151-{rng.randint(10000000, 99999999)}",
+            f"0{rng.randint(1, 9)} {c[:2]} {b[:2]} {c[2:]} {a[:2]}",
+            f"0{rng.choice('67')}.{c[:2]}.{b[:2]}.{c[2:]}.{a[:2]}",
+            f"06{rng.randint(10000000, 99999999)}",
+            f"0044 20 {rng.randint(7000, 8999)} {rng.randint(1000, 9999)}",
+            f"0049 30 {rng.randint(1000000, 99999999)}",
+            f"0033 1 {b[:2]} {c[:2]} {c[2:]} {a[:2]}",
         ]
     )
 
@@ -213,6 +242,47 @@ def gen_stripe(rng: random.Random) -> str:
     )
 
 
+_URLSAFE = ALNUM + "_-"
+
+
+def gen_google_api_key(rng: random.Random) -> str:
+    return "AIza" + _rand(rng, _URLSAFE, 35)
+
+
+def gen_google_oauth(rng: random.Random) -> str:
+    return rng.choice([
+        "ya29." + _rand(rng, _URLSAFE, rng.randint(100, 200)),
+        "1//0" + _rand(rng, _URLSAFE, rng.randint(40, 100)),
+        "GOCSPX-" + _rand(rng, _URLSAFE, 28),
+    ])
+
+
+def gen_npm(rng: random.Random) -> str:
+    return "npm_" + _rand(rng, ALNUM, 36)
+
+
+Parts = tuple[str, str, str]  # context before, the value replaced, context after
+
+
+def gen_azure(rng: random.Random) -> str | Parts:
+    key = base64.b64encode(rng.randbytes(64)).decode()
+    if rng.random() < 0.5:
+        return key
+    account = _rand(rng, string.ascii_lowercase + string.digits, 12)
+    return (f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey=", key,
+            ";EndpointSuffix=core.windows.net")
+
+
+def gen_url_password(rng: random.Random) -> Parts:
+    scheme = rng.choice(["https", "http", "postgres", "postgresql", "mysql", "redis", "amqp",
+                         "mongodb+srv", "ftp"])
+    user = _rand(rng, ALNUM + "._-", rng.randint(3, 12))
+    password = _rand(rng, ALNUM + "!$%&*+-=~_.", rng.randint(6, 24))
+    host = rng.choice(["db.internal", "example.com", "localhost", "cache-1.prod"])
+    tail = rng.choice(["", ":5432/app", "/path?x=1", ":6379/0", "/"])
+    return f"{scheme}://{user}:", password, f"@{host}{tail}"
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -229,12 +299,14 @@ def gen_private_key(rng: random.Random) -> str:
     return f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----"
 
 
-GENERATORS: dict[str, Callable[[random.Random], str]] = {
+GENERATORS: dict[str, Callable[[random.Random], str | Parts]] = {
     "EMAIL": gen_email, "PHONE": gen_phone, "CREDIT_CARD": gen_card, "IBAN": gen_iban,
     "IPV4": gen_ipv4, "IPV6": gen_ipv6, "US_SSN": gen_ssn, "OPENAI_KEY": gen_openai,
     "ANTHROPIC_KEY": gen_anthropic, "AWS_KEY": gen_aws, "GITHUB_TOKEN": gen_github,
     "HF_TOKEN": gen_hf, "SLACK_TOKEN": gen_slack, "STRIPE_KEY": gen_stripe, "JWT": gen_jwt,
-    "PRIVATE_KEY": gen_private_key,
+    "PRIVATE_KEY": gen_private_key, "GOOGLE_API_KEY": gen_google_api_key,
+    "GOOGLE_OAUTH_TOKEN": gen_google_oauth, "NPM_TOKEN": gen_npm, "AZURE_STORAGE_KEY": gen_azure,
+    "URL_PASSWORD": gen_url_password,
 }  # fmt: skip
 
 CARRIERS = (
@@ -256,8 +328,19 @@ def positives(seed: int = 11) -> list[tuple[str, str, str]]:
     for kind, gen in GENERATORS.items():
         for _ in range(PER_TYPE):
             template = rng.choice(CARRIERS)
-            out.append((kind, template.format(v=gen(rng)), template.format(v=f"<{kind}_1>")))
+            before, value, after = as_parts(gen(rng))
+            out.append((kind, template.format(v=before + value + after),
+                        template.format(v=f"{before}<{kind}_1>{after}")))
     return out
+
+
+def as_parts(made: str | Parts) -> Parts:
+    return ("", made, "") if isinstance(made, str) else made
+
+
+def generate(kind: str, rng: random.Random) -> str:
+    """One positive of ``kind`` in its context."""
+    return "".join(as_parts(GENERATORS[kind](rng)))
 
 
 # ---------------------------------------------------------------- lookalikes
@@ -349,6 +432,23 @@ LOOKALIKES: tuple[Callable[[random.Random], str], ...] = (
     lambda r: f"page {r.randint(1, 999)} of {r.randint(1, 999)}, ref {r.randint(10**6, 10**9)}",
     lambda r: f"lat {r.uniform(-90, 90):.6f}, lon {r.uniform(-180, 180):.6f}",
     lambda r: f"1.{r.randint(0, 9)}.{r.randint(0, 9)}.{r.randint(0, 99)}-SNAPSHOT",
+    # lookalikes of the newer detectors
+    lambda r: r.choice([
+        "https://example.com:8443/path", "postgres://localhost:5432/app",
+        "redis://cache:6379/0", "see https://host.io/a:b@c", "mailto:someone", "AIza", "ya29",
+        "npm_config_cache", "npm_package_version", "GOCSPX", "1//comment",
+        "AccountName=devstore;", "x = a:b@c",
+    ]),
+    lambda r: "sha512-" + base64.b64encode(r.randbytes(64)).decode(),
+    lambda r: "sha256-" + base64.b64encode(r.randbytes(32)).decode(),
+    lambda r: f"{r.randint(1, 28):02d}.{r.randint(1, 12):02d}.{r.randint(2000, 2030)}",
+    lambda r: f"0{r.randint(1, 9)}/{r.randint(1, 12):02d}/{r.randint(2000, 2030)} 10:30",
+    lambda r: f"{r.randint(2000, 2030)}/{r.randint(1, 12):02d}/{r.randint(1, 28):02d}",
+    lambda r: f"0.{r.randint(0, 999):03d} {r.randint(100, 999)}",
+    lambda r: f"ref 0{r.randint(100, 999)}-{r.randint(10, 99)}",
+    lambda r: f"{r.randint(0, 9)}.{r.randint(0, 99)} 0x{r.getrandbits(32):08x}",
+    lambda r: f"qty 00{r.randint(1, 9)}",
+    lambda r: f"@{_rand(r, ALNUM, 8)} said \"{_rand(r, ALNUM, 5)}\"",
 )
 
 
@@ -475,10 +575,10 @@ def test_plain_words_are_never_touched(text: str) -> None:
 @given(st.lists(st.sampled_from(sorted(GENERATORS)), min_size=1, max_size=4), st.randoms())
 def test_redacted_text_holds_no_original_value(kinds: list[str], rnd: random.Random) -> None:
     rng = random.Random(rnd.random())
-    values = [GENERATORS[k](rng) for k in kinds]
-    text = " | ".join(values)
+    made = [as_parts(GENERATORS[k](rng)) for k in kinds]
+    text = " | ".join("".join(parts) for parts in made)
     redacted = redact_text(text)
-    assert all(v not in redacted for v in values)
+    assert all(value not in redacted for _, value, _ in made)
     assert redact_text(redacted) == redacted  # placeholders are stable
 
 
@@ -486,3 +586,73 @@ def test_triggers_line_up_with_detectors_and_cover_each_kind() -> None:
     assert [kind for kind, _ in TRIGGERS] == [d.kind for d in DETECTORS]
     for kind, text, _ in positives(seed=21)[::3]:
         assert kind in {d.kind for d in triggered(text)}, (kind, text)
+
+
+# ---------------------------------------------------------------- issue 13, finding 11
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("postgres://admin:s3cr3t!@db.internal:5432/app",
+     "postgres://admin:<URL_PASSWORD_1>@db.internal:5432/app"),
+    ("clone https://bot:ghx-29.aa@git.example.com/x.git now",
+     "clone https://bot:<URL_PASSWORD_1>@git.example.com/x.git now"),
+    ("AccountName=acct;AccountKey=" + "Ab1+" * 21 + "Xy==;EndpointSuffix=core.windows.net",
+     "AccountName=acct;AccountKey=<AZURE_STORAGE_KEY_1>;EndpointSuffix=core.windows.net"),
+    ("key AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY ok", "key <GOOGLE_API_KEY_1> ok"),
+    ("Bearer ya29.a0AfB_byC1234567890abcdefghijklmnop", "Bearer <GOOGLE_OAUTH_TOKEN_1>"),
+    ("//registry.npmjs.org/:_authToken=npm_" + "a1B2" * 9, "//registry.npmjs.org/:_authToken="
+     "<NPM_TOKEN_1>"),
+    ("call 020 7946 0958 or 07700 900123", "call <PHONE_1> or <PHONE_2>"),
+    ("Tel. 030 12345678, mobil 0151-12345678", "Tel. <PHONE_1>, mobil <PHONE_2>"),
+    ("appelez le 01 23 45 67 89 ou 06.12.34.56.78", "appelez le <PHONE_1> ou <PHONE_2>"),
+    ("from abroad 0044 20 7946 0958", "from abroad <PHONE_1>"),
+    ("écrire à josé.müller@bücher.de", "écrire à <EMAIL_1>"),
+    ("пишите иван@пример.рф", "пишите <EMAIL_1>"),
+    ('mail "john doe"@example.com today', "mail <EMAIL_1> today"),
+])
+def test_detectors_added_for_finding_11(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "meet on 05.01.2024 10:30", "dates 02/04/2002 10:30 and 2024/01/05", "SSN-like 000-12-3456",
+    "card 6011 0092 3998 7192 (bad check digit)", "https://example.com:8443/a",
+    "integrity sha512-" + "Ab1+" * 21 + "Xy==", "npm_config_cache=/tmp", "ratio 0.123 456",
+])
+def test_lookalikes_of_the_new_detectors_are_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_tags_are_redacted_by_default() -> None:
+    frame, _ = canonical_frame([{"timestamp": "2025-12-26T10:00:00Z", "model": "m",
+                                 "tags": ["vip", "ana@example.com"]}])
+    fields = resolve_fields(frame.schema, [])
+    assert "tags" in fields
+    done = redact_frame(frame, fields, ())
+    assert done.frame["tags"].to_list() == [["vip", "<EMAIL_1>"]]
+
+
+def test_redact_record_numbers_per_record_and_leaves_its_input_alone() -> None:
+    record = {"model": "m", "user_id": "ana@example.com", "prompt": "I am ana@example.com",
+              "tags": ["ana@example.com"], "metadata": {"to": ["bob@example.org"], "n": 1},
+              "messages": [{"role": "user", "content": "call +44 20 7946 0958"}]}
+    before = json.dumps(record)
+    done, counts = redact_record(record)
+    assert json.dumps(record) == before
+    assert list(done) == list(record)
+    assert done["user_id"] == "ana@example.com"  # identifiers are not default fields
+    assert done["prompt"] == "I am <EMAIL_1>" and done["tags"] == ["<EMAIL_1>"]
+    assert done["metadata"] == {"to": ["<EMAIL_2>"], "n": 1}
+    assert done["messages"] == [{"role": "user", "content": "call <PHONE_1>"}]
+    assert counts == Counter({"EMAIL": 3, "PHONE": 1})
+    assert redact_record(done) == (done, Counter())
+
+
+def test_the_engine_imports_neither_polars_nor_numpy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, genailog.redaction; "
+            "print(sorted(m for m in ('polars', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
