@@ -1,37 +1,38 @@
-"""Record filters shared by every command: ``--where`` (SQL), ``--since`` and ``--until``.
+"""Record filters shared by every command: ``--where``, ``--since`` and ``--until``.
 
-The predicate is parsed by polars' SQL parser, never by ``eval``; unknown columns are
-reported before any data is read.
+``--where`` is parsed by :mod:`genailog.analysis.expression` (an allow-listed grammar,
+never ``eval`` or a SQL engine): unknown fields and type errors are reported, with a caret
+under the problem, before any record is filtered.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import UTC, date, datetime
 
 import polars as pl
 
-from genailog.errors import ExpressionError, UsageError
+from genailog.analysis.expression import check_names, compile_expression, parse
+from genailog.errors import UsageError
 
 
-def where_expr(predicate: str, columns: list[str]) -> pl.Expr:
-    """Parse a SQL predicate into a polars expression over ``columns``."""
-    try:
-        expr = pl.sql_expr(predicate)
-    except Exception as exc:  # polars raises several types for parse errors
-        raise ExpressionError(
-            f"--where {predicate!r} is not a valid SQL predicate: {exc}"
-        ) from None
-    unknown = sorted(set(expr.meta.root_names()) - set(columns))
-    if unknown:
-        guesses = [g for name in unknown for g in difflib.get_close_matches(name, columns, n=1)]
-        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
-        raise ExpressionError(
-            f"--where names unknown field(s) {', '.join(unknown)}{hint}; "
-            f"fields present: {', '.join(sorted(columns))}"
-        )
-    return expr
+def check_where(predicate: str) -> None:
+    """Raise an ExpressionError (exit 2) if ``predicate`` is not a valid expression.
+
+    Syntax only (no fields are known yet): for commands to call before reading any data.
+    """
+    parse(predicate, "--where")
+
+
+def where_expr(predicate: str, schema: pl.Schema | dict[str, pl.DataType] | list[str]
+               ) -> pl.Expr:
+    """Parse ``predicate`` into a polars expression over the fields of ``schema``."""
+    expression = parse(predicate, "--where")
+    fields = dict(schema) if not isinstance(schema, list) else dict.fromkeys(schema)
+    check_names(expression, list(fields), "field",
+                f"fields present: {', '.join(sorted(fields))}")
+    return compile_expression(expression, fields,
+                              parse_time=lambda text: parse_time(text, "--where"))
 
 
 def parse_time(text: str, option: str) -> datetime:
@@ -61,7 +62,7 @@ def apply_filters(
 ) -> pl.LazyFrame:
     """Keep the records matching ``where`` with ``since <= timestamp < until``."""
     if where:
-        frame = frame.filter(where_expr(where, frame.collect_schema().names()))
+        frame = frame.filter(where_expr(where, frame.collect_schema()))
     if since is not None:
         start = since if isinstance(since, datetime) else parse_time(since, "--since")
         frame = frame.filter(pl.col("timestamp") >= start)

@@ -1,9 +1,10 @@
-"""CI gates: ``--fail-if`` SQL predicates over a summary's metric names.
+"""CI gates: ``--fail-if`` expressions over a summary's metric names.
 
-A gate such as ``latency_ms_p95 > 2000`` is parsed by polars' SQL parser (never ``eval``)
-and checked against every group row and the total row; it trips for each row where the
-predicate is true. A null metric (nothing logged) makes the comparison null, which does
-not trip. Unknown names are reported before any data is read.
+A gate such as ``latency_ms_p95 > 2000`` is parsed by :mod:`genailog.analysis.expression`
+(the grammar of ``--where``, never ``eval`` or a SQL engine) and checked against every
+group row and the total row; it trips for each row where the expression is true. A null
+metric (nothing logged) makes the comparison null, which does not trip. Unknown names are
+reported before any data is read.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from genailog.errors import ExpressionError
+from genailog.analysis.expression import Expression, check_names, compile_expression, parse
 
 TOTAL_LABEL = "total"
 
@@ -34,31 +35,26 @@ class GateResult:
         return {"expression": self.expression, "passed": self.passed, "failed": self.failed}
 
 
-def _parse(expression: str) -> pl.Expr:
-    try:
-        return pl.sql_expr(expression)
-    except Exception as exc:  # polars raises several types for parse errors
-        raise ExpressionError(
-            f"--fail-if {expression!r} is not a valid SQL predicate: {exc}"
-        ) from None
+def parse_gates(
+    expressions: Sequence[str], keys: Sequence[str], metrics: Sequence[str]
+) -> list[Expression]:
+    """Parse every gate; a syntax error or an unknown name raises, listing the valid names."""
+    listing = f"valid metrics: {', '.join(metrics)}" + (
+        f"; group fields: {', '.join(keys)}" if keys else "")
+    parsed = []
+    for text in expressions:
+        expression = parse(text, "--fail-if")
+        check_names(expression, [*metrics, *keys], "metric", listing)
+        parsed.append(expression)
+    return parsed
 
 
 def check_gate_expressions(
     expressions: Sequence[str], keys: Sequence[str], metrics: Sequence[str]
 ) -> list[pl.Expr]:
-    """Parse every gate; an unknown name raises, listing the valid metric names."""
-    parsed = []
-    for expression in expressions:
-        expr = _parse(expression)
-        unknown = sorted(set(expr.meta.root_names()) - set(metrics) - set(keys))
-        if unknown:
-            raise ExpressionError(
-                f"--fail-if {expression!r} names unknown metric(s) {', '.join(unknown)}; "
-                f"valid metrics: {', '.join(metrics)}"
-                + (f"; group fields: {', '.join(keys)}" if keys else "")
-            )
-        parsed.append(expr)
-    return parsed
+    """Parse every gate and compile it over metrics and keys of types not yet known."""
+    schema = dict.fromkeys([*metrics, *keys])
+    return [compile_expression(e, schema) for e in parse_gates(expressions, keys, metrics)]
 
 
 def group_label(row: dict[str, Any], keys: Sequence[str]) -> str:
@@ -77,14 +73,15 @@ def evaluate_gates(
     """Check each gate on every group and the total row."""
     if not expressions:
         return []
-    parsed = check_gate_expressions(expressions, keys, list(total))
+    parsed = parse_gates(expressions, keys, list(total))
     rows = [
         *({**g, "_label": group_label(g, keys)} for g in groups),
         {**total, **dict.fromkeys(keys), "_label": TOTAL_LABEL},
     ]
     frame = pl.DataFrame(rows, infer_schema_length=None)
     results = []
-    for expression, expr in zip(expressions, parsed, strict=True):
+    for expression, tree in zip(expressions, parsed, strict=True):
+        expr = compile_expression(tree, dict(frame.schema))
         tripped = frame.filter(expr.fill_null(False))
         failed = [
             {

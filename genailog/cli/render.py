@@ -1,29 +1,31 @@
-"""Output helpers shared by the commands: consoles, JSON, escaping and atomic writes.
+"""Output helpers shared by the commands: consoles, JSON and escaping.
 
-Data goes to stdout; messages, warnings and progress go to stderr.
+Data goes to stdout; messages, warnings and progress go to stderr. Every piece of user
+text reaches a console through :func:`esc` (``genailog.textsafe``: control characters made
+visible, markup escaped), and the consoles never turn ``:codes:`` into emoji, so data is
+shown as it is and cannot drive the terminal. Standard output is the guarded stream of
+``genailog.outputs``: a full disk is exit 4, not a traceback. Atomic file writing lives in
+``genailog.outputs``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
-stdout = Console(soft_wrap=True, highlight=False)
-stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+from genailog.outputs import STDOUT
+from genailog.textsafe import for_terminal
+
+stdout = Console(file=STDOUT, soft_wrap=True, highlight=False, emoji=False)  # type: ignore[arg-type]
+stderr = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
 
 
 def esc(value: object) -> str:
-    """User text made safe for rich markup (prompts contain ``[brackets]``)."""
-    return escape(str(value))
+    """User text made safe for a console: control characters visible, markup escaped."""
+    return for_terminal(value)
 
 
 def warn(message: str) -> None:
@@ -37,49 +39,17 @@ def info(message: str) -> None:
 
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (the ``--format json`` contract)."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str))
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+    STDOUT.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str))
+    STDOUT.write("\n")
+    STDOUT.flush()
 
 
 def write_text(text: str) -> None:
     """Plain data to stdout, without rich interpretation."""
-    sys.stdout.write(text)
+    STDOUT.write(text)
     if not text.endswith("\n"):
-        sys.stdout.write("\n")
-    sys.stdout.flush()
-
-
-@contextmanager
-def atomic_writer(path: Path, mode: str = "w", *, overwrite: bool = True) -> Iterator[IO[Any]]:
-    """Write to a temporary file beside ``path`` and rename it into place on success."""
-    from genailog.errors import OutputError
-
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600; outputs are shared files
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding, newline="" if encoding else None) as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _new_file_mode(path: Path) -> int:
-    """The replaced file's mode, else what ``open`` would give a new file (0666 less the
-    umask)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
+        STDOUT.write("\n")
+    STDOUT.flush()
 
 
 class ReadProgress:

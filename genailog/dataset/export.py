@@ -363,7 +363,7 @@ def _write_as_logged(records: int, parts: list[tuple[str | None, pl.DataFrame]],
                      spec: RedactSpec | None) -> list[OutputFile]:
     """Each part's records as their lines in the input files (redacted by ``spec``), read
     again in order: the same bytes the streaming path writes for the same records."""
-    from genailog.cli.render import atomic_writer
+    from genailog.outputs import atomic_writer
 
     part_of = np.full(records, -1, dtype=np.int16)
     for number, (_, piece) in enumerate(parts):
@@ -441,7 +441,7 @@ def write_manifest(
 ) -> None:
     import json
 
-    from genailog.cli.render import atomic_writer
+    from genailog.outputs import atomic_writer
 
     text = json.dumps(manifest(result, report, options, hashes), indent=2, ensure_ascii=False,
                       sort_keys=False)
@@ -523,7 +523,7 @@ def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None
     """Every valid record of ``sources`` into ``out`` (atomically), as logged, redacted by
     ``spec``. Plain files are hashed from the bytes read for the export; compressed ones
     are hashed apart."""
-    from genailog.cli.render import atomic_writer
+    from genailog.outputs import atomic_writer
     from genailog.ingest.policy import InvalidPolicy
     from genailog.ingest.reader import apply_policy, write_quarantine
     from genailog.ingest.report import FileReport

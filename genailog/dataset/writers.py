@@ -1,7 +1,7 @@
 """Dataset writers: canonical JSONL, OpenAI chat and evals, promptfoo tests, safe CSV, Parquet.
 
 Every writer takes a frame in canonical columns and writes one file through
-``render.atomic_writer`` (temporary file, then rename), so an interrupted export never
+``outputs.atomic_writer`` (temporary file, then rename), so an interrupted export never
 leaves half a dataset. Output is a pure function of the frame: same frame, same bytes.
 
 Formats built from conversations (openai-chat, openai-evals, promptfoo) decide per record
@@ -23,7 +23,7 @@ import msgspec
 import numpy as np
 import polars as pl
 
-from genailog.cli.render import atomic_writer
+from genailog.outputs import atomic_writer
 
 FORMATS: tuple[str, ...] = ("jsonl", "openai-chat", "openai-evals", "promptfoo", "csv", "parquet")
 #: Formats that hold conversations rather than whole records.
