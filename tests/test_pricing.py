@@ -223,7 +223,13 @@ def test_computed_cost_is_additive_in_its_token_parts(rows: list[tuple[int, int,
 )
 def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any]]) -> None:
     """The two forms of the formula agree: per record, and per model and tier from sums."""
-    from genailog.pricing.cost import TIER, cost_from_sums, tier_expr, tier_rates_frame, token_sums
+    from genailog.pricing.cost import (
+        PRICE_KEYS,
+        cost_from_sums,
+        price_keys,
+        tier_rates_frame,
+        token_sums,
+    )
 
     table = price_table_from_json(LITELLM_SAMPLE, "t")
     records = [{"timestamp": "2026-01-01T00:00:00Z", **r} for r in rows]
@@ -234,10 +240,10 @@ def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any
         .agg(pl.col("_cost").sum(), pl.col("_cost").count().alias("n"), pl.col("_unpriced").sum())
         .collect()
     )
-    sums = frame.with_columns(tier_expr(table)).group_by("model", TIER).agg(token_sums())
-    rates = tier_rates_frame(sums.select("model", TIER), table)
+    sums = frame.with_columns(price_keys(table)).group_by("model", *PRICE_KEYS).agg(token_sums())
+    rates = tier_rates_frame(sums.select("model", *PRICE_KEYS), table)
     by_sums = (
-        sums.join(rates, on=["model", TIER])
+        sums.join(rates, on=["model", *PRICE_KEYS])
         .with_columns(cost_from_sums())
         .group_by("model")
         .agg(pl.col("cost_usd", "cost_usd_count", "unpriced_requests").sum())
@@ -502,3 +508,66 @@ def test_finding_10_non_finite_prices_are_rejected_at_load_naming_the_entry(
     )
     assert out.exit_code == 3, out.output
     assert "weird-model" in out.output
+
+
+OFF_PEAK: dict[str, Any] = {
+    # deepseek/deepseek-v4-pro as LiteLLM 1.110.2 prices it
+    "deepseek/deepseek-v4-pro": {
+        "input_cost_per_token": 1.74e-06, "output_cost_per_token": 3.48e-06,
+        "cache_read_input_token_cost": 1.45e-07, "litellm_provider": "deepseek",
+        "off_peak_pricing": {
+            "cache_read_input_token_cost": 2.2e-08, "input_cost_per_token": 6.6e-07,
+            "output_cost_per_token": 1.98e-06,
+            "windows": [{"hours_utc": ["00:00-01:00", "04:00-06:00", "10:00-00:00"],
+                         "weekdays": [1, 2, 3, 4, 5]},
+                        {"hours_utc": "00:00-00:00", "weekdays": [6, 7]}]}},
+    # weekdays read on Shanghai's calendar: Friday 17:00 UTC is Saturday there
+    "tencent/x": {
+        "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06,
+        "litellm_provider": "tencent",
+        "off_peak_pricing": {"input_cost_per_token": 5e-07, "weekday_timezone": "Asia/Shanghai",
+                             "windows": [{"hours_utc": "00:00-00:00", "weekdays": [6, 7]}]}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "timestamp", "off_peak"),
+    [
+        ("deepseek/deepseek-v4-pro", "2026-11-25T08:00:00Z", False),  # Wednesday, peak
+        ("deepseek/deepseek-v4-pro", "2026-11-25T09:59:59Z", False),
+        ("deepseek/deepseek-v4-pro", "2026-11-25T10:00:00Z", True),  # a window opens
+        ("deepseek/deepseek-v4-pro", "2026-11-25T00:59:00Z", True),
+        ("deepseek/deepseek-v4-pro", "2026-11-25T01:00:00Z", False),  # end is exclusive
+        ("deepseek/deepseek-v4-pro", "2026-11-28T08:00:00Z", True),  # Saturday
+        ("deepseek/deepseek-v4-pro", "2026-11-25T07:30:00+02:00", True),  # 05:30 UTC
+        ("deepseek/deepseek-v4-pro", "2026-11-25T08:00:00+02:00", False),  # 06:00 UTC
+        ("tencent/x", "2026-11-27T17:00:00Z", True),  # Friday UTC, Saturday in Shanghai
+        ("tencent/x", "2026-11-29T17:00:00Z", False),  # Sunday UTC, Monday in Shanghai
+    ],
+)
+def test_off_peak_prices_apply_by_the_records_timestamp(
+    model: str, timestamp: str, off_peak: bool
+) -> None:
+    record = {"model": model, "timestamp": timestamp, "input_tokens": 1000,
+              "cached_input_tokens": 400, "output_tokens": 100}  # fmt: skip
+    price = price_table_from_json(OFF_PEAK, "t").prices[model]
+    rates = price.rates(None, off_peak)
+    expected = 600 * rates["input"] + 400 * rates["cache_read"] + 100 * rates["output"]
+    frame, _ = canonical_frame([record])
+    (cost,) = with_cost(frame.lazy(), price_table_from_json(OFF_PEAK, "t")).collect()["_cost"]
+    assert math.isclose(cost, expected, rel_tol=1e-12)
+    assert price.rates(None, True) != price.rates(None, False)
+
+
+def test_summarize_bills_peak_and_off_peak_records_of_one_model_apart() -> None:
+    from genailog.analysis.summarize import summarize
+
+    records = [
+        {"model": "deepseek/deepseek-v4-pro", "timestamp": stamp, "input_tokens": 1000,
+         "output_tokens": 100}
+        for stamp in ("2026-11-25T08:00:00Z", "2026-11-28T08:00:00Z", "2026-11-25T08:30:00Z")
+    ]  # fmt: skip
+    frame, _ = canonical_frame(records)
+    result = summarize(frame, by=["model"], prices=price_table_from_json(OFF_PEAK, "t"))
+    peak, night = 1000 * 1.74e-06 + 100 * 3.48e-06, 1000 * 6.6e-07 + 100 * 1.98e-06
+    assert math.isclose(result.total["cost_usd"], 2 * peak + night, rel_tol=1e-12)

@@ -64,6 +64,8 @@ SPELLINGS: list[tuple[str, str | None]] = [
     # DeepSeek
     ("deepseek-chat", "deepseek"), ("deepseek/deepseek-chat", None),
     ("deepseek-reasoner", "deepseek"), ("deepseek/deepseek-reasoner", None),
+    # DeepSeek V4: off-peak prices by the record's timestamp (see MIXES)
+    ("deepseek-v4-flash", "deepseek"), ("deepseek/deepseek-v4-pro", None),
     # Fireworks: no cache price -> LiteLLM bills cache reads at 50% of input
     ("fireworks_ai/accounts/fireworks/models/deepseek-v3", None),
     ("fireworks_ai/accounts/fireworks/models/llama4-maverick-instruct-basic", None),
@@ -78,18 +80,27 @@ SPELLINGS: list[tuple[str, str | None]] = [
 #: price them); genailog reports them unpriced rather than borrowing a reseller's price.
 NO_FIRST_PARTY_ENTRY = ["claude-opus-4-1", "claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"]
 
-#: Token mixes (canonical: input includes cached and written tokens).
-MIXES: dict[str, dict[str, int]] = {
-    "plain": {"input_tokens": 1200, "output_tokens": 300},
-    "cached": {"input_tokens": 5000, "cached_input_tokens": 3000, "output_tokens": 200},
+#: Token mixes (canonical: input includes cached and written tokens), each at a timestamp
+#: that is the billing time: DeepSeek V4 is off-peak on weekdays 00:00-01:00, 04:00-06:00
+#: and 10:00-24:00 UTC and all weekend (2026-11-25 is a Wednesday, 11-28 a Saturday).
+MIXES: dict[str, dict[str, Any]] = {
+    "plain": {"input_tokens": 1200, "output_tokens": 300,
+              "timestamp": "2026-11-25T08:00:00Z"},  # peak
+    "cached": {"input_tokens": 5000, "cached_input_tokens": 3000, "output_tokens": 200,
+               "timestamp": "2026-11-25T12:00:00Z"},  # off-peak
     "cache_write": {"input_tokens": 5000, "cached_input_tokens": 1000,
-                    "cache_write_tokens": 2000, "output_tokens": 200},
-    "reasoning": {"input_tokens": 1000, "output_tokens": 2000, "reasoning_tokens": 1500},
-    "at_200k": {"input_tokens": 200_000, "cached_input_tokens": 20_000, "output_tokens": 500},
+                    "cache_write_tokens": 2000, "output_tokens": 200,
+                    "timestamp": "2026-11-28T08:00:00Z"},  # weekend: off-peak
+    "reasoning": {"input_tokens": 1000, "output_tokens": 2000, "reasoning_tokens": 1500,
+                  "timestamp": "2026-11-25T00:30:00Z"},  # off-peak
+    "at_200k": {"input_tokens": 200_000, "cached_input_tokens": 20_000, "output_tokens": 500,
+                "timestamp": "2026-11-25T03:59:59Z"},  # peak
     "above_200k": {"input_tokens": 250_000, "cached_input_tokens": 50_000,
-                   "cache_write_tokens": 10_000, "output_tokens": 1000, "reasoning_tokens": 200},
+                   "cache_write_tokens": 10_000, "output_tokens": 1000, "reasoning_tokens": 200,
+                   "timestamp": "2026-11-25T09:59:00Z"},  # peak, last minute
     "above_272k": {"input_tokens": 300_000, "cached_input_tokens": 100_000,
-                   "output_tokens": 4000, "reasoning_tokens": 3000},
+                   "output_tokens": 4000, "reasoning_tokens": 3000,
+                   "timestamp": "2026-11-25T10:00:00Z"},  # off-peak, first minute
 }  # fmt: skip
 
 
@@ -107,8 +118,8 @@ def _litellm_python() -> str | None:
 
 
 def _no_entry_cases() -> list[dict[str, Any]]:
-    return [{"case": m, "model": m, "input_tokens": 1000, "output_tokens": 10}
-            for m in NO_FIRST_PARTY_ENTRY]  # fmt: skip
+    return [{"case": m, "model": m, "input_tokens": 1000, "output_tokens": 10,
+             "timestamp": "2026-11-25T08:00:00Z"} for m in NO_FIRST_PARTY_ENTRY]  # fmt: skip
 
 
 def _cases() -> list[dict[str, Any]]:
@@ -150,10 +161,7 @@ def full_table(oracle: dict[str, Any]) -> PriceTable:
 def _ours(
     table: PriceTable, cases: list[dict[str, Any]]
 ) -> tuple[list[float | None], dict[str, Any]]:
-    records = [
-        {"timestamp": "2026-11-25T08:00:00Z", **{k: v for k, v in c.items() if k != "provider"}}
-        for c in cases
-    ]
+    records = [{k: v for k, v in c.items() if k != "provider"} for c in cases]
     frame, _ = canonical_frame(records)
     per_record = with_cost(frame.lazy(), table).collect()["_cost"].to_list()
     summary = summarize(frame, by=["case"], prices=table)
@@ -178,8 +186,7 @@ def test_cost_equals_litellm_cost_per_token(oracle: dict[str, Any], full_table: 
 def test_the_bundled_table_gives_the_same_costs(oracle: dict[str, Any]) -> None:
     """Every matrix spelling is in the bundled subset, copied from the same litellm."""
     cases = _cases()
-    records = [{"timestamp": "2026-11-25T08:00:00Z", **c} for c in cases]
-    frame, _ = canonical_frame([{k: v for k, v in r.items() if k != "provider"} for r in records])
+    frame, _ = canonical_frame([{k: v for k, v in c.items() if k != "provider"} for c in cases])
     ours = with_cost(frame.lazy(), default_prices()).collect()["_cost"].to_list()
     unequal = [
         f"{case['case']}: bundled {value!r} != litellm {theirs!r}"
@@ -209,6 +216,9 @@ def test_the_matrix_exercises_tiers_cache_and_reasoning_rates(full_table: PriceT
     fireworks = prices["fireworks_ai/accounts/fireworks/models/deepseek-v3"]
     assert fireworks is not None and fireworks.cache_read == fireworks.input * 0.5
     assert any(p is not None and p.reasoning is not None for p in prices.values())
+    deepseek_v4 = prices["deepseek/deepseek-v4-pro"]
+    assert deepseek_v4 is not None and deepseek_v4.off_peak is not None
+    assert deepseek_v4.off_peak.input is not None and deepseek_v4.off_peak.input < deepseek_v4.input
 
 
 def test_oracle_result_is_recorded_in_the_docs(oracle: dict[str, Any]) -> None:

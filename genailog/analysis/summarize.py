@@ -31,7 +31,13 @@ from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate
 from genailog.analysis.weighting import is_sampled, sampling_note, weighted
 from genailog.errors import UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
-from genailog.pricing.cost import TIER, cost_from_sums, tier_expr, tier_rates_frame, token_sums
+from genailog.pricing.cost import (
+    PRICE_KEYS,
+    cost_from_sums,
+    price_keys,
+    tier_rates_frame,
+    token_sums,
+)
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
@@ -287,11 +293,13 @@ def _combine(parts: list[pl.DataFrame], finest: list[str], *, merge: bool) -> pl
 
 
 def _priced(partials: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
-    """Partials with their cost: each row is one model and prompt-size tier (records of
-    one tier share their rates), priced from its token sums."""
-    rates = tier_rates_frame(partials.select("model", TIER).unique(maintain_order=True), table)
-    joined = partials.join(rates, on=["model", TIER], how="left", maintain_order="left")
-    return joined.with_columns(cost_from_sums()).drop(rates.columns[2:])
+    """Partials with their cost: each row is one model and one set of price keys (prompt-
+    size tier, off-peak flags: records that share them share their rates), priced from its
+    token sums."""
+    keys = partials.select("model", *PRICE_KEYS).unique(maintain_order=True)
+    rates = tier_rates_frame(keys, table)
+    joined = partials.join(rates, on=["model", *PRICE_KEYS], how="left", maintain_order="left")
+    return joined.with_columns(cost_from_sums()).drop(rates.columns[1 + len(PRICE_KEYS) :])
 
 
 def aggregate(
@@ -299,13 +307,14 @@ def aggregate(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The group rows (sorted by key), the total row, and the priced partials.
 
-    Stage 1 reads the records once, into partials per group, model and prompt-size tier;
+    Stage 1 reads the records once, into partials per group, model and price keys;
     pricing happens on those partials (cost is linear in the token sums of one model and
-    tier), and the group rows and the total row are the partials merged and finished.
+    price keys), and the group rows and the total row are the partials merged and
+    finished.
     """
-    finest = [*(keys if "model" in keys else [*keys, "model"]), TIER]
+    finest = [*(keys if "model" in keys else [*keys, "model"]), *PRICE_KEYS]
     needed = {name for e in _partials() for name in e.meta.root_names()} | set(finest)
-    records = frame.with_columns(tier_expr(table)).select(sorted(needed))
+    records = frame.with_columns(price_keys(table)).select(sorted(needed))
     partials = _priced(_stage_one(records, finest), table)
     columns = [c for c in partials.columns if c not in finest]
     lazy = partials.lazy()

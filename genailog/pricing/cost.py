@@ -8,84 +8,120 @@ OpenTelemetry GenAI convention that ``input_tokens`` includes cached tokens::
       + max(output - reasoning, 0) x output rate + reasoning x reasoning rate
 
 with the rates of the record's prompt-size tier (``*_above_200k_tokens``: every token of
-a larger prompt is billed at the tier's rates) and the fallbacks of
-:meth:`ModelPrice.levels`. This is LiteLLM's ``generic_cost_per_token`` for text tokens.
-A model missing from the table gets a null cost, never $0, and is flagged so the caller
-can list it.
+a larger prompt is billed at the tier's rates) and, for models with time-of-day prices,
+of the record's timestamp (:meth:`ModelPrice.rates`). This is LiteLLM's
+``generic_cost_per_token`` for text tokens. A model missing from the table gets a null
+cost, never $0, and is flagged so the caller can list it.
 
-Two equivalent forms: :func:`with_cost` prices each record (prices looked up once per
-distinct model name in each batch); :func:`tier_expr`, :func:`token_sums` and
-:func:`cost_from_sums` price the token sums of a group of one model and one prompt-size
-tier after aggregation, which is what ``summarize`` uses since it keeps Python out of the
-per-record path.
+Records of one model with the same *price keys* (:func:`price_keys`: the prompt-size tier
+and the off-peak flags, both plain expressions) share their rates. Two equivalent forms
+follow: :func:`with_cost` prices each record (rates looked up once per distinct model and
+keys in each batch); :func:`token_sums` and :func:`cost_from_sums` price the token sums of
+a group of one model and one set of keys after aggregation, which is what ``summarize``
+uses since it keeps Python out of the per-record path.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from genailog.pricing.table import PriceTable
+from genailog.pricing.table import OffPeakWindow, PriceTable
 
 _RATES = ("input", "output", "cache_read", "cache_write", "reasoning")
+_RATE_DTYPE = pl.Struct(dict.fromkeys(_RATES, pl.Float64))
+#: How many of the table's prompt-size thresholds a record's prompt exceeds.
+TIER = "_tier"
+#: Bit i set when the record's timestamp is inside the table's off-peak schedule i.
+OFF_PEAK = "_off_peak"
+PRICE_KEYS = (TIER, OFF_PEAK)
 
 
-def _level_fields(levels: int) -> list[str]:
-    return [f"above{i}" for i in range(1, levels)] + [
-        f"{rate}{i}" for i in range(levels) for rate in _RATES
-    ]
+def tier_expr(table: PriceTable) -> pl.Expr:
+    """``_tier``: how many of the table's prompt-size thresholds the prompt exceeds."""
+    thresholds = table.thresholds
+    if not thresholds:
+        return pl.lit(0, dtype=pl.Int32).alias(TIER)
+    tokens = pl.col("input_tokens")
+    exceeded = [(tokens > above).fill_null(False).cast(pl.Int32) for above in thresholds]
+    return pl.sum_horizontal(exceeded).cast(pl.Int32).alias(TIER)
 
 
-def rates_frame(models: list[str], table: PriceTable) -> pl.DataFrame:
-    """One row per model name: the resolved rates of each prompt-size level, null when
-    the table has no price (``above<i>`` is level i's threshold; level 0 is the base)."""
-    count = table.max_tiers + 1
-    columns: dict[str, list[float | None]] = {name: [] for name in _level_fields(count)}
-    for name in models:
-        price = table.lookup(name)
-        levels = price.levels() if price is not None else []
-        for i in range(count):
-            above, rates = levels[i] if i < len(levels) else (None, {})
-            if i:
-                columns[f"above{i}"].append(above)
-            for rate in _RATES:
-                columns[f"{rate}{i}"].append(rates.get(rate))
+def _in_window(window: OffPeakWindow, zone: str | None) -> pl.Expr:
+    stamp = pl.col("timestamp")
+    minutes = stamp.dt.hour().cast(pl.Int32) * 60 + stamp.dt.minute().cast(pl.Int32)
+    inside = pl.lit(False)
+    for start, end in window.spans:
+        if start < end:
+            inside = inside | ((minutes >= start) & (minutes < end))
+        elif start == end:
+            inside = pl.lit(True)  # the whole day
+        else:
+            inside = inside | (minutes >= start) | (minutes < end)
+    if window.weekdays is not None:
+        local = stamp.dt.convert_time_zone(zone) if zone else stamp
+        inside = inside & local.dt.weekday().is_in(sorted(window.weekdays))
+    return inside
+
+
+def off_peak_expr(table: PriceTable) -> pl.Expr:
+    """``_off_peak``: a bit per off-peak schedule of the table, set when the record's
+    timestamp (taken as UTC, as LiteLLM takes its billing time) is inside it."""
+    flags: list[pl.Expr] = []
+    for bit, (windows, zone) in enumerate(table.schedules):
+        inside = pl.lit(False)
+        for window in windows:
+            inside = inside | _in_window(window, zone)
+        flags.append(inside.fill_null(False).cast(pl.Int32) * (1 << bit))
+    if not flags:
+        return pl.lit(0, dtype=pl.Int32).alias(OFF_PEAK)
+    return pl.sum_horizontal(flags).cast(pl.Int32).alias(OFF_PEAK)
+
+
+def price_keys(table: PriceTable) -> list[pl.Expr]:
+    """The columns that, with the model, decide a record's rates."""
+    return [tier_expr(table), off_peak_expr(table)]
+
+
+def tier_rates_frame(keys: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
+    """For each ``(model, _tier, _off_peak)`` row of ``keys``: the resolved rates, null
+    when the model is unpriced."""
+    thresholds, schedules = table.thresholds, table.schedules
+    columns: dict[str, list[float | None]] = {rate: [] for rate in _RATES}
+    for model, tier, mask in keys.select("model", *PRICE_KEYS).iter_rows():
+        price = table.lookup(model) if model is not None else None
+        rates: dict[str, float] = {}
+        if price is not None:
+            off_peak = price.off_peak is not None and bool(
+                (mask or 0) >> schedules.index(price.off_peak.schedule) & 1
+            )
+            rates = price.rates(thresholds[tier - 1] if tier else None, off_peak)
+        for rate in _RATES:
+            columns[rate].append(rates.get(rate))
     return pl.DataFrame(
         {
-            "model": pl.Series(models, dtype=pl.String),
-            **{name: pl.Series(values, dtype=pl.Float64) for name, values in columns.items()},
+            "model": keys["model"].cast(pl.String),
+            **{key: keys[key].cast(pl.Int32) for key in PRICE_KEYS},
+            **{rate: pl.Series(values, dtype=pl.Float64) for rate, values in columns.items()},
         }
     )
 
 
-def _rates_for(models: pl.Series, table: PriceTable) -> pl.Series:
-    """Per-record struct of level rates; null fields where the model has no price."""
-    rates = rates_frame(models.unique().drop_nulls().to_list(), table)
-    joined = (
-        models.cast(pl.String)
-        .to_frame("model")
-        .join(rates, on="model", how="left", maintain_order="left")
-    )
-    return joined.select(pl.struct(rates.columns[1:]).alias("rates")).to_series()
+def _rates_for(keys: pl.Series, table: PriceTable) -> pl.Series:
+    """Per-record struct of rates; null fields where the model has no price."""
+    frame = keys.struct.unnest().with_columns(pl.col("model").cast(pl.String))
+    rates = tier_rates_frame(frame.unique(), table)
+    joined = frame.join(rates, on=["model", *PRICE_KEYS], how="left", maintain_order="left")
+    return joined.select(pl.struct(*_RATES).alias("rates")).to_series()
 
 
-def rates_expr(table: PriceTable, model: str = "model") -> pl.Expr:
-    """A struct column of the per-token rates (of every prompt-size level) for each record."""
-    dtype = pl.Struct(dict.fromkeys(_level_fields(table.max_tiers + 1), pl.Float64))
-    return pl.col(model).map_batches(
-        lambda s: _rates_for(s, table), return_dtype=dtype, is_elementwise=True
+def rates_expr(table: PriceTable) -> pl.Expr:
+    """A struct column of each record's per-token rates (needs :func:`price_keys`)."""
+    return pl.struct("model", *PRICE_KEYS).map_batches(
+        lambda s: _rates_for(s, table), return_dtype=_RATE_DTYPE, is_elementwise=True
     )
 
 
-def _rate(rates: pl.Expr, rate: str, levels: int) -> pl.Expr:
-    """The rate of the highest level whose threshold the record's prompt exceeds."""
-    expr = rates.struct.field(f"{rate}0")
-    for i in range(1, levels):
-        above = pl.col("input_tokens") > rates.struct.field(f"above{i}")
-        expr = pl.when(above).then(rates.struct.field(f"{rate}{i}")).otherwise(expr)
-    return expr
-
-
-def computed_cost(rates: pl.Expr, levels: int = 1) -> pl.Expr:
+def computed_cost(rates: pl.Expr) -> pl.Expr:
     """Cost from token counts and rates; null when the price or a token count is missing.
 
     Token counts that contradict each other (cached above input, reasoning above output)
@@ -97,71 +133,32 @@ def computed_cost(rates: pl.Expr, levels: int = 1) -> pl.Expr:
     reasoning = pl.col("reasoning_tokens").fill_null(0)
     uncached = (pl.col("input_tokens") - cached - written).clip(lower_bound=0)
     text_output = (pl.col("output_tokens") - reasoning).clip(lower_bound=0)
+    rate = rates.struct.field
     return (
-        uncached * _rate(rates, "input", levels)
-        + cached * _rate(rates, "cache_read", levels)
-        + written * _rate(rates, "cache_write", levels)
-        + text_output * _rate(rates, "output", levels)
-        + reasoning * _rate(rates, "reasoning", levels)
+        uncached * rate("input")
+        + cached * rate("cache_read")
+        + written * rate("cache_write")
+        + text_output * rate("output")
+        + reasoning * rate("reasoning")
     )
 
 
-def cost_columns(levels: int = 1) -> list[pl.Expr]:
+def cost_columns() -> list[pl.Expr]:
     """``_cost`` (reported, else computed, else null) and ``_unpriced`` (no cost, no price)."""
     rates = pl.col("_rates")
     return [
-        pl.coalesce(pl.col("cost_usd"), computed_cost(rates, levels)).alias("_cost"),
-        (pl.col("cost_usd").is_null() & rates.struct.field("input0").is_null()).alias("_unpriced"),
+        pl.coalesce(pl.col("cost_usd"), computed_cost(rates)).alias("_cost"),
+        (pl.col("cost_usd").is_null() & rates.struct.field("input").is_null()).alias("_unpriced"),
     ]
 
 
 def with_cost(frame: pl.LazyFrame, table: PriceTable) -> pl.LazyFrame:
     """``frame`` plus the ``_cost`` and ``_unpriced`` columns."""
     return (
-        frame.with_columns(rates_expr(table).alias("_rates"))
-        .with_columns(cost_columns(table.max_tiers + 1))
-        .drop("_rates")
-    )
-
-
-TIER = "_tier"
-
-
-def tier_expr(table: PriceTable) -> pl.Expr:
-    """``_tier``: how many of the table's prompt-size thresholds a record's prompt exceeds.
-
-    Records of one model and one ``_tier`` share their rates, so a group of them is priced
-    from its token sums (:func:`token_sums`, :func:`cost_from_sums`) with no per-record
-    Python; that is how ``summarize`` prices.
-    """
-    thresholds = table.thresholds
-    if not thresholds:
-        return pl.lit(0, dtype=pl.Int32).alias(TIER)
-    tokens = pl.col("input_tokens")
-    exceeded = [(tokens > above).fill_null(False).cast(pl.Int32) for above in thresholds]
-    return pl.sum_horizontal(exceeded).cast(pl.Int32).alias(TIER)
-
-
-def tier_rates_frame(pairs: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
-    """For each ``(model, _tier)`` row of ``pairs``: the resolved rates, null when unpriced."""
-    thresholds = table.thresholds
-    columns: dict[str, list[float | None]] = {rate: [] for rate in _RATES}
-    for model, tier in pairs.select("model", TIER).iter_rows():
-        price = table.lookup(model) if model is not None else None
-        rates: dict[str, float] = {}
-        if price is not None:
-            floor = thresholds[tier - 1] if tier else None  # the prompt exceeds this one
-            for above, level in price.levels():
-                if above is None or (floor is not None and above <= floor):
-                    rates = level
-        for rate in _RATES:
-            columns[rate].append(rates.get(rate))
-    return pl.DataFrame(
-        {
-            "model": pairs["model"].cast(pl.String),
-            TIER: pairs[TIER].cast(pl.Int32),
-            **{rate: pl.Series(values, dtype=pl.Float64) for rate, values in columns.items()},
-        }
+        frame.with_columns(price_keys(table))
+        .with_columns(rates_expr(table).alias("_rates"))
+        .with_columns(cost_columns())
+        .drop("_rates", *PRICE_KEYS)
     )
 
 
@@ -170,7 +167,7 @@ def token_sums() -> list[pl.Expr]:
 
     The sums run over the records that need pricing (no reported cost, both token counts
     logged), with each record's parts clipped as in :func:`computed_cost`; cost is linear
-    in them within one model and tier.
+    in them within one model and one set of price keys.
     """
     col = pl.col
     needs_price = (
@@ -196,9 +193,9 @@ def token_sums() -> list[pl.Expr]:
 
 
 def cost_from_sums() -> list[pl.Expr]:
-    """``cost_usd``, ``cost_usd_count`` and ``unpriced_requests`` for a one-model, one-tier
-    row with the columns of :func:`token_sums` and the rates of :func:`tier_rates_frame`;
-    the formula is :func:`computed_cost`'s, applied to sums instead of single records."""
+    """``cost_usd``, ``cost_usd_count`` and ``unpriced_requests`` for a row of one model and
+    one set of price keys, with the columns of :func:`token_sums` and the rates of
+    :func:`tier_rates_frame`; :func:`computed_cost`'s formula applied to sums."""
     col = pl.col
     priced = col("input").is_not_null()
     computed = (

@@ -33,6 +33,7 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from genailog.errors import InputError
 
@@ -95,6 +96,35 @@ class PriceTier:
 
 
 @dataclass(frozen=True)
+class OffPeakWindow:
+    """Minutes of the UTC day (start inclusive, end exclusive; wraps past midnight when
+    start > end, the whole day when equal), on ``weekdays`` (ISO 1-7) or every day."""
+
+    spans: tuple[tuple[int, int], ...]
+    weekdays: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class OffPeak:
+    """A time-of-day price schedule (LiteLLM's ``off_peak_pricing``): inside a window the
+    rates it sets replace the standard ones for the whole request."""
+
+    windows: tuple[OffPeakWindow, ...]
+    #: The calendar whose weekday ``weekdays`` means (IANA name); UTC when None.
+    weekday_timezone: str | None = None
+    input: float | None = None
+    output: float | None = None
+    cache_read: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None
+
+    @property
+    def schedule(self) -> tuple[tuple[OffPeakWindow, ...], str | None]:
+        """When it applies, without the rates: records are flagged once per schedule."""
+        return self.windows, self.weekday_timezone
+
+
+@dataclass(frozen=True)
 class ModelPrice:
     """USD per token for one model; a missing cache or reasoning rate falls back as noted."""
 
@@ -110,33 +140,45 @@ class ModelPrice:
     provider: str | None = None
     #: Prompt-size tiers, ascending; the highest one the prompt exceeds applies.
     tiers: tuple[PriceTier, ...] = ()
+    #: Time-of-day prices (DeepSeek V4), applied by each record's timestamp.
+    off_peak: OffPeak | None = None
 
-    def levels(self) -> list[tuple[float | None, dict[str, float]]]:
-        """The fully resolved rates at each prompt size: ``(above, rates)``, base first.
+    def rates(self, exceeded: float | None = None, off_peak: bool = False) -> dict[str, float]:
+        """The resolved per-token rates of a record, as LiteLLM's cost functions bill it.
 
-        Each tier keeps the lower level's rate for a field it does not set; missing cache
-        rates then fall back to that level's input rate, and a missing reasoning rate to
-        its output rate (an explicit reasoning rate is not tiered), as LiteLLM bills.
+        ``exceeded`` is the highest prompt-size threshold the record's prompt is above
+        (None: none); ``off_peak`` whether its timestamp is inside the off-peak schedule.
+        Each tier up to ``exceeded`` replaces the rates it sets; a missing cache rate then
+        falls back to the input rate (the off-peak one when open), off-peak rates replace
+        the rates they set, and a missing reasoning rate falls back to the output rate (an
+        explicit one is not tiered).
         """
-        levels: list[tuple[float | None, dict[str, float]]] = []
         raw: dict[str, float | None] = {
             "input": self.input, "output": self.output,
             "cache_read": self.cache_read, "cache_write": self.cache_write,
         }  # fmt: skip
-        for above, tier in [(None, None), *((t.above, t) for t in self.tiers)]:
-            if tier is not None:
-                raw = {name: getattr(tier, name) if getattr(tier, name) is not None else value
-                       for name, value in raw.items()}  # fmt: skip
-            input_rate, output_rate = raw["input"] or 0.0, raw["output"] or 0.0
-            resolved = {
-                "input": input_rate,
-                "output": output_rate,
-                "cache_read": input_rate if raw["cache_read"] is None else raw["cache_read"],
-                "cache_write": input_rate if raw["cache_write"] is None else raw["cache_write"],
-                "reasoning": output_rate if self.reasoning is None else self.reasoning,
-            }
-            levels.append((above, resolved))
-        return levels
+        for tier in self.tiers:
+            if exceeded is None or tier.above > exceeded:
+                break
+            raw = {name: value if getattr(tier, name) is None else getattr(tier, name)
+                   for name, value in raw.items()}  # fmt: skip
+        peak = self.off_peak if off_peak else None
+        input_rate = raw["input"] or 0.0
+        fallback = peak.input if peak is not None and peak.input is not None else input_rate
+        rates = {
+            "input": input_rate,
+            "output": raw["output"] or 0.0,
+            "cache_read": fallback if raw["cache_read"] is None else raw["cache_read"],
+            "cache_write": fallback if raw["cache_write"] is None else raw["cache_write"],
+        }
+        reasoning = self.reasoning
+        if peak is not None:
+            for name in rates:
+                if getattr(peak, name) is not None:
+                    rates[name] = getattr(peak, name)
+            reasoning = peak.reasoning if peak.reasoning is not None else reasoning
+        rates["reasoning"] = rates["output"] if reasoning is None else reasoning
+        return rates
 
 
 @dataclass
@@ -168,9 +210,10 @@ class PriceTable:
         return sorted({tier.above for p in self.prices.values() for tier in p.tiers})
 
     @cached_property
-    def max_tiers(self) -> int:
-        """The most prompt-size tiers any model of the table has."""
-        return max((len(p.tiers) for p in self.prices.values()), default=0)
+    def schedules(self) -> list[tuple[tuple[OffPeakWindow, ...], str | None]]:
+        """Every distinct off-peak schedule of the table, in a fixed order."""
+        found = {p.off_peak.schedule for p in self.prices.values() if p.off_peak is not None}
+        return sorted(found, key=repr)
 
     def lookup(self, model: str) -> ModelPrice | None:
         """The price of ``model`` as logs spell it, or None when the table lacks it."""
@@ -336,6 +379,80 @@ def _entry_price(model: str, entry: dict[str, Any]) -> ModelPrice | None:
         reasoning=_rate(entry, _REASONING_FIELD, model),
         provider=provider,
         tiers=_tiers(model, entry, provider in _INCLUSIVE_THRESHOLD_PROVIDERS),
+        off_peak=_off_peak(model, entry, rates, provider),
+    )
+
+
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _spans(value: Any) -> tuple[tuple[int, int], ...]:
+    """``"10:00-00:00"`` or a list of them -> minute spans; malformed ones are ignored,
+    as LiteLLM ignores them."""
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    spans = []
+    for text in texts:
+        match = _CLOCK.match(text) if isinstance(text, str) else None
+        if match is None:
+            continue
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60:
+            spans.append((h1 * 60 + m1, h2 * 60 + m2))
+    return tuple(spans)
+
+
+def _zone(value: Any) -> str | None:
+    """An IANA time zone name, or None (UTC) for anything else, as LiteLLM falls back."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        ZoneInfo(value.strip())
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return value.strip()
+
+
+_WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+
+
+def _weekdays(value: Any) -> frozenset[int] | None:
+    if value is None:
+        return None
+    days = set()
+    for day in value if isinstance(value, list) else []:
+        if isinstance(day, int) and not isinstance(day, bool) and 1 <= day <= 7:
+            days.add(day)
+        elif isinstance(day, str) and day.strip().lower()[:3] in _WEEKDAYS:
+            days.add(_WEEKDAYS[day.strip().lower()[:3]])
+    return frozenset(days)
+
+
+def _off_peak(
+    model: str, entry: dict[str, Any], rates: dict[str, float | None], provider: str | None
+) -> OffPeak | None:
+    block = entry.get("off_peak_pricing")
+    if not isinstance(block, dict):
+        return None
+    windows = []
+    if _spans(block.get("hours_utc")):
+        windows.append(OffPeakWindow(_spans(block.get("hours_utc"))))
+    for rule in block.get("windows") or []:
+        if isinstance(rule, dict) and _spans(rule.get("hours_utc")):
+            days = _weekdays(rule.get("weekdays"))
+            windows.append(OffPeakWindow(_spans(rule["hours_utc"]), days))
+    if not windows:
+        return None
+    where = f"{model}.off_peak_pricing"
+    peak = {name: _rate(block, key, where) for name, key in _FIELDS.items()}
+    if provider == "fireworks_ai" and entry.get("cache_read_input_token_cost") is None:
+        if peak["cache_read"] is None:  # LiteLLM's Fireworks default, off-peak too
+            base = peak["input"] if peak["input"] is not None else rates["input"]
+            peak["cache_read"] = base * _FIREWORKS_CACHE_READ_RATIO if base is not None else None
+    return OffPeak(
+        windows=tuple(windows),
+        weekday_timezone=_zone(block.get("weekday_timezone")),
+        reasoning=_rate(block, _REASONING_FIELD, where),
+        **peak,
     )
 
 

@@ -2,7 +2,7 @@
 
 Reads JSON from stdin: {"prices": PATH or null, "cases": [{"model", "input_tokens",
 "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
-"provider"}]} and writes {"litellm": VERSION, "prices": PATH, "costs": [USD or
+"provider", "timestamp"}]} and writes {"litellm": VERSION, "prices": PATH, "costs": [USD or
 {"error": TEXT}]} to stdout. With "prices": null it uses the file litellm ships
 (model_prices_and_context_window_backup.json) and reports its path.
 
@@ -31,7 +31,7 @@ from litellm.types.utils import (  # noqa: E402
     Usage,
 )
 
-#: A weekday peak hour, so off-peak windows (DeepSeek) never apply: genailog has no clock.
+#: The billing time of a case without a timestamp: a weekday peak hour.
 BILLING_TIME = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
@@ -67,8 +67,11 @@ def main() -> None:
     from litellm._internal_context import pinned_billing_time
 
     costs: list[object] = []
-    with pinned_billing_time(BILLING_TIME):
-        for case in request["cases"]:
+    for case in request["cases"]:
+        # Bill at the record's timestamp: it decides off-peak prices (DeepSeek V4).
+        stamp = case.get("timestamp")
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else BILLING_TIME
+        with pinned_billing_time(moment):
             try:
                 prompt_cost, completion_cost = litellm.cost_per_token(
                     model=case["model"],

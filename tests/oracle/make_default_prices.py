@@ -8,8 +8,8 @@ Usage (any python; no litellm import needed)::
 The file ships inside the litellm wheel (``pip download litellm==X --no-deps`` and unzip
 ``litellm/model_prices_and_context_window_backup.json``, or take it from the oracle venv
 .ci/run builds). Entries are copied unchanged except that only the fields genailog bills
-are kept: the token rates, their ``*_above_<N>k_tokens`` tiers, the reasoning rate and
-``litellm_provider`` (which name resolution needs).
+are kept: the token rates, their ``*_above_<N>k_tokens`` tiers, the reasoning rate,
+``off_peak_pricing`` and ``litellm_provider`` (which name resolution needs).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 OUT = Path(__file__).parents[2] / "genailog" / "pricing" / "default_prices.json"
 RATES = ("input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
          "cache_creation_input_token_cost")  # fmt: skip
-FIELDS = (*RATES, "output_cost_per_reasoning_token", "litellm_provider")
+FIELDS = (*RATES, "output_cost_per_reasoning_token", "litellm_provider", "off_peak_pricing")
 TIER = re.compile(rf"^({'|'.join(RATES)})_above_\d+k?_tokens$")
 KEEP = [
     # OpenAI, Anthropic, Gemini first party
