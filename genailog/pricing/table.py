@@ -11,7 +11,9 @@ Matching a logged name (docs/pricing.md, "Matching model names"):
 1. the name exactly as logged;
 2. a provider-prefixed name (``bedrock/…``, ``vertex_ai/…``, ``mistral/…``) is looked up
    among that provider's entries only (its ``litellm_provider``), with Bedrock's routing
-   prefix (``us.``, ``eu.``, …) removed when the regional entry is missing;
+   prefix (``us.``, ``eu.``, …) removed when the regional entry is missing; when the
+   provider has no entry for it (or the prefix is no provider the table knows), the rest
+   of the name is looked up as the maker sells it;
 3. a bare name is looked up among the entries of the provider that makes the model
    (``claude-…`` -> ``anthropic``, ``mistral-…``/``codestral-…`` -> ``mistral``,
    ``deepseek-…`` -> ``deepseek``, …), never a reseller's; a bare name of no known maker
@@ -19,7 +21,9 @@ Matching a logged name (docs/pricing.md, "Matching model names"):
 4. the same with a dated snapshot suffix removed, then in lower case.
 
 Prices above a prompt-size threshold (LiteLLM's ``*_above_200k_tokens`` fields) are kept
-as tiers, and Fireworks' 50% cache-read default is applied, as LiteLLM's cost functions do.
+as tiers, time-of-day prices (``off_peak_pricing``) as a schedule, and Fireworks' 50%
+cache-read default is applied, as LiteLLM's cost functions do. Every rate must be a
+finite number >= 0; anything else is an :class:`InputError` naming the entry.
 """
 
 from __future__ import annotations
@@ -307,11 +311,6 @@ def _maker_providers(name: str) -> tuple[str, ...]:
         if pattern.search(name):
             return providers
     return ()
-
-
-def strip_provider(model: str) -> str:
-    """``openai/gpt-4.1`` -> ``gpt-4.1``; ``together_ai/meta-llama/X`` -> ``X``."""
-    return model.rsplit("/", 1)[-1]
 
 
 def strip_snapshot(model: str) -> str:
