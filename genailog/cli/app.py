@@ -40,24 +40,24 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from genailog.cli.render import ReadProgress, esc, stderr
         from genailog.ingest import progress
+        from genailog.outputs import StdoutError
 
         bar = ReadProgress() if stderr.is_terminal else None
         progress.set_hook(bar)
+        progress.set_notice_hook(lambda text: stderr.print(f"[dim]note:[/] {esc(text)}"))
         try:
             return func(*args, **kwargs)
         except GenailogError as exc:
             if _state["debug"]:
                 raise
             stderr.print(f"[bold red]error:[/] {esc(exc)}")
+            if isinstance(exc, StdoutError):  # disk full on stdout: exit 4, said once
+                _discard_stdout()
             raise typer.Exit(int(exc.exit_code)) from None
         except BrokenPipeError:
             # The reader went away (`| head`): not an error; keep Python from complaining
             # again when it flushes stdout at exit.
-            import os
-            import sys
-
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _discard_stdout()
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
             stderr.print("[red]interrupted[/]")
@@ -74,10 +74,23 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
         finally:
             progress.set_hook(None)
+            progress.set_notice_hook(None)
             if bar is not None:
                 bar.stop()
 
     return wrapper  # type: ignore[return-value]
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so the flush at exit cannot fail a second time."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests capture stdout)
+        pass
 
 
 def _version(value: bool) -> None:

@@ -25,3 +25,19 @@ def set_hook(hook: ProgressHook | None) -> None:
 def report(name: str, done: int, total: int | None) -> None:
     if _hook is not None and (total is None or total >= MIN_BYTES):
         _hook(name, done, total)
+
+
+NoticeHook = Callable[[str], None]
+_notice: NoticeHook | None = None
+
+
+def set_notice_hook(hook: NoticeHook | None) -> None:
+    """Install (or with None, remove) the hook that shows what a read noticed: other lines
+    passed over, files that could not be read, assumptions made (the CLI prints them)."""
+    global _notice
+    _notice = hook
+
+
+def notice(text: str) -> None:
+    if _notice is not None:
+        _notice(text)

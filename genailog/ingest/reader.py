@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
-from genailog.ingest import cache, parallel
+from genailog.ingest import cache, parallel, progress
 from genailog.ingest.context import ReadContext, ReadOptions, current_options
 from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.formats._common import OtherLine
@@ -121,6 +121,8 @@ def read_logs(
         write_quarantine(policy.quarantine_path, report.invalid)
     if require_calls:
         _check_not_empty(report, input_format)
+        for text in report.messages():
+            progress.notice(text)
     return Logs(frame, report)
 
 

@@ -82,6 +82,17 @@ class ReadReport:
             self.notes.append(f"token-like fields seen but not read: {listed}; "
                               "name them with --map FIELD=PATH")
 
+    def messages(self) -> list[str]:
+        """What a user should be told about the read, one line each (the CLI shows them)."""
+        out = []
+        for f in self.files:
+            if f.other_lines:
+                what = "span(s) or line(s)" if f.format in ("otlp", "openinference") else "line(s)"
+                out.append(f"{f.path}: {f.other_lines:,} other {what} that are no LLM call, "
+                           "passed over (genailog inspect shows them)")
+        out += [f"{name}: not read: {reason}" for name, reason in self.unreadable]
+        return out + self.notes
+
     @property
     def other_lines(self) -> int:
         return sum(f.other_lines for f in self.files)
