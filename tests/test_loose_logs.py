@@ -138,8 +138,8 @@ def test_python_batch_request_file_is_refused_with_the_reason(tmp_path: Path) ->
 
 
 _FORMATS = ("INFO:root:{}", "2026-11-29 13:40:27,075 INFO genai {}",
-            "2026-11-29 13:40:27,075 - genai - INFO - {}", "[2026-11-29 13:40:27,075] INFO in app: {}",
-            "Nov 29 13:40:27 host app[12]: {}")
+            "2026-11-29 13:40:27,075 - genai - INFO - {}",
+            "[2026-11-29 13:40:27,075] INFO in app: {}", "Nov 29 13:40:27 host app[12]: {}")
 _record = st.fixed_dictionaries({
     "timestamp": st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(
         lambda d: d.replace(year=max(d.year, 1971)).isoformat().replace("+00:00", "Z")),
