@@ -93,8 +93,9 @@ class Logger:
         record = dict(record)
         if "timestamp" not in record:
             record["timestamp"] = time.time()
-        key = record.get(self.sampler.key, fields.get(self.sampler.key))
-        selected = self.sampler.selected(key)
+        sampler = self.sampler
+        selected = sampler.rate >= 1 or sampler.selected(
+            record.get(sampler.key, fields.get(sampler.key)))
         return self.writer.put((record, fields, selected), self._finish_record)
 
     def submit_call(self, call: Any, extract: Callable[[Any], dict[str, Any]]) -> bool:
@@ -109,8 +110,11 @@ class Logger:
 
     def _complete(self, record: dict[str, Any], fields: Mapping[str, Any],
                   selected: bool) -> dict[str, Any] | None:
-        merged = {**self.defaults, **fields}
-        merged.update((k, v) for k, v in record.items() if v is not None)
+        merged = {**self.defaults, **fields, **record}
+        if None in merged.values():  # a None never hides a default or a context field
+            merged = {**self.defaults, **fields,
+                      **{k: v for k, v in record.items() if v is not None}}
+            merged = {k: v for k, v in merged.items() if v is not None}
         rate = self.sampler.rate_for(merged, selected)
         if rate is None:
             return None

@@ -6,6 +6,7 @@ All of it runs in the writer's thread, never on the request path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -86,7 +87,7 @@ def reasoning_masker(option: str) -> Transform:
     mode, size = parse_reasoning_option(option)
 
     def mask(record: dict[str, Any]) -> dict[str, Any]:
-        if mode == "keep":
+        if mode == "keep" or ("reasoning" not in record and "messages" not in record):
             return record
         text = record.pop("reasoning", None)
         if isinstance(text, str) and text:
@@ -118,12 +119,19 @@ def compact_embedding(precision: str) -> Transform:
     return compact
 
 
+@functools.lru_cache(maxsize=4)
+def _second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def stamp_time(record: dict[str, Any]) -> dict[str, Any]:
-    """Epoch seconds (what the request path records) -> RFC 3339 text in UTC."""
+    """Epoch seconds (what the request path records) -> RFC 3339 text in UTC, with
+    microseconds (the text of the current second is computed once)."""
     value = record.get("timestamp")
-    if isinstance(value, int | float):
-        text = datetime.fromtimestamp(value, UTC).isoformat(timespec="microseconds")
-        record["timestamp"] = text.replace("+00:00", "Z")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        micros = round(value * 1_000_000)
+        second, micro = divmod(micros, 1_000_000)
+        record["timestamp"] = f"{_second(second)}.{micro:06d}Z"
     return record
 
 

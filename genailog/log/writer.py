@@ -149,15 +149,16 @@ class Writer:
             self._wake.set()
             self._idle.wait(0.05)
 
-    def close(self) -> None:
-        """Write what is queued, close the file and finish compressing rotated files."""
+    def close(self, timeout: float | None = None) -> None:
+        """Write everything queued, close the file and finish compressing rotated files
+        (waiting at most ``timeout`` seconds for each, or as long as it takes)."""
         if self._closed:
             return
         self._closed = True
         self._wake.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout)
         for thread in self._compressors:
-            thread.join(timeout=60)
+            thread.join(timeout)
         _writers.discard(self)
 
     def __enter__(self) -> Writer:
