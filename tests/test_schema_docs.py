@@ -66,3 +66,13 @@ def test_the_script_check_mode_passes_on_the_committed_docs() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_schema_docs.py"),
                              "--check"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_docs_formats_md_lists_every_registered_format_with_its_field_names() -> None:
+    from genailog.ingest.formats import REGISTRY
+    from genailog.ingest.formats.docs import splice
+
+    page = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    assert page == splice(page), "docs/formats.md is stale: run python scripts/gen_format_docs.py"
+    for entry in REGISTRY:
+        assert f"| `{entry.name}` |" in page
