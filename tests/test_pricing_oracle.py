@@ -39,9 +39,12 @@ SPELLINGS: list[tuple[str, str | None]] = [
     ("gpt-4.1", None), ("gpt-4.1-2025-04-14", None), ("gpt-4.1-mini", None),
     ("gpt-5", None), ("gpt-5-2025-08-07", None), ("openai/gpt-5-mini", None),
     ("gpt-5.4", None), ("gpt-5.5", None), ("o3", None), ("o4-mini", None),
+    ("gpt-4o-mini-2024-07-18", None), ("o3-2025-04-16", None), ("gpt-5-nano", None),
+    ("azure/gpt-4o", None),
     # Anthropic first party
     ("claude-sonnet-4-5", None), ("claude-sonnet-4-5-20250929", None),
     ("claude-haiku-4-5-20251001", None), ("anthropic/claude-sonnet-4-5", None),
+    ("claude-opus-4-5", None), ("claude-opus-4-5-20251101", None),
     # Anthropic on Bedrock: model ids, routed ids, bedrock/ prefix; Sonnet 4 has >200k tiers
     ("anthropic.claude-sonnet-4-5-20250929-v1:0", None),
     ("bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0", None),
@@ -49,6 +52,7 @@ SPELLINGS: list[tuple[str, str | None]] = [
     ("bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0", None),
     ("anthropic.claude-sonnet-4-20250514-v1:0", None),
     ("eu.anthropic.claude-sonnet-4-20250514-v1:0", None),
+    ("bedrock/converse/anthropic.claude-sonnet-4-5-20250929-v1:0", None),
     # Anthropic and Meta on Vertex
     ("vertex_ai/claude-sonnet-4-5@20250929", None), ("vertex_ai/claude-sonnet-4-5", None),
     ("vertex_ai/claude-haiku-4-5@20251001", None),
@@ -56,11 +60,12 @@ SPELLINGS: list[tuple[str, str | None]] = [
     # Gemini: >200k tiers on 2.5 Pro
     ("gemini-2.5-pro", None), ("gemini/gemini-2.5-pro", None),
     ("gemini-2.5-flash", None), ("gemini/gemini-2.5-flash", None),
-    ("gemini/gemini-2.5-flash-lite", None),
+    ("gemini/gemini-2.5-flash-lite", None), ("vertex_ai/gemini-2.5-pro", None),
     # Mistral: bare names exist only as mistral/… entries (and resellers')
     ("mistral-large-latest", "mistral"), ("mistral/mistral-large-latest", None),
     ("codestral-latest", "mistral"), ("mistral/codestral-latest", None),
     ("mistral-small-latest", "mistral"), ("mistral/mistral-medium-latest", None),
+    ("mistral-large-2512", "mistral"),
     # DeepSeek
     ("deepseek-chat", "deepseek"), ("deepseek/deepseek-chat", None),
     ("deepseek-reasoner", "deepseek"), ("deepseek/deepseek-reasoner", None),
@@ -225,4 +230,5 @@ def test_oracle_result_is_recorded_in_the_docs(oracle: dict[str, Any]) -> None:
     """docs/pricing.md states the litellm version and the size of the matrix."""
     text = (Path(__file__).parents[1] / "docs" / "pricing.md").read_text(encoding="utf-8")
     assert f"litellm {oracle['litellm']}" in text
-    assert f"{len(SPELLINGS)} model spellings x {len(MIXES)} token mixes" in text
+    total = len(SPELLINGS) * len(MIXES)
+    assert f"{len(SPELLINGS)} model spellings x {len(MIXES)} token mixes = {total} records" in text
