@@ -109,6 +109,22 @@ MIXES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+#: Anthropic's own usage blocks (input_tokens excludes cache reads and writes), parsed by
+#: litellm's Anthropic transformation: genailog's canonical input_tokens is their sum.
+ANTHROPIC_USAGE: list[tuple[str, dict[str, int]]] = [
+    ("claude-sonnet-4-5", {"input_tokens": 120, "cache_read_input_tokens": 40_000,
+                           "cache_creation_input_tokens": 3_000, "output_tokens": 800}),
+    ("claude-haiku-4-5-20251001", {"input_tokens": 5_000, "cache_read_input_tokens": 0,
+                                   "cache_creation_input_tokens": 2_000, "output_tokens": 50}),
+    ("bedrock/anthropic.claude-sonnet-4-20250514-v1:0",
+     {"input_tokens": 150_000, "cache_read_input_tokens": 60_000,
+      "cache_creation_input_tokens": 5_000, "output_tokens": 900}),  # 215k: above 200k
+    ("vertex_ai/claude-sonnet-4-5@20250929",
+     {"input_tokens": 1_000, "cache_read_input_tokens": 198_000,
+      "cache_creation_input_tokens": 1_000, "output_tokens": 10}),  # exactly 200k: base
+]  # fmt: skip
+
+
 def require_or_skip(reason: str) -> None:
     if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
         pytest.fail(reason)
@@ -120,6 +136,11 @@ def _litellm_python() -> str | None:
     if configured:
         return configured
     return sys.executable if importlib.util.find_spec("litellm") is not None else None
+
+
+def _anthropic_cases() -> list[dict[str, Any]]:
+    return [{"case": model, "model": model, "anthropic_usage": usage,
+             "timestamp": "2026-11-25T08:00:00Z"} for model, usage in ANTHROPIC_USAGE]  # fmt: skip
 
 
 def _no_entry_cases() -> list[dict[str, Any]]:
@@ -143,7 +164,9 @@ def oracle() -> dict[str, Any]:
     assert python is not None
     done = subprocess.run(
         [python, str(ORACLE)],
-        input=json.dumps({"prices": None, "cases": _cases() + _no_entry_cases()}),
+        input=json.dumps(
+            {"prices": None, "cases": _cases() + _no_entry_cases() + _anthropic_cases()}
+        ),
         capture_output=True,
         text=True,
         timeout=300,
@@ -152,8 +175,10 @@ def oracle() -> dict[str, Any]:
     if done.returncode != 0:
         pytest.fail(f"the litellm oracle failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout)
-    result["no_entry"] = result["costs"][len(_cases()) :]
-    result["costs"] = result["costs"][: len(_cases())]
+    costs, matrix, no_entry = result["costs"], len(_cases()), len(_no_entry_cases())
+    result["costs"] = costs[:matrix]
+    result["no_entry"] = costs[matrix : matrix + no_entry]
+    result["anthropic"] = costs[matrix + no_entry :]
     return result
 
 
@@ -199,6 +224,31 @@ def test_the_bundled_table_gives_the_same_costs(oracle: dict[str, Any]) -> None:
         if value is None or not math.isclose(value, theirs, rel_tol=REL, abs_tol=1e-15)
     ]
     assert not unequal, "\n".join(unequal)
+
+
+def test_anthropic_usage_blocks_cost_what_litellm_bills(
+    oracle: dict[str, Any], full_table: PriceTable
+) -> None:
+    """The canonical convention (input includes cache reads and writes) read from
+    Anthropic's own usage block bills what litellm's Anthropic parser bills."""
+    records = [
+        {"timestamp": "2026-11-25T08:00:00Z", "model": model,
+         "input_tokens": u["input_tokens"] + u["cache_read_input_tokens"]
+         + u["cache_creation_input_tokens"],
+         "cached_input_tokens": u["cache_read_input_tokens"],
+         "cache_write_tokens": u["cache_creation_input_tokens"],
+         "output_tokens": u["output_tokens"]}
+        for model, u in ANTHROPIC_USAGE
+    ]  # fmt: skip
+    frame, _ = canonical_frame(records)
+    ours = with_cost(frame.lazy(), full_table).collect()["_cost"].to_list()
+    for (model, _), value, theirs in zip(ANTHROPIC_USAGE, ours, oracle["anthropic"], strict=True):
+        assert not isinstance(theirs, dict), (model, theirs)
+        assert value is not None and math.isclose(value, theirs, rel_tol=REL), (
+            model,
+            value,
+            theirs,
+        )
 
 
 def test_names_litellm_has_no_entry_for_are_unpriced_not_zero(

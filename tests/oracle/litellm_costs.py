@@ -6,6 +6,10 @@ Reads JSON from stdin: {"prices": PATH or null, "cases": [{"model", "input_token
 {"error": TEXT}]} to stdout. With "prices": null it uses the file litellm ships
 (model_prices_and_context_window_backup.json) and reports its path.
 
+A case may instead carry "anthropic_usage", the usage block as Anthropic's API reports it
+(uncached ``input_tokens`` plus ``cache_read_input_tokens`` and
+``cache_creation_input_tokens``), which litellm's own Anthropic parser turns into a Usage.
+
 Token counts follow genailog's canonical convention (input includes cached and written
 tokens), which is also what litellm's ``Usage.prompt_tokens`` means; the cache-write count
 goes into ``prompt_tokens_details.cache_creation_tokens`` and reasoning tokens into
@@ -36,6 +40,10 @@ BILLING_TIME = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def _usage(case: dict) -> Usage:
+    if "anthropic_usage" in case:  # as Anthropic's API reports it, through litellm's parser
+        from litellm.llms.anthropic.chat.transformation import AnthropicConfig
+
+        return AnthropicConfig().calculate_usage(case["anthropic_usage"], None)
     prompt = case["input_tokens"]
     completion = case["output_tokens"]
     cached = case.get("cached_input_tokens") or 0
