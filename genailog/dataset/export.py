@@ -189,9 +189,12 @@ def output_paths(out: Path, parts: Sequence[str] | None) -> list[Path]:
 
 
 def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
+    from genailog.outputs import check_target
+
+    kinds = [check_target(p, overwrite=True) for p in paths]  # links, folders: refused now
     if overwrite:
         return
-    existing = [str(p) for p in paths if p.exists()]
+    existing = [str(p) for p, kind in zip(paths, kinds, strict=True) if kind == "file"]
     if existing:
         raise OutputError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
 
@@ -523,11 +526,11 @@ def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None
     """Every valid record of ``sources`` into ``out`` (atomically), as logged, redacted by
     ``spec``. Plain files are hashed from the bytes read for the export; compressed ones
     are hashed apart."""
-    from genailog.outputs import atomic_writer
     from genailog.ingest.policy import InvalidPolicy
     from genailog.ingest.reader import apply_policy, write_quarantine
     from genailog.ingest.report import FileReport
     from genailog.ingest.sources import open_peeked
+    from genailog.outputs import atomic_writer
 
     policy = InvalidPolicy.parse(on_invalid)
     report = ReadReport(policy=policy.mode)
