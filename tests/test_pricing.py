@@ -208,13 +208,24 @@ def test_computed_cost_is_additive_in_its_token_parts(rows: list[tuple[int, int,
     st.lists(
         st.fixed_dictionaries(
             {
-                "model": st.sampled_from(["claude-x", "thinker", "gpt-4o", "mystery"]),
-                "input_tokens": st.one_of(st.none(), st.integers(100, 10**5)),
+                "model": st.sampled_from(
+                    [
+                        "claude-x",
+                        "thinker",
+                        "gpt-4o",
+                        "mystery",
+                        "gemini-2.5-pro",
+                        "two-tiers",
+                        "deepseek/deepseek-v4-pro",
+                    ]
+                ),  # fmt: skip
+                "input_tokens": st.one_of(st.none(), st.integers(100, 4 * 10**5)),
                 "cached_input_tokens": st.one_of(st.none(), st.integers(0, 50)),
                 "cache_write_tokens": st.one_of(st.none(), st.integers(0, 50)),
                 "output_tokens": st.integers(0, 10**4),
                 "reasoning_tokens": st.one_of(st.none(), st.integers(0, 10)),
                 "cost_usd": st.one_of(st.none(), st.floats(0, 1)),
+                "minute": st.integers(0, 7 * 24 * 60 - 1),  # a week: peak and off-peak
             }
         ),
         min_size=1,
@@ -222,7 +233,10 @@ def test_computed_cost_is_additive_in_its_token_parts(rows: list[tuple[int, int,
     )
 )
 def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any]]) -> None:
-    """The two forms of the formula agree: per record, and per model and tier from sums."""
+    """The two forms of the formula agree: per record, and per model and price keys (tier,
+    off-peak) from sums."""
+    from datetime import UTC, datetime, timedelta
+
     from genailog.pricing.cost import (
         PRICE_KEYS,
         cost_from_sums,
@@ -231,8 +245,13 @@ def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any
         token_sums,
     )
 
-    table = price_table_from_json(LITELLM_SAMPLE, "t")
-    records = [{"timestamp": "2026-01-01T00:00:00Z", **r} for r in rows]
+    table = price_table_from_json({**LITELLM_SAMPLE, **TIERED, **OFF_PEAK}, "t")
+    monday = datetime(2026, 11, 23, tzinfo=UTC)
+    records = [
+        {**{k: v for k, v in r.items() if k != "minute"},
+         "timestamp": (monday + timedelta(minutes=r["minute"])).isoformat()}
+        for r in rows
+    ]  # fmt: skip
     frame, _ = canonical_frame(records)
     per_record = (
         with_cost(frame.lazy(), table)
