@@ -26,8 +26,10 @@ Must not import anything from genailog but ``errors`` (it sits below every layer
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -45,8 +47,35 @@ class StdoutError(OutputError):
     """Standard output could not be written (disk full, I/O error)."""
 
 
+#: Errors only a write can cause: no space, file too large, quota, read-only file system.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS})
+
+
 def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
+    code = _errno_of(exc)
+    return exc.strerror or (os.strerror(code) if code else str(exc))
+
+
+def _errno_of(exc: OSError) -> int | None:
+    """The errno, also when a library wrote to the descriptor itself and left it only in
+    the message (polars: ``... (os error 28)``)."""
+    if exc.errno is not None:
+        return exc.errno
+    found = re.search(r"\(os error (\d+)\)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+@contextmanager
+def _write_errors(name: str) -> Iterator[None]:
+    """Write-only errors raised by code that wrote to the output's descriptor directly
+    (polars does) become OutputErrors; anything else (an input that failed to read while
+    writing) passes unchanged, to be blamed on the input."""
+    try:
+        yield
+    except OSError as exc:
+        if _errno_of(exc) in _WRITE_ERRNOS:
+            raise write_failed(name, exc) from None
+        raise
 
 
 def write_failed(name: object, exc: OSError) -> OutputError:
@@ -160,7 +189,8 @@ def atomic_writer(path: Path | str, mode: str = "w", *, overwrite: bool = True
         raw = _GuardedStream() if kind == "stdout" else _open_in_place(path)
         handle = _wrap(raw, mode)  # type: ignore[arg-type]
         try:
-            yield handle
+            with _write_errors(str(path)):
+                yield handle
         finally:
             handle.close()
         return
@@ -178,7 +208,7 @@ def _replacing(path: Path, mode: str) -> Iterator[IO[Any]]:
     try:
         os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600; outputs are shared files
         handle = _wrap(_GuardedFile(fd, str(path)), mode)
-        with handle:
+        with handle, _write_errors(str(path)):
             yield handle
         try:
             os.replace(tmp, path)

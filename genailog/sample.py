@@ -27,7 +27,6 @@ reads or analyses logs.
 
 from __future__ import annotations
 
-import os
 import random
 from bisect import bisect
 from collections.abc import Iterator, Sequence
@@ -517,7 +516,9 @@ def write_sample(
 
 
 def _check_targets(targets: Sequence[Path], overwrite: bool) -> None:
-    existing = [str(p) for p in targets if p.exists()]
+    from genailog.outputs import check_target
+
+    existing = [str(p) for p in targets if check_target(p, overwrite=True) == "file"]
     if existing and not overwrite:
         raise OutputError(f"{', '.join(existing)} already exist; pass --overwrite to replace")
 
@@ -530,13 +531,10 @@ def _week_of(timestamp: str, origin: datetime) -> int:
 @contextmanager
 def _atomic(path: Path) -> Iterator[IO[bytes]]:
     """A file that appears under ``path`` only once fully written."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            yield handle
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from genailog.outputs import atomic_writer
+
+    with atomic_writer(path, "wb") as handle:
+        yield handle
 
 
 def _write_parquet(path: Path, records: Sequence[dict[str, Any]]) -> None:

@@ -356,11 +356,11 @@ class _Parser:
             return Node("literal", (token.start, token.end), word == "true")
         if word == "null":
             return Node("literal", (token.start, token.end), None)
-        if self.at_op("("):
-            return self._call(token)
         if word in _QUERY_WORDS:
             raise self.fail(f"{token.text.upper()} is not allowed: an expression tests each "
                             "record's fields; it cannot run a query", token)
+        if self.at_op("("):
+            return self._call(token)
         if word in _KEYWORDS:
             raise self.fail(f"expected a field or a value, found {token.text.upper()}", token)
         return self._field(token.text, token, quoted=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genailog.errors import OutputError, UsageError
+from genailog.errors import UsageError
 
 OUTPUT_FORMATS: tuple[str, ...] = ("jsonl", "parquet")
 
@@ -57,11 +57,11 @@ def convert(
     from genailog.dataset.export import json_columns_of
     from genailog.dataset.writers import write_jsonl, write_parquet
     from genailog.ingest import read_logs
+    from genailog.outputs import check_target
 
     target = Path(out)
     fmt = output_format_for(target, format)
-    if target.exists() and not overwrite:  # before reading: fail fast, not after the work
-        raise OutputError(f"{target} exists; pass --overwrite to replace it")
+    check_target(target, overwrite=overwrite)  # before reading: fail fast, not after the work
     logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
     frame = logs.frame.collect()
     if fmt == "parquet":
