@@ -110,11 +110,14 @@ class Logger:
 
     def _complete(self, record: dict[str, Any], fields: Mapping[str, Any],
                   selected: bool) -> dict[str, Any] | None:
-        merged = {**self.defaults, **fields, **record}
-        if None in merged.values():  # a None never hides a default or a context field
-            merged = {**self.defaults, **fields,
-                      **{k: v for k, v in record.items() if v is not None}}
+        # ``record`` is ours (copied on the request path or built by an extractor).
+        merged = record
+        if any(v is None for v in merged.values()):  # None never hides a field or default
             merged = {k: v for k, v in merged.items() if v is not None}
+        for source in (fields, self.defaults):
+            for name, value in source.items():
+                if name not in merged:
+                    merged[name] = value
         rate = self.sampler.rate_for(merged, selected)
         if rate is None:
             return None
