@@ -140,6 +140,15 @@ def test_overview_is_summarize_with_the_same_filters(frame: pl.DataFrame) -> Non
     assert report.overview["total"]["requests"] < frame.height
 
 
+def test_head_sampled_records_weighted_overview_and_a_note(frame: pl.DataFrame) -> None:
+    sampled = frame.with_columns(pl.lit(0.5).alias("sample_rate"))
+    report = build_report(sampled, ReportOptions(diff=False, drift=False))
+    assert report.overview == summarize(sampled).to_dict()
+    assert report.overview["total"]["requests"] == 2 * frame.height  # weighted estimate
+    assert sum(v or 0 for s in report.by_model.values() for v in s["requests"]) == frame.height
+    assert "the charts count the records as logged" in render_html(report)
+
+
 def test_series_add_up_to_the_overview(frame: pl.DataFrame) -> None:
     """Per-window, per-model requests and errors sum to summarize's totals; cost to its
     cost (float sums in another order: within 1e-9)."""

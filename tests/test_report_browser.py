@@ -198,6 +198,7 @@ def test_report_in_chromium(browser: Page, made: tuple[Path, dict[str, Any]]) ->
         assert chart["rows"] > 0, f"{chart_id} has no data table"
     _check_overview(browser, summary)
     _screenshot(browser)
+    _check_media(browser)
 
 
 def _check_overview(browser: Page, summary: dict[str, Any]) -> None:
@@ -214,6 +215,25 @@ def _check_overview(browser: Page, summary: dict[str, Any]) -> None:
     assert shown["cost_usd"]["value"] == total["cost_usd"]
     inlined = browser.evaluate("document.getElementById('genailog-summary').textContent")
     assert json.loads(inlined) == summary
+
+
+_HIDDEN_TABLES = """[...document.querySelectorAll('details table')]
+  .filter(t => !t.checkVisibility()).length"""
+_BACKGROUND = "getComputedStyle(document.body).backgroundColor"
+
+
+def _check_media(browser: Page) -> None:
+    """Dark mode follows the system; printing shows every data table, closed or not."""
+    assert browser.evaluate(_HIDDEN_TABLES) > 0  # on screen the tables start closed
+    browser.call("Emulation.setEmulatedMedia", media="print")
+    assert browser.evaluate(_HIDDEN_TABLES) == 0
+    browser.call("Emulation.setEmulatedMedia", media="screen",
+                 features=[{"name": "prefers-color-scheme", "value": "dark"}])
+    assert browser.evaluate(_BACKGROUND) == "rgb(13, 17, 23)"
+    browser.call("Emulation.setEmulatedMedia", media="screen",
+                 features=[{"name": "prefers-color-scheme", "value": "light"}])
+    assert browser.evaluate(_BACKGROUND) == "rgb(255, 255, 255)"
+    browser.call("Emulation.setEmulatedMedia", media="")
 
 
 def _screenshot(browser: Page) -> None:

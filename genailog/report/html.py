@@ -154,6 +154,8 @@ def _overview(report: Report) -> str:
     note = (f'<p class="note">Prices: {esc(prices["source"])} (as of '
             f'{esc(prices["as_of"] or "unknown date")}). Same numbers as '
             "<code>genailog summarize --format json</code> on the same input and options.</p>")
+    if "sampling" in report.notes:
+        note += f'<p class="note">Sampling: {esc(report.notes["sampling"])}.</p>'
     return _section("overview", "Overview", reading, [f'<div class="stats">{stats}</div>', note])
 
 

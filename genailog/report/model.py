@@ -109,10 +109,11 @@ def _table(prices: PriceTable | str | Path | None) -> PriceTable:
     return load_prices(prices) if prices is not None else default_prices()
 
 
-#: Columns no section aggregates (long text, nested values, ids): left out of memory.
-_UNUSED = ("prompt", "system_prompt", "response", "feedback_comment", "error_message",
-           "messages", "embedding", "metadata", "moderation_flags", "retrieval_docs", "tags",
-           "trace_id", "span_id", "parent_span_id", "request_id")  # fmt: skip
+#: The columns the sections beyond the overview read (the overview is summarize's own read).
+_NEEDED = ("timestamp", "model", "status", "error_type", "input_tokens", "output_tokens",
+           "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
+           "latency_ms", "ttft_ms", "hallucination_flag", "refusal", "feedback_rating",
+           "eval_scores", "user_id", "session_id")  # fmt: skip
 
 
 def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
@@ -125,9 +126,10 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
     if vf not in schema:
         raise UsageError(f"--version-field {vf!r} is not a field of these logs")
     lazy = apply_filters(lazy, where=opts.where, since=opts.since, until=opts.until)
-    frame = lazy.select(c for c in schema.names() if c not in _UNUSED or c == vf).collect()
     table = _table(opts.prices)
-    overview = replace(summarize(frame, prices=table), skipped_records=skipped)
+    # summarize reads its own columns, streaming, exactly as `genailog summarize` does
+    overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
+    frame = lazy.select(list(dict.fromkeys(c for c in (*_NEEDED, vf) if c in schema))).collect()
     if frame.height == 0 or frame["timestamp"].null_count() == frame.height:
         raise UsageError("no timestamped records to report on (check --where/--since/--until)")
     window = opts.window or _window_for(overview.total["span_seconds"])
