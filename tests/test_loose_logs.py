@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,9 @@ _FORMATS = ("INFO:root:{}", "2026-11-29 13:40:27,075 INFO genai {}",
             "2026-11-29 13:40:27,075 - genai - INFO - {}",
             "[2026-11-29 13:40:27,075] INFO in app: {}", "Nov 29 13:40:27 host app[12]: {}")
 _record = st.fixed_dictionaries({
-    "timestamp": st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(
-        lambda d: d.replace(year=max(d.year, 1971)).isoformat().replace("+00:00", "Z")),
+    "timestamp": st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(9000, 1, 1),
+                              timezones=st.just(UTC)).map(
+        lambda d: d.isoformat().replace("+00:00", "Z")),
     "model": st.text(st.characters(codec="ascii", categories=["L", "N"]), min_size=1, max_size=8),
     "input_tokens": st.integers(0, 10**6), "output_tokens": st.integers(0, 10**6),
     "prompt": st.text(max_size=30), "latency_ms": st.floats(0, 1e6, allow_nan=False),
@@ -154,7 +156,7 @@ _record = st.fixed_dictionaries({
 def test_a_logging_prefix_changes_nothing(tmp_path_factory: Any, records: list[dict[str, Any]],
                                           line_format: str) -> None:
     """The same canonical records read alike as plain JSONL and behind any logging prefix,
-    mixed with other loggers' lines."""
+    mixed with other loggers' lines, by the fast path and by the line-by-line reader."""
     folder = tmp_path_factory.mktemp("prefix")
     plain, prefixed = folder / "plain.jsonl", folder / "prefixed.log"
     plain.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -168,3 +170,8 @@ def test_a_logging_prefix_changes_nothing(tmp_path_factory: Any, records: list[d
     logs = read_logs([prefixed])
     assert logs.collect().select(columns).equals(left)
     assert logs.report.files[0].other_lines == len(records)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("genailog.ingest.prefixed.looks_simple", lambda head: False)
+        slow = read_logs([prefixed])
+    assert slow.collect().select(columns).equals(left)
+    assert slow.report.files[0].other_lines == len(records)

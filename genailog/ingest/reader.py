@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
-from genailog.ingest import cache, parallel, progress
+from genailog.ingest import cache, parallel, prefixed, progress
 from genailog.ingest.context import ReadContext, ReadOptions, current_options
 from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.formats._common import OtherLine
@@ -200,7 +200,13 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
             file_report.records, file_report.invalid = records, len(invalid)
             file_report.empty = not records and not invalid  # no calls were logged
             parts.add(frame, set())
+        elif fmt == "json" and not source.is_stdin and prefixed.looks_simple(head) and (
+                _read_prefixed(source, stream, chunk_bytes, policy, report, file_report, parts)):
+            pass
         elif fmt != "genailog":
+            if fmt == "json" and not source.is_stdin and prefixed.looks_simple(head):
+                stream.close()
+                stream = Prefixed(b"", source.open())  # the fast path read part of it
             foreign.setdefault(fmt, []).append((source, stream.read()))
         else:
             _read_jsonl(source, stream, chunk_bytes, policy, report, file_report, parts)
@@ -208,6 +214,25 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
         raise InputError(f"cannot read {source.name}: {exc}") from None
     finally:
         stream.close()
+
+
+def _read_prefixed(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
+                   report: ReadReport, file_report: FileReport, parts: _Parts) -> bool:
+    """Canonical records behind text prefixes, read as canonical JSONL (see prefixed.py);
+    False, with nothing recorded, when the file needs the line-by-line reader."""
+    results = []
+    try:
+        results = list(prefixed.read(source, stream, chunk_bytes))
+    except prefixed.NotSimple:
+        return False
+    for out in results:
+        apply_policy(out.result.invalid, policy, report)
+        file_report.records += out.result.records
+        file_report.invalid += len(out.result.invalid)
+        file_report.other_lines += out.other_lines
+        for frame in out.result.frames:
+            parts.add(frame, out.result.json_columns)
+    return True
 
 
 def _parquet_adapter(name: str, data: bytes) -> str:
