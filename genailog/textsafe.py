@@ -30,8 +30,9 @@ _UNSAFE_OR_NEWLINE = re.compile(_UNSAFE.pattern[:-1] + "\n\t]")
 
 _LINE_BREAKS = re.compile("\r\n|[\r\n\t]")
 
-#: Inline Markdown syntax that data could use to emphasise, link, embed or break a table.
-_MARKDOWN_PUNCT = re.compile(r"([\\`*_\[\]|~#!])")
+#: Inline Markdown syntax that data could use to emphasise, link, embed or break a table
+#: (an underscore inside a word cannot emphasise, so ``latency_ms`` stays as it is).
+_MARKDOWN_PUNCT = re.compile(r"([\\`*\[\]|~#!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -60,12 +61,12 @@ def for_terminal(text: object, *, newlines: bool = True) -> str:
 def markdown(text: object) -> str:
     """One line of inline Markdown (a table cell or a list item) that shows ``text`` as is.
 
-    HTML cannot pass (``<``, ``>`` and ``&`` become entities), emphasis, links, images, code
+    HTML cannot pass (``<`` and ``&`` become entities), emphasis, links, images, code
     spans, strikethrough and table pipes are backslash-escaped, and newlines become spaces.
     """
     flat = visible(_LINE_BREAKS.sub(" ", str(text)))
     flat = _MARKDOWN_PUNCT.sub(r"\\\1", flat)
-    return flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return flat.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def html(text: object) -> str:

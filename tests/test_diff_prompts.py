@@ -247,7 +247,7 @@ def test_cli_table_and_markdown_escape_user_text(tmp_path: Path) -> None:
     assert "regression: latency_ms median" in table.stderr
     md = _cli(str(path), "--baseline", "[red]v1|x", "--candidate", "v2", "--format", "markdown")
     assert md.exit_code == 1, md.output
-    assert "| metric | baseline |" in md.stdout and "[red]v1\\|x" in md.stdout
+    assert "| metric | baseline |" in md.stdout and "\\[red\\]v1\\|x" in md.stdout
     assert "**REGRESSION**" in md.stdout
 
 

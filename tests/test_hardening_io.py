@@ -317,3 +317,58 @@ def test_a_write_error_during_export_names_the_output(tmp_path: Path) -> None:
     assert f"cannot write {out}: File too large" in done.stderr, done.stderr
     assert str(source) not in done.stderr
     assert not out.exists() and not list(tmp_path.glob(".dataset.jsonl.*"))
+
+
+# --- findings 3 and 4: escape sequences, emoji codes and HTML from log data ------------------
+
+OSC52 = "\x1b]52;c;ZXZpbA==\x07"  # write "evil" to the clipboard
+OSC0 = "\x1b]0;pwned\x07"  # set the window title
+HOSTILE_MODELS = [f"evil{OSC52}", ":x: [bold]b[/bold]", "<img src=x onerror=alert(1)>",
+                  "[click](http://e.vil) **b** |pipe", "rtl\u202egnp.exe"]
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    """Hostile model names and prompt versions in a file whose own name is hostile."""
+    records = [base_record(model=m, prompt_version=f"v1{OSC0}") for m in HOSTILE_MODELS]
+    path = write_jsonl(tmp_path / "calls:100:x\x1b[2J.jsonl", records)
+    with path.open("a") as handle:
+        handle.write("{broken\n")
+    return path
+
+
+def _assert_terminal_safe(text: str) -> None:
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in text, repr(text)
+    assert "💯" not in text and "❌" not in text, text
+
+
+def test_terminal_output_shows_data_without_obeying_it(hostile: Path) -> None:
+    table = _cli("summarize", str(hostile), "--by", "model,prompt_version", "--on-invalid",
+                 "skip")
+    assert table.exit_code == 0, table.output
+    _assert_terminal_safe(table.stdout + table.stderr)
+    assert "evil\\x1b]52;c;ZXZpbA==\\x07" in table.stdout
+    assert ":x: [bold]b[/bold]" in table.stdout and "rtl\\u202egnp.exe" in table.stdout
+    assert "v1\\x1b]0;pwned\\x07" in table.stdout
+    errors = _cli("validate", str(hostile))
+    assert errors.exit_code == 1, errors.output
+    _assert_terminal_safe(errors.stdout + errors.stderr)
+    assert "calls:100:x\\x1b[2J.jsonl:6" in errors.stdout
+    failed = _cli("summarize", str(hostile))  # an error line naming the file
+    assert failed.exit_code == 3, failed.output
+    _assert_terminal_safe(failed.stderr)
+    assert "calls:100:x\\x1b[2J.jsonl:6" in failed.stderr
+
+
+def test_markdown_output_escapes_html_links_and_emphasis(hostile: Path) -> None:
+    done = _cli("summarize", str(hostile), "--by", "model", "--format", "markdown",
+                "--on-invalid", "skip")
+    assert done.exit_code == 0, done.output
+    text = done.stdout
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)>" in text
+    assert "[click](" not in text and "\\[click\\](http://e.vil) \\*\\*b\\*\\* \\|pipe" in text
+    assert "\x1b" not in text and "\\\\x1b\\]52" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert {line.count(" | ") for line in rows} == {rows[0].count(" | ")}  # no cell broke out
+    assert "| **TOTAL** |" in text

@@ -114,9 +114,10 @@ def render_table(data: dict[str, Any]) -> Table:
 
 
 def _md(text: object) -> str:
-    """Table-cell-safe markdown text: pipes escaped, HTML neutralized, one line."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;")
-            .replace("|", "\\|").replace("\r", " ").replace("\n", " "))
+    """Table-cell-safe markdown text: HTML, links, emphasis and pipes escaped, one line."""
+    from genailog.textsafe import markdown
+
+    return markdown(text)
 
 
 def _md_examples(changes: dict[str, Any]) -> list[str]:

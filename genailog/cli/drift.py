@@ -149,7 +149,9 @@ def render_table(data: dict[str, Any]) -> Any:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    from genailog.textsafe import markdown
+
+    return markdown(text)
 
 
 def render_markdown(data: dict[str, Any]) -> str:

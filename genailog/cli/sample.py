@@ -44,10 +44,12 @@ def sample_command(
     if output_format is ReportFormat.json:
         print_json(result.to_dict())
         return
+    from genailog.textsafe import markdown
+
     rows = [(f.path, f.format, f.records) for f in result.files]
     if output_format is ReportFormat.markdown:
         lines = ["| file | format | records |", "| --- | --- | ---: |"]
-        lines += [f"| {p} | {k} | {n} |" for p, k, n in rows]
+        lines += [f"| {markdown(p)} | {k} | {n} |" for p, k, n in rows]
         stdout.out("\n".join(lines))
         return
     _print_table(rows, result.records, result.seed, result.start, result.days)
