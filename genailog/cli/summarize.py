@@ -236,7 +236,9 @@ def render_trends(data: dict[str, Any]) -> Table | None:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    from genailog.textsafe import markdown
+
+    return markdown(text)
 
 
 def render_markdown(data: dict[str, Any]) -> str:
@@ -250,10 +252,11 @@ def render_markdown(data: dict[str, Any]) -> str:
         "|" + "|".join([" --- "] * len(keys) + [" ---: "] * len(_SHOWN)) + "|",
     ]
     for row, total in _rows(data):
-        cells = [*_label_cells(row, keys, total), *(_fmt(k, row, m) for m, _, k in _SHOWN)]
+        cells = [_md_cell(c) for c in (*_label_cells(row, keys, total),
+                                        *(_fmt(k, row, m) for m, _, k in _SHOWN))]
         if total and keys:
             cells[0] = "**TOTAL**"
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.extend(f"- {_md_cell(line)}" for line in _footer_lines(data))
     return "\n".join(lines) + "\n"
