@@ -175,3 +175,26 @@ def test_kill_9_leaves_only_whole_lines(tmp_path: Path) -> None:
     assert seen > 1000
     validated = CliRunner().invoke(app, ["validate", *map(str, files)])
     assert validated.exit_code == 0, validated.output
+
+
+def test_a_forked_child_logs_through_its_own_thread(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    script = textwrap.dedent(f"""
+        import os
+        from genailog.log import Logger
+        logger = Logger({str(path)!r}, flush_interval=0.01)
+        for i in range(10):
+            logger.log({{"model": "m", "n": i}})
+        logger.flush()
+        pid = os.fork()
+        base = 100 if pid == 0 else 200
+        for i in range(10):
+            logger.log({{"model": "m", "n": base + i}})
+        logger.close()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    numbers = sorted(r["n"] for r in _lines(tmp_path))
+    assert numbers == [*range(10), *range(100, 110), *range(200, 210)]

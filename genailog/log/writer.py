@@ -114,9 +114,22 @@ class Writer:
         self._idle = threading.Event()
         self._compressors: list[threading.Thread] = []
         self._open()
+        self._start()
+        _writers.add(self)
+
+    def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="genailog-writer", daemon=True)
         self._thread.start()
-        _writers.add(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent writes what it had queued; the child starts
+        empty, with a writer thread of its own, appending whole lines to the same file."""
+        self._queue.clear()
+        self._buffer.clear()
+        self._wake, self._idle = threading.Event(), threading.Event()
+        self._compressors = []
+        if not self._closed:
+            self._start()
 
     # -- the request path ------------------------------------------------------------
 
@@ -283,6 +296,14 @@ def _gzip_file(path: Path) -> None:
 
 
 _writers: weakref.WeakSet[Writer] = weakref.WeakSet()
+
+
+def _restart_all() -> None:
+    for writer in list(_writers):
+        writer._after_fork()
+
+
+os.register_at_fork(after_in_child=_restart_all)
 
 
 @atexit.register
