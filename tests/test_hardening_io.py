@@ -372,3 +372,57 @@ def test_markdown_output_escapes_html_links_and_emphasis(hostile: Path) -> None:
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert {line.count(" | ") for line in rows} == {rows[0].count(" | ")}  # no cell broke out
     assert "| **TOTAL** |" in text
+
+
+# --- finding 5: --schema with a remote, missing or recursive $ref -------------------------
+
+def _schema_file(tmp_path: Path, schema: dict[str, object]) -> Path:
+    import json
+
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(schema))
+    return path
+
+
+def test_a_remote_schema_ref_is_never_downloaded(logs: Path, tmp_path: Path,
+                                                http_url: str) -> None:
+    schema = _schema_file(tmp_path, {"type": "object",
+                                     "properties": {"model": {"$ref": http_url}}})
+    done = _cli("validate", str(logs), "--schema", str(schema))
+    assert done.exit_code == 2, done.output
+    assert "never downloads" in done.stderr and http_url in done.stderr
+    time.sleep(0.2)
+    assert _Recorder.requests == []
+
+
+@pytest.mark.parametrize(("schema", "message"), [
+    ({"properties": {"model": {"$ref": "#/$defs/missing"}}}, "no such part in the schema"),
+    ({"$ref": "#"}, "leads back to where it started"),
+    ({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"anyOf": [{"$ref": "#/$defs/a"}]}},
+      "properties": {"model": {"$ref": "#/$defs/a"}}}, "leads back to where it started"),
+])
+def test_missing_or_endless_refs_are_usage_errors(logs: Path, tmp_path: Path,
+                                                  schema: dict[str, object],
+                                                  message: str) -> None:
+    done = _cli("validate", str(logs), "--schema", str(_schema_file(tmp_path, schema)))
+    assert done.exit_code == 2, done.output
+    assert message in done.stderr and "bug" not in done.stderr
+
+
+def test_local_refs_anchors_ids_and_recursive_data_still_work(logs: Path,
+                                                              tmp_path: Path) -> None:
+    schema = {
+        "$id": "https://example.com/record.json",
+        "$defs": {"name": {"$anchor": "Name", "type": "string"},
+                  "tree": {"type": "object", "properties": {
+                      "children": {"type": "array", "items": {"$ref": "#/$defs/tree"}}}},
+                  "id": {"$id": "id.json", "type": "string", "minLength": 1}},
+        "properties": {"model": {"$ref": "#Name"}, "metadata": {"$ref": "#/$defs/tree"},
+                       "request_id": {"$ref": "id.json"}},
+        "allOf": [{"$ref": "https://json-schema.org/draft/2020-12/schema"}],
+    }
+    done = _cli("validate", str(logs), "--schema", str(_schema_file(tmp_path, schema)))
+    assert done.exit_code == 0, done.output
+    bad = _schema_file(tmp_path, {**schema, "properties": {"model": {"$ref": "id.json",
+                                                                     "minLength": 99}}})
+    assert _cli("validate", str(logs), "--schema", str(bad)).exit_code == 1
