@@ -44,7 +44,16 @@ def make_validator(schema: dict[str, Any]) -> Draft202012Validator:
         Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise UsageError(f"--schema is not a valid JSON Schema 2020-12: {exc.message}") from None
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return _offline_validator(schema)
+
+
+def _offline_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """References resolved inside the schema only (no download), checked before any data."""
+    from genailog.schema.refs import check_refs, offline_registry
+
+    check_refs(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER,
+                                registry=offline_registry())
 
 
 @cache
