@@ -19,7 +19,7 @@ _API = {
     "detect_drift": "genailog.analysis.drift",
     "export_dataset": "genailog.dataset.export",
     "redact_logs": "genailog.dataset.export",
-    "convert": "genailog.ingest.convert",
+    "convert": "genailog.dataset.convert",
     "generate_sample": "genailog.sample",
 }
 

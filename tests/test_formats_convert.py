@@ -13,8 +13,8 @@ from test_formats import FIXTURES, LOGS, truth_cost, truth_of
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
+from genailog.dataset.convert import convert
 from genailog.ingest import read_logs
-from genailog.ingest.convert import convert
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "convert.output.schema.json")
                     .read_text())
@@ -82,7 +82,7 @@ def test_convert_round_trips_every_format(tmp_path: Path, fmt: str) -> None:
 
 def test_convert_cli_json_equals_the_library_and_its_schema(tmp_path: Path) -> None:
     out = tmp_path / "calls.jsonl"
-    cli = _invoke("convert", *ALL, "--out", str(out), "--report-format", "json")
+    cli = _invoke("convert", *ALL, "--out", str(out), "--format", "json")
     printed = json.loads(cli.stdout)
     jsonschema.validate(printed, SCHEMA)
     library = convert(ALL, out, "jsonl", overwrite=True).to_dict()
@@ -112,17 +112,30 @@ def test_unknown_format_is_an_input_error_naming_the_formats(tmp_path: Path) -> 
 
 
 def test_input_format_overrides_detection(tmp_path: Path) -> None:
+    """Read as llm rows, the LiteLLM payloads lack llm's required fields: under skip each
+    one is set aside at its line, and a read that keeps none is exit 3, never an empty
+    success (issue 11: a forced format that matches nothing)."""
     result = runner.invoke(app, ["convert", str(LOGS / "litellm.jsonl"), "--out",
                                  str(tmp_path / "o.jsonl"), "--input-format", "llm",
-                                 "--report-format", "json", "--on-invalid", "skip"])
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    # read as llm rows, the LiteLLM payloads lack llm's required fields: each one is
-    # reported invalid at its line rather than silently mis-read
-    assert report["read"]["files"][0]["format"] == "llm"
+                                 "--format", "json", "--on-invalid", "skip"])
+    assert result.exit_code == 3, result.output
     lines = (LOGS / "litellm.jsonl").read_text().count("\n")
-    assert (report["records"], report["skipped"]) == (0, lines)
+    assert f"no LLM call found as --input-format llm: {lines} invalid record(s)" in result.output
+    assert not (tmp_path / "o.jsonl").exists()
     result = runner.invoke(app, ["convert", str(LOGS / "litellm.jsonl"), "--out",
                                  str(tmp_path / "p.jsonl"), "--input-format", "llm"])
     assert result.exit_code == 3, result.output
     assert "litellm.jsonl:1:" in result.output
+
+
+def test_format_is_the_report_format_and_old_spellings_still_work(tmp_path: Path) -> None:
+    new = runner.invoke(app, ["convert", ALL[0], "--out", str(tmp_path / "a.parquet"),
+                              "--format", "json"])
+    assert new.exit_code == 0, new.output
+    assert json.loads(new.stdout)["format"] == "parquet"
+    old = runner.invoke(app, ["convert", ALL[0], "--out", str(tmp_path / "b.out"),
+                              "--format", "parquet", "--report-format", "json"])
+    assert old.exit_code == 0, old.output
+    assert json.loads(old.stdout)["format"] == "parquet"
+    assert "--format parquet is now --file-format parquet" in old.stderr
+    assert "--report-format is now --format json" in old.stderr

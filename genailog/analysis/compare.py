@@ -24,6 +24,7 @@ from genailog.analysis import stats
 from genailog.analysis.filters import apply_filters
 from genailog.errors import InputError, UsageError
 from genailog.schema.columns import CANONICAL_DTYPES
+from genailog.schema.rules import is_error
 
 Kind = Literal["numeric", "rate"]
 
@@ -67,17 +68,6 @@ class Metric:
     quality: bool = False
 
 
-def _status_error() -> pl.Expr:
-    status = pl.col("status")
-    return (
-        pl.when(status.is_not_null())
-        .then(status == "error")
-        .when(pl.col("error_type").is_not_null())
-        .then(pl.lit(True))
-        .otherwise(pl.lit(None, dtype=pl.Boolean))
-    )
-
-
 def builtin_metrics() -> dict[str, Metric]:
     """The metrics compared by default, by name."""
     lower, tail, mid = False, ("median", "p95"), ("median",)
@@ -87,7 +77,7 @@ def builtin_metrics() -> dict[str, Metric]:
         Metric("cost_usd", "numeric", lower, mid, pl.col("cost_usd")),
         Metric("input_tokens", "numeric", lower, mid, pl.col("input_tokens")),
         Metric("output_tokens", "numeric", lower, mid, pl.col("output_tokens")),
-        Metric("error_rate", "rate", lower, ("rate",), _status_error(), quality=True),
+        Metric("error_rate", "rate", lower, ("rate",), is_error(), quality=True),
         Metric("refusal_rate", "rate", lower, ("rate",), pl.col("refusal"), quality=True),
         Metric("hallucination_rate", "rate", lower, ("rate",), pl.col("hallucination_flag"),
                quality=True),

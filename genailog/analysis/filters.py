@@ -63,6 +63,10 @@ def apply_filters(
     """Keep the records matching ``where`` with ``since <= timestamp < until``."""
     if where:
         frame = frame.filter(where_expr(where, frame.collect_schema()))
+    if since is not None or until is not None:
+        from genailog.ingest.checks import require_timestamps
+
+        require_timestamps(frame, "--since" if since is not None else "--until")
     if since is not None:
         start = since if isinstance(since, datetime) else parse_time(since, "--since")
         frame = frame.filter(pl.col("timestamp") >= start)

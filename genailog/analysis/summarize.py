@@ -38,6 +38,7 @@ from genailog.pricing.cost import (
     tier_rates_frame,
     token_sums,
 )
+from genailog.schema.rules import is_error
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
@@ -59,16 +60,6 @@ _EXTREMES = {"first_timestamp": "min", "last_timestamp": "max",
              **{f"{c}_max": "max" for c in _TIMED}}  # fmt: skip
 
 
-def _is_error() -> pl.Expr:
-    """``status == 'error'``; a record without a status is an error when it names one."""
-    status = pl.col("status")
-    return (
-        pl.when(status.is_not_null())
-        .then(status == "error")
-        .otherwise(pl.col("error_type").is_not_null())
-    )
-
-
 def _timed_partials(column: str) -> list[pl.Expr]:
     col = pl.col(column)
     return [
@@ -85,7 +76,7 @@ def _partials() -> list[pl.Expr]:
     both = col("input_tokens").is_not_null() & col("cached_input_tokens").is_not_null()
     return [
         pl.len().cast(pl.Int64).alias("requests"),
-        _is_error().sum().alias("errors"),
+        is_error().sum().alias("errors"),
         *(col(name).sum().alias(name) for name in _SUMS),
         *(col(name).count().alias(f"{name}_count") for name in _SUMS),
         col("input_tokens").filter(both).sum().alias("_cache_base"),
@@ -379,6 +370,9 @@ def summarize(
     _check_keys(frame, by, window)
     frame = apply_filters(frame, where=where, since=since, until=until)
     if window:
+        from genailog.ingest.checks import require_timestamps
+
+        require_timestamps(frame, "--window")
         frame = frame.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
     groups, total, partials = aggregate(frame, keys, table)
     result = SummaryResult(

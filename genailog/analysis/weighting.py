@@ -26,6 +26,7 @@ import polars as pl
 
 from genailog.pricing import PriceTable
 from genailog.pricing.cost import with_cost
+from genailog.schema.rules import is_error
 
 #: Totals estimated with a standard error.
 TOTALS = ("requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens",
@@ -44,12 +45,6 @@ def is_sampled(frame: pl.LazyFrame) -> bool:
     return bool(found)
 
 
-def _error() -> pl.Expr:
-    status = pl.col("status")
-    return pl.when(status.is_not_null()).then(status == "error").otherwise(
-        pl.col("error_type").is_not_null())
-
-
 def _prepared(frame: pl.LazyFrame, unit: str, table: PriceTable) -> pl.LazyFrame:
     names = frame.collect_schema().names()
     own = (pl.lit("u:") + pl.col(unit).cast(pl.String)) if unit in names else pl.lit(None)
@@ -57,7 +52,7 @@ def _prepared(frame: pl.LazyFrame, unit: str, table: PriceTable) -> pl.LazyFrame
     return with_cost(frame, table).with_columns(
         pl.col("sample_rate").fill_null(1.0).alias(_R),
         pl.coalesce(own, record).alias(_UNIT),
-        _error().fill_null(False).alias("_error"),
+        is_error().fill_null(False).alias("_error"),
     )
 
 

@@ -99,7 +99,8 @@ def _cost_cell(row: dict[str, Any]) -> str:
 def _label_cells(row: dict[str, Any], keys: list[str], total: bool) -> list[str]:
     if total:
         return ["TOTAL", *([""] * (len(keys) - 1))] if keys else []
-    return ["(null)" if row[k] is None else str(row[k]) for k in keys]
+    return [("(unknown)" if k == "model" else "(null)") if row[k] is None else str(row[k])
+            for k in keys]
 
 
 def _rows(data: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
@@ -138,8 +139,9 @@ def _footer_lines(data: dict[str, Any]) -> list[str]:
     lines += _sampling_lines(data)
     for item in data["unpriced_models"]:
         lines.append(
-            f"unpriced model: {item['model']} ({item['requests']:,} requests, "
-            "cost unknown; add it with --prices)"
+            f"unpriced model: {item['model'] or '(unknown)'} ({item['requests']:,} requests, "
+            "cost unknown; " + ("add it with --prices)" if item["model"] else
+                                "name it with --model)")
         )
     if data["skipped_records"]:
         lines.append(f"skipped invalid records: {data['skipped_records']:,}")
@@ -312,7 +314,7 @@ def summarize_command(
         list[str] | None,
         typer.Option(
             "--fail-if",
-            help="Exit 1 when this SQL predicate over metric names "
+            help="Exit 1 when this condition over metric names (docs/expressions.md) "
             "holds for any group or the total, e.g. 'latency_ms_p95 > 2000'. "
             "Repeatable.",
         ),

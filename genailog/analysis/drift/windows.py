@@ -53,6 +53,9 @@ def split(
     reference_window: tuple[datetime, datetime] | None = None,
 ) -> Split:
     """Tag every record as reference or as a member of a current window."""
+    from genailog.ingest.checks import require_timestamps
+
+    require_timestamps(frame, "drift")
     if reference is not None:
         missing = set(frame.collect_schema().names()) - set(reference.collect_schema().names())
         ref = reference.with_columns(pl.lit(None).alias(name) for name in sorted(missing))

@@ -40,7 +40,7 @@ def output_format_for(out: Path, fmt: str | None) -> str:
     if fmt is None:
         fmt = "parquet" if out.suffix.lower() == ".parquet" else "jsonl"
     if fmt not in OUTPUT_FORMATS:
-        raise UsageError(f"--format takes {' or '.join(OUTPUT_FORMATS)}, not {fmt!r}")
+        raise UsageError(f"--file-format takes {' or '.join(OUTPUT_FORMATS)}, not {fmt!r}")
     return fmt
 
 
