@@ -32,7 +32,8 @@ InputFormat = Annotated[
 ]
 Where = Annotated[
     str | None,
-    typer.Option("--where", help="SQL predicate over record fields, e.g. \"model = 'gpt-4.1'\"."),
+    typer.Option("--where", help="Condition over record fields (docs/expressions.md), "
+                 "e.g. \"model = 'gpt-4.1' AND latency_ms > 1000\"."),
 ]
 Since = Annotated[
     str | None, typer.Option("--since", help="Keep records at or after this date/datetime.")
