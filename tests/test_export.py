@@ -25,10 +25,17 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
-from genailog.dataset.export import ExportOptions, export_dataset, manifest_path, redact_logs
+from genailog.dataset import export as export_mod
+from genailog.dataset.export import (
+    ExportOptions,
+    UnbalancedCounts,
+    export_dataset,
+    manifest_path,
+    redact_logs,
+)
 from genailog.dataset.split import group_ids, sample_indices, split_parts
 from genailog.dataset.writers import csv_frame, jsonl_lines
-from genailog.errors import ExpressionError, OutputError
+from genailog.errors import ExpressionError, OutputError, UsageError
 from genailog.ingest.frame import canonical_frame
 from genailog.schema.columns import JSON_TEXT_COLUMNS
 from genailog.schema.files import load_output_schema, schemas_dir
@@ -367,7 +374,7 @@ def _cli(*args: str) -> Any:
 def test_cli_json_matches_library_and_schema(logs: Path, tmp_path: Path, sampled: bool) -> None:
     sample = ["--sample", "50", "--seed", "2"] if sampled else []
     cli = _cli("export-dataset", str(logs), "--out", str(tmp_path / "cli" / "d.jsonl"),
-               "--on-invalid", "skip", "--redact", *sample, "--report-format", "json")
+               "--on-invalid", "skip", "--redact", *sample, "--format", "json")
     assert cli.exit_code == 0, cli.output
     data = json.loads(cli.stdout)
     jsonschema.validate(data, load_output_schema("export-dataset"))
@@ -400,7 +407,7 @@ def test_redact_command_keeps_the_input_format(tmp_path: Path) -> None:
                 "prompt": "mail me at a.b@example.com", "note": "call 415-555-0132"}]
     logs = write_jsonl(tmp_path / "r.jsonl", records)
     out = tmp_path / "r.redacted.jsonl"
-    cli = _cli("redact", str(logs), "--out", str(out), "--report-format", "json")
+    cli = _cli("redact", str(logs), "--out", str(out), "--format", "json")
     assert cli.exit_code == 0, cli.output
     data = json.loads(cli.stdout)
     jsonschema.validate(data, load_output_schema("redact"))
@@ -544,3 +551,124 @@ def test_not_blank_pattern_matches_python_whitespace_on_every_code_point() -> No
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     kept = pl.Series(chars).str.contains(_NOT_BLANK).to_list()
     assert [c for c, k in zip(chars, kept, strict=True) if k == c.isspace()] == []
+
+
+# ---------------------------------------------------------------- one pipeline (issue 12)
+
+
+def test_a_split_named_manifest_is_refused_before_anything_is_written(logs: Path,
+                                                                     tmp_path: Path) -> None:
+    for out in (tmp_path / "d.json", tmp_path / "d.jsonl"):
+        with pytest.raises(UsageError, match="manifest"):
+            run(logs, out, split={"train": 0.5, "manifest": 0.5})
+    assert list(tmp_path.iterdir()) == [logs]
+    cli = _cli("export-dataset", str(logs), "--out", str(tmp_path / "d.json"),
+               "--on-invalid", "skip", "--split", "train=0.5,manifest=0.5")
+    assert cli.exit_code == 2, cli.output
+    assert list(tmp_path.iterdir()) == [logs]
+
+
+@pytest.mark.parametrize("options", [{}, {"sample": 100}, {"dataset_format": "csv"}])
+def test_counts_that_do_not_balance_stop_the_manifest(logs: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      options: dict[str, Any]) -> None:
+    """A record lost between steps is a bug: the export fails (exit 70) and no manifest
+    claims the counts balance. Each path loses one record here: the streamed one, the
+    selected one, a table writer."""
+    check = export_mod.Counts.check
+
+    def lose_one(self: export_mod.Counts) -> None:
+        self.written -= 1
+        check(self)
+
+    monkeypatch.setattr(export_mod.Counts, "check", lose_one)
+    fmt = options.pop("dataset_format", None)
+    out = tmp_path / ("d.csv" if fmt else "d.jsonl")
+    with pytest.raises(UnbalancedCounts):
+        run(logs, out, **options)
+    assert not manifest_path(out).exists()
+    monkeypatch.setattr(export_mod.Counts, "check", check)
+    assert run(logs, out, overwrite=True, **options).counts.balanced()
+
+
+def test_redact_is_the_export_pipeline_without_a_manifest(logs: Path, tmp_path: Path) -> None:
+    exported = run(logs, tmp_path / "e.jsonl", redact=True)
+    redacted = redact_logs([str(logs)], tmp_path / "r.jsonl", on_invalid="skip")
+    assert (tmp_path / "r.jsonl").read_bytes() == (tmp_path / "e.jsonl").read_bytes()
+    assert redacted.redaction.to_dict() == exported.redaction.to_dict()
+    assert redacted.records == exported.counts.written
+    assert not manifest_path(tmp_path / "r.jsonl").exists()
+
+
+def test_dataset_format_option_and_the_deprecated_spellings(logs: Path, tmp_path: Path) -> None:
+    new = _cli("export-dataset", str(logs), "--out", str(tmp_path / "a.jsonl"),
+               "--on-invalid", "skip", "--dataset-format", "openai-chat", "--format", "json")
+    assert new.exit_code == 0, new.output
+    assert json.loads(new.stdout)["format"] == "openai-chat"
+    assert "deprecated" not in new.stderr
+    old = _cli("export-dataset", str(logs), "--out", str(tmp_path / "b.jsonl"),
+               "--on-invalid", "skip", "--format", "openai-chat", "--report-format", "json")
+    assert old.exit_code == 0, old.output
+    assert json.loads(old.stdout)["format"] == "openai-chat"
+    assert "--dataset-format openai-chat" in old.stderr and "--format json" in old.stderr
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    clash = _cli("export-dataset", str(logs), "--out", str(tmp_path / "c.jsonl"),
+                 "--format", "csv", "--dataset-format", "jsonl")
+    assert clash.exit_code == 2, clash.output
+    unknown = _cli("export-dataset", str(logs), "--out", str(tmp_path / "c.jsonl"),
+                   "--format", "xml")
+    assert unknown.exit_code == 2 and "--dataset-format" in unknown.stderr
+    assert not (tmp_path / "c.jsonl").exists()
+    table = _cli("redact", str(logs), "--out", str(tmp_path / "r.jsonl"), "--on-invalid", "skip",
+                 "--format", "table")
+    assert table.exit_code == 0 and "wrote 238 records" in table.stdout, table.output
+
+
+def test_a_failed_write_leaves_no_temporary_file_nor_half_a_split(
+        logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every exit path removes the temporary files: here a writer fails half-way through
+    the second part of a split, and the first part, already written, goes too."""
+    from genailog.dataset import writers
+
+    real = writers.write_jsonl
+    calls: list[int] = []
+
+    def fail_on_second(frame: pl.DataFrame, path: Path, *args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            with writers.atomic_writer(path, "wb", overwrite=True) as handle:
+                handle.write(b"half")
+                raise OSError(28, "No space left on device")
+        return real(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(writers, "write_jsonl", fail_on_second)
+    with pytest.raises(Exception, match="space"):
+        run(logs, tmp_path / "d.jsonl", fields=("model", "prompt"),
+            split={"train": 0.5, "test": 0.5})
+    assert list(tmp_path.iterdir()) == [logs]
+
+
+def test_sigterm_during_an_export_removes_its_temporary_file(tmp_path: Path) -> None:
+    """kill (SIGTERM) unwinds like Ctrl-C: exit 130, and the output's temporary file is
+    gone (SIGKILL cannot be caught; see docs/export-dataset.md)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from genailog.cli import export
+        from genailog.outputs import atomic_writer
+        with export._sigterm_unwinds():
+            try:
+                with atomic_writer(Path({str(tmp_path / "out.jsonl")!r}), "wb") as handle:
+                    handle.write(b"partial")
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    signal.pause()
+            except KeyboardInterrupt:
+                raise SystemExit(130)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,8 @@
 """Records as logged: genailog JSONL in, JSONL out, each valid record its own line, only
-the redacted strings changed; the streaming path and the table path agree byte for byte,
-and the redaction on raw lines equals the redaction of the table path."""
+the redacted strings changed. The as-logged writer is one writer of the one export
+pipeline: whether the pipeline selected records first or not, on one process or on
+workers, it writes each record's line the same way, and a record gets the same
+placeholders from it as from the table writers (Parquet, CSV, chat formats)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import polars as pl
 import pytest
 from conftest import base_record, write_jsonl
 from hypothesis import HealthCheck, given, settings
@@ -20,10 +23,7 @@ from typer.testing import CliRunner
 from genailog.cli.app import app
 from genailog.dataset import stream
 from genailog.dataset.export import ExportOptions, export_dataset, redact_logs
-from genailog.dataset.redact import redact_frame, resolve_fields
 from genailog.errors import InvalidRecordError
-from genailog.ingest import read_logs
-from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
 from genailog.schema.files import schemas_dir
 
 runner = CliRunner()
@@ -112,25 +112,21 @@ def records_with_pii(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(records_with_pii(), min_size=1, max_size=8), st.booleans())
-def test_streamed_redaction_equals_the_table_path(tmp_path: Path, records: list[dict[str, Any]],
-                                                  ascii_only: bool) -> None:
+def test_every_writer_numbers_a_record_alike(tmp_path: Path, records: list[dict[str, Any]],
+                                             ascii_only: bool) -> None:
+    """The same records exported as logged (JSONL) and as Parquet (a table writer) carry
+    the same placeholders, and redaction counts agree."""
     path = tmp_path / "logs.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=ascii_only) + "\n" for r in records),
                     encoding="utf-8")
-    streamed = tmp_path / "streamed.jsonl"
-    result = export([path], streamed, redact=True)
-    # The table path, redacting a frame (what csv, parquet and chat exports do).
-    logs = read_logs([path])
-    frame = logs.frame.collect()
-    users = [c for c in frame.columns if c not in CANONICAL_DTYPES]
-    fields = resolve_fields(frame.schema, users)
-    json_columns = frozenset((logs.report.json_columns | JSON_TEXT_COLUMNS) & set(frame.columns))
-    table = redact_frame(frame, fields, json_columns)
-    assert dict(result.redaction.counts) == {k: table.counts.get(k, 0)
-                                             for k in result.redaction.counts}
-    got = [json.loads(line) for line in lines_of(streamed)]
-    for row, record, source in zip(table.frame.iter_rows(named=True), got, records,
-                                   strict=True):
+    logged = tmp_path / "logged.jsonl"
+    result = export([path], logged, redact=True)
+    table = export([path], tmp_path / "table.parquet", redact=True)
+    assert result.redaction.counts == table.redaction.counts
+    assert result.redaction.records_changed == table.redaction.records_changed
+    rows = pl.read_parquet(tmp_path / "table.parquet").iter_rows(named=True)
+    got = [json.loads(line) for line in lines_of(logged)]
+    for row, record, source in zip(rows, got, records, strict=True):
         assert list(record) == list(source)  # keys keep their order
         assert record["latency_ms"] == source["latency_ms"]  # numbers keep their value
         for name in ("prompt", "response", "tenant", "labels"):
@@ -143,10 +139,21 @@ def test_streamed_redaction_equals_the_table_path(tmp_path: Path, records: list[
         if "messages" in record:
             assert [m["content"] for m in record["messages"]] == [
                 m["content"] for m in row["messages"]]
-    # The table path that writes records as logged (a filter forces it) agrees byte for byte.
-    tabled = tmp_path / "tabled.jsonl"
-    export([path], tabled, redact=True, where="model IS NOT NULL")
-    assert tabled.read_bytes() == streamed.read_bytes()
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(records_with_pii(), min_size=1, max_size=8))
+def test_a_filter_that_keeps_every_record_changes_no_byte(
+        tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    """Selecting first (a table is read, then the lines again) or not (the lines are
+    streamed): one writer, the same bytes and counts."""
+    path = write_jsonl(tmp_path / "logs.jsonl", records)
+    plain = export([path], tmp_path / "plain.jsonl", redact=True)
+    kept = export([path], tmp_path / "kept.jsonl", redact=True, where="model IS NOT NULL")
+    assert (tmp_path / "kept.jsonl").read_bytes() == (tmp_path / "plain.jsonl").read_bytes()
+    assert kept.counts == plain.counts
+    assert kept.redaction.counts == plain.redaction.counts
 
 
 # ---------------------------------------------------------------- lines and files
@@ -169,7 +176,7 @@ def test_bom_crlf_blank_invalid_and_unterminated_lines(tmp_path: Path) -> None:
     plain = tmp_path / "plain.jsonl"
     export([path], plain)
     assert lines_of(plain) == [g.encode() for g in good]
-    # The table path's second read handles the same lines the same way.
+    # Selecting first (a filter keeping everything) writes the same lines.
     for name, redact in (("w1.jsonl", True), ("w2.jsonl", False)):
         export([path], tmp_path / name, redact=redact, where="model IS NOT NULL")
     assert (tmp_path / "w1.jsonl").read_bytes() == text
@@ -221,8 +228,8 @@ def test_pieces_on_worker_processes_equal_one_process(tmp_path: Path,
 
 def test_second_read_on_worker_processes_equals_one_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The table path's second read, split over workers, with blank, CRLF and invalid
-    lines spread across pieces: same bytes as in one process and as the streaming path."""
+    """Selected records read again, split over workers, with blank, CRLF and invalid
+    lines spread across pieces: same bytes as in one process and as with nothing selected."""
     rows = []
     for i in range(2500):
         line = json.dumps(base_record(session_id=f"s{i // 5}",

@@ -1,12 +1,20 @@
 """``genailog export-dataset`` and ``genailog redact``: parse options, call the library, render.
 
-``--format`` is the dataset format here, so what the command prints is chosen with
-``--report-format table|json``; ``json`` prints exactly ``result.to_dict()``.
+``--format table|json`` is what the command prints, as in every command (``json`` prints
+exactly ``result.to_dict()``); the dataset's own format is ``--dataset-format``. Until the
+next release ``--format`` also takes a dataset format, and ``--report-format`` the report
+format, each with a deprecation message.
+
+A SIGTERM (``kill``, a CI timeout) unwinds like Ctrl-C, so the temporary output files are
+removed and the worker processes stopped on that exit path too.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -45,10 +53,62 @@ class DedupMode(StrEnum):
 
 
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
-ReportFormatOpt = Annotated[
-    ReportStyle,
-    typer.Option("--report-format", help="How to print what was written: table or json."),
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", metavar="[table|json]",
+                 help="How to print what was written: table (default) or json."),
 ]
+#: Deprecated: --format is the report format in every command (issue 12).
+ReportFormatOpt = Annotated[
+    ReportStyle | None,
+    typer.Option("--report-format", hidden=True,
+                 help="Deprecated: use --format table|json."),
+]
+
+
+def _warn(text: str) -> None:
+    from genailog.cli.render import esc, stderr
+
+    stderr.print(f"[yellow]deprecated:[/] {esc(text)}")
+
+
+def _report_style(fmt: str | None, old: ReportStyle | None) -> tuple[ReportStyle, str | None]:
+    """The report style, and a dataset format given the deprecated way (--format jsonl)."""
+    from genailog.errors import UsageError
+
+    if old is not None:
+        _warn(f"--report-format is now --format {old.value}; --report-format will be "
+              "removed in the next release")
+    if fmt is None:
+        return old or ReportStyle.table, None
+    if fmt in ReportStyle.__members__.values():
+        return ReportStyle(fmt), None
+    if fmt in DatasetFormat.__members__.values():
+        _warn(f"--format {fmt} for the dataset format is now --dataset-format {fmt}; "
+              "--format will take only table or json in the next release")
+        return old or ReportStyle.table, fmt
+    raise UsageError(f"--format takes table or json, not {fmt!r} (the dataset format is "
+                     "--dataset-format)")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so that cleanup runs as for Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 RedactFields = Annotated[
     str | None,
     typer.Option("--redact-fields", help="Comma-separated fields to redact besides the defaults."),
@@ -72,8 +132,8 @@ def export_command(
     out: OutPath,
     dataset_format: Annotated[
         DatasetFormat | None,
-        typer.Option("--format", help="Dataset format. Default: from --out's extension "
-                     "(.csv, .parquet, .yaml = promptfoo), else jsonl."),
+        typer.Option("--dataset-format", help="Dataset format. Default: from --out's "
+                     "extension (.csv, .parquet, .yaml = promptfoo), else jsonl."),
     ] = None,
     where: Where = None,
     since: Since = None,
@@ -111,21 +171,28 @@ def export_command(
     overwrite: Overwrite = False,
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
-    report_format: ReportFormatOpt = ReportStyle.table,
+    report: FormatOpt = None,
+    report_format: ReportFormatOpt = None,
 ) -> None:
     """Export logs as an evaluation or fine-tuning dataset, with a manifest beside it.
 
     jsonl keeps genailog JSONL records as logged; other inputs and --fields give canonical ones.
 
-    Example: genailog export-dataset logs/ --out bad.jsonl --format openai-chat
+    Example: genailog export-dataset logs/ --out bad.jsonl --dataset-format openai-chat
     --where "feedback_rating <= 2" --dedup exact --redact --split train=0.8,test=0.2
     """
     from genailog.cli.render import print_json
     from genailog.dataset.export import ExportOptions, export_dataset
     from genailog.dataset.split import parse_sample, parse_split
+    from genailog.errors import UsageError
 
+    style, old_dataset_format = _report_style(report, report_format)
+    if old_dataset_format and dataset_format and old_dataset_format != dataset_format.value:
+        raise UsageError(f"--format {old_dataset_format} and --dataset-format "
+                         f"{dataset_format.value} disagree")
+    chosen = dataset_format.value if dataset_format else old_dataset_format
     options = ExportOptions(
-        out=out, format=dataset_format.value if dataset_format else None, where=where,
+        out=out, format=chosen, where=where,
         since=since, until=until,
         fields=_names(fields), sample=parse_sample(sample) if sample else None,
         stratify_by=stratify_by, dedup=dedup.value if dedup else None,
@@ -134,8 +201,9 @@ def export_command(
         group_by=group_by, seed=seed, overwrite=overwrite, on_invalid=on_invalid,
         input_format=input_format, command_line=_command_line(),
     )
-    result = export_dataset(paths, options)
-    if report_format is ReportStyle.json:
+    with _sigterm_unwinds():
+        result = export_dataset(paths, options)
+    if style is ReportStyle.json:
         print_json(result.to_dict())
         return
     _print_export(result.to_dict())
@@ -178,7 +246,8 @@ def redact_command(
     overwrite: Overwrite = False,
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
-    report_format: ReportFormatOpt = ReportStyle.table,
+    report: FormatOpt = None,
+    report_format: ReportFormatOpt = None,
 ) -> None:
     """Redact PII and secrets in logs, keeping their form where possible.
 
@@ -188,11 +257,16 @@ def redact_command(
     """
     from genailog.cli.render import esc, print_json, stdout
     from genailog.dataset.export import redact_logs
+    from genailog.errors import UsageError
 
-    result = redact_logs(paths, out, redact_fields=_names(redact_fields),
-                         keep_fields=_names(keep_fields), overwrite=overwrite,
-                         on_invalid=on_invalid, input_format=input_format)
-    if report_format is ReportStyle.json:
+    style, dataset_format = _report_style(report, report_format)
+    if dataset_format:
+        raise UsageError("redact keeps the input's format; --format takes table or json")
+    with _sigterm_unwinds():
+        result = redact_logs(paths, out, redact_fields=_names(redact_fields),
+                             keep_fields=_names(keep_fields), overwrite=overwrite,
+                             on_invalid=on_invalid, input_format=input_format)
+    if style is ReportStyle.json:
         print_json(result.to_dict())
         return
     stdout.print(f"wrote {_records(result.records)} to {esc(result.output.path)}")

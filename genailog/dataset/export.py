@@ -1,21 +1,30 @@
 """``export_dataset`` and ``redact_logs``: logs become shareable, reproducible datasets.
 
-The pipeline is read -> filter -> drop records unusable for the format -> deduplicate ->
+One pipeline: select (filter, drop records unusable for the format) -> deduplicate ->
 sample -> split -> redact -> write, and every record read is accounted for at exactly one
 step::
 
     read = invalid + filtered_out + unusable + duplicates_removed + not_sampled + written
 
+The selection steps decide, for each record read, the part it goes to (or none): a table
+is built only when a step needs one. The writer is picked from a registry by format:
+``as-logged`` (genailog JSONL in, JSONL out: each record's own line, redacted in place)
+streams the input files, validating as it reads when nothing was selected and reading
+them again for the chosen records when something was; the table writers (canonical JSONL,
+chat formats, CSV, Parquet) take each part as a frame, redacted first. ``redact`` is the
+same pipeline with nothing selected, redaction on, the input's form kept and no manifest.
+
 A manifest written beside the output records the inputs (with sha256), the options, the
-seed, those counts, the redaction counts per type, and the outputs (with sha256). Given
-the same inputs and seed, every output is byte-identical.
+seed, those counts (checked to balance before it is written), the redaction counts per
+type, and the outputs (with sha256). Given the same inputs and seed, every output is
+byte-identical.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -37,13 +46,11 @@ from genailog.dataset.writers import (
     FORMATS,
     usable_mask,
     write_dataset,
-    write_jsonl,
-    write_parquet,
 )
-from genailog.errors import InputError, OutputError, UsageError
+from genailog.errors import GenailogError, InputError, OutputError, UsageError
 from genailog.ingest import read_logs
 from genailog.ingest.report import ReadReport
-from genailog.ingest.sources import STDIN, Source, size_of
+from genailog.ingest.sources import Source, size_of
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
 
 MANIFEST_VERSION = 1
@@ -104,6 +111,15 @@ class Counts:
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+    def check(self) -> None:
+        """The manifest's headline promise: raise (a bug, exit 70) if a record is lost."""
+        if not self.balanced():
+            raise UnbalancedCounts(f"export counts do not balance: {self.to_dict()}")
+
+
+class UnbalancedCounts(RuntimeError):
+    """Records read and records accounted for differ: a bug, never the user's input."""
 
 
 @dataclass
@@ -188,6 +204,20 @@ def output_paths(out: Path, parts: Sequence[str] | None) -> list[Path]:
     return [out.with_name(f"{out.stem}.{part}{out.suffix}") for part in parts]
 
 
+def _check_split_names(out: Path, names: list[str]) -> None:
+    """A part's file may not be the manifest (``--out d.json --split manifest=…`` would
+    write both to ``d.manifest.json``), nor a path outside the output's folder."""
+    for name in names:
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise UsageError(f"--split part name {name!r} cannot be a file name part")
+    if "manifest" in names:
+        raise UsageError("--split cannot have a part named 'manifest': the manifest is "
+                         f"{manifest_path(out).name}; choose another name")
+    if manifest_path(out) in output_paths(out, names):
+        raise UsageError(f"a --split part would be written over the manifest "
+                         f"{manifest_path(out).name}")
+
+
 def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
     from genailog.outputs import check_target
 
@@ -207,7 +237,9 @@ def _check_field(frame: pl.DataFrame, name: str | None, option: str) -> None:
 def _check_options(options: ExportOptions) -> None:
     fmt = options.dataset_format
     if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise UsageError(f"--dataset-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if options.split:
+        _check_split_names(options.out, list(options.split))
     if options.dedup not in (None, "exact", "near"):
         raise UsageError(f"--dedup takes exact or near, not {options.dedup!r}")
     if not 0 < options.near_threshold <= 1:
@@ -287,70 +319,140 @@ def _prepare(frame: pl.DataFrame, options: ExportOptions) -> Redaction:
     return redaction
 
 
-def export_frame(
-    frame: pl.DataFrame,
-    report: ReadReport,
-    options: ExportOptions,
-    input_hashes: Callable[[], dict[str, str | None]] | None = None,
-) -> ExportResult:
-    """The export pipeline over logs already read (``report`` says what was read).
+# ---------------------------------------------------------------- the plan
 
-    ``input_hashes`` gives each input's sha256 for the manifest (default: hashed here).
-    """
+
+@dataclass
+class Plan:
+    """An export resolved before anything is read or written: where each part goes, how
+    it is redacted, and which writer writes it."""
+
+    options: ExportOptions
+    targets: list[Path]
+    #: "as-logged" (genailog JSONL files in, JSONL out), else the format's table writer.
+    writer: str
+    #: The inputs, when the as-logged writer streams them.
+    sources: list[Source] | None
+    #: Whether a selection step (filter, dedup, sample, split) needs a table.
+    selects: bool
+    #: Whether a manifest is written (not by ``redact``).
+    with_manifest: bool = True
+
+    @property
+    def parts(self) -> list[str]:
+        return list(self.options.split or ())
+
+
+def plan_export(paths: Sequence[str | Path], options: ExportOptions, *,
+                with_manifest: bool = True) -> Plan:
+    """Check the options and the outputs, and choose the writer."""
+    _check_options(options)
+    targets = output_paths(options.out, list(options.split or ()))
+    _refuse_existing([*targets, *([manifest_path(options.out)] if with_manifest else [])],
+                     options.overwrite)
+    selects = bool(options.where or options.since is not None or options.until is not None
+                   or options.sample is not None or options.dedup or options.split
+                   or options.stratify_by is not None)
+    named = set(options.redact_fields) | set(options.keep_fields)
+    sources = None
+    if options.dataset_format == "jsonl" and not options.fields:
+        sources = genailog_sources(paths, options.input_format)
+    # User fields are known only from a table; naming one to redact needs it read first.
+    if sources is not None and not named <= set(CANONICAL_DTYPES):
+        selects = True
+    writer = "as-logged" if sources is not None else options.dataset_format
+    return Plan(options, targets, writer, sources, selects, with_manifest)
+
+
+def run(plan: Plan, paths: Sequence[str | Path]) -> ExportResult:
+    """Run a plan: select (with a table only when a step needs one), then write."""
+    options = plan.options
+    if plan.sources is not None and not plan.selects:
+        spec = _redact_spec(options.redact, options.redact_fields, options.keep_fields)
+        logged = write_as_logged(plan.sources, plan.targets, spec, options.on_invalid)
+        report, hashes = logged.report, logged.hashes
+        counts = Counts(read=report.records + report.skipped, invalid=report.skipped)
+        outputs, redaction = logged.outputs, logged.redaction
+    else:
+        logs = read_logs(paths, on_invalid=options.on_invalid,
+                         input_format=options.input_format)
+        report = logs.report
+        # Hashing a large input takes seconds; hashlib releases the GIL: it overlaps.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(hash_inputs, report) if plan.with_manifest else None
+            outputs, counts, redaction = _select_and_write(plan, logs.frame.collect(), report)
+            hashes = pending.result() if pending is not None else {}
+    counts.written = sum(o.records for o in outputs)
+    counts.check()
+    result = ExportResult(options.dataset_format, outputs, str(manifest_path(options.out)),
+                          counts, redaction, report.to_dict())
+    if plan.with_manifest:
+        write_manifest(result, report, options, hashes)
+    return result
+
+
+def _select_and_write(plan: Plan, frame: pl.DataFrame,
+                      report: ReadReport) -> tuple[list[OutputFile], Counts, Redaction]:
+    """The selection steps over the table, then the plan's writer over the parts."""
+    options = plan.options
     redaction = _prepare(frame, options)
-    as_logged = _as_logged(frame, report, options)
+    as_logged = plan.writer == "as-logged" and frame.height == report.records
     if as_logged:
         frame = frame.with_row_index(_ROW)
     selected, counts = _select(frame, options)
     counts.read = report.records + report.skipped
     counts.invalid = report.skipped
     counts.filtered_out += report.records - frame.height
-    targets = output_paths(options.out, list(options.split or ()))
     parts = _parts(selected, options)
     if as_logged:
-        outputs = _write_as_logged(frame.height, parts, targets, report, redaction,
-                                   _logged_spec(redaction, options.keep_fields))
-    else:
-        outputs = _write_parts(parts, targets, json_columns_of(frame, report), redaction,
-                               options)
-    counts.written = sum(o.records for o in outputs)
-    result = ExportResult(options.dataset_format, outputs, str(manifest_path(options.out)),
-                          counts, redaction, report.to_dict())
-    hashes = input_hashes() if input_hashes else hash_inputs(report)
-    write_manifest(result, report, options, hashes)
-    return result
+        part_of = np.full(frame.height, -1, dtype=np.int16)
+        for number, (_, piece) in enumerate(parts):
+            part_of[piece.get_column(_ROW).to_numpy()] = number
+        spec = _logged_spec(redaction, options.keep_fields)
+        logged = write_as_logged([Source(f.path) for f in report.files], plan.targets, spec,
+                                 options.on_invalid, Chosen(part_of, report, plan.parts))
+        if spec is not None:
+            redaction.counts = logged.redaction.counts
+            redaction.records_changed = logged.redaction.records_changed
+        return logged.outputs, counts, redaction
+    outputs = _write_parts(parts, plan.targets, json_columns_of(frame, report), redaction,
+                           options)
+    return outputs, counts, redaction
+
+
+def export_dataset(paths: Sequence[str | Path], options: ExportOptions) -> ExportResult:
+    """Read ``paths`` and export them as a dataset (see :class:`ExportOptions`)."""
+    return run(plan_export(paths, options), paths)
+
+
+# ---------------------------------------------------------------- table writers
 
 
 def _write_parts(parts: list[tuple[str | None, pl.DataFrame]], targets: list[Path],
                  json_cols: frozenset[str], redaction: Redaction,
                  options: ExportOptions) -> list[OutputFile]:
-    """Each part written by the format's writer, redacted first where asked."""
-    outputs = []
-    for (part, piece), path in zip(parts, targets, strict=True):
-        if options.redact:
-            done = redact_frame(piece, redaction.fields, json_cols)
-            redaction.add(done)
-            piece = done.frame
-        written = write_dataset(_project(piece, options), path, options.dataset_format,
-                                json_cols, overwrite=True, extra_vars=options.fields)
-        outputs.append(_describe_output(path, part, written))
+    """Each part written by the format's writer, redacted first where asked. If a part
+    fails, the parts already written go too: a split is written whole or not at all."""
+    outputs: list[OutputFile] = []
+    try:
+        for (part, piece), path in zip(parts, targets, strict=True):
+            if options.redact:
+                done = redact_frame(piece, redaction.fields, json_cols)
+                redaction.add(done)
+                piece = done.frame
+            written = write_dataset(_project(piece, options), path, options.dataset_format,
+                                    json_cols, overwrite=True, extra_vars=options.fields)
+            outputs.append(_describe_output(path, part, written))
+    except BaseException:
+        for path in targets[:len(outputs)]:
+            path.unlink(missing_ok=True)
+        raise
     return outputs
 
 
+# ---------------------------------------------------------------- the as-logged writer
+
 _ROW = "__genailog_record__"  # a record's position in the read, while it is exported
-
-
-def _as_logged(frame: pl.DataFrame, report: ReadReport, options: ExportOptions) -> bool:
-    """Whether the records can be written as logged: JSONL out, every input a genailog
-    JSONL file (not stdin), the frame exactly what was read, and no --fields."""
-    return (options.dataset_format == "jsonl" and not options.fields
-            and frame.height == report.records and _all_genailog_files(report))
-
-
-def _all_genailog_files(report: ReadReport) -> bool:
-    """Every input was a genailog JSONL file, so each record has a line to copy."""
-    return bool(report.files) and all(f.format == "genailog" and f.path != STDIN
-                                      for f in report.files)
 
 
 def _logged_spec(redaction: Redaction, keep: Sequence[str]) -> RedactSpec | None:
@@ -361,50 +463,159 @@ def _logged_spec(redaction: Redaction, keep: Sequence[str]) -> RedactSpec | None
                       frozenset(keep))
 
 
-def _write_as_logged(records: int, parts: list[tuple[str | None, pl.DataFrame]],
-                     targets: list[Path], report: ReadReport, redaction: Redaction,
-                     spec: RedactSpec | None) -> list[OutputFile]:
-    """Each part's records as their lines in the input files (redacted by ``spec``), read
-    again in order: the same bytes the streaming path writes for the same records."""
+def _redact_spec(redact: bool, add: Sequence[str], keep: Sequence[str]) -> RedactSpec | None:
+    if not redact:
+        return None
+    fields = resolve_fields(pl.Schema(CANONICAL_DTYPES), (), add, keep)
+    return RedactSpec(tuple(fields), frozenset(keep))
+
+
+def genailog_sources(paths: Sequence[str | Path], input_format: str) -> list[Source] | None:
+    """The sources of ``paths`` when every one is a genailog JSONL file (not stdin)."""
+    from genailog.ingest.detect import detect
+    from genailog.ingest.sources import discover, open_peeked
+
+    if input_format not in ("auto", "genailog"):
+        return None
+    sources = discover(paths)
+    if not sources:
+        return None
+    for source in sources:
+        if source.is_stdin:
+            return None
+        try:
+            head, stream = open_peeked(source)
+        except OSError:
+            return None  # the table path reports it
+        stream.close()
+        if detect(source, head, input_format) != "genailog":
+            return None
+    return sources
+
+
+@dataclass
+class Chosen:
+    """The records the selection steps chose, for the as-logged writer: the part of each
+    valid record read (-1: none), and the read's verdicts."""
+
+    part_of: np.ndarray
+    report: ReadReport
+    names: list[str]
+
+
+@dataclass
+class Logged:
+    """What :func:`write_as_logged` read and wrote."""
+
+    report: ReadReport
+    outputs: list[OutputFile]
+    redaction: Redaction
+    #: sha256 of each input file as stored (when it validated as it read).
+    hashes: dict[str, str | None]
+
+
+#: What one piece of an input gives: its bytes, then for each part the segments of output
+#: and their record count, the valid records it held, what redaction replaced, and the
+#: records it changed.
+_PieceOut = tuple[bytes | memoryview, list[tuple[list[stream_mod.Segment], int]], int,
+                  Counter[str], int]
+
+
+def write_as_logged(sources: Sequence[Source], targets: list[Path], spec: RedactSpec | None,
+                    on_invalid: str, chosen: Chosen | None = None) -> Logged:
+    """Records as logged: each valid record's own line of the input files, redacted by
+    ``spec``, into ``targets`` (atomically), in input order.
+
+    With ``chosen`` None every valid record goes to the one target and the inputs are
+    validated as they are read (no table is built; plain files are hashed from the same
+    bytes); otherwise the inputs were read before, and each record goes to the part
+    ``chosen`` gives it."""
+    from genailog.ingest.policy import InvalidPolicy
+    from genailog.ingest.reader import write_quarantine
     from genailog.outputs import atomic_writer
 
-    part_of = np.full(records, -1, dtype=np.int16)
-    for number, (_, piece) in enumerate(parts):
-        part_of[piece.get_column(_ROW).to_numpy()] = number
+    policy = InvalidPolicy.parse(on_invalid)
+    report = chosen.report if chosen is not None else ReadReport(policy=policy.mode)
+    redaction = Redaction(enabled=spec is not None, fields=list(spec.fields) if spec else [])
     counts: Counter[str] = Counter()
     digests = [hashlib.sha256() for _ in targets]
-    sizes = [0] * len(targets)
-    written = [0] * len(targets)
+    sizes, written = [0] * len(targets), [0] * len(targets)
+    hashes: dict[str, str | None] = {}
     index = 0
     with ExitStack() as stack:
         handles = [stack.enter_context(atomic_writer(p, "wb", overwrite=True)) for p in targets]
-        for file_report in report.files:
-            bad = {r.line for r in report.invalid if r.file == file_report.path}
-            for data, selection in stream_mod.selections(Source(file_report.path), bad,
-                                                         part_of, index, len(targets), spec):
-                index += selection.records
-                counts += selection.counts
-                redaction.records_changed += selection.changed
+        for source in sources:
+            pieces = (_validated(source, spec, policy, report, hashes) if chosen is None
+                      else _chosen(source, spec, chosen, index))
+            for data, parts, records, found, changed in pieces:
+                index += records
+                counts += found
+                redaction.records_changed += changed
                 for number, handle in enumerate(handles):
-                    written[number] += selection.parts[number][1]
-                    for buffer in stream_mod.buffers(selection.parts[number][0], data):
+                    segments, count = parts[number]
+                    written[number] += count
+                    for buffer in stream_mod.buffers(segments, data):
                         handle.write(buffer)
                         digests[number].update(buffer)
                         sizes[number] += len(buffer)
-        if index != records:
+        if chosen is not None and index != len(chosen.part_of):
             raise InputError("the input holds fewer records than when it was read; it "
                              "changed during the export")
     if spec is not None:
         redaction.counts = {kind: counts.get(kind, 0) for kind in KINDS}
-    return [OutputFile(path.name, part, n, digest.hexdigest(), size)
-            for path, (part, _), n, digest, size
-            in zip(targets, parts, written, digests, sizes, strict=True)]
+    if chosen is None and policy.mode == "quarantine" and policy.quarantine_path is not None:
+        write_quarantine(policy.quarantine_path, report.invalid)
+    names: list[str | None] = list(chosen.names) if chosen is not None and chosen.names else [None]
+    outputs = [OutputFile(path.name, part, n, digest.hexdigest(), size)
+               for path, part, n, digest, size
+               in zip(targets, names, written, digests, sizes, strict=True)]
+    return Logged(report, outputs, redaction, hashes)
+
+
+def _validated(source: Source, spec: RedactSpec | None, policy: Any, report: ReadReport,
+               hashes: dict[str, str | None]) -> Iterator[_PieceOut]:
+    """The pieces of one input validated as read: the invalid policy applied, the file's
+    counts added to ``report`` and its sha256 to ``hashes``."""
+    from genailog.ingest.reader import apply_policy
+    from genailog.ingest.report import FileReport
+    from genailog.ingest.sources import open_peeked
+
+    file_report = FileReport(source.name, "genailog")
+    report.files.append(file_report)
+    _, stream = open_peeked(source)
+    read_digest = hashlib.sha256() if size_of(source) is not None else None
+    try:
+        for data, piece in stream_mod.pieces(source, stream, spec, read_digest):
+            apply_policy(piece.invalid, policy, report)
+            file_report.records += piece.records
+            file_report.invalid += len(piece.invalid)
+            yield (data, [(piece.segments, piece.records)], piece.records, piece.counts,
+                   piece.records_changed)
+    except OSError as exc:
+        raise InputError(f"cannot read {source.name}: {exc}") from None
+    finally:
+        stream.close()
+    hashes[source.name] = (read_digest.hexdigest() if read_digest is not None
+                           else sha256_file(source.name))
+
+
+def _chosen(source: Source, spec: RedactSpec | None, chosen: Chosen,
+            index: int) -> Iterator[_PieceOut]:
+    """The pieces of one input read again, each giving the records chosen for each part."""
+    bad = {r.line for r in chosen.report.invalid if r.file == source.name}
+    parts = max(len(chosen.names), 1)
+    for data, selection in stream_mod.selections(source, bad, chosen.part_of, index, parts,
+                                                 spec):
+        yield data, selection.parts, selection.records, selection.counts, selection.changed
 
 
 def hash_inputs(report: ReadReport) -> dict[str, str | None]:
     """sha256 of each input file (None for stdin)."""
     return {f.path: sha256_file(f.path) if Path(f.path).is_file() else None
             for f in report.files}
+
+
+# ---------------------------------------------------------------- the manifest
 
 
 def manifest(
@@ -442,151 +653,19 @@ def write_manifest(
     options: ExportOptions,
     hashes: dict[str, str | None],
 ) -> None:
+    """The manifest, written only if its counts balance."""
     import json
 
     from genailog.outputs import atomic_writer
 
+    result.counts.check()
     text = json.dumps(manifest(result, report, options, hashes), indent=2, ensure_ascii=False,
                       sort_keys=False)
     with atomic_writer(Path(result.manifest), overwrite=True) as handle:
         handle.write(text + "\n")
 
 
-def export_dataset(paths: Sequence[str | Path], options: ExportOptions) -> ExportResult:
-    """Read ``paths`` and export them as a dataset (see :class:`ExportOptions`)."""
-    _check_options(options)
-    targets = output_paths(options.out, list(options.split or ()))
-    _refuse_existing([*targets, manifest_path(options.out)], options.overwrite)
-    sources = _streamable(paths, options)
-    if sources is not None:
-        return _export_streamed(sources, options)
-    logs = read_logs(paths, on_invalid=options.on_invalid, input_format=options.input_format)
-    # Hashing a large input takes seconds; hashlib releases the GIL, so it overlaps the export.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(hash_inputs, logs.report)
-        return export_frame(logs.frame.collect(), logs.report, options, pending.result)
-
-
-# ---------------------------------------------------------------- records as logged
-
-
-def _streamable(paths: Sequence[str | Path], options: ExportOptions) -> list[Source] | None:
-    """The sources, when the export keeps every valid record of genailog JSONL files as
-    JSONL: then it streams (:mod:`genailog.dataset.stream`) instead of building a table."""
-    simple = (options.dataset_format == "jsonl" and not options.fields and not options.where
-              and options.since is None and options.until is None and options.sample is None
-              and not options.dedup and not options.split and options.stratify_by is None)
-    named = set(options.redact_fields) | set(options.keep_fields)
-    if not simple or not named <= set(CANONICAL_DTYPES):
-        return None
-    return genailog_sources(paths, options.input_format)
-
-
-def genailog_sources(paths: Sequence[str | Path], input_format: str) -> list[Source] | None:
-    """The sources of ``paths`` when every one is a genailog JSONL file (not stdin)."""
-    from genailog.ingest.detect import detect
-    from genailog.ingest.sources import discover, open_peeked
-
-    if input_format not in ("auto", "genailog"):
-        return None
-    sources = discover(paths)
-    for source in sources:
-        if source.is_stdin:
-            return None
-        try:
-            head, stream = open_peeked(source)
-        except OSError:
-            return None  # the table path reports it
-        stream.close()
-        if detect(source, head, input_format) != "genailog":
-            return None
-    return sources
-
-
-def _redact_spec(redact: bool, add: Sequence[str], keep: Sequence[str]) -> RedactSpec | None:
-    if not redact:
-        return None
-    fields = resolve_fields(pl.Schema(CANONICAL_DTYPES), (), add, keep)
-    return RedactSpec(tuple(fields), frozenset(keep))
-
-
-@dataclass
-class Streamed:
-    """What :func:`stream_records` read and wrote."""
-
-    report: ReadReport
-    output: OutputFile
-    redaction: Redaction
-    #: sha256 of each input file as stored.
-    hashes: dict[str, str | None]
-
-
-def stream_records(sources: Sequence[Source], out: Path, spec: RedactSpec | None,
-                   on_invalid: str) -> Streamed:
-    """Every valid record of ``sources`` into ``out`` (atomically), as logged, redacted by
-    ``spec``. Plain files are hashed from the bytes read for the export; compressed ones
-    are hashed apart."""
-    from genailog.ingest.policy import InvalidPolicy
-    from genailog.ingest.reader import apply_policy, write_quarantine
-    from genailog.ingest.report import FileReport
-    from genailog.ingest.sources import open_peeked
-    from genailog.outputs import atomic_writer
-
-    policy = InvalidPolicy.parse(on_invalid)
-    report = ReadReport(policy=policy.mode)
-    redaction = Redaction(enabled=spec is not None)
-    if spec is not None:
-        redaction.fields = list(spec.fields)
-    counts: Counter[str] = Counter()
-    digest = hashlib.sha256()
-    hashes: dict[str, str | None] = {}
-    size = records = 0
-    with atomic_writer(out, "wb", overwrite=True) as handle:
-        for source in sources:
-            file_report = FileReport(source.name, "genailog")
-            report.files.append(file_report)
-            _, stream = open_peeked(source)
-            plain = size_of(source) is not None
-            read_digest = hashlib.sha256() if plain else None
-            try:
-                for data, piece in stream_mod.pieces(source, stream, spec, read_digest):
-                    apply_policy(piece.invalid, policy, report)
-                    file_report.records += piece.records
-                    file_report.invalid += len(piece.invalid)
-                    counts += piece.counts
-                    redaction.records_changed += piece.records_changed
-                    for part in stream_mod.buffers(piece.segments, data):
-                        handle.write(part)
-                        digest.update(part)
-                        size += len(part)
-                    records += piece.records
-            except OSError as exc:
-                raise InputError(f"cannot read {source.name}: {exc}") from None
-            finally:
-                stream.close()
-            hashes[source.name] = (read_digest.hexdigest() if read_digest is not None
-                                   else sha256_file(source.name))
-    if spec is not None:
-        redaction.counts = {kind: counts.get(kind, 0) for kind in KINDS}
-    if policy.mode == "quarantine" and policy.quarantine_path is not None:
-        write_quarantine(policy.quarantine_path, report.invalid)
-    output = OutputFile(out.name, None, records, digest.hexdigest(), size)
-    return Streamed(report, output, redaction, hashes)
-
-
-def _export_streamed(sources: list[Source], options: ExportOptions) -> ExportResult:
-    spec = _redact_spec(options.redact, options.redact_fields, options.keep_fields)
-    done = stream_records(sources, options.out, spec, options.on_invalid)
-    report = done.report
-    counts = Counts(read=report.records + report.skipped, invalid=report.skipped,
-                    written=done.output.records)
-    result = ExportResult("jsonl", [done.output], str(manifest_path(options.out)), counts,
-                          done.redaction, report.to_dict())
-    write_manifest(result, report, options, done.hashes)
-    return result
-
-
-# ---------------------------------------------------------------- redact on its own
+# ---------------------------------------------------------------- redact: an export mode
 
 
 @dataclass
@@ -616,29 +695,26 @@ def redact_logs(
 ) -> RedactResult:
     """Redact logs, keeping their form: genailog JSONL as logged (each line as it was, or
     with its redacted strings replaced), Parquet as Parquet, other formats as canonical
-    JSONL."""
-    _refuse_existing([out], overwrite)
-    named = set(redact_fields) | set(keep_fields)
-    sources = genailog_sources(paths, input_format) if named <= set(CANONICAL_DTYPES) else None
-    if sources is not None:
-        streamed = stream_records(sources, out, _redact_spec(True, redact_fields, keep_fields),
-                                  on_invalid)
-        return RedactResult(streamed.output, streamed.output.records, streamed.redaction,
-                            streamed.report.to_dict())
-    logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
-    frame = logs.frame.collect()
-    fields = resolve_fields(frame.schema, _user_fields(frame), redact_fields, keep_fields)
-    redaction = Redaction(enabled=True, fields=fields)
-    files = logs.report.files
-    if _all_genailog_files(logs.report):
-        [output] = _write_as_logged(frame.height, [(None, frame.with_row_index(_ROW))], [out],
-                                    logs.report, redaction, _logged_spec(redaction, keep_fields))
-        return RedactResult(output, output.records, redaction, logs.report.to_dict())
-    done = redact_frame(frame, fields, json_columns_of(frame, logs.report))
-    redaction.add(done)
-    if files and all(f.format == "parquet" for f in files):
-        records = write_parquet(done.frame, out, overwrite=True)
-    else:
-        records = write_jsonl(done.frame, out, json_columns_of(frame, logs.report), overwrite=True)
-    return RedactResult(_describe_output(out, None, records), records, redaction,
-                        logs.report.to_dict())
+    JSONL. The export pipeline with nothing selected and no manifest."""
+    options = ExportOptions(out=out, format=_kept_format(paths, input_format), redact=True,
+                            redact_fields=tuple(redact_fields), keep_fields=tuple(keep_fields),
+                            overwrite=overwrite, on_invalid=on_invalid,
+                            input_format=input_format)
+    result = run(plan_export(paths, options, with_manifest=False), paths)
+    [output] = result.outputs
+    return RedactResult(output, output.records, result.redaction, result.input)
+
+
+def _kept_format(paths: Sequence[str | Path], input_format: str) -> str:
+    """The dataset format that keeps the inputs' form: parquet for Parquet inputs, else
+    jsonl (as logged for genailog JSONL, canonical records otherwise)."""
+    from genailog.ingest.sources import discover
+
+    if input_format == "parquet":
+        return "parquet"
+    try:
+        sources = discover(paths)
+    except GenailogError:
+        return "jsonl"  # the read reports it
+    parquet = [s.name.lower().endswith(".parquet") for s in sources]
+    return "parquet" if parquet and all(parquet) else "jsonl"
