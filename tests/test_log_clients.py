@@ -217,3 +217,23 @@ def test_import_loads_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[1])
     assert out.stdout.strip() == "[]"
+
+
+def test_logging_works_where_the_analysis_stack_is_not_installed(tmp_path: Path) -> None:
+    """A production image may install genailog without its analysis dependencies
+    (pip install --no-deps genailog msgspec): genailog.log must still work, redaction
+    included."""
+    code = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {{"polars", "numpy", "pyarrow", "scipy", "sklearn"}}:
+            raise ImportError("not installed: " + name)
+sys.meta_path.insert(0, Block())
+from genailog.log import Logger, LogHandler
+with Logger({str(tmp_path / "calls.jsonl")!r}, redact=True) as logger:
+    logger.log({{"model": "m", "prompt": "write to ann@example.com"}})
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    record = json.loads((tmp_path / "calls.jsonl").read_text())
+    assert record["prompt"] == "write to <EMAIL_1>"
