@@ -24,10 +24,16 @@ import polars as pl
 
 from genailog.analysis.filters import apply_filters
 from genailog.analysis.summarize import WINDOW_KEY, summarize
-from genailog.analysis.summarize import _is_error as is_error  # the one error rule
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import with_cost
+
+try:  # the one error rule, in its home since issue 12
+    from genailog.schema.rules import is_error
+except ImportError:  # pragma: no cover - before the move
+    from genailog.analysis.summarize import (  # type: ignore[attr-defined,no-redef,unused-ignore]
+        _is_error as is_error,
+    )
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs

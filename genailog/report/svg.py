@@ -354,8 +354,8 @@ def forest(title: str, rows: Sequence[Interval]) -> Chart:
 
 def heatmap(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Sequence[Number]]],
             marks: Sequence[Sequence[bool]]) -> Chart:
-    """Cells shaded by value in [0, 1+] (score / threshold); a marked cell (drifted) also
-    carries a bold ✕ so it reads without colour; a missing value is left hatched."""
+    """Cells shaded by value (score / threshold, capped at 1); a marked (drifted) cell is
+    orange and carries a bold ✕, so it reads without colour; a missing value is hatched."""
     cell_w = max(14.0, min(48.0, (WIDTH - 230) / max(1, len(columns))))
     height = TOP + 22 * max(1, len(rows)) + 50
     width = int(200 + cell_w * len(columns) + 20)
@@ -368,7 +368,7 @@ def heatmap(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Sequen
         cells = []
         for j, v in enumerate(vs):
             left = round(200 + j * cell_w, 1)
-            fill = "url(#hm-none)" if v is None else _heat(v)
+            fill = "url(#hm-none)" if v is None else _heat(v, marks[i][j])
             cells.append(f'<rect x="{left}" y="{top}" width="{round(cell_w - 2, 1)}" '
                          f'height="20" fill="{fill}"/>')
             if marks[i][j]:
@@ -389,10 +389,10 @@ def heatmap(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Sequen
     return Chart(svg, len(rows), ["feature", *columns], table)
 
 
-def _heat(value: float) -> str:
-    """Blue scale for score/threshold below 1, orange-red at and above it."""
-    share = max(0.0, min(1.0, value))
-    if value >= 1.0:
+def _heat(value: float, drifted: bool) -> str:
+    """Orange for a drifted cell only; otherwise blue, darker as the score nears (or
+    passes, without a significant test) its threshold."""
+    if drifted:
         return "#D55E00"
-    light = round(92 - 45 * share)
-    return f"hsl(205 70% {light}%)"
+    share = max(0.0, min(1.0, value))
+    return f"hsl(205 70% {round(92 - 45 * share)}%)"
