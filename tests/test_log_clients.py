@@ -122,8 +122,12 @@ def test_records_hold_what_each_call_did(server: FakeLLMServer, tmp_path: Path) 
     path = tmp_path / "calls.jsonl"
     with Logger(path) as logger:
         clients = _clients(server, logger)
-        list(_call(clients["anthropic"], "anthropic", "write", stream=True))
-        _call(clients["openai"], "openai", "ratelimit", stream=False)
+        list(clients["anthropic"].messages.create(
+            model="claude-haiku-4-5", max_tokens=64, system="Be brief.", stream=True,
+            messages=[{"role": "user", "content": "write"}], metadata={"user_id": "u7"}))
+        clients["openai"].chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "ratelimit"}],
+            user="u8")
     streamed, retried = [json.loads(line) for line in path.read_text().splitlines()]
     assert streamed["provider"] == "anthropic" and streamed["stream"] is True
     assert (streamed["input_tokens"], streamed["cache_write_tokens"]) == (900, 300)
@@ -131,6 +135,7 @@ def test_records_hold_what_each_call_did(server: FakeLLMServer, tmp_path: Path) 
     assert streamed["ttft_ms"] <= streamed["latency_ms"]
     assert streamed["system_prompt"] == "Be brief." and streamed["response"] == "Wrote the cache."
     assert streamed["finish_reason"] == "end_turn" and streamed["request_id"].startswith("req_")
+    assert (streamed["user_id"], retried["user_id"]) == ("u7", "u8")
     assert retried["retries"] == 1 and retried["status"] == "ok"
     assert retried["request_id"] == server.answers[-1].request_id
     assert retried["sample_rate"] == 1.0

@@ -137,6 +137,8 @@ def _openai_request(call: Call, record: dict[str, Any]) -> None:
     record["system_prompt"] = "\n".join(t for t in system if t) or None
     record["prompt"] = text_of(users[-1].get("content")) if users else None
     record["messages"] = messages
+    user = call.kwargs.get("safety_identifier") or call.kwargs.get("user")
+    record["user_id"] = user if isinstance(user, str) else None
 
 
 def _openai_usage(record: dict[str, Any], usage: Any) -> None:
@@ -192,6 +194,8 @@ def _anthropic_request(call: Call, record: dict[str, Any]) -> None:
     users = [m for m in messages if m["role"] == "user"]
     record["prompt"] = text_of(users[-1].get("content")) if users else None
     record["messages"] = messages
+    user = _get(call.kwargs.get("metadata"), "user_id")
+    record["user_id"] = user if isinstance(user, str) else None
 
 
 def _anthropic_usage(record: dict[str, Any], usage: Any) -> None:
