@@ -426,3 +426,15 @@ def test_local_refs_anchors_ids_and_recursive_data_still_work(logs: Path,
     bad = _schema_file(tmp_path, {**schema, "properties": {"model": {"$ref": "id.json",
                                                                      "minLength": 99}}})
     assert _cli("validate", str(logs), "--schema", str(bad)).exit_code == 1
+
+
+def test_a_bad_where_is_refused_before_any_log_is_opened(tmp_path: Path) -> None:
+    logs = _OpenDetector(tmp_path / "calls.jsonl")  # opening it to read would be seen
+    try:
+        for command in ("summarize", "drift"):
+            done = _cli(command, str(logs.path), "--where", "model IN (SELECT 1)")
+            assert done.exit_code == 2, (command, done.output)
+            assert "subqueries are not allowed" in done.stderr
+        assert not logs.opened.is_set()
+    finally:
+        logs.close()

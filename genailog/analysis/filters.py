@@ -16,12 +16,13 @@ from genailog.analysis.expression import check_names, compile_expression, parse
 from genailog.errors import UsageError
 
 
-def check_where(predicate: str) -> None:
+def check_where(predicate: str | None) -> None:
     """Raise an ExpressionError (exit 2) if ``predicate`` is not a valid expression.
 
-    Syntax only (no fields are known yet): for commands to call before reading any data.
+    Syntax only (no fields are known yet): commands call it before reading any data.
     """
-    parse(predicate, "--where")
+    if predicate:
+        parse(predicate, "--where")
 
 
 def where_expr(predicate: str, schema: pl.Schema | dict[str, pl.DataType] | list[str]

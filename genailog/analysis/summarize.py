@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from genailog.analysis.filters import apply_filters
+from genailog.analysis.filters import apply_filters, check_where
 from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate_gates
 from genailog.analysis.weighting import is_sampled, sampling_note, weighted
 from genailog.errors import UsageError
@@ -361,6 +361,7 @@ def summarize(
     by = list(by)
     keys = ([WINDOW_KEY] if window else []) + by
     check_gate_expressions(fail_if, keys, METRICS)
+    check_where(where)
     table = (
         prices
         if isinstance(prices, PriceTable)

@@ -32,7 +32,7 @@ from genailog.analysis.drift.registry import (
 )
 from genailog.analysis.drift.result import DriftResult, FeatureDrift, Span, WindowDrift
 from genailog.analysis.drift.windows import check_window, sample_mask, split, window_end
-from genailog.analysis.filters import apply_filters
+from genailog.analysis.filters import apply_filters, check_where
 from genailog.errors import UsageError
 
 #: A feature is judged in a window only with at least this many non-null values on each side.
@@ -188,6 +188,7 @@ def _load(source: Source, *, where: str | None, on_invalid: str, input_format: s
     else:
         from genailog.ingest import read_logs
 
+        check_where(where)
         logs = read_logs(list(source), on_invalid=on_invalid, input_format=input_format)
         frame, report = logs.frame, logs.report.to_dict()
     return apply_filters(frame, where=where, since=since, until=until), report
