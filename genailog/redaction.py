@@ -297,9 +297,48 @@ _PY_SPELLING: dict[str, str] = {
 _PY_TRIGGERS = tuple(re.compile(_PY_SPELLING.get(t, t)) for _, t in TRIGGERS)
 
 
+#: For each trigger (same order), literals one of which every match contains, and whether
+#: they are looked for in the casefolded text (the case-insensitive triggers); no literal:
+#: every match holds a decimal digit. ``in`` finds a literal far faster than Python's
+#: ``re`` tries a pattern at every position, and most texts hold none of them: then the
+#: trigger's regex is not run at all.
+GATES: tuple[tuple[tuple[str, ...], bool], ...] = (
+    (("-----BEGIN",), False), (("eyJ",), False), (("sk-ant-",), False), (("sk-",), False),
+    (("AKIA", "ASIA", "ABIA", "ACCA", "AROA", "AIDA", "AGPA", "ANPA", "ANVA", "APKA"), False),
+    (("aws",), True), (("AIza",), False), (("ya29.", "1//0", "GOCSPX-"), False),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), False), (("hf_",), False),
+    (("npm_",), False), (("xox", "xapp-", "hooks.slack.com"), False),
+    (("_live_", "_test_", "whsec_"), False), (("==",), False),
+    (("accountkey", "account key", "sharedaccesskey"), True), (("://",), False),
+    (("@",), False), (('"@',), False), ((), False), ((), False), (("-",), False),
+    (("ssn", "social security"), True), (("+", "00"), False), ((), False), (("0",), False),
+    (("0",), False), ((".",), False), ((":",), False),
+)
+_DIGIT = re.compile(r"\d")
+
+
 def triggered(text: str) -> list[Detector]:
-    """The detectors whose trigger ``text`` matches."""
-    return [d for d, t in zip(DETECTORS, _PY_TRIGGERS, strict=True) if t.search(text)]
+    """The detectors whose trigger ``text`` matches; a trigger's regex runs only when one
+    of its gate's literals is in the text."""
+    folded: str | None = None
+    digits: bool | None = None
+    found = []
+    for detector, trigger, (words, caseless) in zip(DETECTORS, _PY_TRIGGERS, GATES,
+                                                    strict=True):
+        if not words:
+            if digits is None:
+                digits = _DIGIT.search(text) is not None
+            if not digits:
+                continue
+        elif caseless:
+            folded = text.casefold() if folded is None else folded
+            if not any(word in folded for word in words):
+                continue
+        elif not any(word in text for word in words):
+            continue
+        if trigger.search(text):
+            found.append(detector)
+    return found
 
 
 def _normalize(kind: str, value: str) -> str:

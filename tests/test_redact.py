@@ -656,3 +656,21 @@ def test_the_engine_imports_neither_polars_nor_numpy() -> None:
             "print(sorted(m for m in ('polars', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+_FRAGMENTS = ["sk-", "ant-", "AKIA", "aWs_SeCrEt", "AIza", "ya29.", "1//0", "GOCSPX-", "ghp_",
+              "github_pat_", "hf_", "npm_", "xoxb-", "_live_", "whsec_", "==", "AccountKey",
+              "://", "@", '"', "SSN", "ſsn", "+", "00", "0", "1", "7", ".", ":", "-", " ", "(",
+              ")", "/", "a", "Z", "eyJ", "-----BEGIN", "é", "K"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS + ["".join(random.Random(i).choices(ALNUM, k=40))
+                                              for i in range(3)]), max_size=30))
+def test_gates_never_hide_a_trigger_match(parts: list[str]) -> None:
+    """A trigger's gate (a literal every match holds) only skips regexes that cannot match."""
+    from genailog.redaction import _PY_TRIGGERS
+
+    text = "".join(parts)
+    assert triggered(text) == [d for d, t in zip(DETECTORS, _PY_TRIGGERS, strict=True)
+                               if t.search(text)]
