@@ -13,10 +13,11 @@ __version__ = "0.1.0"
 
 _API = {
     "read_logs": "genailog.ingest",
-    "validate": "genailog.schema.validate",
-    "summarize": "genailog.analysis.summarize",
-    "diff_prompts": "genailog.analysis.compare",
-    "detect_drift": "genailog.analysis.drift",
+    "validate": "genailog.api",
+    "summarize": "genailog.api",
+    "diff_prompts": "genailog.api",
+    "detect_drift": "genailog.api",
+    "inspect_logs": "genailog.ingest.inspect",
     "export_dataset": "genailog.dataset.export",
     "redact_logs": "genailog.dataset.export",
     "convert": "genailog.dataset.convert",

@@ -1,0 +1,89 @@
+"""The public functions: each takes logs already read (``read_logs``'s :class:`Logs`, or a
+frame) or paths (one ``str``/``Path`` or a sequence of them), reads the paths when given
+them, and calls the pure library function of its command.
+
+This is the facade layer: above analysis and dataset, below the CLI (the layer contract in
+pyproject.toml names it). ``genailog.validate("sample_logs/")`` reads one directory, never
+the characters of a string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from genailog.ingest import Logs, read_logs
+from genailog.ingest.reader import as_paths
+
+if TYPE_CHECKING:
+    from genailog.analysis.compare import DiffOptions, DiffResult
+    from genailog.analysis.drift import DriftOptions, DriftResult
+    from genailog.analysis.summarize import SummaryResult
+    from genailog.schema.validate import ValidationResult
+
+Paths = str | Path | Sequence[str | Path]
+LogsLike = Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path]
+
+
+def _read(source: LogsLike, on_invalid: str, input_format: str
+          ) -> tuple[pl.LazyFrame, dict[str, Any] | None]:
+    """A frame and its read report (None for a frame given as it is)."""
+    if isinstance(source, Logs):
+        return source.frame, source.report.to_dict()
+    if isinstance(source, pl.LazyFrame | pl.DataFrame):
+        return source.lazy(), None
+    logs = read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format)
+    return logs.frame, logs.report.to_dict()
+
+
+def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
+    """Every record of ``source`` judged against the schema (see
+    :func:`genailog.schema.validate.validate` for the options). Given :class:`Logs`, the
+    verdicts of the read that made them (read them with ``on_invalid="skip"`` to keep the
+    invalid records listed)."""
+    from genailog.schema.validate import ValidationResult
+    from genailog.schema.validate import validate as validate_paths
+
+    if isinstance(source, Logs):
+        report = source.report
+        return ValidationResult(records=report.records + len(report.invalid),
+                                invalid_records=list(report.invalid),
+                                max_errors=options.get("max_errors"),
+                                files=[f.path for f in report.files])
+    return validate_paths(as_paths(source), **options)
+
+
+def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
+    """Cost, latency, tokens and quality per group (options of
+    :func:`genailog.analysis.summarize.summarize`)."""
+    from genailog.analysis.summarize import summarize as summarize_logs
+
+    if isinstance(logs, Logs | pl.LazyFrame | pl.DataFrame):
+        return summarize_logs(logs, **options)
+    read = read_logs(as_paths(logs), on_invalid=options.pop("on_invalid", "fail"),
+                     input_format=options.pop("input_format", "auto"))
+    return summarize_logs(read, **options)
+
+
+def diff_prompts(logs: LogsLike, baseline: str, candidate: str,
+                 options: DiffOptions | None = None, *, on_invalid: str = "fail",
+                 input_format: str = "auto") -> DiffResult:
+    """Is ``candidate`` worse than ``baseline``? (see :mod:`genailog.analysis.compare`)."""
+    from genailog.analysis.compare import diff_prompts as compare
+
+    frame, report = _read(logs, on_invalid, input_format)
+    return compare(frame, baseline, candidate, options, report=report)
+
+
+def detect_drift(logs: LogsLike, *, reference: LogsLike | None = None,
+                 options: DriftOptions | None = None, on_invalid: str = "fail",
+                 input_format: str = "auto", **filters: Any) -> DriftResult:
+    """What changed across time windows (see :mod:`genailog.analysis.drift`)."""
+    from genailog.analysis.drift import detect_drift as drift
+
+    frame, _ = _read(logs, on_invalid, input_format)
+    ref = None if reference is None else _read(reference, on_invalid, input_format)[0]
+    return drift(frame, reference=ref, options=options, **filters)
