@@ -89,11 +89,14 @@ class _OpenDetector:
 
     def _serve(self) -> None:
         while True:
-            with open(self.path, "wb") as handle:  # blocks until a reader opens the FIFO
-                if self._stop:
-                    return
-                self.opened.set()
-                handle.write(b"model\nleaked\n")
+            try:
+                with open(self.path, "wb") as handle:  # blocks until a reader opens it
+                    if self._stop:
+                        return
+                    self.opened.set()
+                    handle.write(b"model\nleaked\n")
+            except BrokenPipeError:  # the reader closed early; wait for the next one
+                continue
 
     def close(self) -> None:
         self._stop = True
