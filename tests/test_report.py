@@ -190,6 +190,11 @@ def test_cli_writes_the_file_and_maps_errors(tmp_path: Path) -> None:
     assert bad.exit_code == 2, bad.output
     missing = runner.invoke(app, ["report", str(tmp_path / "none.jsonl"), "--out", str(out)])
     assert missing.exit_code == 3, missing.output
+    window = runner.invoke(app, ["report", str(SAMPLE), "--out", str(out), "--window", "1x"])
+    assert window.exit_code == 2, window.output
+    version = runner.invoke(app, ["report", str(SAMPLE), "--out", str(out), "--no-drift",
+                                  "--baseline", "v9", "--candidate", "v1"])
+    assert version.exit_code == 2 and "v9" in version.output, version.output
     empty = runner.invoke(app, ["report", str(SAMPLE), "--out", str(out),
                                 "--since", "2030-01-01"])
     assert empty.exit_code == 2 and "no timestamped records" in empty.output

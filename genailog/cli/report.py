@@ -59,6 +59,7 @@ def report_command(
 
     Example: genailog report sample_logs/ --out report.html
     """
+    from genailog.analysis.drift.windows import check_window
     from genailog.cli.render import info
     from genailog.ingest import read_logs
 
@@ -71,6 +72,8 @@ def report_command(
     from genailog.report.html import render_html
     from genailog.report.model import ReportOptions, build_report
 
+    if window is not None:
+        check_window(window)  # a usage error before a long read
     logs = read_logs(list(paths), on_invalid=on_invalid, input_format=input_format)
     options = ReportOptions(window=window, where=where, since=since, until=until,
                             prices=prices, version_field=version_field, baseline=baseline,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from genailog.analysis.drift.windows import check_window
 from genailog.analysis.filters import apply_filters
 from genailog.analysis.summarize import WINDOW_KEY, summarize
 from genailog.errors import GenailogError, UsageError
@@ -126,6 +127,8 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
                  options: ReportOptions | None = None) -> Report:
     """The report's numbers for ``logs`` (paths, a :class:`Logs`, or a canonical frame)."""
     opts = options or ReportOptions()
+    if opts.window is not None:
+        check_window(opts.window)  # before any reading
     lazy, skipped = _read(logs)
     schema = lazy.collect_schema()
     vf = opts.version_field
@@ -392,6 +395,8 @@ def _diff(frame: pl.LazyFrame, cells: pl.DataFrame,
     try:
         result = diff_prompts(frame, str(baseline), str(candidate), DiffOptions(version_field=vf))
     except GenailogError as exc:
+        if opts.baseline is not None or opts.candidate is not None:
+            raise  # versions the user named: a usage error, not a quiet note
         return None, str(exc)
     return result.to_dict(), None
 
