@@ -112,6 +112,8 @@ class Writer:
         self._closed = False
         self._wake = threading.Event()
         self._idle = threading.Event()
+        self._room = threading.Event()
+        self._waiting = False
         self._compressors: list[threading.Thread] = []
         self._open()
         self._start()
@@ -126,7 +128,8 @@ class Writer:
         empty, with a writer thread of its own, appending whole lines to the same file."""
         self._queue.clear()
         self._buffer.clear()
-        self._wake, self._idle = threading.Event(), threading.Event()
+        self._wake, self._idle, self._room = threading.Event(), threading.Event(), threading.Event()
+        self._waiting = False
         self._compressors = []
         if not self._closed:
             self._start()
@@ -146,8 +149,10 @@ class Writer:
                 self._unreported_drops += 1
                 return False
             while len(queue) >= self._size and not self._closed:
+                self._room.clear()
+                self._waiting = True
                 self._wake.set()
-                time.sleep(0.0005)
+                self._room.wait(0.01)  # set by the writer's thread as soon as it drained
         queue.append((finish, payload))
         self.stats.accepted += 1
         return True
@@ -223,6 +228,9 @@ class Writer:
             if batch:
                 self._buffer += self._encoder.encode_lines(batch)
                 self.stats.written += len(batch)
+            if self._waiting:
+                self._waiting = False
+                self._room.set()
             time.sleep(0)  # give the GIL back to the request threads between batches
             if not queue:
                 break
