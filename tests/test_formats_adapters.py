@@ -38,7 +38,7 @@ def _span(span_id: str, attrs: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def _one(data: bytes, fmt: str) -> dict[str, Any]:
-    records = [r for _, _, r in load_many([("f.json", data)], fmt)]
+    records = [r for _, _, r in load_many([("f.json", data)], fmt) if isinstance(r, dict)]
     assert len(records) == 1, records
     return records[0]
 

@@ -175,3 +175,87 @@ def test_a_logging_prefix_changes_nothing(tmp_path_factory: Any, records: list[d
         slow = read_logs([prefixed])
     assert slow.collect().select(columns).equals(left)
     assert slow.report.files[0].other_lines == len(records)
+
+
+def _one_record(tmp_path: Path, name: str, text: str) -> dict[str, Any]:
+    path = tmp_path / name
+    path.write_text(text)
+    frame = read_logs([path]).collect()
+    assert frame.height == 1, frame
+    return dict(frame.row(0, named=True))
+
+
+def test_a_dict_logged_without_json_dumps_is_read(tmp_path: Path) -> None:
+    """``logging.info(record)`` writes the dict's repr: single quotes, True, None."""
+    row = _one_record(tmp_path, "app.log", "INFO:root:{'model': 'gpt-4.1', 'input_tokens': 3, "
+                      "'cached': None, 'ok': True}\nINFO:root:{'not': 'a call'}\n")
+    assert (row["model"], row["input_tokens"]) == ("gpt-4.1", 3)
+
+
+def test_key_value_lines_logfmt_and_structlog_console(tmp_path: Path) -> None:
+    text = ("2026-11-29 13:40:27 [error    ] llm_call   input_tokens=12 model=gpt-4o "
+            "\x1b[36mlatency_ms\x1b[0m=\x1b[35m12.5\x1b[0m\n"
+            'time=2026-11-29T13:40:28Z level=info msg="llm call" model=gpt-4.1 '
+            "prompt_tokens=5 completion_tokens=2\n"
+            "GET /health status=200 took=3ms\n")
+    path = tmp_path / "app.log"
+    path.write_text(text)
+    logs = read_logs([path])
+    frame = logs.collect()
+    assert frame["model"].to_list() == ["gpt-4o", "gpt-4.1"]
+    assert frame["status"].to_list() == ["error", "ok"]
+    assert frame["latency_ms"][0] == 12.5 and frame["output_tokens"][1] == 2
+    assert logs.report.files[0].other_lines == 1
+
+
+def test_csv_with_aliased_columns(tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    path.write_text("created,model,prompt_tokens,completion_tokens,duration_ms\n"
+                    "2026-11-29T10:00:00Z,gpt-4.1,10,2,120\n2026-11-29T10:01:00Z,gpt-4.1,,3,80\n")
+    frame = read_logs([path]).collect()
+    assert frame["input_tokens"].to_list() == [10, None]
+    assert frame["latency_ms"].to_list() == [120.0, 80.0]
+
+
+def test_provider_object_nested_in_a_field_and_records_in_a_list(tmp_path: Path) -> None:
+    completion = {"id": "c1", "object": "chat.completion", "created": 1795900000,
+                  "model": "gpt-4o-mini", "choices": [{"message": {"content": "hi"},
+                                                       "finish_reason": "stop"}],
+                  "usage": {"prompt_tokens": 20, "completion_tokens": 4,
+                            "prompt_tokens_details": {"cached_tokens": 8}}}
+    row = _one_record(tmp_path, "a.jsonl", json.dumps(
+        {"request": {"messages": [{"role": "user", "content": "hey"}]},
+         "response": completion, "duration_ms": 40}) + "\n")
+    assert (row["model"], row["input_tokens"], row["cached_input_tokens"],
+            row["response"], row["latency_ms"]) == ("gpt-4o-mini", 20, 8, "hi", 40.0)
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"records": [{"model": "m", "input_tokens": 1},
+                                            {"model": "m", "input_tokens": 2}]}))
+    assert read_logs([path]).collect()["input_tokens"].to_list() == [1, 2]
+
+
+def test_ollama_bedrock_litellm_spend_and_stream_chunks(tmp_path: Path) -> None:
+    ollama = {"model": "llama3.2", "created_at": "2026-11-29T10:00:00.123456789Z",
+              "message": {"role": "assistant", "content": "yo"}, "done": True,
+              "total_duration": 1_500_000_000, "prompt_eval_count": 26, "eval_count": 9}
+    row = _one_record(tmp_path, "o.jsonl", json.dumps(ollama) + "\n")
+    assert (row["input_tokens"], row["output_tokens"], row["latency_ms"]) == (26, 9, 1500.0)
+    bedrock = {"modelId": "x", "model": "anthropic.claude-3-5-sonnet-20240620-v1:0",
+               "usage": {"inputTokens": 100, "outputTokens": 7, "cacheReadInputTokens": 300},
+               "metrics": {"latencyMs": 812}, "stopReason": "end_turn"}
+    row = _one_record(tmp_path, "b.jsonl", json.dumps(bedrock) + "\n")
+    assert (row["input_tokens"], row["cached_input_tokens"], row["latency_ms"],
+            row["finish_reason"]) == (400, 300, 812.0, "end_turn")
+    spend = {"request_id": "r", "model": "gpt-4.1", "spend": 0.0021, "prompt_tokens": 10,
+             "completion_tokens": 3, "startTime": "2026-11-29T10:00:00Z",
+             "endTime": "2026-11-29T10:00:01.5Z"}
+    row = _one_record(tmp_path, "s.jsonl", json.dumps(spend) + "\n")
+    assert (row["cost_usd"], row["latency_ms"]) == (0.0021, 1500.0)
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1795900000,
+             "model": "gpt-4.1", "choices": [{"delta": {"content": "h"}}]}
+    last = {**chunk, "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 1}}
+    path = tmp_path / "stream.jsonl"
+    path.write_text(json.dumps(chunk) + "\n" + json.dumps(chunk) + "\n" + json.dumps(last) + "\n")
+    logs = read_logs([path])
+    assert logs.collect()["input_tokens"].to_list() == [4]
+    assert logs.report.files[0].other_lines == 2

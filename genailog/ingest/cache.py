@@ -1,10 +1,23 @@
 """A columnar cache of JSONL files, so several commands over one artifact parse it once.
 
-A file's entry is keyed by its path, size, modification time and a hash of its first and
-last MiB, plus the genailog version; it holds the typed records as Parquet parts and the
-invalid records in ``meta.json``. Entries are written to a temporary folder and renamed
-into place, so a crash never leaves a half entry. ``GENAILOG_CACHE_DIR`` moves the cache;
-``GENAILOG_NO_CACHE=1`` turns it off. Only files of at least ``MIN_BYTES`` are cached.
+A file's entry is keyed by a hash of its whole content (xxHash's XXH3-128, about 4 GB/s),
+its path and size, and the genailog version: editing a file, even in the middle and with
+its size and modification time put back, gives another key. The entry holds the typed
+records as Parquet parts and the invalid records in ``meta.json``, which also records the
+key and each part's size and hash. Nothing in it is trusted until checked:
+
+* the cache folder and every file of an entry must belong to the current user and be
+  writable by nobody else (a group- or world-writable folder, such as ``/tmp`` itself,
+  is refused: the file is then read without the cache, and a note says why);
+* on load, ``meta.json`` must name the key looked up, and every part must have the size
+  and hash written for it; an entry that fails (truncated, corrupt, planted, from another
+  version) is deleted and the file parsed again.
+
+Entries are written to a temporary folder named after the writing process and renamed
+into place, so a crash never leaves a half entry; temporary folders of processes that no
+longer run (killed with ``kill -9``) are deleted by the next writer. ``GENAILOG_CACHE_DIR``
+moves the cache; ``GENAILOG_NO_CACHE=1`` turns it off. Only files of at least
+``MIN_BYTES`` are cached.
 """
 
 from __future__ import annotations
@@ -13,7 +26,10 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,39 +41,108 @@ from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Source
 
 MIN_BYTES = 16 * 1024 * 1024
-_SAMPLE = 1024 * 1024
-FORMAT_VERSION = 2  # bump whenever what an entry holds changes
+FORMAT_VERSION = 3  # bump whenever what an entry holds changes
+_BLOCK = 8 * 1024 * 1024
+
+
+def _hasher() -> tuple[str, Callable[[], Any]]:
+    try:
+        import xxhash
+
+        return "xxh3_128", xxhash.xxh3_128
+    except ImportError:  # pragma: no cover - xxhash is a dependency; this is only slower
+        return "blake2b", hashlib.blake2b
+
+
+HASH_NAME, _new_hash = _hasher()
+
+#: Why the cache was not used, once per folder (the reader adds these to its notes).
+_refused: dict[str, str] = {}
+#: What each key was computed from: (path, size, mtime_ns), checked before an entry is
+#: committed, so that a file changed while it was parsed is not cached under its old key.
+_keyed: dict[str, tuple[str, int, int]] = {}
 
 
 def cache_root() -> Path | None:
-    """The cache folder, or None when caching is off."""
+    """The cache folder, or None when caching is off or the folder is refused."""
     if os.environ.get("GENAILOG_NO_CACHE", "") not in ("", "0"):
         return None
     configured = os.environ.get("GENAILOG_CACHE_DIR")
     if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "genailog"
+        root = Path(configured)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = Path(base) / "genailog"
+    reason = _unsafe(root, missing_ok=True)
+    if reason is not None:
+        _refuse(root, reason)
+        return None
+    return root
+
+
+def _unsafe(path: Path, *, missing_ok: bool = False) -> str | None:
+    """Why ``path`` may not be trusted (another owner, writable by others, a symlink),
+    else None."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None if missing_ok else "missing"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(info.st_mode):
+        return "it is a symbolic link"
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return f"it belongs to user id {info.st_uid}, not to you"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "it is writable by other users"
+    return None
+
+
+def _refuse(root: Path, reason: str) -> None:
+    if str(root) in _refused:
+        return
+    message = (f"cache folder {root} not used: {reason}; point GENAILOG_CACHE_DIR at a "
+               "folder of your own (mode 700), or set GENAILOG_NO_CACHE=1")
+    _refused[str(root)] = message
+    warnings.warn(message, stacklevel=3)
+
+
+def refusals() -> list[str]:
+    """Why a cache folder was not used during this process (for the read's notes)."""
+    return list(_refused.values())
+
+
+def file_digest(path: str | Path) -> str:
+    """The hash of a file's whole content (hex)."""
+    digest = _new_hash()
+    buffer = bytearray(_BLOCK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            read = handle.readinto(buffer)
+            if not read:
+                break
+            digest.update(view[:read])
+    return str(digest.hexdigest())
 
 
 def cache_key(source: Source) -> str | None:
-    """The key of a file's entry; None for stdin and small files."""
+    """The key of a file's entry (a hash of its content); None for stdin, small files and
+    anything but a regular file."""
     if source.is_stdin:
         return None
     try:
-        stat = os.stat(source.name)
+        before = os.stat(source.name)
+        if not stat.S_ISREG(before.st_mode) or before.st_size < MIN_BYTES:
+            return None
+        content = file_digest(source.name)
     except OSError:
         return None
-    if stat.st_size < MIN_BYTES:
-        return None
-    digest = hashlib.sha256()
-    digest.update(json.dumps([os.path.abspath(source.name), stat.st_size, stat.st_mtime_ns,
-                              __version__, FORMAT_VERSION]).encode())
-    with open(source.name, "rb") as handle:
-        digest.update(handle.read(_SAMPLE))
-        handle.seek(max(0, stat.st_size - _SAMPLE))
-        digest.update(handle.read(_SAMPLE))
-    return digest.hexdigest()[:32]
+    digest = hashlib.sha256(json.dumps(
+        [os.path.abspath(source.name), before.st_size, content, HASH_NAME, __version__,
+         FORMAT_VERSION]).encode()).hexdigest()[:32]
+    _keyed[digest] = (source.name, before.st_size, before.st_mtime_ns)
+    return digest
 
 
 @dataclass
@@ -71,30 +156,88 @@ class CacheEntry:
 
 
 def load(root: Path, key: str) -> CacheEntry | None:
+    """The entry of ``key`` once checked; None when there is none. An entry that fails a
+    check is deleted, so that the file is parsed again and the entry rewritten."""
     folder = root / key
+    if not folder.exists() and not folder.is_symlink():
+        return None
     try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        invalid = [InvalidRecord(r["file"], r["line"], tuple(map(tuple, r["problems"])),
-                                 raw=r["raw"].encode("utf-8", "surrogateescape"))
-                   for r in meta["invalid"]]
-        parts = [(pl.scan_parquet(folder / name), set(marks))
-                 for name, marks in sorted(meta["parts"].items())]
-        return CacheEntry(parts, meta["records"], invalid)
+        entry = _checked(folder, key)
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # unreadable or from another version: parse the file again
+        entry = None
+    if entry is None:
+        _discard(folder)
+    return entry
+
+
+def _checked(folder: Path, key: str) -> CacheEntry | None:
+    if _unsafe(folder) is not None or _unsafe(folder / "meta.json") is not None:
+        return None
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("key") != key or meta.get("format") != FORMAT_VERSION:
+        return None
+    for name, (size, digest) in meta["sizes"].items():
+        part = folder / name
+        if (name not in meta["parts"] or "/" in name or _unsafe(part) is not None
+                or part.stat().st_size != size or file_digest(part) != digest):
+            return None
+    if set(meta["sizes"]) != set(meta["parts"]):
+        return None
+    invalid = [InvalidRecord(r["file"], r["line"], tuple(map(tuple, r["problems"])),
+                             raw=r["raw"].encode("utf-8", "surrogateescape"))
+               for r in meta["invalid"]]
+    parts = [(pl.scan_parquet(folder / name), set(marks))
+             for name, marks in sorted(meta["parts"].items())]
+    return CacheEntry(parts, int(meta["records"]), invalid)
+
+
+def _discard(folder: Path) -> None:
+    try:
+        if folder.is_symlink():
+            folder.unlink()
+        elif _unsafe(folder) is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    except OSError:
+        pass
 
 
 def write_part(frame: pl.DataFrame, path: Path) -> None:
     frame.write_parquet(path, compression="lz4", statistics=False)
 
 
+def _sweep(root: Path) -> None:
+    """Delete temporary folders left by writers that no longer run (killed mid-write)."""
+    for folder in root.glob(".*.*.tmp*"):
+        parts = folder.name.split(".")
+        pid = int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        if _unsafe(folder) is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
 class CacheWriter:
     """Collects a file's parts in a temporary folder; ``commit`` renames it into place."""
 
     def __init__(self, root: Path, key: str) -> None:
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        reason = _unsafe(root)
+        if reason is not None:
+            _refuse(root, reason)
+            raise OSError(f"cache folder {root} not used: {reason}")
+        _sweep(root)
         self.root, self.key = root, key
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{key}.{os.getpid()}.tmp", dir=root))
         self.parts: dict[str, list[str]] = {}
 
     def add(self, frame: pl.DataFrame, json_columns: set[str]) -> None:
@@ -108,15 +251,29 @@ class CacheWriter:
         self.parts[name] = sorted(json_columns)
 
     def commit(self, records: int, invalid: list[InvalidRecord]) -> None:
+        """Write ``meta.json`` and rename the entry into place; nothing is committed when
+        the file changed since its key was computed (the next read parses it again)."""
+        keyed = _keyed.get(self.key)
+        if keyed is not None:
+            now = os.stat(keyed[0])
+            if (now.st_size, now.st_mtime_ns) != keyed[1:]:
+                self.abort()
+                return
+        for name in self.parts:  # private whatever the umask: load refuses others' writes
+            os.chmod(self.folder / name, 0o600)
+        sizes = {name: [(self.folder / name).stat().st_size, file_digest(self.folder / name)]
+                 for name in self.parts}
         meta: dict[str, Any] = {
-            "records": records, "parts": self.parts,
+            "key": self.key, "format": FORMAT_VERSION, "records": records,
+            "parts": self.parts, "sizes": sizes,
             "invalid": [{"file": r.file, "line": r.line, "problems": r.problems,
                          "raw": r.raw.decode("utf-8", "surrogateescape")} for r in invalid],
         }
         (self.folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        os.chmod(self.folder / "meta.json", 0o600)
         target = self.root / self.key
-        if target.exists():
-            shutil.rmtree(target, ignore_errors=True)
+        if target.exists() or target.is_symlink():
+            _discard(target)
         os.replace(self.folder, target)
 
     def abort(self) -> None:

@@ -22,6 +22,7 @@ import polars as pl
 from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk
+from genailog.schema import limits
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.fastcheck import (
     RFC3339_RUST,
@@ -170,8 +171,8 @@ def _decode_batch(joined: bytes, expected: int, extras: tuple[str, ...] = (), *,
                     return None
                 extras = (*extras, name)
                 continue
-            except (msgspec.DecodeError, UnicodeDecodeError):
-                return None
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                return None  # judged line by line (RecursionError: nested too deeply)
             return (records, extras) if len(records) == expected else None
         return None
     finally:
@@ -298,13 +299,20 @@ class ChunkReader:
     def _typed(self, text: bytes, records: list[Any], extras: tuple[str, ...],
                result: ChunkResult) -> tuple[pl.DataFrame | None, list[int]]:
         """Type accepted records (``text`` is their lines); also the positions of records
-        whose timestamp breaks the RFC 3339 pattern or names no real instant (e.g. Feb 30),
-        for jsonschema to judge."""
+        for jsonschema and :mod:`genailog.schema.limits` to judge: a timestamp that breaks
+        the RFC 3339 pattern, names no real instant (e.g. Feb 30) or falls outside the
+        years 1-9999 in UTC, inconsistent token counts, a user field beyond the limits."""
         stamps = pl.Series([r.timestamp for r in records], dtype=pl.String)
         parsed = pl.select(
             pl.when(pl.lit(stamps).str.contains(RFC3339_RUST))
             .then(parse_timestamps(pl.lit(stamps)))).to_series()
+        parsed = parsed.set(~parsed.dt.year().is_between(1, 9999).fill_null(True),
+                            None)  # type: ignore[arg-type]
         late = parsed.is_null().arg_true().to_list()
+        flagged = _breaches(records, extras)
+        if flagged:
+            late = sorted(set(late) | flagged)
+            parsed = parsed.scatter(sorted(flagged), None)  # type: ignore[arg-type]
         if not self.build_frames:
             return None, late
         try:
@@ -315,7 +323,7 @@ class ChunkReader:
             return self._exact(text, parsed.is_null(), result), late
         frame = _escape_nested_text(frame.with_columns(parsed.alias("timestamp")))
         if extras:
-            frame = frame.with_columns(_extra_columns(records, extras, result))
+            frame = frame.with_columns(_extra_columns(records, extras, result, flagged))
         return (frame.filter(parsed.is_not_null()) if late else frame), late
 
     @staticmethod
@@ -328,13 +336,40 @@ class ChunkReader:
         return frame
 
 
-def _extra_columns(records: list[Any], extras: tuple[str, ...],
-                   result: ChunkResult) -> list[pl.Series]:
-    """The user's own fields, each typed from every one of its values."""
+def _breaches(records: list[Any], extras: tuple[str, ...]) -> set[int]:
+    """Positions of decoded records that break a rule of :mod:`genailog.schema.limits`
+    the compiled twin cannot see: cached and cache-write tokens above the input tokens,
+    and user fields holding integers beyond 64 bits or nested too deeply."""
+    flagged = {
+        i for i, r in enumerate(records)
+        if (r.cached_input_tokens or r.cache_write_tokens) and r.input_tokens is not None
+        and (r.cached_input_tokens or 0) + (r.cache_write_tokens or 0) > r.input_tokens}
+    for index in range(len(extras)):
+        attribute = f"x{index}"
+        values = [getattr(r, attribute, None) for r in records]
+        kinds = set(map(type, values))
+        if int in kinds:
+            ints = [v for v in values if type(v) is int]
+            if min(ints) < limits.INT64_MIN or max(ints) > limits.INT64_MAX:
+                flagged.update(i for i, v in enumerate(values) if type(v) is int and not (
+                    limits.INT64_MIN <= v <= limits.INT64_MAX))
+        if dict in kinds or list in kinds:
+            flagged.update(i for i, v in enumerate(values) if type(v) in (dict, list)
+                           and limits.value_problem(v) is not None)
+    return flagged
+
+
+def _extra_columns(records: list[Any], extras: tuple[str, ...], result: ChunkResult,
+                   flagged: set[int]) -> list[pl.Series]:
+    """The user's own fields, each typed from every one of its values (those of
+    ``flagged`` records, which are filtered out, left null)."""
     columns = []
     for index, name in enumerate(extras):
         attribute = f"x{index}"  # records decoded before the field was seen lack it
-        series, as_json = extra_series(name, [getattr(r, attribute, None) for r in records])
+        values = [getattr(r, attribute, None) for r in records]
+        for position in flagged:
+            values[position] = None
+        series, as_json = extra_series(name, values)
         if as_json:
             result.json_columns.add(name)
         columns.append(series)

@@ -5,10 +5,13 @@ Accepts files, directories (searched recursively), globs and ``-`` for stdin.
 
 from __future__ import annotations
 
+import errno
 import glob
 import gzip
 import io
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from genailog.errors import InputError
+from genailog.schema.limits import bound_lines, long_line_stand_in, max_line_bytes
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log", ".pb")
 COMPRESSIONS = (".gz", ".zst")
@@ -58,6 +62,8 @@ class Source:
             raw: BinaryIO = open(self.name, "rb")  # noqa: SIM115 - returned to the caller
         except OSError as exc:
             raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
+        if self.compression:
+            _check_magic(self.name, raw, self.compression)
         if self.compression == ".gz":
             return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
         if self.compression == ".zst":
@@ -65,6 +71,21 @@ class Source:
 
             return zstandard.ZstdDecompressor().stream_reader(raw)
         return raw
+
+
+_MAGIC = {".gz": (b"\x1f\x8b", "gzip"), ".zst": (b"\x28\xb5\x2f\xfd", "zstd")}
+
+
+def _check_magic(name: str, raw: Any, compression: str) -> None:
+    """A file named .gz or .zst must start like one: an empty or plain file so named is
+    an error, never an empty log."""
+    magic, what = _MAGIC[compression]
+    head = raw.peek(len(magic))[:len(magic)]
+    if head != magic:
+        raw.close()
+        found = "it is empty" if not head else "it does not start like one"
+        raise InputError(f"{name} is named {compression} but is not {what} data: {found}; "
+                         f"rename it or compress it with {what}")
 
 
 def _is_log_file(path: Path) -> bool:
@@ -91,12 +112,30 @@ def _expand(arg: str) -> list[Path]:
         return found
     if path.is_file():
         return [path]
-    if glob.has_magic(arg):
+    if glob.has_magic(arg) and not path.exists():
         matches = sorted(Path(p) for p in glob.glob(arg, recursive=True) if Path(p).is_file())
         if not matches:
             raise InputError(f"no files match {arg}")
         return matches
-    raise InputError(f"no such file or directory: {arg}")
+    try:
+        mode = os.stat(arg).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"cannot read {arg}: a loop of symbolic links") from None
+        if exc.errno == errno.ENOENT:
+            raise InputError(f"no such file or directory: {arg}") from None
+        raise InputError(f"cannot read {arg}: {exc.strerror}") from None
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return [path]  # a named pipe or <(command): read as a stream, like stdin
+    raise InputError(f"cannot read {arg}: it is a {_kind(mode)}, not a file or directory")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    return "special file"
 
 
 def discover(paths: Sequence[str | Path]) -> list[Source]:
@@ -117,8 +156,13 @@ def discover(paths: Sequence[str | Path]) -> list[Source]:
     return sources
 
 
-def iter_chunks(stream: Any, size: int) -> Iterator[bytes]:
-    """Chunks of about ``size`` bytes, each ending at a newline (the last may not)."""
+def iter_chunks(stream: Any, size: int, limit: int | None = None) -> Iterator[bytes]:
+    """Chunks of about ``size`` bytes, each ending at a newline (the last may not).
+
+    A line longer than ``limit`` (default :func:`~genailog.schema.limits.max_line_bytes`)
+    is never held whole: it is read through and replaced by a short stand-in that every
+    reader reports as an invalid record (:mod:`genailog.schema.limits`)."""
+    limit = max_line_bytes() if limit is None else limit
     rest = b""
     while True:
         block = stream.read(size)
@@ -128,22 +172,38 @@ def iter_chunks(stream: Any, size: int) -> Iterator[bytes]:
         cut = block.rfind(b"\n")
         if cut < 0:
             rest = block  # a line longer than size: keep reading
+            if len(rest) > limit:
+                stand_in, rest = _skip_line(stream, rest, size)
+                yield stand_in
             continue
         rest = block[cut + 1 :]
-        yield block[: cut + 1]
+        yield bound_lines(block[: cut + 1], limit)
     if rest:
-        yield rest
+        yield bound_lines(rest, limit)
+
+
+def _skip_line(stream: Any, start: bytes, size: int) -> tuple[bytes, bytes]:
+    """Read through the rest of a too-long line that begins with ``start``: its stand-in
+    (with its newline, unless the stream ended first) and what follows the line."""
+    length = len(start)
+    while True:
+        block = stream.read(size)
+        if not block:
+            return long_line_stand_in(length, start), b""
+        end = block.find(b"\n")
+        if end >= 0:
+            return long_line_stand_in(length + end, start) + b"\n", block[end + 1:]
+        length += len(block)
 
 
 def newline_cuts(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]]:
     """Byte ranges of a plain file of about ``chunk_bytes``, each ending after a newline
-    (found by seeking, so the chunks can be read without copying)."""
+    (found by seeking, so the chunks can be read without copying). A range can be longer
+    when a line is: read ranges with :func:`read_range`, which bounds lines."""
     cuts = [0]
     with open(path, "rb") as handle:
         while cuts[-1] + chunk_bytes < size:
-            handle.seek(cuts[-1] + chunk_bytes)
-            handle.readline()
-            position = handle.tell()
+            position = _after_newline(handle, cuts[-1] + chunk_bytes)
             if position >= size:
                 break
             cuts.append(position)
@@ -151,11 +211,50 @@ def newline_cuts(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]
     return list(zip(cuts, cuts[1:], strict=False))
 
 
+_SCAN = 1 << 20
+
+
+def _after_newline(handle: Any, start: int) -> int:
+    """The offset just after the first newline at or after ``start`` (the end of the file
+    if there is none), found in blocks so that a long line is never held."""
+    handle.seek(start)
+    position = start
+    while True:
+        block = handle.read(_SCAN)
+        if not block:
+            return position
+        end = block.find(b"\n")
+        if end >= 0:
+            return position + end + 1
+        position += len(block)
+
+
+def read_range(handle: Any, start: int, end: int, limit: int | None = None) -> bytes:
+    """Bytes ``start:end`` of an open file, with lines longer than ``limit`` replaced by
+    their stand-ins; a range no longer than the limit is read as it is, in one call."""
+    limit = max_line_bytes() if limit is None else limit
+    handle.seek(start)
+    if end - start <= limit:
+        return bytes(handle.read(end - start))
+    return b"".join(iter_chunks(_Window(handle, end - start), _SCAN * 16, limit))
+
+
+class _Window:
+    """The next ``left`` bytes of a stream, as a stream."""
+
+    def __init__(self, stream: Any, left: int) -> None:
+        self._stream, self._left = stream, left
+
+    def read(self, size: int) -> bytes:
+        data = self._stream.read(min(size, self._left)) if self._left > 0 else b""
+        self._left -= len(data)
+        return bytes(data)
+
+
 def file_chunks(path: str, ranges: list[tuple[int, int]]) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         for start, end in ranges:
-            handle.seek(start)
-            yield handle.read(end - start)
+            yield read_range(handle, start, end)
 
 
 @dataclass(frozen=True)
@@ -192,13 +291,15 @@ def numbered_chunks(stream: Any, size: int, name: str = "", total: int | None = 
 
 
 def size_of(source: Source) -> int | None:
-    """The size in bytes of an uncompressed file, else None."""
+    """The size in bytes of an uncompressed regular file, else None (a pipe is read as a
+    stream)."""
     if source.is_stdin or source.compression:
         return None
     try:
-        return Path(source.name).stat().st_size
+        info = Path(source.name).stat()
     except OSError:
         return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def buffered(data: bytes) -> BinaryIO:

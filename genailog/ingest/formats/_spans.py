@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from genailog.errors import InvalidRecordError
-from genailog.ingest.formats._common import decode, not_object
+from genailog.ingest.formats._common import OtherLine, decode, not_object
 
 _STATUS_ERROR = ("STATUS_CODE_ERROR", 2, "2", "ERROR")
 
@@ -90,13 +90,16 @@ def hex_id(value: str | None, size: int) -> str | None:
 
 
 def documents(file: str, data: bytes
-              ) -> Iterator[tuple[int, dict[str, Any] | InvalidRecordError]]:
+              ) -> Iterator[tuple[int, dict[str, Any] | InvalidRecordError | OtherLine]]:
     """(line, document) for each JSON document in the file: one whole document, one per
     line, pretty-printed documents back to back (ConsoleSpanExporter), or the items of a
     JSON array; a stretch that is no JSON gives its error and reading goes on at the next
     line. ``{"data": [...]}`` wrappers (Phoenix's REST API) give their items."""
     text = data.decode("utf-8-sig", errors="replace")
     for line, value in _values(file, text):
+        if isinstance(value, OtherLine):
+            yield line, value
+            continue
         if isinstance(value, dict) and isinstance(value.get("data"), list) and not (
                 "resourceSpans" in value or "context" in value):
             for item in value["data"]:
@@ -130,7 +133,10 @@ def _values(file: str, text: str) -> Iterator[tuple[int, Any]]:
         try:
             value, at = decoder.raw_decode(text, at)
         except json.JSONDecodeError as exc:
-            yield line, InvalidRecordError(file, line, f"not valid JSON: {exc.msg}")
+            if text[at] in "{[":
+                yield line, InvalidRecordError(file, line, f"not valid JSON: {exc.msg}")
+            else:
+                yield line, OtherLine()  # a program's own output between the documents
             nxt = text.find("\n", at)
             at = size if nxt < 0 else nxt + 1
             continue
@@ -154,7 +160,7 @@ def _span(file: str, line: int, raw: dict[str, Any], resource: dict[str, Any],
     )
 
 
-def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError]:
+def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError | OtherLine]:
     """Every span of a traces file (OTLP JSON, OTel SDK span JSON, Phoenix span rows),
     and the error of each unreadable line."""
     if is_protobuf(data):
@@ -166,7 +172,7 @@ def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError]:
             yield exc
             return
     for line, request in documents(file, data):
-        if isinstance(request, InvalidRecordError):
+        if isinstance(request, InvalidRecordError | OtherLine):
             yield request
             continue
         if "resourceSpans" not in request:
@@ -189,7 +195,7 @@ def spans(file: str, data: bytes) -> Iterator[Span | InvalidRecordError]:
 def log_records(file: str, data: bytes) -> Iterator[LogRecord]:
     """Every log record of an OTLP logs file."""
     for line, request in documents(file, data):
-        if isinstance(request, InvalidRecordError):
+        if isinstance(request, InvalidRecordError | OtherLine):
             continue  # the traces give the records; a bad logs line only loses content
         for resource_logs in request.get("resourceLogs") or []:
             resource = attributes((resource_logs.get("resource") or {}).get("attributes"))

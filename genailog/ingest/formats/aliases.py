@@ -133,10 +133,12 @@ FIELDS: tuple[Field, ...] = (
                            "prompt_token_count", "promptTokenCount",
                            "usage.input_tokens", "usage.prompt_tokens",
                            "usage_metadata.prompt_token_count", "usageMetadata.promptTokenCount",
-                           "token_usage.prompt_tokens", "usage.input"), _int),
+                           "token_usage.prompt_tokens", "usage.input", "usage.inputTokens",
+                           "inputTokens", "prompt_eval_count"), _int),
     Field("output_tokens", ("completion_tokens", "tokens_out", "output_token_count",
                             "usage.output_tokens", "usage.completion_tokens",
-                            "token_usage.completion_tokens", "usage.output"), _int),
+                            "token_usage.completion_tokens", "usage.output",
+                            "usage.outputTokens", "outputTokens", "eval_count"), _int),
     Field("cached_input_tokens", ("cached_tokens", "cache_read_input_tokens",
                                   "cache_read_tokens", "prompt_tokens_details.cached_tokens",
                                   "input_tokens_details.cached_tokens",
@@ -145,9 +147,11 @@ FIELDS: tuple[Field, ...] = (
                                   "usage.cache_read_input_tokens", "usage.cached_tokens",
                                   "cached_content_token_count", "cachedContentTokenCount",
                                   "usage_metadata.cached_content_token_count",
-                                  "usageMetadata.cachedContentTokenCount"), _int),
+                                  "usageMetadata.cachedContentTokenCount",
+                                  "usage.cacheReadInputTokens", "cacheReadInputTokens"), _int),
     Field("cache_write_tokens", ("cache_creation_input_tokens", "cache_creation_tokens",
-                                 "usage.cache_creation_input_tokens"), _int),
+                                 "usage.cache_creation_input_tokens",
+                                 "usage.cacheWriteInputTokens", "cacheWriteInputTokens"), _int),
     Field("reasoning_tokens", ("completion_tokens_details.reasoning_tokens",
                                "output_tokens_details.reasoning_tokens",
                                "usage.completion_tokens_details.reasoning_tokens",
@@ -156,11 +160,12 @@ FIELDS: tuple[Field, ...] = (
                                "usage_metadata.thoughts_token_count",
                                "usageMetadata.thoughtsTokenCount"), _int),
     Field("cost_usd", ("cost", "total_cost", "response_cost", "cost_details.total",
-                       "usage.cost"), _float),
+                       "usage.cost", "spend"), _float),
     Field("latency_ms", ("duration_ms", "elapsed_ms", "response_time_ms", "latency_millis",
-                         "took_ms"), _float),
+                         "took_ms", "latencyMs", "metrics.latencyMs"), _float),
     Field("ttft_ms", ("time_to_first_token_ms", "first_token_ms"), _float),
-    Field("finish_reason", ("stop_reason", "finishReason"), _scalar_text),
+    Field("finish_reason", ("stop_reason", "finishReason", "stopReason", "done_reason"),
+          _scalar_text),
     Field("request_id", ("response_id", "responseId", "x_request_id"), _scalar_text,
           marks_record=False),
     Field("trace_id", ("traceId", "otelTraceID"), _scalar_text, marks_record=False),
@@ -258,18 +263,27 @@ def _usage_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return usage if isinstance(usage, Mapping) else obj
 
 
+#: Usage objects whose input count excludes cache reads and writes: Anthropic's, and
+#: Bedrock Converse's (its ``totalTokens`` adds the cache counts to input and output).
+_EXCLUSIVE = (("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"),
+              ("inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens"))
+
+
 def _anthropic_usage(obj: Mapping[str, Any], out: dict[str, Any]) -> None:
-    """Anthropic's ``input_tokens`` excludes cache reads and writes: add them back."""
+    """Anthropic's (and Bedrock Converse's) input count excludes cache reads and writes:
+    add them back."""
     usage = _usage_of(obj)
-    if "prompt_tokens" in usage or "input_tokens" not in usage:
+    if "prompt_tokens" in usage:
         return
-    if "cache_read_input_tokens" not in usage and "cache_creation_input_tokens" not in usage:
+    for base_key, read_key, write_key in _EXCLUSIVE:
+        if base_key not in usage or (read_key not in usage and write_key not in usage):
+            continue
+        base = _int(usage.get(base_key))
+        if base is None or out.get("input_tokens") != base:
+            return
+        out["input_tokens"] = base + (_int(usage.get(read_key)) or 0) + (
+            _int(usage.get(write_key)) or 0)
         return
-    base = _int(usage.get("input_tokens"))
-    if base is None or out.get("input_tokens") != base:
-        return
-    out["input_tokens"] = base + (_int(usage.get("cache_read_input_tokens")) or 0) + (
-        _int(usage.get("cache_creation_input_tokens")) or 0)
 
 
 def _gemini_output(obj: Mapping[str, Any], out: dict[str, Any]) -> None:

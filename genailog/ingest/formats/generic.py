@@ -24,6 +24,7 @@ after a record gives its ``error_type`` and ``error_message``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -76,20 +77,44 @@ def load_records(file: str, data: bytes, ctx: ReadContext) -> Iterator[Item]:
             notes.other_lines += 1
             yield file, piece.line, OtherLine()
             continue
-        record = to_record(file, piece, ctx, notes)
-        if record is None:
-            notes.other_lines += 1
-            yield file, piece.line, OtherLine()
-            continue
-        naive = naive or bool(record.pop("_naive_time", False))
-        yield file, piece.line, record
+        for item in _records_of(file, piece, ctx, notes):
+            if isinstance(item, dict):
+                naive = naive or bool(item.pop("_naive_time", False))
+            yield file, piece.line, item
     if naive:
         ctx.note(f"times written without a UTC offset were read as {ctx.options.timezone} "
                  "(--timezone to change)")
 
 
+#: Keys under which a document may hold its records as a list.
+_LIST_KEYS = ("records", "logs", "calls", "items", "entries", "results", "data", "events")
+
+
+def _records_of(file: str, piece: Piece, ctx: ReadContext, notes: FileNotes
+                ) -> Iterator[Record | OtherLine]:
+    """The record of a piece; or, for a document that holds its records in a list
+    (``{"records": [...]}``), theirs; or an other line."""
+    record = to_record(file, piece, ctx, notes)
+    if record is not None:
+        yield record
+        return
+    nested = next((piece.obj[k] for k in _LIST_KEYS if isinstance(piece.obj.get(k), list)
+                   and piece.obj[k] and all(isinstance(v, dict) for v in piece.obj[k])), None)
+    found = False
+    for value in nested or []:
+        inner = to_record(file, Piece(piece.line, value, piece.prefix), ctx, notes)
+        if inner is not None:
+            found = True
+            yield inner
+    if not found:
+        notes.other_lines += 1
+        yield OtherLine()
+
+
 def _pieces(file: str, data: bytes, zone: tzinfo) -> list[Piece]:
     text = data.decode("utf-8-sig", errors="replace")
+    if _is_csv(file, text):
+        return _csv_pieces(text)
     stripped = text.lstrip()
     if stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "]"):
         from genailog.ingest.formats._common import json_items
@@ -106,15 +131,70 @@ def _pieces(file: str, data: bytes, zone: tzinfo) -> list[Piece]:
     return split_text(text.splitlines(), zone)
 
 
+def _is_csv(file: str, text: str) -> bool:
+    """A CSV (or TSV) table with a header row: by name, or by a first line of separated
+    names with no JSON in it."""
+    lowered = file.lower().removesuffix(".gz").removesuffix(".zst")
+    first = text.lstrip().split("\n", 1)[0]
+    if lowered.endswith((".csv", ".tsv")):
+        return True
+    return "{" not in first and (first.count(",") >= 2 or first.count("\t") >= 2) and all(
+        part.strip().strip('"').replace("_", "").replace(".", "").isalnum()
+        for part in re.split(r"[,\t]", first) if part.strip())
+
+
+def _csv_pieces(text: str) -> list[Piece]:
+    """Rows of a CSV/TSV table as objects (empty cells absent), each at its line."""
+    import csv
+    import io
+
+    first = text.lstrip().split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    pieces, line = [], 2
+    for row in reader:
+        obj = {k: v for k, v in row.items() if k and v not in (None, "")}
+        pieces.append(Piece(line, obj))
+        line = reader.line_num + 1
+    return pieces
+
+
+_NESTED = ("response", "output", "result", "completion", "raw_response", "body",
+           "response_body")
+
+
+def _nested_provider(file: str, line: int, fields: Mapping[str, Any]
+                     ) -> tuple[Record | None, dict[str, Any]]:
+    """A provider object logged inside a field (``{"request": ..., "response": <a
+    ChatCompletion>}``): its fields, and its usage mapped."""
+    for key in _NESTED:
+        inner = fields.get(key)
+        if isinstance(inner, dict):
+            found = provider_fields(file, line, inner)
+            if found is not None:
+                mapped, _, _ = aliases.map_fields(inner)
+                return found, {k: v for k, v in mapped.items() if k.endswith("_tokens")}
+    return None, {}
+
+
 def to_record(file: str, piece: Piece, ctx: ReadContext, notes: FileNotes) -> Record | None:
     """The canonical record of one object, or None when it is no LLM call."""
     obj: dict[str, Any] = piece.obj
     fields, envelope = unwrap(obj)
+    if fields.get("object") == "chat.completion.chunk" and not fields.get("usage"):
+        return None  # a stream's chunk: only the usage chunk stands for the call
     provider = provider_fields(file, piece.line, fields)
+    nested_tokens: dict[str, Any] = {}
+    if provider is None:
+        provider, nested_tokens = _nested_provider(file, piece.line, fields)
     mapped, sources, marks = aliases.map_fields(fields, ctx.options.field_map)
     if provider is None and not marks:
         return None
-    record: Record = {**mapped, **(provider or {})}
+    record: Record = {**nested_tokens, **mapped, **(provider or {})}
+    if provider is not None and provider.get("response") is None:
+        record.pop("response", None)
+    if "latency_ms" not in record:
+        _latency_from_times(record, fields)
     notes.shapes[_shape(piece, envelope, provider)] += 1
     for name, path in sources.items():
         notes.mapping[(path, name)] += 1
@@ -188,8 +268,11 @@ def provider_fields(file: str, line: int, obj: Mapping[str, Any]) -> Record | No
     if "custom_id" in obj:
         return _batch_line(file, line, obj)
     kind = obj.get("object")
-    if kind == "chat.completion" and isinstance(obj.get("choices"), list):
+    if kind in ("chat.completion", "chat.completion.chunk") and isinstance(
+            obj.get("choices"), list):
         return _openai_chat(obj)
+    if ("eval_count" in obj or "prompt_eval_count" in obj) and "done" in obj:
+        return _ollama(obj)
     if kind == "response" and isinstance(obj.get("output"), list):
         return _openai_response(obj)
     if obj.get("type") == "message" and obj.get("role") == "assistant" and isinstance(
@@ -217,6 +300,21 @@ def _openai_chat(obj: Mapping[str, Any]) -> Record:
         "response": text_of(message.get("content")) or message.get("refusal"),
         "refusal": True if message.get("refusal") else None,
         "finish_reason": choice.get("finish_reason"), "status": "ok",
+    })
+
+
+def _ollama(obj: Mapping[str, Any]) -> Record:
+    """An Ollama ``/api/chat`` or ``/api/generate`` answer (durations in nanoseconds)."""
+    message = obj.get("message") if isinstance(obj.get("message"), dict) else {}
+    total = obj.get("total_duration")
+    stamp = obj.get("created_at")
+    return compact({
+        "provider": "ollama", "operation": "chat" if message else "generate",
+        "model": obj.get("model"),
+        "timestamp": _iso(stamp) if isinstance(stamp, str) else None,
+        "response": text_of((message or {}).get("content")) or obj.get("response"),
+        "finish_reason": obj.get("done_reason"), "status": "ok",
+        "latency_ms": total / 1e6 if isinstance(total, int | float) else None,
     })
 
 
@@ -299,11 +397,15 @@ def _batch_line(file: str, line: int, obj: Mapping[str, Any]) -> Record | None:
 
 # -- time, status, extras -----------------------------------------------------------------
 
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
 def _iso(text: str, zone: tzinfo = UTC) -> datetime | None:
     value = text.strip()
     if value[-1:] in "zZ":
         value = value[:-1] + "+00:00"
     value = value.replace(",", ".", 1) if "," in value[17:] else value
+    value = _FRACTION.sub(r"\1", value)  # nanoseconds (Ollama, Go): microseconds kept
     try:
         stamp = datetime.fromisoformat(value)
     except ValueError:
@@ -353,6 +455,24 @@ def _set_time(record: Record, fields: Mapping[str, Any], envelope: Mapping[str, 
         record["timestamp"] = prefix.time
         if prefix.naive_time:
             record["_naive_time"] = True
+
+
+_SPANS = (("start_time", "end_time"), ("startTime", "endTime"), ("start", "end"),
+          ("request_time", "response_time"), ("started_at", "completed_at"),
+          ("request_created_at", "response_created_at"))
+
+
+def _latency_from_times(record: Record, fields: Mapping[str, Any]) -> None:
+    """Latency from a start and an end time logged side by side."""
+    for start_key, end_key in _SPANS:
+        start, end = fields.get(start_key), fields.get(end_key)
+        if start is None or end is None:
+            continue
+        first, _ = _time_value(start, UTC)
+        last, _ = _time_value(end, UTC)
+        if first is not None and last is not None and last >= first:
+            record["latency_ms"] = (last - first).total_seconds() * 1000.0
+            return
 
 
 def _status_value(value: Any) -> str | None:

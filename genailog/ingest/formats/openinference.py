@@ -17,6 +17,7 @@ from genailog.errors import InvalidRecordError
 from genailog.ingest.formats._common import (
     Item,
     Located,
+    OtherLine,
     Record,
     as_int,
     compact,
@@ -109,6 +110,11 @@ def span_record(span: Span) -> Record:
     return compact(fill_prompts(normalize_tokens(record)))
 
 
+def documents_of(span: Span) -> list[dict[str, Any]] | None:
+    """A RETRIEVER span's documents."""
+    return _documents(span.attributes) if span_kind(span) == "RETRIEVER" else None
+
+
 def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
     records: list[Located] = []
     docs: dict[str | None, list[Any]] = {}
@@ -117,10 +123,15 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
             if isinstance(span, InvalidRecordError):
                 yield span.file, span.line, span
                 continue
+            if isinstance(span, OtherLine):
+                yield name, 0, span
+                continue
             kind = span_kind(span)
             if kind == "LLM":
                 records.append((name, span.line, span_record(span)))
             elif kind == "RETRIEVER" and (found := _documents(span.attributes)):
                 docs.setdefault(span.trace_id, []).extend(found)
+            else:
+                yield span.file, span.line, OtherLine()  # a span that is no model call
     attach_retrieval(records, docs)
     yield from records

@@ -17,6 +17,7 @@ from genailog.errors import InvalidRecordError
 from genailog.ingest.formats._common import (
     Item,
     Located,
+    OtherLine,
     Record,
     as_int,
     compact,
@@ -323,10 +324,24 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
     docs: dict[str | None, list[Any]] = {}
     scores: dict[str | None, dict[str, float]] = {}
     seen: set[tuple[str | None, str | None]] = set()
+    from genailog.ingest.formats import openinference
+
+    others: list[Located] = []
     for name, data in traces:
         for span in read_spans(name, data):
             if isinstance(span, InvalidRecordError):
                 yield span.file, span.line, span
+                continue
+            if isinstance(span, OtherLine):
+                yield name, 0, span
+                continue
+            if openinference.span_kind(span):  # OpenInference spans beside these
+                if openinference.span_kind(span) == "LLM":
+                    others.append((span.file, span.line, openinference.span_record(span)))
+                elif (found_docs := openinference.documents_of(span)):
+                    docs.setdefault(span.trace_id, []).extend(found_docs)
+                else:
+                    yield span.file, span.line, OtherLine()
                 continue
             found = joined.get((span.trace_id, span.span_id), [])
             if is_llm_span(span):
@@ -337,9 +352,11 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
             if (documents := retrieval_docs(span)) is not None:
                 docs.setdefault(span.trace_id, []).extend(documents)
             _trace_scores(span, found, scores)
+            yield span.file, span.line, OtherLine()  # a span that is no model call
     records: list[Located] = [(span.file, span.line, span_record(span, events))
                               for span, events in merge_duplicates(calls)]
     records += _unjoined_details(logs, seen)
+    records += others
     attach_retrieval(records, docs)
     attach_scores(records, scores)
     yield from records

@@ -118,13 +118,20 @@ def split_text(lines: list[str], zone: tzinfo) -> list[Piece]:
     return pieces
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _piece_at(lines: list[str], index: int, zone: tzinfo) -> tuple[Piece, int]:
     text = lines[index].rstrip("\r\n")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)  # a console renderer's colours
     brace = text.find("{")
     if brace < 0:
-        return Piece(index + 1), index + 1
+        return _key_values(text, index, zone), index + 1
     prefix_text, candidate = text[:brace], text[brace:].rstrip()
     value = _decode(candidate)
+    if value is _NOT_JSON and candidate.startswith(("{'", "{}")):
+        value = _python_dict(candidate)  # logging.info(record): a dict's repr, not JSON
     end = index + 1
     if value is _NOT_JSON and _opens_object(candidate):
         value, end = _multi_line(lines, index, candidate)
@@ -134,6 +141,54 @@ def _piece_at(lines: list[str], index: int, zone: tzinfo) -> tuple[Piece, int]:
         return Piece(index + 1), index + 1  # a message that merely holds a brace
     prefix = parse_prefix(prefix_text, zone) if prefix_text.strip() else None
     return Piece(index + 1, value, prefix), end
+
+
+#: Longest Python dict repr read (``ast.literal_eval`` is safe, but not free).
+MAX_REPR = 1 << 20
+
+
+def _python_dict(text: str) -> Any:
+    """A dict logged with ``logging.info(record)`` (its repr: single quotes, True, None),
+    read as the literal it is; anything else is no object."""
+    import ast
+
+    if len(text) > MAX_REPR:
+        return _NOT_JSON
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _NOT_JSON
+    return value if isinstance(value, dict) else _NOT_JSON
+
+
+_PAIR = re.compile(r"(?:^|(?<=\s))([A-Za-z_][\w.\-]*)="
+                   r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"']*)""")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def _scalar(raw: str) -> Any:
+    if raw[:1] in ("'", '"') and raw[-1:] == raw[:1] and len(raw) >= 2:
+        return raw[1:-1].replace("\\" + raw[0], raw[0])
+    if _NUMBER.fullmatch(raw):
+        return float(raw) if any(c in raw for c in ".eE") else int(raw)
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null", "nil", ""):
+        return None
+    return raw
+
+
+def _key_values(text: str, index: int, zone: tzinfo) -> Piece:
+    """``key=value`` pairs (logfmt, structlog's console and key-value renderers) as an
+    object, with the text before the first pair as the prefix; other text is no object."""
+    pairs = list(_PAIR.finditer(text))
+    if len(pairs) < 2:
+        return Piece(index + 1)
+    obj = {m.group(1): _scalar(m.group(2)) for m in pairs}
+    head = text[: pairs[0].start()]
+    prefix = parse_prefix(head, zone) if head.strip() else None
+    return Piece(index + 1, obj, prefix)
 
 
 def _multi_line(lines: list[str], index: int, first: str) -> tuple[Any, int]:
@@ -153,17 +208,35 @@ def _multi_line(lines: list[str], index: int, first: str) -> tuple[Any, int]:
     return _NOT_JSON, index + 1
 
 
+def _in_traceback(text: str) -> bool:
+    """A traceback's body line: indented (frames, code, loguru's value annotations),
+    loguru's ``> File`` marker, or a chained traceback's header."""
+    return text.startswith((" ", "\t", "> File")) or _starts_traceback(text)
+
+
+def _next_text(lines: list[str], at: int) -> str:
+    while at < len(lines) and not lines[at].strip():
+        at += 1
+    return lines[at].rstrip("\r\n") if at < len(lines) else ""
+
+
 def _take_traceback(lines: list[str], index: int, owner: Piece) -> int:
-    """Consume a traceback starting at ``index``; its lines go to ``owner``."""
-    at = index
+    """Consume a traceback starting at ``index``; its lines go to ``owner``. Blank lines
+    inside it (loguru's) are part of it when it goes on after them."""
+    owner.traceback.append(lines[index].rstrip("\r\n"))
+    at = index + 1
     while at < len(lines):
         text = lines[at].rstrip("\r\n")
-        if at > index and not text.startswith((" ", "\t")) and not _starts_traceback(text):
-            if text.strip() and _EXCEPTION_LINE.match(text.strip()):
+        if not text.strip():
+            following = _next_text(lines, at)
+            if not (_in_traceback(following) or _EXCEPTION_LINE.match(following.strip())):
+                break
+        elif not _in_traceback(text):
+            if _EXCEPTION_LINE.match(text.strip()):
                 owner.traceback.append(text)
                 at += 1
-                if at < len(lines) and lines[at].startswith(_TRACEBACK_START[1:]):
-                    continue
+                if _starts_traceback(_next_text(lines, at)):
+                    continue  # "During handling of the above exception ..."
             break
         owner.traceback.append(text)
         at += 1
