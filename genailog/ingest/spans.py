@@ -1,0 +1,153 @@
+"""Every span of a trace, as a table: what ``traces`` (and anything that looks inside a
+request) reads, next to the LLM-call records every other command sees.
+
+:func:`read_spans` takes the same inputs as :func:`read_logs` and reads every span of the
+span shapes (OTLP JSON and protobuf, OTel SDK span JSON, Phoenix exports in JSON or
+Parquet), whatever its convention. Columns of the frame:
+
+==================  =========================================================================
+``trace_id``        hex
+``span_id``         hex
+``parent_span_id``  hex, null for a root span
+``name``            the span's name
+``kind``            ``llm``, ``retriever``, ``reranker``, ``embedding``, ``tool``, ``agent``,
+                    ``chain``, ``guardrail``, ``evaluator`` or ``span``, from OpenInference's
+                    ``openinference.span.kind``, Langfuse's ``langfuse.observation.type`` or
+                    ``gen_ai.operation.name``
+``start``, ``end``  ``Datetime(us, UTC)``
+``duration_ms``     end - start
+``status``          ``ok`` or ``error``
+``status_message``  the error's message, when there is one
+``model``           the model of an LLM span
+``app``             the resource's ``service.name``
+``attributes``      every attribute, as JSON text
+``file``, ``line``  where the span was read
+==================  =========================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from genailog.errors import InputError, InvalidRecordError
+from genailog.ingest.formats._common import OtherLine
+from genailog.ingest.formats._spans import Span, spans
+from genailog.ingest.reader import as_paths
+from genailog.ingest.sources import discover, open_peeked
+
+SPAN_DTYPES: dict[str, pl.DataType] = {
+    "trace_id": pl.String(), "span_id": pl.String(), "parent_span_id": pl.String(),
+    "name": pl.String(), "kind": pl.String(),
+    "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC"),
+    "duration_ms": pl.Float64(), "status": pl.String(), "status_message": pl.String(),
+    "model": pl.String(), "app": pl.String(), "attributes": pl.String(),
+    "file": pl.String(), "line": pl.Int64(),
+}
+
+_OPENINFERENCE = {"LLM": "llm", "RETRIEVER": "retriever", "RERANKER": "reranker",
+                  "EMBEDDING": "embedding", "TOOL": "tool", "AGENT": "agent", "CHAIN": "chain",
+                  "GUARDRAIL": "guardrail", "EVALUATOR": "evaluator"}
+_LANGFUSE = {"generation": "llm", "embedding": "embedding", "retriever": "retriever",
+             "tool": "tool", "agent": "agent", "chain": "chain", "guardrail": "guardrail",
+             "evaluator": "evaluator", "span": "span", "event": "span"}
+_GEN_AI = {"chat": "llm", "text_completion": "llm", "generate_content": "llm",
+           "embeddings": "embedding", "execute_tool": "tool", "invoke_agent": "agent",
+           "create_agent": "agent"}
+
+
+@dataclass
+class Spans:
+    """Spans in a frame (columns in :data:`SPAN_DTYPES`), and what was read."""
+
+    frame: pl.DataFrame
+    files: list[str] = field(default_factory=list)
+    invalid: list[InvalidRecordError] = field(default_factory=list)
+    other_lines: int = 0
+
+
+def span_kind(span: Span) -> str:
+    attrs = span.attributes
+    if "openinference.span.kind" in attrs:
+        return _OPENINFERENCE.get(str(attrs["openinference.span.kind"]).upper(), "span")
+    if "langfuse.observation.type" in attrs:
+        return _LANGFUSE.get(str(attrs["langfuse.observation.type"]).lower(), "span")
+    operation = attrs.get("gen_ai.operation.name")
+    if operation is not None:
+        return _GEN_AI.get(str(operation), "llm")
+    return "llm" if "gen_ai.request.model" in attrs else "span"
+
+
+def _model(span: Span) -> str | None:
+    attrs = span.attributes
+    for key in ("llm.model_name", "gen_ai.request.model", "gen_ai.response.model",
+                "langfuse.observation.model.name"):
+        if attrs.get(key):
+            return str(attrs[key])
+    return None
+
+
+def _time(nanos: Any) -> datetime | None:
+    if nanos in (None, "", 0, "0"):
+        return None
+    value = int(nanos)
+    return datetime.fromtimestamp(value // 1_000_000_000, UTC).replace(
+        microsecond=(value % 1_000_000_000) // 1000)
+
+
+def _row(span: Span) -> dict[str, Any]:
+    start, end = _time(span.start), _time(span.end)
+    duration = (end - start).total_seconds() * 1000.0 if start and end else None
+    return {
+        "trace_id": span.trace_id, "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id, "name": span.name, "kind": span_kind(span),
+        "start": start, "end": end, "duration_ms": duration,
+        "status": "error" if span.status_error else "ok",
+        "status_message": span.status_message, "model": _model(span),
+        "app": span.resource.get("service.name"),
+        "attributes": json.dumps(span.attributes, default=str, ensure_ascii=False),
+        "file": span.file, "line": span.line,
+    }
+
+
+def read_spans(paths: str | Path | Sequence[str | Path]) -> Spans:
+    """Every span in ``paths`` (files of other shapes are passed over and not listed)."""
+    from genailog.ingest.detect import detect
+    from genailog.ingest.parquet import rows_as_jsonl
+    from genailog.ingest.parquet import shape as parquet_shape
+
+    result = Spans(pl.DataFrame(schema=SPAN_DTYPES))
+    rows: list[dict[str, Any]] = []
+    for source in discover(as_paths(paths)):
+        head, stream = open_peeked(source)
+        try:
+            fmt = detect(source, head)
+            if fmt == "parquet":
+                if parquet_shape(source.name) != "spans":
+                    continue
+                data = rows_as_jsonl(source.name)
+            elif fmt in ("otlp", "openinference"):
+                data = stream.read()
+            else:
+                continue
+        except InputError:
+            continue
+        finally:
+            stream.close()
+        result.files.append(source.name)
+        for item in spans(source.name, data):
+            if isinstance(item, InvalidRecordError):
+                result.invalid.append(item)
+            elif isinstance(item, OtherLine):
+                result.other_lines += 1
+            else:
+                rows.append(_row(item))
+    if rows:
+        result.frame = pl.DataFrame(rows, schema=SPAN_DTYPES, strict=False)
+    return result
