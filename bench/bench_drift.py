@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # drift_synthetic: a test-only generator
 DATA = ROOT / "bench" / "data"
 PYTHON = sys.executable
 GENAILOG = str(Path(PYTHON).with_name("genailog"))
@@ -74,7 +75,7 @@ def _timed(args: list[str]) -> tuple[float, float, str]:
 def _data(n: int, days: int) -> Path:
     path = DATA / f"drift_{n}_{days}d.parquet"
     if not path.exists():
-        from genailog.analysis.drift.synthetic import synthetic_logs
+        from drift_synthetic import synthetic_logs
 
         DATA.mkdir(parents=True, exist_ok=True)
         per_day = -(-n // days)
@@ -121,8 +122,9 @@ def bench_text(path: Path, windows: int = 3) -> None:
 
 def false_alarms(seeds: int) -> None:
     """Alarms on stationary logs and on logs changed on day 14, both synthetic, 28 days."""
+    from drift_synthetic import synthetic_logs
+
     from genailog.analysis.drift import detect_drift
-    from genailog.analysis.drift.synthetic import synthetic_logs
 
     runs_alarmed = windows_alarmed = windows = 0
     missed = pre_alarms = post = 0

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
+from drift_synthetic import synthetic_logs
 
 from genailog.analysis.drift import DriftOptions, DriftResult, detect_drift
-from genailog.analysis.drift.synthetic import synthetic_logs
 from genailog.errors import UsageError
 from genailog.ingest.frame import canonical_frame
 

@@ -9,10 +9,10 @@ from typing import Any
 import jsonschema
 import polars as pl
 import pytest
+from drift_synthetic import synthetic_logs
 from typer.testing import CliRunner
 
 from genailog.analysis.drift import DriftOptions, detect_drift
-from genailog.analysis.drift.synthetic import synthetic_logs
 from genailog.cli.app import app
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas/drift.output.schema.json").read_text())
