@@ -1,8 +1,8 @@
 """Synthetic LLM logs with an optional drift injected on a known day.
 
 Used by the drift tests and the benchmark (test-only, so it lives under tests/) to show
-what drift finds: from ``change_day`` on, 30% of prompts are about a new topic (crypto wallets), every prompt
-carries an extra paragraph (longer prompts, more input tokens), and latency is 50% higher.
+what drift finds: from ``change_day`` on, 30% of prompts are about a new topic (crypto
+wallets), every prompt carries an extra paragraph (longer prompts, more input tokens), and latency is 50% higher.
 Before it, and without a change, every day is drawn from the same distribution.
 """
 
