@@ -3,7 +3,8 @@
 Used by the drift tests and the benchmark (test-only, so it lives under tests/) to show
 what drift finds: from ``change_day`` on, 30% of prompts are about a new topic (crypto
 wallets), every prompt carries an extra paragraph (longer prompts, more input tokens),
-and latency is 50% higher. Before it, and without a change, every day is drawn from the same distribution.
+and latency is 50% higher. Before it, and without a change, every day is drawn from the
+same distribution.
 """
 
 from __future__ import annotations
