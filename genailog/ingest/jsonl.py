@@ -306,13 +306,12 @@ class ChunkReader:
         parsed = pl.select(
             pl.when(pl.lit(stamps).str.contains(RFC3339_RUST))
             .then(parse_timestamps(pl.lit(stamps)))).to_series()
-        parsed = parsed.set(~parsed.dt.year().is_between(1, 9999).fill_null(True),
-                            None)  # type: ignore[arg-type]
+        parsed = parsed.set(~parsed.dt.year().is_between(1, 9999).fill_null(True), None)
         late = parsed.is_null().arg_true().to_list()
         flagged = _breaches(records, extras)
         if flagged:
             late = sorted(set(late) | flagged)
-            parsed = parsed.scatter(sorted(flagged), None)  # type: ignore[arg-type]
+            parsed = parsed.scatter(sorted(flagged), None)
         if not self.build_frames:
             return None, late
         try:

@@ -220,7 +220,7 @@ def _after_newline(handle: Any, start: int) -> int:
     handle.seek(start)
     position = start
     while True:
-        block = handle.read(_SCAN)
+        block: bytes = handle.read(_SCAN)
         if not block:
             return position
         end = block.find(b"\n")

@@ -1,4 +1,5 @@
-"""Exact, per-line verdicts and messages, by jsonschema (Draft 2020-12, formats checked).
+"""Exact, per-line verdicts and messages, by jsonschema (Draft 2020-12, formats checked)
+plus the parse-level rules of :mod:`genailog.schema.limits`.
 
 This is the slow path: the fast reader sends here only the lines it rejected, and
 ``genailog validate --schema`` sends every line. jsonschema has the last word.
@@ -15,6 +16,7 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator
 
+from genailog.schema import limits
 from genailog.schema.files import load_record_schema
 
 _MAX_MESSAGE = 240
@@ -26,14 +28,6 @@ class Problem:
 
     path: str
     message: str
-
-
-class _BadConstant(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> Any:
-    raise _BadConstant(name)
 
 
 def make_validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -70,25 +64,25 @@ def _short(text: str) -> str:
 
 
 def parse_line(line: bytes, *, last_unterminated: bool = False) -> tuple[Any, Problem | None]:
-    """Decode one line as JSON; a problem explains why it is not JSON."""
+    """Decode one line as JSON under the parse-level rules of :mod:`genailog.schema.limits`;
+    a problem explains why it is not a usable JSON value."""
+    too_long = limits.long_line_message(line)
+    if too_long is not None:
+        return None, Problem("", too_long)
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, Problem("", f"invalid UTF-8 at byte {exc.start + 1}; save the file as UTF-8")
     try:
-        return json.loads(text, parse_constant=_reject_constant), None
-    except _BadConstant as exc:
-        return None, Problem("", f"{exc} is not valid JSON; write null (or a number) instead")
-    except (json.JSONDecodeError, RecursionError) as exc:
-        if last_unterminated and isinstance(exc, json.JSONDecodeError) and re.match(
-            r"(Unterminated|Expecting)", exc.msg
-        ):
+        return limits.loads(text), None
+    except limits.Rejected as exc:
+        return None, Problem("", str(exc))
+    except json.JSONDecodeError as exc:
+        if last_unterminated and re.match(r"(Unterminated|Expecting)", exc.msg):
             return None, Problem(
                 "", "truncated last line: the JSON ends early (was the file cut off while "
                 "being written?); remove or complete the line")
-        detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else (
-            "nested too deeply")
-        return None, Problem("", f"not valid JSON: {detail}")
+        return None, Problem("", f"not valid JSON: {exc.msg} at column {exc.colno}")
 
 
 def check_value(value: Any, validator: Draft202012Validator | None = None) -> list[Problem]:
@@ -102,6 +96,7 @@ def check_value(value: Any, validator: Draft202012Validator | None = None) -> li
         Problem(_pointer(err.absolute_path), _short(err.message))
         for err in checker.iter_errors(value)
     ]
+    problems += [Problem(path, message) for path, message in limits.record_problems(value)]
     return sorted(problems, key=lambda p: (p.path, p.message))
 
 

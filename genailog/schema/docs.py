@@ -102,7 +102,26 @@ def render_schema_docs(schema: dict[str, Any]) -> str:
     for title, names in GROUPS:
         parts.append(f"## {title}\n\n{_table(properties, names)}")
     parts.append(_nested(properties))
+    parts.append(_rejections())
     return "\n".join(parts)
+
+
+def _rejections() -> str:
+    """The parse-level rules of :mod:`genailog.schema.limits`, one row each."""
+    from genailog.schema.limits import RULES
+
+    lines = [
+        "## Parse-level rejections\n",
+        "A line is a valid record when jsonschema accepts it **and** it breaks none of the",
+        "rules below (`genailog/schema/limits.py`). They cover what a JSON Schema cannot",
+        "say: values no column can hold, shapes that would exhaust memory, and JSON that",
+        "parsers read differently. `validate` (with the bundled schema or `--schema`) and",
+        "every command that reads logs apply the same list, so a record one command sets",
+        "aside every command sets aside, and skip counts match. Each breach is reported as",
+        "an invalid record naming file, line and rule, under `--on-invalid` as usual.\n",
+        "| rule | rejected |", "| --- | --- |"]
+    lines += [f"| {rule} | {_cell(text)} |" for rule, text in RULES]
+    return "\n".join(lines) + "\n"
 
 
 def _check_groups(properties: dict[str, Any]) -> None:

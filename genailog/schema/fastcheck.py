@@ -29,7 +29,9 @@ RFC3339_RUST = (
 )
 
 Timestamp = Annotated[str, msgspec.Meta(pattern=RFC3339_PATTERN)]
-Count = Annotated[int, msgspec.Meta(ge=0)]
+#: At most 2**63 - 1, the parse-level rule of :mod:`genailog.schema.limits` (msgspec itself
+#: would decode any integer).
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
 
