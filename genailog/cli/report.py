@@ -59,7 +59,6 @@ def report_command(
 
     Example: genailog report sample_logs/ --out report.html
     """
-    from genailog.analysis.drift.windows import check_window
     from genailog.cli.render import info
     from genailog.ingest import read_logs
 
@@ -70,7 +69,7 @@ def report_command(
             atomic_writer,
         )
     from genailog.report.html import render_html
-    from genailog.report.model import ReportOptions, build_report
+    from genailog.report.model import ReportOptions, build_report, check_window
 
     if window is not None:
         check_window(window)  # a usage error before a long read

@@ -13,16 +13,16 @@ users and sessions. Rendering is :mod:`genailog.report.html`'s job.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
-from genailog.analysis.drift.windows import check_window
 from genailog.analysis.filters import apply_filters
 from genailog.analysis.summarize import WINDOW_KEY, summarize
 from genailog.errors import GenailogError, UsageError
@@ -88,6 +88,18 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def check_window(window: str) -> str:
+    """A window polars can truncate timestamps to (``1h``, ``1d``, ``1w``, ``1mo``...), else
+    a usage error. Checked with polars itself: importing drift's check would load scipy."""
+    try:
+        if not re.fullmatch(r"[1-9]\d*[a-z]+", window):
+            raise ValueError(window)
+        pl.select(pl.lit(datetime(2026, 1, 1, tzinfo=UTC)).dt.truncate(window))
+    except (pl.exceptions.PolarsError, ValueError):
+        raise UsageError(f"--window {window!r}: use a duration such as 1h, 1d or 1w") from None
+    return window
 
 
 def _window_for(seconds: float | None) -> str:
