@@ -279,7 +279,7 @@ def test_window_and_user_field_groups_match_a_python_loop(logs_dir: Path) -> Non
     ).to_dict()
     buckets: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for r in make_records():
-        day = datetime.fromisoformat(r["timestamp"]).strftime("%Y-%m-%dT00:00:00+00:00")
+        day = datetime.fromisoformat(r["timestamp"]).strftime("%Y-%m-%dT00:00:00Z")
         buckets.setdefault((day, r["team"]), []).append(r)
     assert {(g["window"], g["team"]) for g in result["groups"]} == set(buckets)
     for group in result["groups"]:

@@ -370,7 +370,10 @@ def _prepare(
                  pl.col("response")]
     values = rows.select(pl.col(_VERSION), *extra, *(_value(m) for m in metrics))
     if opts.metrics is None:
-        metrics = [m for m in metrics if values[m.name].null_count() < values.height]
+        logged = any(c in rows.columns and rows[c].null_count() < rows.height
+                     for c in ("status", "error_type"))
+        metrics = [m for m in metrics if values[m.name].null_count() < values.height
+                   and (m.name != "error_rate" or logged)]  # no status logged: no rate
     return values, metrics
 
 

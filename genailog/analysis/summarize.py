@@ -38,7 +38,7 @@ from genailog.pricing.cost import (
     tier_rates_frame,
     token_sums,
 )
-from genailog.schema.rules import is_error
+from genailog.schema.rules import is_error, utc_text
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
@@ -211,7 +211,7 @@ class SummaryResult:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return utc_text(value)
     return value
 
 

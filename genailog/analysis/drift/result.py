@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from genailog.schema.rules import utc_text
 
 
 def iso(stamp: datetime | None) -> str | None:
-    """RFC 3339 in UTC with a Z, or None."""
-    if stamp is None:
-        return None
-    return stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """RFC 3339 in UTC with a Z (the one spelling, schema/rules.py), or None."""
+    return None if stamp is None else utc_text(stamp)
 
 
 def finite(value: Any) -> Any:
