@@ -278,10 +278,13 @@ TRIGGERS: tuple[tuple[str, str], ...] = (
     ("CREDIT_CARD", r"\d(?:[ -]?\d){12}"),
     ("US_SSN", r"\d{3}-\d{2}-\d{4}"),
     ("US_SSN", r"(?i:ssn|social security)"),
-    ("PHONE", r"(?:\+|00)\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){2}"),
+    # A number starting with 0 starts a token: "(?:^|[^\w...])" stands for the detectors'
+    # lookbehind, which Rust lacks (without it, every "2026-11-02" and "req_0001" triggers);
+    # a national number holds at least 7 more digits after "0X".
+    ("PHONE", r"(?:\+|(?:^|[^\w.,+-])00)\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){2}"),
     ("PHONE", r"(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"),
-    ("PHONE", r"0[1-9]\d{0,3}\)?[ ./-]\d{2}"),
-    ("PHONE", r"0[167]\d{8}"),
+    ("PHONE", r"(?:^|[^\w.,+/-])\(?0[1-9][\d()./ -]{7}"),
+    ("PHONE", r"(?:^|[^\w.,+-])0[167]\d{8}"),
     ("IPV4", r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
     ("IPV6", r"::|(?:[0-9A-Fa-f]{1,4}:){6}"),
 )
