@@ -14,6 +14,8 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -335,17 +337,30 @@ class ChunkReader:
         return frame
 
 
+#: A number in compact JSON with 19 or more digits before any fraction (beyond 64 bits
+#: when an integer, beyond a double from 309 digits) or a three-digit exponent (a double
+#: ends at 1.8e308): a record whose metadata holds one is judged line by line.
+_BIG_NUMBER = r"[:,\[]-?(?:[0-9]{19}|[0-9]+(?:\.[0-9]+)?[eE][+-]?0*[1-9][0-9]{2})"
+_TOKENS = attrgetter("input_tokens", "cached_input_tokens", "cache_write_tokens")
+
+
 def _breaches(records: list[Any], extras: tuple[str, ...]) -> set[int]:
     """Positions of decoded records that break a rule of :mod:`genailog.schema.limits`
     the compiled twin cannot see: cached and cache-write tokens above the input tokens,
-    and user fields holding integers beyond 64 bits or nested too deeply."""
-    flagged = {
-        i for i, r in enumerate(records)
-        if (r.cached_input_tokens or r.cache_write_tokens) and r.input_tokens is not None
-        and (r.cached_input_tokens or 0) + (r.cache_write_tokens or 0) > r.input_tokens}
+    numbers beyond 64 bits or a double in ``metadata`` (which the twin keeps raw), and
+    user fields holding integers beyond 64 bits or nested too deeply."""
+    flagged: set[int] = set()
+    for name in ("cached_input_tokens", "cache_write_tokens"):  # most records have none
+        parts = _attribute(records, name)
+        if any(parts):
+            flagged.update(i for i in compress(range(len(records)), parts)
+                           if _input_parts_exceed(*_TOKENS(records[i])))
+    metadata = list(map(attrgetter("metadata"), records))
+    if any(metadata) and _big_numbers([msgspec.json.encode(metadata)]).any():
+        found = _big_numbers([msgspec.json.encode(m) if m else b"" for m in metadata])
+        flagged.update(found.arg_true().to_list())
     for index in range(len(extras)):
-        attribute = f"x{index}"
-        values = [getattr(r, attribute, None) for r in records]
+        values = _attribute(records, f"x{index}")
         kinds = set(map(type, values))
         if int in kinds:
             ints = [v for v in values if type(v) is int]
@@ -358,14 +373,32 @@ def _breaches(records: list[Any], extras: tuple[str, ...]) -> set[int]:
     return flagged
 
 
+def _input_parts_exceed(total: int | None, cached: int | None, written: int | None) -> bool:
+    return total is not None and (cached or 0) + (written or 0) > total
+
+
+def _big_numbers(texts: list[bytes]) -> pl.Series:
+    """Whether each JSON text holds a number :data:`_BIG_NUMBER` matches (in Rust's
+    regex engine: Python's takes ten times as long on this pattern)."""
+    return pl.Series(texts, dtype=pl.Binary).cast(pl.String).str.contains(_BIG_NUMBER)
+
+
+def _attribute(records: list[Any], name: str) -> list[Any]:
+    """Every record's attribute ``name`` (None where a record decoded before the field
+    was seen lacks it)."""
+    try:
+        return list(map(attrgetter(name), records))
+    except AttributeError:
+        return [getattr(r, name, None) for r in records]
+
+
 def _extra_columns(records: list[Any], extras: tuple[str, ...], result: ChunkResult,
                    flagged: set[int]) -> list[pl.Series]:
     """The user's own fields, each typed from every one of its values (those of
     ``flagged`` records, which are filtered out, left null)."""
     columns = []
     for index, name in enumerate(extras):
-        attribute = f"x{index}"  # records decoded before the field was seen lack it
-        values = [getattr(r, attribute, None) for r in records]
+        values = _attribute(records, f"x{index}")
         for position in flagged:
             values[position] = None
         series, as_json = extra_series(name, values)

@@ -23,6 +23,11 @@ Parquet), whatever its convention. Columns of the frame:
 ``attributes``      every attribute, as JSON text
 ``file``, ``line``  where the span was read
 ==================  =========================================================================
+
+With ``with_calls=True`` the LLM-call records of the same files are read too
+(:attr:`Spans.calls`, canonical columns, ``trace_id``/``span_id`` naming their span): token
+counts, reported cost and prompts come from the one reader of LLM calls, never read twice
+in two ways.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ class Spans:
     files: list[str] = field(default_factory=list)
     invalid: list[InvalidRecordError] = field(default_factory=list)
     other_lines: int = 0
+    #: The LLM-call records of the same files (``read_spans(..., with_calls=True)``).
+    calls: pl.DataFrame | None = None
 
 
 def span_kind(span: Span) -> str:
@@ -116,8 +123,10 @@ def _row(span: Span) -> dict[str, Any]:
     }
 
 
-def read_spans(paths: str | Path | Sequence[str | Path]) -> Spans:
-    """Every span in ``paths`` (files of other shapes are passed over and not listed)."""
+def read_spans(paths: str | Path | Sequence[str | Path], *, with_calls: bool = False
+               ) -> Spans:
+    """Every span in ``paths`` (files of other shapes are passed over and not listed);
+    with ``with_calls``, also the LLM-call records of the files that held spans."""
     from genailog.ingest.detect import detect
     from genailog.ingest.parquet import rows_as_jsonl
     from genailog.ingest.parquet import shape as parquet_shape
@@ -150,4 +159,20 @@ def read_spans(paths: str | Path | Sequence[str | Path]) -> Spans:
                 rows.append(_row(item))
     if rows:
         result.frame = pl.DataFrame(rows, schema=SPAN_DTYPES, strict=False)
+    if with_calls and rows:
+        result.calls = _calls(result.files)
     return result
+
+
+def _calls(files: list[str]) -> pl.DataFrame | None:
+    """The LLM-call records of ``files``, or None when they hold none. A span file whose
+    calls cannot be read still gives its spans (the calls only add usage)."""
+    from genailog.errors import GenailogError
+    from genailog.ingest.reader import read_logs
+
+    try:
+        logs = read_logs(files, on_invalid="skip", require_calls=False)
+        frame = logs.collect()
+    except GenailogError:
+        return None
+    return frame if frame.height else None

@@ -115,8 +115,50 @@ def documents_of(span: Span) -> list[dict[str, Any]] | None:
     return _documents(span.attributes) if span_kind(span) == "RETRIEVER" else None
 
 
+def _tokens(span: Span) -> tuple[Any, ...]:
+    usage = _usage(span.attributes)
+    return usage["input_tokens"], usage["output_tokens"]
+
+
+def _within(inner: Span, outer: Span) -> bool:
+    a0, a1, b0, b1 = (int(v or 0) for v in (inner.start, inner.end, outer.start, outer.end))
+    return b0 <= a0 and a1 <= b1
+
+
+def calls_of(llm_spans: list[Span], parents: dict[str | None, str | None]) -> list[Span]:
+    """The LLM spans that stand for one model call each.
+
+    Frameworks trace a call twice: LlamaIndex's ``predict`` span wraps its ``chat`` span,
+    and auto-instrumentation adds the SDK's ``ChatCompletion`` span beside LangChain's
+    ``ChatOpenAI`` (in a trace of its own). So an LLM span with an LLM span below it is
+    not a call of its own, and an LLM span of another name whose time lies within one's,
+    with the same model and token counts, is the same call.
+    """
+    ids = {s.span_id for s in llm_spans}
+    wrapping: set[str | None] = set()
+    for span in llm_spans:
+        seen, parent = set(), parents.get(span.span_id)
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            if parent in ids:
+                wrapping.add(parent)
+            parent = parents.get(parent)
+    kept: list[Span] = []
+    for span in sorted((s for s in llm_spans if s.span_id not in wrapping),
+                       key=lambda s: int(s.start or 0)):
+        model = span_record(span).get("model")
+        twin = next((k for k in kept if k.name != span.name and _within(span, k)
+                     and span_record(k).get("model") == model
+                     and _tokens(k) == _tokens(span)), None)
+        if twin is None:
+            kept.append(span)
+    order = {id(s): n for n, s in enumerate(llm_spans)}
+    return sorted(kept, key=lambda s: order[id(s)])
+
+
 def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
-    records: list[Located] = []
+    llm: list[Span] = []
+    parents: dict[str | None, str | None] = {}
     docs: dict[str | None, list[Any]] = {}
     for name, data in files:
         for span in read_spans(name, data):
@@ -126,12 +168,18 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
             if isinstance(span, OtherLine):
                 yield name, 0, span
                 continue
+            parents[span.span_id] = span.parent_span_id
             kind = span_kind(span)
             if kind == "LLM":
-                records.append((name, span.line, span_record(span)))
-            elif kind == "RETRIEVER" and (found := _documents(span.attributes)):
-                docs.setdefault(span.trace_id, []).extend(found)
+                llm.append(span)
             else:
+                if kind == "RETRIEVER" and (found := _documents(span.attributes)):
+                    docs.setdefault(span.trace_id, []).extend(found)
                 yield span.file, span.line, OtherLine()  # a span that is no model call
+    calls = calls_of(llm, parents)
+    for span in llm:
+        if not any(span is c for c in calls):
+            yield span.file, span.line, OtherLine()  # the same call traced twice
+    records: list[Located] = [(span.file, span.line, span_record(span)) for span in calls]
     attach_retrieval(records, docs)
     yield from records

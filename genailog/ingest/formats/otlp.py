@@ -326,7 +326,8 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
     seen: set[tuple[str | None, str | None]] = set()
     from genailog.ingest.formats import openinference
 
-    others: list[Located] = []
+    inference: list[Span] = []
+    parents: dict[str | None, str | None] = {}
     for name, data in traces:
         for span in read_spans(name, data):
             if isinstance(span, InvalidRecordError):
@@ -335,13 +336,14 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
             if isinstance(span, OtherLine):
                 yield name, 0, span
                 continue
+            parents[span.span_id] = span.parent_span_id
             if openinference.span_kind(span):  # OpenInference spans beside these
                 if openinference.span_kind(span) == "LLM":
-                    others.append((span.file, span.line, openinference.span_record(span)))
-                elif (found_docs := openinference.documents_of(span)):
+                    inference.append(span)
+                    continue
+                if (found_docs := openinference.documents_of(span)):
                     docs.setdefault(span.trace_id, []).extend(found_docs)
-                else:
-                    yield span.file, span.line, OtherLine()
+                yield span.file, span.line, OtherLine()
                 continue
             found = joined.get((span.trace_id, span.span_id), [])
             if is_llm_span(span):
@@ -356,7 +358,8 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
     records: list[Located] = [(span.file, span.line, span_record(span, events))
                               for span, events in merge_duplicates(calls)]
     records += _unjoined_details(logs, seen)
-    records += others
+    records += [(span.file, span.line, openinference.span_record(span))
+                for span in openinference.calls_of(inference, parents)]
     attach_retrieval(records, docs)
     attach_scores(records, scores)
     yield from records
