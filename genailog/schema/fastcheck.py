@@ -44,6 +44,8 @@ class RetrievalDoc(msgspec.Struct):
     id: str | None = None
     score: float | None = None
     source: str | None = None
+    relevant: bool | float | None = None
+    text: str | None = None
 
 
 class _Fields(msgspec.Struct, kw_only=True, gc=False):
