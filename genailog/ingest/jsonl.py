@@ -14,7 +14,6 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 from operator import attrgetter
 from typing import Any
 
@@ -349,12 +348,9 @@ def _breaches(records: list[Any], extras: tuple[str, ...]) -> set[int]:
     the compiled twin cannot see: cached and cache-write tokens above the input tokens,
     numbers beyond 64 bits or a double in ``metadata`` (which the twin keeps raw), and
     user fields holding integers beyond 64 bits or nested too deeply."""
-    flagged: set[int] = set()
-    for name in ("cached_input_tokens", "cache_write_tokens"):  # most records have none
-        parts = _attribute(records, name)
-        if any(parts):
-            flagged.update(i for i in compress(range(len(records)), parts)
-                           if _input_parts_exceed(*_TOKENS(records[i])))
+    flagged = {i for i, (total, cached, written) in enumerate(map(_TOKENS, records))
+               if (cached or written) and total is not None
+               and (cached or 0) + (written or 0) > total}
     metadata = list(map(attrgetter("metadata"), records))
     if any(metadata) and _big_numbers([msgspec.json.encode(metadata)]).any():
         found = _big_numbers([msgspec.json.encode(m) if m else b"" for m in metadata])
@@ -371,10 +367,6 @@ def _breaches(records: list[Any], extras: tuple[str, ...]) -> set[int]:
             flagged.update(i for i, v in enumerate(values) if type(v) in (dict, list)
                            and limits.value_problem(v) is not None)
     return flagged
-
-
-def _input_parts_exceed(total: int | None, cached: int | None, written: int | None) -> bool:
-    return total is not None and (cached or 0) + (written or 0) > total
 
 
 def _big_numbers(texts: list[bytes]) -> pl.Series:
