@@ -37,13 +37,18 @@ GENAILOG = str(Path(sys.executable).with_name("genailog"))
 
 
 def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB, and stdout of one child process."""
-    proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", *argv], capture_output=True,
+    """Wall seconds, peak RSS in MB, and stdout of one child process; its CPU seconds
+    (user + system) are kept in ``CPU`` (on a shared machine, less noisy than wall time)."""
+    proc = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", *argv], capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, check=False)
     if proc.returncode not in (0, 1):  # 1: diff-prompts found a regression, drift a drift
         raise SystemExit(f"{' '.join(argv[:3])} failed:\n{proc.stderr[-2000:]}")
-    wall, kb = proc.stderr.strip().splitlines()[-1].split()
+    wall, kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+    CPU.append(float(user) + float(system))
     return float(wall), int(kb) / 1024, proc.stdout
+
+
+CPU: list[float] = []
 
 
 def contenders(src: Path, out: Path) -> dict[str, list[str]]:
@@ -67,13 +72,17 @@ def bench(src: Path, repeat: int, env: dict[str, str] | None = None,
             runs = dict(list(runs.items())[:2])
         walls: dict[str, list[float]] = {name: [] for name in runs}
         rss: dict[str, list[float]] = {name: [] for name in runs}
+        cpu: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(repeat):
             for name, argv in runs.items():
                 wall, mb, _ = run(argv, env)
                 walls[name].append(wall)
                 rss[name].append(mb)
-                print(f"  {src.suffix} {name}: {wall:.2f} s, {mb:,.0f} MB", file=sys.stderr)
-    return {n: [statistics.median(walls[n]), statistics.median(rss[n])] for n in runs}
+                cpu[name].append(CPU[-1])
+                print(f"  {src.suffix} {name}: {wall:.2f} s, {CPU[-1]:.2f} s CPU, "
+                      f"{mb:,.0f} MB", file=sys.stderr)
+    return {n: [statistics.median(walls[n]), statistics.median(rss[n]),
+                statistics.median(cpu[n])] for n in runs}
 
 
 def sizes_and_equality(src: Path) -> dict[str, object]:
@@ -113,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             env = {"GENAILOG_CACHE_DIR": cache}
             run([GENAILOG, "summarize", str(jsonl), "--format", "json"], env)  # warm it
             results["jsonl, warm cache"] = bench(jsonl, args.repeat, env, args.core)
-    base = {k: r["summarize"][0] for k, r in results.items()}
-    table = {k: {n: {"seconds": w, "rss_mb": round(m), "x_summarize": round(w / base[k], 2)}
-                 for n, (w, m) in r.items()} for k, r in results.items()}
+    base = {k: r["summarize"] for k, r in results.items()}
+    table = {k: {n: {"seconds": w, "cpu_seconds": c, "rss_mb": round(m),
+                     "x_summarize": round(w / base[k][0], 2),
+                     "cpu_x_summarize": round(c / base[k][2], 2)}
+                 for n, (w, m, c) in r.items()} for k, r in results.items()}
     extra = {} if args.core else sizes_and_equality(parquet)
     print(json.dumps({"n": args.n, "days": args.days, "repeat": args.repeat,
                       "results": table, **extra}, indent=2))
