@@ -126,13 +126,14 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("convert", "convert", "convert_command"),
     ("sample", "sample", "sample_command"),
     ("report", "report", "report_command"),
+    ("traces", "traces", "traces_command"),
     ("retrieval", "retrieval", "retrieval_command"),
 ]
 
 
 #: Commands that read logs: each takes the shared --map/--model/--timezone options.
 READS_LOGS = frozenset({"summarize", "diff-prompts", "drift", "export-dataset", "redact",
-                        "convert", "report", "retrieval"})
+                        "convert", "report", "traces", "retrieval"})
 
 
 def with_read_options(func: F) -> F:
