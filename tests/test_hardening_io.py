@@ -43,21 +43,18 @@ def logs(tmp_path: Path) -> Path:
 # --- finding 1: table functions and subqueries in --where / --fail-if ---------------------
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Records every request and answers 404 (a 200 sends polars' object store into
+    retries, so the old code would hang instead of failing)."""
+
     requests: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        _Recorder.requests.append(self.path)
-        body = b"model\nleaked\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+    def _record(self) -> None:
+        _Recorder.requests.append(f"{self.command} {self.path}")
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
         self.end_headers()
-        self.wfile.write(body)
 
-    def do_HEAD(self) -> None:  # noqa: N802
-        _Recorder.requests.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Length", "13")
-        self.end_headers()
+    do_GET = do_HEAD = _record  # noqa: N815 (http.server's names)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -126,10 +123,12 @@ def _attacks(source: str) -> list[str]:
 
 def test_where_and_fail_if_read_no_file_and_make_no_request(
         logs: Path, http_url: str, fifo: _OpenDetector) -> None:
-    for source in (http_url, str(fifo.path)):
+    for source in (str(fifo.path), http_url):
         for text in _attacks(source):
             for option in ("--where", "--fail-if"):
                 result = CliRunner().invoke(app, ["summarize", str(logs), option, text])
+                assert not fifo.opened.is_set(), ("the file was opened", option, text)
+                assert _Recorder.requests == [], (_Recorder.requests, option, text)
                 assert result.exit_code == 2, (option, text, result.output)
                 assert "leaked" not in result.output
     time.sleep(0.2)  # a request or an open in flight would land by now
