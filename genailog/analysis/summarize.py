@@ -17,7 +17,6 @@ Rules the numbers follow (docs/summarize.md):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,14 +37,13 @@ from genailog.pricing.cost import (
     tier_rates_frame,
     token_sums,
 )
-from genailog.schema.rules import is_error, utc_text
+from genailog.schema.rules import check_window, is_error, utc_text
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
 
 PERCENTILES = (50, 90, 95, 99)
 WINDOW_KEY = "window"
-_WINDOW = re.compile(r"^[1-9]\d*(s|m|h|d|w|mo)$")
 _TOTAL = "_total"
 #: Rows per streamed batch, and how many partial rows to gather before merging them.
 BATCH_ROWS = 250_000
@@ -241,8 +239,8 @@ def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
     nested = [name for name in by if schema[name].is_nested()]
     if nested:
         raise UsageError(f"--by cannot group on list or struct field(s) {', '.join(nested)}")
-    if window is not None and not _WINDOW.match(window):
-        raise UsageError(f"--window {window!r} is not a duration; use e.g. 15m, 1h, 1d, 1w or 1mo")
+    if window is not None:
+        check_window(window)
     if window is not None and WINDOW_KEY in by:
         raise UsageError(f"--by {WINDOW_KEY} clashes with the --window bucket column")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from genailog.schema.rules import prompt_text
+
 #: Default cosine similarity above which two prompts count as near duplicates.
 NEAR_THRESHOLD = 0.9
 _BLOCK = 512
@@ -19,10 +21,6 @@ def _normalized(expr: pl.Expr) -> pl.Expr:
     return expr.fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-def prompt_text() -> pl.Expr:
-    """The prompt of a record: ``prompt``, else its messages' contents joined."""
-    joined = pl.col("messages").list.eval(pl.element().struct.field("content")).list.join("\n")
-    return pl.coalesce(pl.col("prompt"), joined)
 
 
 def exact_keep(frame: pl.DataFrame) -> pl.Series:

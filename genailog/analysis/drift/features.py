@@ -14,17 +14,11 @@ import polars as pl
 
 from genailog.analysis.drift.registry import FEATURE_TYPES, FeatureType
 from genailog.errors import UsageError
+from genailog.schema.rules import prompt_text as prompt_text  # its home
 
 NULL_LABEL = "(null)"
 
 
-def prompt_text() -> pl.Expr:
-    """The prompt, or the non-assistant messages joined when only messages were logged."""
-    messages = pl.col("messages").list.eval(
-        pl.element().filter(pl.element().struct.field("role") != "assistant")
-        .struct.field("content")
-    ).list.join("\n")
-    return pl.coalesce(pl.col("prompt"), messages)
 
 
 DERIVED: dict[str, tuple[FeatureType, pl.Expr]] = {

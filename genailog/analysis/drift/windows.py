@@ -7,22 +7,13 @@ range of the same logs, or separate files.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 
 from genailog.errors import UsageError
-
-WINDOW_PATTERN = re.compile(r"[1-9]\d*[mhdw]")
-
-
-def check_window(every: str) -> str:
-    """A polars duration such as 1h, 1d, 1w (or 30m, 6h): anything else is a usage error."""
-    if not WINDOW_PATTERN.fullmatch(every):
-        raise UsageError(f"--window {every!r}: use a duration such as 1h, 1d or 1w")
-    return every
+from genailog.schema.rules import check_window as check_window  # the one window grammar
 
 
 def window_end(start: datetime, every: str) -> datetime:

@@ -34,6 +34,7 @@ from genailog.ingest.context import FileNotes, ReadContext
 from genailog.ingest.formats import aliases
 from genailog.ingest.formats._common import Item, OtherLine, Record, compact, fill_prompts, text_of
 from genailog.ingest.formats.textlines import Piece, Prefix, exception_of, split_text
+from genailog.schema.rules import parse_time
 
 _ERROR_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL", "EXCEPTION"})
 _OK_STATUS = frozenset({"ok", "success", "succeeded", "successful", "completed", "complete",
@@ -397,20 +398,8 @@ def _batch_line(file: str, line: int, obj: Mapping[str, Any]) -> Record | None:
 
 # -- time, status, extras -----------------------------------------------------------------
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
 def _iso(text: str, zone: tzinfo = UTC) -> datetime | None:
-    value = text.strip()
-    if value[-1:] in "zZ":
-        value = value[:-1] + "+00:00"
-    value = value.replace(",", ".", 1) if "," in value[17:] else value
-    value = _FRACTION.sub(r"\1", value)  # nanoseconds (Ollama, Go): microseconds kept
-    try:
-        stamp = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=zone)
+    return parse_time(text, zone)
 
 
 def _time_value(value: Any, zone: tzinfo) -> tuple[datetime | None, bool]:
