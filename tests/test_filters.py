@@ -80,6 +80,10 @@ SAME_AS_DUCKDB = [
     "coalesce(latency_ms, 1) = 1",
     "model IS NOT NULL AND (input_tokens > 100 OR latency_ms < 50)",
     "TRUE", "NULL IS NULL", "latency_ms = NULL",
+    "latency_ms IN (120, 700.0)", "input_tokens IN (10, 35)", "input_tokens IN (10.5, 3)",
+    "input_tokens = 10 OR input_tokens = 35 OR model = 'o3' OR model = 'x_y'",
+    "NOT (model = 'gpt-4o' OR 'o3' = model)", "latency_ms = 0 OR latency_ms = 15.0",
+    "hallucination_flag = TRUE OR hallucination_flag = FALSE",
 ]
 
 

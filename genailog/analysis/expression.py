@@ -471,8 +471,12 @@ def kind_of(dtype: pl.DataType | None) -> Kind:
 @dataclass
 class _Compiler:
     expression: Expression
-    kinds: Mapping[str, Kind]
+    dtypes: Mapping[str, pl.DataType | None]
     parse_time: Callable[[str], datetime] | None
+    kinds: dict[str, Kind] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kinds = {name: kind_of(dtype) for name, dtype in self.dtypes.items()}
 
     def fail(self, message: str, node: Node) -> ExpressionError:
         return self.expression.error(message, node.span)
@@ -516,7 +520,54 @@ class _Compiler:
         return pl.all_horizontal(self._conditions(node, "AND")), "bool"
 
     def _or(self, node: Node) -> tuple[pl.Expr, Kind]:
-        return pl.any_horizontal(self._conditions(node, "OR")), "bool"
+        """``x = 1 OR x = 2 OR ...`` is one membership test per field (one pass over the
+        column instead of one per term); the other terms are OR-ed as they are."""
+        equalities: dict[str, list[Node]] = {}
+        others: list[Node] = []
+        for item in node.args:
+            name = self._field_equal_to_literal(item)
+            if name is None:
+                others.append(item)
+            else:
+                equalities.setdefault(name, []).append(item)
+        exprs = []
+        for name, items in equalities.items():
+            if len(items) == 1:
+                others.append(items[0])
+                continue
+            values = [next(a.value for a in i.args if a.kind == "literal") for i in items]
+            column = pl.col(name)
+            exprs.append(pl.when(column.is_null()).then(None)
+                         .otherwise(self.member(column, self.dtypes.get(name), values)))
+        exprs += [self.condition(item, "each side of OR") for item in others]
+        return (exprs[0] if len(exprs) == 1 else pl.any_horizontal(exprs)), "bool"
+
+    def _field_equal_to_literal(self, node: Node) -> str | None:
+        """The field of ``field = literal`` (either order, same kind, not a time)."""
+        if node.kind != "compare" or node.value != "eq":
+            return None
+        kinds = {a.kind for a in node.args}
+        if kinds != {"field", "literal"}:
+            return None
+        name = next(a.value for a in node.args if a.kind == "field")
+        literal = next(a for a in node.args if a.kind == "literal")
+        wanted = self.kinds.get(name)
+        if wanted not in ("number", "string", "bool") or literal.value is None \
+                or self._literal(literal)[1] != wanted:
+            return None
+        return str(name)
+
+    def member(self, value: pl.Expr, dtype: pl.DataType | None, values: list[Any]) -> pl.Expr:
+        """Whether ``value`` is one of ``values`` (of its kind). Polars compares numbers
+        only within one type: whole numbers as Int64 when both sides are whole, else
+        Float64."""
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if not numbers:
+            return value.is_in(values)
+        whole = all(isinstance(v, int) for v in numbers)
+        if whole and dtype is not None and dtype.is_integer():
+            return value.cast(pl.Int64).is_in([int(v) for v in numbers])
+        return value.cast(pl.Float64).is_in([float(v) for v in numbers])
 
     def _conditions(self, node: Node, word: str) -> list[pl.Expr]:
         return [self.condition(item, f"each side of {word}") for item in node.args]
@@ -597,8 +648,9 @@ class _Compiler:
                 raise self.fail(f"this list holds {_KIND_WORDS[item_kind]} but "
                                 f"{_KIND_WORDS[kind]} is tested", item)
             values.append(pl.lit(item.value))
+        dtype = self.dtypes.get(node.args[0].value) if node.args[0].kind == "field" else None
         found = pl.any_horizontal([value == v for v in values]) if kind == "time" else \
-            value.is_in([i.value for i in items])
+            self.member(value, dtype, [i.value for i in items])
         # SQL: a null value is neither in nor out of the list
         expr = pl.when(value.is_null()).then(None).otherwise(~found if node.negated else found)
         return expr, "bool"
@@ -688,6 +740,5 @@ def compile_expression(
 ) -> pl.Expr:
     """The polars expression of a parsed condition over fields of ``schema`` (dtype None:
     not known yet). Type errors raise with a caret; nothing is evaluated."""
-    kinds = {name: kind_of(dtype) for name, dtype in schema.items()}
-    compiler = _Compiler(expression, kinds, parse_time)
+    compiler = _Compiler(expression, schema, parse_time)
     return compiler.condition(expression.tree, "the expression")
