@@ -12,7 +12,8 @@ What the data holds, so that every command has something to find:
   ratings and eval scores, more hallucinations);
 * errors (``status`` error, ``response`` null, ``error_type``/``error_message``), retries,
   refusals, moderation flags (as a list of names or an object of scores), feedback,
-  evaluation scores, retrieval docs (ids and objects), cached and cache-write tokens
+  evaluation scores, retrieval docs (ids, and objects with scores, sources, relevance
+  labels and texts), cached and cache-write tokens
   (always part of ``input_tokens``), reasoning tokens (part of ``output_tokens``), a
   provider-reported ``cost_usd`` on the gateway app, tracing ids, chat ``messages`` on
   multi-turn records, and a user field ``tenant`` the schema does not name;
@@ -265,7 +266,7 @@ def _record(
     record["prompt"] = _prompt(rng, app.name, topic, week_two)
     if app.docs:
         record["parent_span_id"] = _hex(rng, 64)
-        record["retrieval_docs"] = _retrieval_docs(rng)
+        record["retrieval_docs"] = _label_docs(_retrieval_docs(rng), topic)
     _add_app_fields(rng, record, app.name, stamp)
     _add_usage(rng, record, model, app, week_two)
     if record.get("status") == "ok":
@@ -310,6 +311,32 @@ def _retrieval_docs(rng: random.Random) -> list[Any]:
          "source": _pick(rng, ("kb", "faq", "changelog"))}
         for _ in range(count)
     ]
+
+
+#: What the search app's documents say, by document topic (the document number modulo 6:
+#: the five search topics, then the one new in week two).
+_DOC_TEXTS = (
+    "To rotate an API key, go to Settings > API, create a new key, follow the steps to "
+    "revoke the old one.",
+    "The free tier allows 60 requests per minute; bursts above the rate limit are queued.",
+    "Exports: open Settings > Data and choose CSV; large exports arrive by email.",
+    "EU customers are hosted in Frankfurt and Dublin; data stays in the region.",
+    "Seats on the Team plan count active members per month; guests are free.",
+    "To delete all data for one user, open Admin > Users, choose Delete, confirm under GDPR.",
+)
+
+
+def _label_docs(docs: list[Any], topic: str) -> list[Any]:
+    """Relevance labels and texts on the documents logged as objects. Derived from the
+    document number and the question, not drawn, so every other value stays as it was."""
+    topics = (*_TOPICS["search"], NEW_TOPIC["search"])
+    asked = topics.index(topic)
+    for doc in docs:
+        if isinstance(doc, dict):
+            subject = int(doc["id"][3:]) % len(_DOC_TEXTS)
+            doc["relevant"] = subject == asked
+            doc["text"] = _DOC_TEXTS[subject]
+    return docs
 
 
 def _add_app_fields(rng: random.Random, record: dict[str, Any], app: str, stamp: _Stamp) -> None:
