@@ -72,3 +72,14 @@ def markdown(text: object) -> str:
 def html(text: object) -> str:
     """Text for an HTML page or attribute: unsafe characters visible, then HTML-escaped."""
     return _html.escape(visible(text), quote=True)
+
+
+#: Cells a spreadsheet would run as a formula (OWASP CSV injection): the one guard that
+#: every CSV writer applies (dataset writers as a polars expression, summarize's CSV).
+FORMULA_START = r"^[=+\-@\t\r]"
+_FORMULA = re.compile(FORMULA_START)
+
+
+def csv_cell(text: str) -> str:
+    """A CSV cell that stays text in a spreadsheet: a leading quote before a formula."""
+    return "'" + text if _FORMULA.match(text) else text

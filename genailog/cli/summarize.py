@@ -279,10 +279,10 @@ def render_csv(data: dict[str, Any]) -> str:
 
 
 def _csv_safe(value: Any) -> Any:
-    """Keep spreadsheet formulas inert: text starting with = + - @ gets a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    """Keep spreadsheet formulas inert (the one guard: textsafe.csv_cell)."""
+    from genailog.textsafe import csv_cell
+
+    return csv_cell(value) if isinstance(value, str) else ("" if value is None else value)
 
 
 def summarize_command(

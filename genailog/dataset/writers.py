@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from genailog.outputs import atomic_writer
+from genailog.textsafe import FORMULA_START
 
 FORMATS: tuple[str, ...] = ("jsonl", "openai-chat", "openai-evals", "promptfoo", "csv", "parquet")
 #: Formats that hold conversations rather than whole records.
@@ -35,7 +36,6 @@ EXTENSIONS: dict[str, str] = {
 
 CHAT_ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
 _CHUNK_ROWS = 50_000
-_FORMULA_START = r"^[=+\-@\t\r]"
 
 # ---------------------------------------------------------------- JSON values in polars
 
@@ -272,7 +272,7 @@ def write_examples(
 def csv_safe(col: pl.Expr) -> pl.Expr:
     """Neutralize spreadsheet formulas (OWASP CSV injection): a cell starting with
     ``= + - @``, tab or carriage return gets a leading single quote."""
-    return pl.when(col.str.contains(_FORMULA_START)).then(pl.lit("'") + col).otherwise(col)
+    return pl.when(col.str.contains(FORMULA_START)).then(pl.lit("'") + col).otherwise(col)
 
 
 def csv_frame(frame: pl.DataFrame, json_columns: frozenset[str]) -> pl.DataFrame:
