@@ -239,7 +239,14 @@ def test_real_llamaindex_pipeline_through_phoenix() -> None:
                                      with_calls=True),
                           options=TracesOptions(min_traces=5)).to_dict()
     assert data["summary"]["spans"] == truth["spans"]
-    assert {"retriever", "llm"} <= {c["kind"] for c in data["components"]}
+    assert data["summary"]["traces"] == truth["traces"]
+    assert {"retriever", "llm", "embedding"} <= {c["kind"] for c in data["components"]}
+    # tokens from the calls (the inner OpenAI.chat span), once per call
+    assert data["summary"]["input_tokens"] == sum(
+        m["input_tokens"] for m in truth["by_model"].values())
+    # 8 failing spans (the failed call and its ancestors) start in one place: the chat call
+    assert [(o["component"], o["spans"]) for o in data["error_origins"]] == [
+        ("llm:OpenAI.chat", 1)]
 
 
 def test_gate_selector_syntax_and_exit_codes(tmp_path: Path) -> None:

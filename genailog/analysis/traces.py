@@ -689,7 +689,8 @@ def _result(frame: pl.DataFrame, walk: _Walk, traces: pl.DataFrame,
     origins = (frame.filter(pl.col("error_origin")).group_by("component", "kind")
                .agg(pl.len().alias("spans"), pl.col("trace_id").n_unique().alias("traces"),
                     pl.col("status_message").drop_nulls().first().str.split("\n").list
-                    .first().str.slice(0, 200).alias("example_message"))
+                    .first().str.split("Traceback (").list.first().str.slice(0, 200)
+                    .alias("example_message"))
                .sort(["spans", "component"], descending=[True, False]).to_dicts())
     slow_info, causes = _slow_causes(frame, traces, options)
     repeats = _repeats(frame)

@@ -106,8 +106,10 @@ def _component_cells(c: dict[str, Any]) -> list[str]:
             _pct(c["error_rate"]), str(c["error_origins"])]
 
 
-_COMPONENT_TITLES = ("component", "spans", "p50 ms", "p95 ms", "p99 ms", "self",
-                     "of trace time", "critical path", "error rate", "errors start")
+_COMPONENT_TITLES = ("component", "spans", "p50 ms", "p95 ms", "p99 ms", "self", "share",
+                     "critical", "errors", "starts")
+_COMPONENT_NOTE = ("self: self time / time; share: of end-to-end time (self time); critical: "
+                   "of the critical path; errors: error rate; starts: errors starting here")
 
 
 def _tree_lines(trace: dict[str, Any]) -> list[str]:
@@ -136,9 +138,11 @@ def render_table(data: dict[str, Any]) -> list[Any]:
     if data["trace"] is not None:
         return [esc(line) for line in _tree_lines(data["trace"])]
     out: list[Any] = [esc(line) for line in _headline(data)]
-    table = Table(title="components (root spans are the requests, not components)")
+    table = Table(title="components (root spans are the requests, not components)",
+                  caption=_COMPONENT_NOTE, caption_justify="left")
     for title in _COMPONENT_TITLES:
-        table.add_column(title, justify="left" if title == "component" else "right")
+        table.add_column(title, justify="left" if title == "component" else "right",
+                         no_wrap=title == "component")
     for component in data["components"][:_MAX_ROWS]:
         table.add_row(*(esc(cell) for cell in _component_cells(component)))
     out.append(table)
@@ -148,7 +152,8 @@ def render_table(data: dict[str, Any]) -> list[Any]:
     if data["traces"]:
         slowest = Table(title="slowest traces and their critical path")
         for title in ("trace", "ms", "errors", "critical path (>= 1% of the trace)"):
-            slowest.add_column(title, justify="right" if title in ("ms", "errors") else "left")
+            slowest.add_column(title, justify="right" if title in ("ms", "errors") else "left",
+                               no_wrap=title == "trace")
         for trace in data["traces"]:
             slowest.add_row(esc(trace["trace_id"]), _ms(trace["duration_ms"]),
                             str(trace["errors"]), esc(_path(trace)))
@@ -170,6 +175,7 @@ def render_markdown(data: dict[str, Any]) -> str:
              "| --- |" + " ---: |" * (len(_COMPONENT_TITLES) - 1)]
     lines += ["| " + " | ".join(md(cell) for cell in _component_cells(c)) + " |"
               for c in data["components"]]
+    lines += ["", md(_COMPONENT_NOTE)]
     lines += ["", "### What makes slow traces slow", "",
               *(md(line) for line in _slow_lines(data))]
     if data["reference"] is not None:
