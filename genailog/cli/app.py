@@ -30,6 +30,22 @@ app = typer.Typer(
 
 _state = {"debug": False}
 
+
+def _flags_show_no_value() -> None:
+    """Help lists an on/off flag as a flag: Typer 0.29 prints ``--redact <bool>``, which
+    invites a value the flag does not take."""
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+
+    def display(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else original(self, ctx)
+
+    TyperOption.display_type_rich = display  # type: ignore[method-assign]
+
+
+_flags_show_no_value()
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
