@@ -173,6 +173,12 @@ class SummaryResult:
     #: Set when records were head-sampled (``sample_rate`` < 1): the rows then hold
     #: weighted estimates with ``*_se`` standard errors (genailog.analysis.weighting).
     sampling: dict[str, Any] | None = None
+    #: ``top``: the costliest ``--by`` groups (``groups`` then holds only those, costliest
+    #: first, each with ``cost_share``); ``safety``: the safety view (genailog.analysis.
+    #: safety); ``cost_anomalies``: windows whose cost jumped (genailog.analysis.costviews).
+    top: dict[str, Any] | None = None
+    safety: dict[str, Any] | None = None
+    cost_anomalies: list[dict[str, Any]] | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -204,6 +210,8 @@ class SummaryResult:
             "gates": [gate.to_dict() for gate in self.gates],
             "passed": not self.failed,
             **({"sampling": self.sampling} if self.sampling is not None else {}),
+            **{name: value for name in ("top", "safety", "cost_anomalies")
+               if (value := getattr(self, name)) is not None},
         }
 
 
@@ -347,6 +355,8 @@ def summarize(
     on_invalid: str = "fail",
     input_format: str = "auto",
     sample_unit: str = "session_id",
+    top: int | None = None,
+    safety: bool = False,
 ) -> SummaryResult:
     """Summarize logs (paths, a :class:`Logs`, or a frame in canonical columns).
 
@@ -355,8 +365,11 @@ def summarize(
     against every group and the total row (see :mod:`genailog.analysis.gates`).
     Head-sampled records (``sample_rate`` < 1) are weighted by ``1/sample_rate``, with
     ``sample_unit`` records (sessions) as the sampling unit of the standard errors.
+    ``top`` keeps the ``top`` costliest groups; ``safety`` adds the safety view; with a
+    ``window``, windows whose cost jumped are flagged (docs/summarize.md).
     """
     by = list(by)
+    _check_top(top, by, window)
     keys = ([WINDOW_KEY] if window else []) + by
     check_gate_expressions(fail_if, keys, METRICS)
     check_where(where)
@@ -386,7 +399,35 @@ def summarize(
     if is_sampled(frame):
         _reweight(result, frame, keys, table, sample_unit)
     result.gates = evaluate_gates(fail_if, result.groups or [], result.total, keys)
+    _cost_and_safety_views(result, frame, keys, top, safety)
     return result
+
+
+def _check_top(top: int | None, by: list[str], window: str | None) -> None:
+    if top is None:
+        return
+    if top < 1:
+        raise UsageError(f"--top must be at least 1, not {top}")
+    if not by or window:
+        raise UsageError("--top ranks --by groups over the whole period: give --by (e.g. "
+                         "--by user_id) and no --window")
+
+
+def _cost_and_safety_views(result: SummaryResult, frame: pl.LazyFrame, keys: list[str],
+                           top: int | None, safety: bool) -> None:
+    from genailog.analysis.costviews import cost_anomalies, top_groups
+
+    if top is not None:
+        result.top = {"n": top, "groups": len(result.groups)}
+        result.groups = top_groups(result.groups, result.total["cost_usd"], top)
+        shares = [g["cost_share"] for g in result.groups if g["cost_share"] is not None]
+        result.top["cost_share"] = sum(shares) if shares else None
+    if result.window:
+        result.cost_anomalies = cost_anomalies(result.groups, result.by)
+    if safety:
+        from genailog.analysis.safety import safety_view
+
+        result.safety = safety_view(frame, keys)
 
 
 def _reweight(result: SummaryResult, frame: pl.LazyFrame, keys: list[str], table: PriceTable,

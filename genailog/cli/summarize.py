@@ -145,6 +145,7 @@ def _footer_lines(data: dict[str, Any]) -> list[str]:
         )
     if data["skipped_records"]:
         lines.append(f"skipped invalid records: {data['skipped_records']:,}")
+    lines += _cost_view_lines(data)
     for gate in data["gates"]:
         status = (
             "passed"
@@ -153,6 +154,63 @@ def _footer_lines(data: dict[str, Any]) -> list[str]:
         )
         lines.append(f"gate {gate['expression']}: {status}")
     return lines
+
+
+def _cost_view_lines(data: dict[str, Any]) -> list[str]:
+    """--top: what the shown groups add up to; --window: the windows whose cost jumped."""
+    lines = []
+    top = data.get("top")
+    if top:
+        share = "-" if top["cost_share"] is None else f"{top['cost_share']:.1%}"
+        lines.append(f"top {len(data['groups']):,} of {top['groups']:,} groups by cost: "
+                     f"{share} of the total cost ("
+                     + ", ".join(f"{_label(g, data['by'])} {_fmt('pct', g, 'cost_share')}"
+                                 for g in data["groups"]) + ")")
+    for anomaly in data.get("cost_anomalies") or []:
+        lines.append(f"cost anomaly: {anomaly['window']} {_label(anomaly, data['by'])} "
+                     f"${anomaly['cost_usd']:,.4f} vs median ${anomaly['median_cost_usd']:,.4f}"
+                     f" (modified z {anomaly['score']:.1f} > 3.5)")
+    return lines
+
+
+def _label(row: dict[str, Any], keys: list[str]) -> str:
+    return ", ".join(f"{k}={row[k]}" for k in keys) or "all"
+
+
+def safety_rows(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The safety view as a header and rows of cells (groups, then the total)."""
+    safety, keys = data["safety"], _keys(data)
+    header = [*(keys or [""]), "requests", "refusals", "content_filter", "moderated",
+              *safety["categories"]]
+    rows = []
+    for row, total in [*((g, False) for g in safety["groups"]), (safety["total"], True)]:
+        labels = _label_cells(row, keys, total) if keys else ["all"]
+        rows.append([*labels, f"{row['requests']:,}",
+                     *(f"{row[n]:,} ({_fmt('pct', row, r)})" for n, r in (
+                         ("refusals", "refusal_rate"), ("content_filter", "content_filter_rate"),
+                         ("moderated", "moderation_rate"))),
+                     *(f"{row['categories'].get(c, 0):,}" for c in safety["categories"])])
+    return header, rows
+
+
+def render_safety_table(data: dict[str, Any]) -> Table:
+    """The safety view as a rich table; every user value is escaped."""
+    from rich import box
+    from rich.table import Table
+
+    from genailog.cli.render import esc
+
+    header, rows = safety_rows(data)
+    threshold = data["safety"]["moderation_threshold"]
+    table = Table(title=f"safety (rates over records that logged the field; moderation "
+                  f"scores >= {threshold:g} count)", title_justify="left", box=box.SIMPLE_HEAD)
+    for j, title in enumerate(header):
+        widest = max(len(title), *(len(cells[j]) for cells in rows))
+        table.add_column(esc(title), justify="left" if j < max(1, len(_keys(data))) else "right",
+                         no_wrap=True, min_width=min(widest, 40))
+    for cells in rows:
+        table.add_row(*(esc(c) for c in cells))
+    return table
 
 
 def render_table(data: dict[str, Any]) -> Table:
@@ -261,6 +319,11 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.extend(f"- {_md_cell(line)}" for line in _footer_lines(data))
+    if data.get("safety"):
+        header, rows = safety_rows(data)
+        lines += ["", "### safety", "", "| " + " | ".join(_md_cell(h) for h in header) + " |",
+                  "|" + "|".join([" --- "] + [" ---: "] * (len(header) - 1)) + "|"]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -324,6 +387,16 @@ def summarize_command(
     ),
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
+    top: Annotated[
+        int | None,
+        typer.Option("--top", help="Keep the N costliest --by groups, costliest first, each "
+                     "with its share of the total cost (e.g. --by user_id --top 10)."),
+    ] = None,
+    safety: Annotated[
+        bool,
+        typer.Option("--safety", help="Add the safety view: refusals, content_filter finish "
+                     "reasons, moderation flags per category, per group."),
+    ] = False,
 ) -> None:
     """Cost, latency, token and quality summary, per group and in total, with CI gates.
 
@@ -343,6 +416,8 @@ def summarize_command(
         fail_if=fail_if or [],
         on_invalid=on_invalid,
         input_format=input_format,
+        top=top,
+        safety=safety,
     )
     data = result.to_dict()
     if fmt is SummaryFormat.json:
@@ -364,6 +439,8 @@ def summarize_command(
             stdout.print(table)
             if trends is not None:
                 stdout.print(trends)
+            if data.get("safety"):
+                stdout.print(render_safety_table(data))
         finally:
             stdout.width = width
     for gate in result.gates:
