@@ -440,3 +440,32 @@ def test_a_bad_where_is_refused_before_any_log_is_opened(tmp_path: Path) -> None
         assert not logs.opened.is_set()
     finally:
         logs.close()
+
+
+def test_the_ref_check_refuses_no_schema_of_the_json_schema_test_suite() -> None:
+    """The suite's 2020-12 schemas are valid: the only ones refused are those that name
+    the suite's remote documents (refRemote, and dynamicRef's remote cases)."""
+    import json
+
+    from genailog.errors import UsageError
+    from genailog.schema.refs import check_refs
+
+    suite = Path(__file__).parent / "fixtures" / "json-schema-test-suite"
+    files = sorted(p for p in suite.rglob("*.json") if "draft2020-12" in str(p))
+    if not files:
+        require_or_skip("the JSON Schema test suite is not in tests/fixtures")
+    checked, refused = 0, []
+    for path in files:
+        groups = json.loads(path.read_text())
+        for group in groups if isinstance(groups, list) else []:
+            if not isinstance(group, dict) or "schema" not in group:
+                continue
+            checked += 1
+            try:
+                check_refs(group["schema"])
+            except UsageError as exc:
+                refused.append((path.name, str(exc)))
+    assert checked > 400, checked
+    assert refused and all(name in ("refRemote.json", "dynamicRef.json") and
+                           "outside the schema file" in message
+                           for name, message in refused), refused

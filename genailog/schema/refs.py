@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource, Unresolvable
+from referencing.exceptions import Unresolvable, Unretrievable
 from referencing.jsonschema import DRAFT202012
 
 from genailog.errors import UsageError
@@ -36,7 +36,7 @@ _NESTED_MANY = ("properties", "patternProperties", "$defs", "definitions", "pref
 
 
 def _refuse(uri: str) -> Resource[Any]:
-    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+    raise Unretrievable(ref=uri)  # type: ignore[call-arg]
 
 
 def offline_registry() -> Registry[Any]:
@@ -51,25 +51,26 @@ def check_refs(schema: Any) -> None:
     root = DRAFT202012.create_resource(schema)
     base = str(schema.get("$id", ""))
     registry = offline_registry().combine(SPECIFICATIONS).with_resource(base, root)
-    resolver = registry.resolver(base)
     targets: dict[int, list[tuple[str, Any]]] = {}
     for node, node_base in _subschemas(schema, base):
         ref = node.get("$ref")
         if not isinstance(ref, str):
             continue
-        try:
-            resolved = resolver.lookup(urljoin(node_base, ref))
-        except Unresolvable:
-            raise UsageError(_unresolvable(ref)) from None
+        try:  # the resolver joins ref to the base as referencing does (urn: ids included)
+            resolved = registry.resolver(node_base).lookup(ref)
+        except Unresolvable as exc:  # a refused retrieval is its cause
+            raise UsageError(_unresolvable(ref, urljoin(node_base, ref),
+                                           isinstance(exc.__cause__, Unretrievable))) from None
         targets.setdefault(id(node), []).append((ref, resolved.contents))
     _check_cycles(schema, base, targets)
 
 
-def _unresolvable(ref: str) -> str:
-    remote = ref.startswith(("http://", "https://", "file:", "//"))
-    why = ("genailog never downloads or opens a referenced schema: put it under $defs in "
-           "the schema file" if remote else "no such part in the schema")
-    return f"--schema: $ref {ref!r} cannot be resolved: {why}"
+def _unresolvable(ref: str, uri: str, outside: bool) -> str:
+    if outside:
+        return (f"--schema: $ref {ref!r} names a document outside the schema file "
+                f"({uri or ref}); genailog never downloads or opens a referenced schema: put "
+                "it under $defs in the schema file")
+    return f"--schema: $ref {ref!r} cannot be resolved: no such part in the schema"
 
 
 def _children(node: dict[str, Any]) -> Iterator[tuple[Any, bool]]:
