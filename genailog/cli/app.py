@@ -202,7 +202,16 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
     from genailog.ingest import parallel
 
+    def _stop(signum: int, frame: object) -> None:
+        # SIGTERM/SIGHUP (CI cancelling a job) run the cleanup that finally blocks do:
+        # temporary output files and cache entries are removed
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
     parallel.enable()
     app()

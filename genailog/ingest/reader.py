@@ -116,6 +116,7 @@ def read_logs(
     for fmt, items in foreign.items():
         _read_foreign(fmt, items, policy, report, parts, ctx)
     report.absorb(ctx)
+    report.notes += [n for n in cache.refusals() if n not in report.notes]
     frame = _concat(parts, report)
     if policy.mode == "quarantine" and policy.quarantine_path is not None:
         write_quarantine(policy.quarantine_path, report.invalid)
@@ -378,6 +379,7 @@ def _problems(record: dict[str, Any], *, lenient: bool = False) -> tuple[tuple[s
     never name them are still analysable)."""
     import msgspec
 
+    from genailog.schema import limits
     from genailog.schema.diagnose import check_value
     from genailog.schema.fastcheck import OpenRecord
 
@@ -385,6 +387,12 @@ def _problems(record: dict[str, Any], *, lenient: bool = False) -> tuple[tuple[s
     if lenient:
         value = {**{k: v for k, v in _STAND_INS.items() if value.get(k) is None}, **{
             k: v for k, v in value.items() if v is not None or k not in _STAND_INS}}
+    found = list(limits.record_problems(value))  # the parse-level list, as for JSONL
+    bad = limits.value_problem(value)
+    if bad is not None:
+        found.append(("", bad))
+    if found:
+        return tuple(found)
     try:
         msgspec.convert(value, OpenRecord)
         return ()
