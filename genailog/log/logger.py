@@ -100,9 +100,9 @@ class Logger:
 
     def submit_call(self, call: Any, extract: Callable[[Any], dict[str, Any]]) -> bool:
         """Queue an instrumented call; the record is built in the writer's thread."""
-        selected = self.sampler.selected(call.fields.get(self.sampler.key))
         sampler = self.sampler
-        if not selected and not call.is_error and not sampler.keep_flagged and sampler.rate < 1:
+        selected = sampler.rate >= 1 or sampler.selected(call.fields.get(sampler.key))
+        if not (selected or call.is_error or sampler.keep_flagged):
             return False  # left out by the sample: nothing to queue
         return self.writer.put((call, extract, selected), self._finish_call)
 

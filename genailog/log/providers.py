@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One call as seen on the request path; everything else is derived later."""
 

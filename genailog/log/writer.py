@@ -42,8 +42,9 @@ _log = logging.getLogger("genailog.log")
 #: What the writer's thread turns into a record: ``finish(payload)``, or None to drop.
 Finisher = Callable[[Any], "dict[str, Any] | None"]
 
-#: Records encoded per batch; small, so the thread gives the GIL back often.
-BATCH = 64
+#: Records finished and encoded between two hand-backs of the GIL: small, so a request
+#: thread waiting for the GIL waits for at most a few records' work.
+BATCH = 16
 
 
 @dataclass
@@ -218,7 +219,7 @@ class Writer:
         queue = self._queue
         if not queue:
             return False
-        for _ in range(16):
+        for _ in range(64):
             batch: list[dict[str, Any]] = []
             while queue and len(batch) < BATCH:
                 finish, payload = queue.popleft()
@@ -245,7 +246,9 @@ class Writer:
                 record = self._transform(record)
         except Exception:  # a bad record must never stop the writer
             self.stats.failed += 1
-            _log.exception("genailog.log: could not finish a record; it was not written")
+            if self.stats.failed == 1 or self.stats.failed % 1000 == 0:  # never a flood
+                _log.exception("genailog.log: could not finish a record (%d so far); "
+                               "it was not written", self.stats.failed)
             return None
         if self._unreported_drops:
             dropped, self._unreported_drops = self._unreported_drops, 0
@@ -256,14 +259,18 @@ class Writer:
     def _write_out(self) -> None:
         if not self._buffer:
             return
-        if self._should_rotate(len(self._buffer)):
-            self._rotate()
         data = bytes(self._buffer)
         self._buffer.clear()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            if self._should_rotate(len(data)):
+                self._rotate()
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:  # disk full, file removed: count the lines lost, keep running
+            self.stats.failed += data.count(b"\n")
+            _log.exception("genailog.log: could not write to %s; records lost", self.path)
         self._file_bytes += len(data)
 
     def _should_rotate(self, incoming: int) -> bool:
