@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 from conftest import base_record
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
@@ -112,6 +114,36 @@ def test_every_command_agrees_with_validate_on_the_issues_records(tmp_path: Path
     assert seen | {"message": ""} == {
         "validate": [2], "validate --schema": [2], "read_logs": [2], "rows": 2,
         "summarize exit": 0, "summarize skipped": 1, "message": ""}, seen
+
+
+_EDGE = st.one_of(
+    st.sampled_from([0, 1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**70, 1e20, 1.5e308,
+                     1e19, 430.0, None, "x", True]),
+    st.integers(-(2**65), 2**65))
+_EDGE_STAMPS = st.sampled_from([
+    STAMP, "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00", "9999-12-31T22:59:59-01:00",
+    "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "0001-01-01T00:59:59-01:00"])
+_EDGE_RECORDS = st.fixed_dictionaries({"timestamp": _EDGE_STAMPS, "model": st.just("m")}, optional={
+    "input_tokens": _EDGE, "cached_input_tokens": _EDGE, "cache_write_tokens": _EDGE,
+    "latency_ms": _EDGE, "case_id": _EDGE, "metadata": st.dictionaries(
+        st.sampled_from(["a", "b"]), _EDGE, max_size=2)})
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(_EDGE_RECORDS, min_size=1, max_size=8))
+def test_the_fast_reader_and_jsonschema_agree_on_edge_values(
+        tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    """Validity is a property of the record: the bundled reader (compiled twin plus its
+    checks) and ``--schema`` (jsonschema plus the same list) flag the same lines, and
+    read_logs keeps the rest."""
+    path = _file(tmp_path / "edge.jsonl", *(json.dumps(r) for r in records))
+    bundled = [r.line for r in validate([path]).invalid_records]
+    custom = [r.line for r in validate([path], schema=load_record_schema()).invalid_records]
+    assert bundled == custom
+    logs = read_logs([path], on_invalid="skip", require_calls=False)
+    assert [r.line for r in logs.report.invalid] == bundled
+    assert logs.collect().height == len(records) - len(bundled)
 
 
 def test_a_clean_record_with_the_largest_values_is_kept(tmp_path: Path) -> None:

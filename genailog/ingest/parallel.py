@@ -99,7 +99,10 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with(parent: int) -> None:
-    """End this process when process ``parent`` (its parent) ends."""
+    """End this process when process ``parent`` (its parent) ends.
+
+    Linux sends the signal when the *thread* that started the worker ends: start pools
+    from a thread that outlives them (the CLI starts them from its main thread)."""
     import signal
 
     armed = False
