@@ -9,7 +9,6 @@ reads without colour. No script: the page's Content-Security-Policy forbids them
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,9 @@ Fmt = Callable[[float], str]
 
 def esc(value: object) -> str:
     """Text made safe for HTML and SVG, quotes included (for attributes)."""
-    return html.escape(str(value), quote=True)
+    from genailog.textsafe import html
+
+    return html(value)  # control characters shown as escapes, then HTML-escaped
 
 
 @dataclass(frozen=True)
