@@ -210,3 +210,19 @@ def test_cli_top_usage_errors(tmp_path: Path) -> None:
                  ["--by", "user_id", "--top", "3", "--window", "1d"]):
         out = runner.invoke(app, ["summarize", path, *args])
         assert out.exit_code == 2, (args, out.output)
+
+
+def test_diff_prompts_content_filter_rate_equals_duckdb() -> None:
+    from genailog.analysis.compare import diff_prompts
+
+    rows = records(7, n=600)
+    for i, r in enumerate(rows):
+        r["prompt_version"] = "v1" if i % 2 else "v2"
+    result = diff_prompts(canonical_frame(rows)[0].lazy(), "v1", "v2")
+    got = next(m for m in result.to_dict()["metrics"] if m["metric"] == "content_filter_rate")
+    con = _duck(rows)
+    want = dict(con.execute(
+        "SELECT CASE WHEN i % 2 = 1 THEN 'v1' ELSE 'v2' END, "
+        "[avg((finish = 'content_filter')::INT), count(finish)] FROM r GROUP BY 1").fetchall())
+    assert [got["baseline"], got["n_baseline"]] == pytest.approx(want["v1"])
+    assert [got["candidate"], got["n_candidate"]] == pytest.approx(want["v2"])

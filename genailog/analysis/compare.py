@@ -68,6 +68,12 @@ class Metric:
     quality: bool = False
 
 
+def _content_filtered() -> pl.Expr:
+    """A provider's content filter stopped the reply (null: no finish reason logged)."""
+    reason = pl.col("finish_reason")
+    return pl.when(reason.is_not_null()).then(reason == "content_filter")
+
+
 def builtin_metrics() -> dict[str, Metric]:
     """The metrics compared by default, by name."""
     lower, tail, mid = False, ("median", "p95"), ("median",)
@@ -79,6 +85,8 @@ def builtin_metrics() -> dict[str, Metric]:
         Metric("output_tokens", "numeric", lower, mid, pl.col("output_tokens")),
         Metric("error_rate", "rate", lower, ("rate",), is_error(), quality=True),
         Metric("refusal_rate", "rate", lower, ("rate",), pl.col("refusal"), quality=True),
+        Metric("content_filter_rate", "rate", lower, ("rate",), _content_filtered(),
+               quality=True),
         Metric("hallucination_rate", "rate", lower, ("rate",), pl.col("hallucination_flag"),
                quality=True),
         Metric("feedback_rating", "numeric", True, ("mean",), pl.col("feedback_rating"),
