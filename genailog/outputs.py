@@ -157,7 +157,7 @@ def target_kind(path: Path) -> str:
             return "device"
         raise OutputError(f"{path} is a symbolic link to {os.path.realpath(path)}; genailog "
                           "does not replace links or write through them to files: pass the "
-                          "target path")
+                          "target path (or - for standard output)")
     if stat.S_ISREG(mode):
         return "file"
     if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
