@@ -222,6 +222,27 @@ def test_the_line_limit_is_configurable_and_every_reader_applies_it(
         "message": f"line of {len(long)} bytes is longer than the limit of 4096 bytes; "
                    "split the record or raise GENAILOG_MAX_LINE_BYTES"}, seen
     assert seen["summarize skipped"] == 2
+    out = tmp_path / "out" / "records.jsonl"
+    cli = runner.invoke(app, ["export-dataset", str(path), "--out", str(out), "--on-invalid",
+                              "skip", "--format", "json"])
+    assert cli.exit_code == 0, cli.output
+    counts = json.loads(cli.stdout)["counts"]
+    assert (counts["invalid"], counts["written"]) == (2, 3)
+    assert out.read_bytes().count(b"\n") == 3
+
+
+def test_a_chunk_read_by_its_caller_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers that cut their own ranges (the export's workers) hand whole lines to the
+    chunk reader, which applies the same limit."""
+    from genailog.ingest.jsonl import ChunkReader
+    from genailog.ingest.sources import Chunk
+
+    monkeypatch.setenv("GENAILOG_MAX_LINE_BYTES", "2K")
+    long = json.dumps(base_record(prompt="x" * 3000)).encode()
+    data = b"\n".join([GOOD.encode(), long, GOOD.encode()]) + b"\n"
+    result = ChunkReader("f.jsonl", build_frames=False).read(Chunk(data, 10, 3, True))
+    assert (result.checked, [r.line for r in result.invalid]) == (3, [11])
+    assert "longer than the limit of 2048 bytes" in result.invalid[0].message
 
 
 def test_workers_bound_lines_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

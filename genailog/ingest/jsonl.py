@@ -13,7 +13,7 @@ import gc
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
 
@@ -223,7 +223,13 @@ class ChunkReader:
         self.extras: tuple[str, ...] = ()  # user fields seen so far: the next chunk has them
 
     def read(self, chunk: Chunk) -> ChunkResult:
-        """Records and invalid lines of a chunk."""
+        """Records and invalid lines of a chunk. A line over the length limit is one
+        invalid record however the chunk was read (the chunk producers of
+        :mod:`genailog.ingest.sources` replace such lines already; this covers callers
+        that read their own ranges)."""
+        bounded = limits.bound_lines(chunk.data)
+        if bounded is not chunk.data:
+            chunk = replace(chunk, data=bounded)
         return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
                                                            chunk.final)
 
