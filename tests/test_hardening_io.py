@@ -469,3 +469,37 @@ def test_the_ref_check_refuses_no_schema_of_the_json_schema_test_suite() -> None
     assert refused and all(name in ("refRemote.json", "dynamicRef.json", "cross-draft.json") and
                            "outside the schema file" in message
                            for name, message in refused), refused
+
+
+# --- the neutral helpers themselves ---------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_sanitised_text_holds_no_control_character_and_markdown_no_html(text: str) -> None:
+    from genailog import textsafe
+
+    unsafe = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n", "\t"}
+    unsafe |= {"\u202e", "\u2066", "\u2028"}
+    shown = textsafe.visible(text)
+    assert not unsafe & set(shown), repr(shown)
+    shown.encode("utf-8")  # no lone surrogate left to crash a UTF-8 terminal
+    cell = textsafe.markdown(text)
+    assert "<" not in cell and "\n" not in cell and "\r" not in cell
+    assert "|" not in cell.replace("\\|", "")
+    assert "\x1b" not in textsafe.for_terminal(text) and "<" not in textsafe.html(text)
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    from genailog.outputs import atomic_writer
+
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+    os.chmod(target, 0o640)
+    with pytest.raises(RuntimeError), atomic_writer(target) as handle:
+        handle.write("new, half written")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old\n" and os.listdir(tmp_path) == ["out.jsonl"]
+    with atomic_writer(target) as handle:
+        handle.write("new\n")
+    assert target.read_text() == "new\n" and stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["out.jsonl"]
