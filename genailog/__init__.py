@@ -17,6 +17,7 @@ _API = {
     "summarize": "genailog.api",
     "diff_prompts": "genailog.api",
     "detect_drift": "genailog.api",
+    "analyze_retrieval": "genailog.api",
     "inspect_logs": "genailog.ingest.inspect",
     "export_dataset": "genailog.dataset.export",
     "redact_logs": "genailog.dataset.export",

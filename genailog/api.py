@@ -21,6 +21,7 @@ from genailog.ingest.reader import as_paths
 if TYPE_CHECKING:
     from genailog.analysis.compare import DiffOptions, DiffResult
     from genailog.analysis.drift import DriftOptions, DriftResult
+    from genailog.analysis.retrieval import RetrievalOptions, RetrievalResult
     from genailog.analysis.summarize import SummaryResult
     from genailog.schema.validate import ValidationResult
 
@@ -87,3 +88,16 @@ def detect_drift(logs: LogsLike, *, reference: LogsLike | None = None,
     frame, _ = _read(logs, on_invalid, input_format)
     ref = None if reference is None else _read(reference, on_invalid, input_format)[0]
     return drift(frame, reference=ref, options=options, **filters)
+
+
+def analyze_retrieval(logs: LogsLike, options: RetrievalOptions | None = None, *,
+                      on_invalid: str = "fail", input_format: str = "auto"
+                      ) -> RetrievalResult:
+    """Retrievers, documents that go with bad answers, ranking metrics and groundedness
+    (see :mod:`genailog.analysis.retrieval`)."""
+    from genailog.analysis.retrieval import analyze_retrieval as analyze
+
+    frame, report = _read(logs, on_invalid, input_format)
+    result = analyze(frame, options)
+    result.skipped_records = report["skipped"] if report is not None else 0
+    return result

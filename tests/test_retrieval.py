@@ -309,3 +309,16 @@ def test_untrusted_ids_stay_data(tmp_path: Path) -> None:
         assert out.exit_code == 0, out.output
         assert "\x1b" not in out.stdout
         assert ("<b>" not in out.stdout) if fmt == "markdown" else ("[bold]" in out.stdout)
+
+
+def test_public_function_takes_paths_logs_or_a_frame(tmp_path: Path) -> None:
+    import genailog
+
+    records = generate(2, planted=False, calls=50)
+    path = tmp_path / "rag.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    from_path = genailog.analyze_retrieval(str(path)).to_dict()
+    from_logs = genailog.analyze_retrieval(genailog.read_logs([path])).to_dict()
+    from_frame = genailog.analyze_retrieval(frame_of(records)).to_dict()
+    assert from_path == from_logs == from_frame
+    assert from_path["calls"] == 50
