@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from genailog.errors import InputError
-from genailog.schema.limits import bound_lines, long_line_stand_in, max_line_bytes
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log", ".pb")
 COMPRESSIONS = (".gz", ".zst")
@@ -162,6 +161,8 @@ def iter_chunks(stream: Any, size: int, limit: int | None = None) -> Iterator[by
     A line longer than ``limit`` (default :func:`~genailog.schema.limits.max_line_bytes`)
     is never held whole: it is read through and replaced by a short stand-in that every
     reader reports as an invalid record (:mod:`genailog.schema.limits`)."""
+    from genailog.schema.limits import bound_lines, max_line_bytes  # the package loads polars
+
     limit = max_line_bytes() if limit is None else limit
     rest = b""
     while True:
@@ -185,6 +186,8 @@ def iter_chunks(stream: Any, size: int, limit: int | None = None) -> Iterator[by
 def _skip_line(stream: Any, start: bytes, size: int) -> tuple[bytes, bytes]:
     """Read through the rest of a too-long line that begins with ``start``: its stand-in
     (with its newline, unless the stream ended first) and what follows the line."""
+    from genailog.schema.limits import long_line_stand_in
+
     length = len(start)
     while True:
         block = stream.read(size)
@@ -232,6 +235,8 @@ def _after_newline(handle: Any, start: int) -> int:
 def read_range(handle: Any, start: int, end: int, limit: int | None = None) -> bytes:
     """Bytes ``start:end`` of an open file, with lines longer than ``limit`` replaced by
     their stand-ins; a range no longer than the limit is read as it is, in one call."""
+    from genailog.schema.limits import max_line_bytes
+
     limit = max_line_bytes() if limit is None else limit
     handle.seek(start)
     if end - start <= limit:
