@@ -23,6 +23,7 @@ Pure: takes a frame in canonical columns and a :class:`RetrievalOptions`, return
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -392,31 +393,51 @@ def ranking_metrics(ranked_gains: Iterable[Sequence[float] | np.ndarray[Any, Any
     1)`` discount, against the ideal order of the same gains; MRR@k is BEIR's (the
     reciprocal rank of the first relevant document within the top ``k``, else 0).
     """
-    rows = [np.asarray(g, dtype=float) for g in ranked_gains]
+    rows = [np.clip(np.asarray(g, dtype=float), 0.0, None) for g in ranked_gains]
     if not rows:
         return None
-    metrics = []
-    for k in ks:
-        per_query = np.array([_at_k(gains, k) for gains in rows])
-        means = per_query.mean(axis=0)
-        metrics.append({"k": k, **{name: float(v) for name, v in zip(
-            ("hit_rate", "mrr", "precision", "recall", "ndcg"), means, strict=True)}})
+    sums = np.zeros((len(ks), 5))
+    # Calls of similar length together, padded with zeros (not relevant) to the longest
+    # of their chunk: vectorised, in bounded memory.
+    rows.sort(key=len)
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        gains = np.zeros((len(chunk), max(1, len(chunk[-1]))))
+        for i, row in enumerate(chunk):
+            gains[i, : row.size] = row
+        for j, k in enumerate(ks):
+            sums[j] += _at_k(gains, k).sum(axis=0)
+    means = sums / len(rows)
+    metrics = [{"k": k, **{name: float(v) for name, v in zip(
+        ("hit_rate", "mrr", "precision", "recall", "ndcg"), means[j], strict=True)}}
+        for j, k in enumerate(ks)]
     return {"calls": len(rows),
             "calls_with_relevant": int(sum(bool((g > 0).any()) for g in rows)),
             "metrics": metrics}
 
 
-def _at_k(gains: np.ndarray[Any, Any], k: int) -> tuple[float, ...]:
-    gains = np.clip(gains, 0.0, None)
-    top = gains[:k]
-    hits = top > 0
-    relevant = int((gains > 0).sum())
-    first = int(np.argmax(hits)) + 1 if hits.any() else 0
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = float((np.sort(gains)[::-1][:k] * discount[: min(k, gains.size)]).sum())
-    dcg = float((top * discount[: top.size]).sum())
-    return (float(hits.any()), 1.0 / first if first else 0.0, hits.sum() / k,
-            hits.sum() / relevant if relevant else 0.0, dcg / ideal if ideal > 0 else 0.0)
+_CHUNK = 10_000
+
+
+def _at_k(gains: np.ndarray[Any, Any], k: int) -> np.ndarray[Any, Any]:
+    """Per call (row of non-negative gains, zero-padded): hit, reciprocal rank,
+    precision, recall and NDCG at ``k``, as columns."""
+    relevant = gains > 0
+    hits = relevant[:, :k]
+    found = hits.sum(axis=1)
+    any_hit = found > 0
+    first = np.argmax(hits, axis=1) + 1
+    total = relevant.sum(axis=1)
+    discount = 1.0 / np.log2(np.arange(2, min(k, gains.shape[1]) + 2))
+    dcg = gains[:, :k] @ discount
+    ideal = -np.sort(-gains, axis=1)[:, :k] @ discount
+    return np.column_stack([
+        any_hit.astype(float),
+        np.where(any_hit, 1.0 / first, 0.0),
+        found / k,
+        np.divide(found, total, out=np.zeros(len(gains)), where=total > 0),
+        np.divide(dcg, ideal, out=np.zeros(len(gains)), where=ideal > 0),
+    ])
 
 
 def _ranked_gains(docs: pl.DataFrame) -> list[list[float]]:
@@ -442,12 +463,18 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in _STOPWORDS}
 
 
+@functools.lru_cache(maxsize=65_536)
+def _document_words(text: str) -> frozenset[str]:
+    """A document's content words, cached: the same documents come back call after call."""
+    return frozenset(content_words(text))
+
+
 def groundedness(response: str, sources: Sequence[str], support_threshold: float
                  ) -> float | None:
     """Share of the response's sentences whose content words occur, for at least
     ``support_threshold`` of them, in the retrieved texts (None: no sentence with content
     words)."""
-    known = set().union(*(content_words(t) for t in sources))
+    known = set().union(*(_document_words(t) for t in sources))
     verdicts = []
     for sentence in _SENTENCE.split(response):
         words = content_words(sentence)
