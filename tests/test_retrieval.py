@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
@@ -322,3 +324,49 @@ def test_public_function_takes_paths_logs_or_a_frame(tmp_path: Path) -> None:
     from_frame = genailog.analyze_retrieval(frame_of(records)).to_dict()
     assert from_path == from_logs == from_frame
     assert from_path["calls"] == 50
+
+
+def test_logs_without_retrieval_give_empty_sections_not_nan(tmp_path: Path) -> None:
+    path = tmp_path / "plain.jsonl"
+    path.write_text(json.dumps({"timestamp": "2026-11-02T00:00:00Z", "model": "m"}) + "\n")
+    runner = CliRunner()
+    out = runner.invoke(app, ["retrieval", str(path), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    Draft202012Validator(load_output_schema("retrieval")).validate(data)
+    assert (data["calls"], data["retrievers"], data["documents"]) == (0, [], [])
+    shown = runner.invoke(app, ["retrieval", str(path)])
+    assert "nothing to analyse" in shown.stdout
+
+
+_ENTRY = st.one_of(
+    st.sampled_from(["a", "b", "c"]),
+    st.integers(),
+    st.fixed_dictionaries({}, optional={
+        "id": st.one_of(st.none(), st.sampled_from(["a", "b", "c"]), st.integers()),
+        "score": st.one_of(st.none(), st.floats(allow_nan=True), st.booleans(), st.text()),
+        "source": st.one_of(st.none(), st.sampled_from(["kb", "faq"])),
+        "relevant": st.one_of(st.none(), st.booleans(), st.integers(-2, 3),
+                              st.floats(allow_nan=True, allow_infinity=True)),
+        "text": st.one_of(st.none(), st.text(max_size=30)),
+    }),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.lists(_ENTRY, max_size=6)),
+                          st.one_of(st.none(), st.booleans()),
+                          st.one_of(st.none(), st.integers(1, 5)),
+                          st.one_of(st.none(), st.text(max_size=40))), max_size=12))
+def test_any_logged_shape_gives_a_valid_finite_result(rows: list[tuple[Any, ...]]) -> None:
+    frame = pl.DataFrame({
+        "retrieval_docs": [None if d is None else json.dumps(d) for d, *_ in rows],
+        "hallucination_flag": pl.Series([r[1] for r in rows], dtype=pl.Boolean),
+        "feedback_rating": pl.Series([r[2] for r in rows], dtype=pl.Float64),
+        "response": pl.Series([r[3] for r in rows], dtype=pl.String),
+    })
+    data = analyze_retrieval(frame, RetrievalOptions(min_calls=1)).to_dict()
+    Draft202012Validator(load_output_schema("retrieval")).validate(
+        json.loads(json.dumps(data, allow_nan=False)))
+    # A list holding NaN is not JSON (ingest never makes one): skipped, and counted.
+    assert data["calls"] + data["skipped_calls"] == sum(d is not None for d, *_ in rows)

@@ -221,7 +221,9 @@ def _share_below() -> pl.Expr:
 
 
 def _retrievers(parsed: _Parsed, by: list[str], threshold: float) -> list[dict[str, Any]]:
-    """One row per ``by`` group (one row in all without ``by``)."""
+    """One row per ``by`` group (one row in all without ``by``; none without calls)."""
+    if parsed.calls.is_empty():
+        return []
     keys: list[str | pl.Expr] = [*by] or [pl.lit("all").alias("retriever")]
     calls = parsed.calls.group_by(keys, maintain_order=True).agg(
         pl.len().alias("calls"), (pl.col("documents") == 0).sum().alias("empty_calls"),

@@ -119,6 +119,8 @@ def _summary_line(data: dict[str, Any]) -> str:
         line_end = ""
     line = (f"{data['calls']:,} calls with retrieval_docs of {data['records']:,} records; "
             f"{data['documents_logged']:,} documents")
+    if not data["calls"]:
+        line += " (no record logged retrieval_docs: nothing to analyse)"
     if skipped:
         line += (f"; skipped {data['skipped_calls']:,} unreadable retrieval_docs values and "
                  f"{data['skipped_documents']:,} entries that are neither id nor object")
