@@ -433,8 +433,11 @@ def test_local_refs_anchors_ids_and_recursive_data_still_work(logs: Path,
 def test_a_bad_where_is_refused_before_any_log_is_opened(tmp_path: Path) -> None:
     logs = _OpenDetector(tmp_path / "calls.jsonl")  # opening it to read would be seen
     try:
-        for command in ("summarize", "drift"):
-            done = _cli(command, str(logs.path), "--where", "model IN (SELECT 1)")
+        commands = [["summarize"], ["drift"], ["diff-prompts", "--baseline", "a",
+                                                 "--candidate", "b"],
+                    ["export-dataset", "--out", str(tmp_path / "d.jsonl")]]
+        for command, *options in commands:
+            done = _cli(command, str(logs.path), *options, "--where", "model IN (SELECT 1)")
             assert done.exit_code == 2, (command, done.output)
             assert "subqueries are not allowed" in done.stderr
         assert not logs.opened.is_set()

@@ -219,6 +219,7 @@ def diff_prompts_command(
     Example: genailog diff-prompts logs/ --baseline v3 --candidate v4 --min-effect latency_ms=10%
     """
     from genailog.analysis.compare import DiffOptions, diff_prompts, parse_min_effect
+    from genailog.analysis.filters import check_where
     from genailog.cli.render import esc, print_json, stderr, write_text
     from genailog.ingest import read_logs
 
@@ -229,6 +230,7 @@ def diff_prompts_command(
         seed=seed, resamples=resamples, examples=examples, where=where, since=since,
         until=until,
     )
+    check_where(where)  # before any log is opened
     logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
     result = diff_prompts(logs.frame, baseline, candidate, options,
                           report=logs.report.to_dict())

@@ -35,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from genailog import __version__
-from genailog.analysis.filters import apply_filters
+from genailog.analysis.filters import apply_filters, check_where
 from genailog.dataset import dedup as dedup_mod
 from genailog.dataset import split as split_mod
 from genailog.dataset import stream as stream_mod
@@ -235,6 +235,7 @@ def _check_field(frame: pl.DataFrame, name: str | None, option: str) -> None:
 
 
 def _check_options(options: ExportOptions) -> None:
+    check_where(options.where)  # before any input is opened
     fmt = options.dataset_format
     if fmt not in FORMATS:
         raise UsageError(f"--dataset-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
