@@ -344,9 +344,10 @@ def test_a_planted_entry_in_a_world_writable_folder_is_not_trusted(
     donor = _log(tmp_path / "donor.jsonl", ["planted"] * 100)
     _plant(cache_dir, victim, donor)
     cache_dir.chmod(0o777)
-    with pytest.warns(UserWarning, match="writable by other users"):
-        assert _models(victim) == {"real": 4_000}
-    assert any("writable by other users" in note for note in cache.refusals())
+    logs = read_logs([victim])
+    assert dict(logs.collect().group_by("model").len().iter_rows()) == {"real": 4_000}
+    assert any(f"cache folder {cache_dir} not used: it is writable by other users" in note
+               for note in logs.report.notes)
 
 
 def test_an_entry_owned_by_another_user_is_not_trusted(

@@ -8,7 +8,7 @@ key and each part's size and hash. Nothing in it is trusted until checked:
 
 * the cache folder and every file of an entry must belong to the current user and be
   writable by nobody else (a group- or world-writable folder, such as ``/tmp`` itself,
-  is refused: the file is then read without the cache, and a note says why);
+  is refused: the file is then read without the cache, and the read's notes say why);
 * on load, ``meta.json`` must name the key looked up, and every part must have the size
   and hash written for it; an entry that fails (truncated, corrupt, planted, from another
   version) is deleted and the file parsed again.
@@ -28,7 +28,6 @@ import os
 import shutil
 import stat
 import tempfile
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,8 @@ def _hasher() -> tuple[str, Callable[[], Any]]:
 
 HASH_NAME, _new_hash = _hasher()
 
-#: Why the cache was not used, once per folder (the reader adds these to its notes).
+#: Why the cache was not used, once per folder (read_logs adds these to its notes, which
+#: the CLI prints).
 _refused: dict[str, str] = {}
 #: What each key was computed from: (path, size, mtime_ns), checked before an entry is
 #: committed, so that a file changed while it was parsed is not cached under its old key.
@@ -104,7 +104,6 @@ def _refuse(root: Path, reason: str) -> None:
     message = (f"cache folder {root} not used: {reason}; point GENAILOG_CACHE_DIR at a "
                "folder of your own (mode 700), or set GENAILOG_NO_CACHE=1")
     _refused[str(root)] = message
-    warnings.warn(message, stacklevel=3)
 
 
 def refusals() -> list[str]:
