@@ -25,7 +25,7 @@ frame = pl.DataFrame({"model": [f"m{i % 5000}" for i in range(rows)]})
 text = " OR ".join(f"model = 'm{i}'" for i in range(terms))
 start = time.perf_counter()
 if contender == "genailog":
-    from genailog.analysis.filters import apply_filters
+    from genailog.query.filters import apply_filters
     kept = apply_filters(frame.lazy(), where=text).select(pl.len()).collect().item()
 elif contender == "polars-sql":
     kept = frame.lazy().filter(pl.sql_expr(text)).select(pl.len()).collect().item()

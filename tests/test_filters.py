@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from genailog.analysis.filters import apply_filters, parse_time
 from genailog.errors import ExpressionError, UsageError
+from genailog.query.filters import apply_filters, parse_time
 
 FRAME = pl.LazyFrame({
     "timestamp": [datetime(2025, 12, d, tzinfo=UTC) for d in (1, 2, 3)],

@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from genailog.analysis.filters import apply_filters
 from genailog.cli.app import app
 from genailog.errors import ExpressionError
+from genailog.query.filters import apply_filters
 
 
 def _cli(*args: str) -> Result:

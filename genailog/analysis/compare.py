@@ -21,8 +21,8 @@ import numpy as np
 import polars as pl
 
 from genailog.analysis import stats
-from genailog.analysis.filters import apply_filters
 from genailog.errors import InputError, UsageError
+from genailog.query.filters import apply_filters
 from genailog.schema.columns import CANONICAL_DTYPES
 from genailog.schema.rules import is_error
 

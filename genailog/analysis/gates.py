@@ -1,6 +1,6 @@
 """CI gates: ``--fail-if`` expressions over a summary's metric names.
 
-A gate such as ``latency_ms_p95 > 2000`` is parsed by :mod:`genailog.analysis.expression`
+A gate such as ``latency_ms_p95 > 2000`` is parsed by :mod:`genailog.query.expression`
 (the grammar of ``--where``, never ``eval`` or a SQL engine) and checked against every
 group row and the total row; it trips for each row where the expression is true. A null
 metric (nothing logged) makes the comparison null, which does not trip. Unknown names are
@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from genailog.analysis.expression import Expression, check_names, compile_expression, parse
+from genailog.query.expression import Expression, check_names, compile_expression, parse
 
 TOTAL_LABEL = "total"
 

@@ -34,8 +34,8 @@ import msgspec
 import numpy as np
 import polars as pl
 
-from genailog.analysis.filters import apply_filters, check_where
 from genailog.errors import UsageError
+from genailog.query.filters import apply_filters, check_where
 
 _CALL = "__call"
 #: Words too common to show that a sentence came from a document.

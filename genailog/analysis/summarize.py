@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from genailog.analysis.filters import apply_filters, check_where
 from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate_gates
 from genailog.analysis.weighting import is_sampled, sampling_note, weighted
 from genailog.errors import UsageError
@@ -37,6 +36,7 @@ from genailog.pricing.cost import (
     tier_rates_frame,
     token_sums,
 )
+from genailog.query.filters import apply_filters, check_where
 from genailog.schema.rules import check_window, is_error, utc_text
 
 if TYPE_CHECKING:

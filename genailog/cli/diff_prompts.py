@@ -219,9 +219,9 @@ def diff_prompts_command(
     Example: genailog diff-prompts logs/ --baseline v3 --candidate v4 --min-effect latency_ms=10%
     """
     from genailog.analysis.compare import DiffOptions, diff_prompts, parse_min_effect
-    from genailog.analysis.filters import check_where
     from genailog.cli.render import esc, print_json, stderr, write_text
     from genailog.ingest import read_logs
+    from genailog.query.filters import check_where
 
     options = DiffOptions(
         version_field=version_field, metrics=split_names(metrics) or None, pair_on=pair_on,

@@ -46,7 +46,7 @@ def _thresholds(items: list[str] | None) -> dict[str, float]:
 
 
 def _reference_window(text: str | None) -> Any:
-    from genailog.analysis.filters import parse_time
+    from genailog.query.filters import parse_time
 
     if text is None:
         return None

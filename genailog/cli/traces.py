@@ -230,11 +230,11 @@ def traces_command(
     Example: genailog traces spans/ --reference-until 2026-03-04 --fail-if
     "component_p95_ms{name='rerank'} > 500"
     """
-    from genailog.analysis.filters import parse_time
     from genailog.analysis.traces import TracesOptions, analyze_traces, check_gates
     from genailog.cli.render import print_json, stderr, stdout, warn, write_text
     from genailog.errors import UsageError
     from genailog.ingest.spans import read_spans
+    from genailog.query.filters import parse_time
 
     if on_invalid not in ("fail", "skip"):
         raise UsageError(f"--on-invalid must be fail or skip, not {on_invalid!r}")

@@ -35,7 +35,6 @@ import numpy as np
 import polars as pl
 
 from genailog import __version__
-from genailog.analysis.filters import apply_filters, check_where
 from genailog.dataset import dedup as dedup_mod
 from genailog.dataset import split as split_mod
 from genailog.dataset import stream as stream_mod
@@ -51,6 +50,7 @@ from genailog.errors import GenailogError, InputError, OutputError, UsageError
 from genailog.ingest import read_logs
 from genailog.ingest.report import ReadReport
 from genailog.ingest.sources import Source, size_of
+from genailog.query.filters import apply_filters, check_where
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
 
 MANIFEST_VERSION = 1

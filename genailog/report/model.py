@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from genailog.analysis.filters import apply_filters
 from genailog.analysis.summarize import WINDOW_KEY, summarize
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import with_cost
+from genailog.query.filters import apply_filters
 
 try:  # the one error rule, in its home since issue 12
     from genailog.schema.rules import is_error

@@ -32,8 +32,8 @@ from genailog.analysis.drift.registry import (
 )
 from genailog.analysis.drift.result import DriftResult, FeatureDrift, Span, WindowDrift
 from genailog.analysis.drift.windows import check_window, sample_mask, split, window_end
-from genailog.analysis.filters import apply_filters, check_where
 from genailog.errors import UsageError
+from genailog.query.filters import apply_filters, check_where
 
 #: A feature is judged in a window only with at least this many non-null values on each side.
 MIN_VALUES = 30
