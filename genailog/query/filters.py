@@ -1,6 +1,6 @@
 """Record filters shared by every command: ``--where``, ``--since`` and ``--until``.
 
-``--where`` is parsed by :mod:`genailog.analysis.expression` (an allow-listed grammar,
+``--where`` is parsed by :mod:`genailog.query.expression` (an allow-listed grammar,
 never ``eval`` or a SQL engine): unknown fields and type errors are reported, with a caret
 under the problem, before any record is filtered.
 """
@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from genailog.analysis.expression import check_names, compile_expression, parse
 from genailog.errors import UsageError
+from genailog.query.expression import check_names, compile_expression, parse
 
 
 def check_where(predicate: str | None) -> None:
