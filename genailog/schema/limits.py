@@ -40,8 +40,9 @@ _HEAD_BYTES = 256
 #: (rule, what is rejected), in the order checked; rendered into docs/schema.md.
 RULES: tuple[tuple[str, str], ...] = (
     ("line length", "a line longer than 64 MiB (set `GENAILOG_MAX_LINE_BYTES` to change "
-     "it); the line is skipped without being held in memory, and a quarantine file "
-     "keeps its first 256 bytes"),
+     "it); the line is read through without being held in memory, and a quarantine "
+     "file gets a stand-in: a NUL byte, `genailog:line-too-long:`, the length and the "
+     "line's first 256 bytes"),
     ("not JSON", "invalid UTF-8, a syntax error, or `NaN` / `Infinity` / `-Infinity`"),
     ("nesting depth", f"arrays and objects nested more than {MAX_DEPTH} deep (the record "
      "itself is level 1)"),
