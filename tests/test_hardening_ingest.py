@@ -148,14 +148,19 @@ def test_the_fast_reader_and_jsonschema_agree_on_edge_values(
 
 def test_a_clean_record_with_the_largest_values_is_kept(tmp_path: Path) -> None:
     """The limits reject only beyond them: 2**63 - 1 tokens, year 9999 in UTC, cached
-    equal to input, 64 levels of nesting and 1e308 are all valid."""
+    equal to input, 64 levels of nesting (in metadata and in a user field) and 1e308 are
+    all valid, and the adapters' check agrees on the same record."""
     edge = base_record(input_tokens=2**63 - 1, cached_input_tokens=2**63 - 1,
                        output_tokens=0, latency_ms=1e308,
                        timestamp="9999-12-31T22:59:59-01:00",
-                       metadata={"a": json.loads("[" * 62 + "]" * 62)})
+                       metadata={"a": json.loads("[" * 62 + "]" * 62)},
+                       case=json.loads("[" * 63 + "]" * 63))
     path = _file(tmp_path / "r.jsonl", GOOD, json.dumps(edge))
     seen = _verdicts(path)
     assert (seen["validate"], seen["validate --schema"], seen["rows"]) == ([], [], 2), seen
+    assert limits.value_problem(edge) is None and limits.record_problems(edge) == []
+    deeper = {**edge, "case": [edge["case"]]}
+    assert "nested more than 64 deep" in str(limits.value_problem(deeper))
 
 
 def test_parse_level_messages_name_the_rule() -> None:

@@ -371,7 +371,7 @@ def _breaches(records: list[Any], extras: tuple[str, ...]) -> set[int]:
                     limits.INT64_MIN <= v <= limits.INT64_MAX))
         if dict in kinds or list in kinds:
             flagged.update(i for i, v in enumerate(values) if type(v) in (dict, list)
-                           and limits.value_problem(v) is not None)
+                           and limits.value_problem(v, level=2) is not None)
     return flagged
 
 

@@ -270,22 +270,24 @@ def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def value_problem(value: Any) -> str | None:
-    """A decoded value's breach of the depth, integer and float rules (for values that a
-    fast decoder has already read, e.g. a user field), else None."""
+def value_problem(value: Any, level: int = 1) -> str | None:
+    """A decoded value's breach of the depth, integer and float rules, else None: for
+    values a fast decoder has already read (a user field: ``level`` 2) or whole records
+    from the format adapters (``level`` 1). ``level`` is the value's depth in its record,
+    the record itself being 1, as in :func:`loads`."""
     try:
-        _walk_numbers(value)
+        _walk_numbers(value, level)
     except Rejected as exc:
         return str(exc)
     return None
 
 
-def _walk_numbers(value: Any) -> None:
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _walk_numbers(value: Any, level: int) -> None:
+    stack: list[tuple[Any, int]] = [(value, level)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list):
-            if depth >= MAX_DEPTH:  # a user field sits one level below the record
+            if depth > MAX_DEPTH:
                 raise Rejected(f"nested more than {MAX_DEPTH} deep; flatten the value")
             stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
                                                   else item))
