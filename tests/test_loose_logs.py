@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -259,3 +260,29 @@ def test_ollama_bedrock_litellm_spend_and_stream_chunks(tmp_path: Path) -> None:
     logs = read_logs([path])
     assert logs.collect()["input_tokens"].to_list() == [4]
     assert logs.report.files[0].other_lines == 2
+
+
+def test_prefixed_files_are_read_on_workers_and_fall_back_from_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large prefixed files are cut into ranges read by worker processes; a traceback far
+    from the head (found by a worker) sends the whole file to the line-by-line reader."""
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    records = [{"timestamp": f"2026-11-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z", "model": "m",
+                "input_tokens": i, "prompt": "x" * 50} for i in range(3000)]
+    plain, logged = tmp_path / "plain.jsonl", tmp_path / "app.log"
+    plain.write_text("".join(json.dumps(r) + "\n" for r in records))
+    lines = [f"INFO:root:{json.dumps(r)}\nINFO:httpx:HTTP Request: POST x" for r in records]
+    logged.write_text("\n".join(lines) + "\n")
+    chunk = 64 * 1024
+    expected = read_logs([plain], chunk_bytes=chunk).collect().select("input_tokens")
+    fast = read_logs([logged], chunk_bytes=chunk)
+    assert fast.collect().select("input_tokens").equals(expected)
+    assert fast.report.files[0].other_lines == 3000
+    record, other = lines[2500].split("\n")
+    lines[2500] = "\n".join([record.replace("INFO:root:", "ERROR:root:"),
+                             "Traceback (most recent call last):", '  File "x.py", line 1',
+                             "ValueError: boom", other])
+    logged.write_text("\n".join(lines) + "\n")
+    slow = read_logs([logged], chunk_bytes=chunk).collect()
+    assert slow.height == 3000
+    assert slow.filter(pl.col("input_tokens") == 2500)["error_type"].to_list() == ["ValueError"]

@@ -42,6 +42,8 @@ class RangeOut:
     #: Or the typed records themselves, and the user fields they hold as JSON text.
     frames: list[pl.DataFrame] = field(default_factory=list)
     json_columns: set[str] = field(default_factory=set)
+    #: Lines that are no record (text-prefixed logs only: see prefixed.py).
+    other_lines: int = 0
 
 
 #: Spawned workers re-import the main module, which runs a script's top-level code
@@ -135,7 +137,7 @@ def pool(count: int) -> ProcessPoolExecutor:
 
 
 def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
-          keep_frames: bool = False) -> RangeOut:
+          keep_frames: bool = False, strip_prefix: bool = False) -> RangeOut:
     """One range, newline-aligned and at most a chunk long, read as a single chunk: its
     records written as Parquet parts (``part_prefix``), or sent back (``keep_frames``),
     or only checked."""
@@ -149,8 +151,16 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     out = RangeOut(newlines=newlines)
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if strip_prefix:  # canonical records behind logging prefixes (prefixed.py)
+        from genailog.ingest import prefixed
+
+        data, out.other_lines = prefixed.strip(data)
     reader = ChunkReader(path, build_frames=part_prefix is not None or keep_frames)
     result = reader.read(Chunk(data, 1, newlines, last))
+    if strip_prefix:
+        from genailog.ingest import prefixed
+
+        prefixed.check(result)
     out.checked, out.invalid = result.checked, result.invalid
     for number, frame in enumerate(result.frames):
         out.records += frame.height
@@ -164,7 +174,8 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
 
 
 def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *,
-                keep_frames: bool = False) -> Iterator[RangeOut] | None:
+                keep_frames: bool = False, strip_prefix: bool = False,
+                ) -> Iterator[RangeOut] | None:
     """Each range's result in file order, line numbers absolute; None when the work
     cannot be spread (one core, a small file, or no process could be started). Records
     go to Parquet parts in ``part_dir``, or come back with ``keep_frames``, or are only
@@ -177,15 +188,16 @@ def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *
         executor = pool(min(count, len(ranges)))
     except (OSError, ValueError):
         return None
-    return _collect(executor, min(count, len(ranges)), path, ranges, part_dir, keep_frames)
+    return _collect(executor, min(count, len(ranges)), path, ranges, part_dir, keep_frames,
+                    strip_prefix)
 
 
 def _collect(executor: ProcessPoolExecutor, workers: int, path: str,
              ranges: list[tuple[int, int]], part_dir: Path | None,
-             keep_frames: bool) -> Iterator[RangeOut]:
+             keep_frames: bool, strip_prefix: bool = False) -> Iterator[RangeOut]:
     tasks = [(_work, (path, start, end, number == len(ranges) - 1,
                       None if part_dir is None else str(part_dir / f"part-{number:05d}"),
-                      keep_frames))
+                      keep_frames, strip_prefix))
              for number, (start, end) in enumerate(ranges)]
     offset = 0
     for out in ordered(executor, path, tasks, workers):

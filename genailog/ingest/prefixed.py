@@ -56,9 +56,15 @@ def read(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[Strippe
     for chunk in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
         data, others = strip(chunk.data)
         result = reader.read(Chunk(data, chunk.first_line, chunk.newlines, chunk.final))
-        if any(record.path in _MISSING for record in result.invalid):
-            raise NotSimple
+        check(result)
         yield Stripped(result, others)
+
+
+def check(result: ChunkResult) -> None:
+    """Raise :class:`NotSimple` when a record lacks its time or model: the line-by-line
+    reader takes those from the prefix, or reads them leniently."""
+    if any(record.path in _MISSING for record in result.invalid):
+        raise NotSimple
 
 
 def looks_simple(head: bytes) -> bool:

@@ -221,18 +221,25 @@ def _read_prefixed(source: Source, stream: Prefixed, chunk_bytes: int, policy: I
                    report: ReadReport, file_report: FileReport, parts: _Parts) -> bool:
     """Canonical records behind text prefixes, read as canonical JSONL (see prefixed.py);
     False, with nothing recorded, when the file needs the line-by-line reader."""
-    results = []
+    size = size_of(source)
     try:
-        results = list(prefixed.read(source, stream, chunk_bytes))
+        spread = parallel.read_ranges(source.name, size, chunk_bytes, None, keep_frames=True,
+                                      strip_prefix=True) if size is not None else None
+        if spread is not None:  # on every core, like canonical JSONL
+            outs = [(out.invalid, out.records, out.other_lines, out.frames, out.json_columns)
+                    for out in spread]
+        else:
+            outs = [(o.result.invalid, o.result.records, o.other_lines, o.result.frames,
+                     o.result.json_columns) for o in prefixed.read(source, stream, chunk_bytes)]
     except prefixed.NotSimple:
         return False
-    for out in results:
-        apply_policy(out.result.invalid, policy, report)
-        file_report.records += out.result.records
-        file_report.invalid += len(out.result.invalid)
-        file_report.other_lines += out.other_lines
-        for frame in out.result.frames:
-            parts.add(frame, out.result.json_columns)
+    for invalid, records, others, frames, json_columns in outs:
+        apply_policy(invalid, policy, report)
+        file_report.records += records
+        file_report.invalid += len(invalid)
+        file_report.other_lines += others
+        for frame in frames:
+            parts.add(frame, json_columns)
     return True
 
 
