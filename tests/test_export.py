@@ -556,6 +556,13 @@ def test_not_blank_pattern_matches_python_whitespace_on_every_code_point() -> No
 # ---------------------------------------------------------------- one pipeline (issue 12)
 
 
+def test_the_writer_registry_holds_every_dataset_format() -> None:
+    from genailog.cli.export import DatasetFormat
+    from genailog.dataset.writers import FORMATS, WRITERS
+
+    assert tuple(WRITERS) == FORMATS == tuple(f.value for f in DatasetFormat)
+
+
 def test_a_split_named_manifest_is_refused_before_anything_is_written(logs: Path,
                                                                      tmp_path: Path) -> None:
     for out in (tmp_path / "d.json", tmp_path / "d.jsonl"):

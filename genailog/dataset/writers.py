@@ -308,6 +308,30 @@ def write_parquet(frame: pl.DataFrame, path: Path, *, overwrite: bool) -> int:
     return frame.height
 
 
+#: A table writer: (frame, path, JSON-text columns, extra vars) -> records written. Each
+#: writes one file atomically.
+TableWriter = Callable[[pl.DataFrame, Path, frozenset[str], Sequence[str]], int]
+
+#: The table writers by dataset format (the export's other writer, "as logged", streams
+#: the input files instead: :func:`genailog.dataset.export.write_as_logged`).
+def _examples_writer(fmt: str) -> TableWriter:
+    def write(frame: pl.DataFrame, path: Path, json_columns: frozenset[str],
+              extra: Sequence[str]) -> int:
+        return write_examples(frame, path, fmt, overwrite=True, extra_vars=extra)
+
+    return write
+
+
+WRITERS: dict[str, TableWriter] = {
+    "jsonl": lambda frame, path, json_columns, _: write_jsonl(
+        frame, path, json_columns, overwrite=True),
+    **{fmt: _examples_writer(fmt) for fmt in ("openai-chat", "openai-evals", "promptfoo")},
+    "csv": lambda frame, path, json_columns, _: write_csv(
+        frame, path, json_columns, overwrite=True),
+    "parquet": lambda frame, path, _, __: write_parquet(frame, path, overwrite=True),
+}
+
+
 def write_dataset(
     frame: pl.DataFrame,
     path: Path,
@@ -318,10 +342,8 @@ def write_dataset(
     extra_vars: Sequence[str] = (),
 ) -> int:
     """Write ``frame`` in format ``fmt``; returns the number of records written."""
-    if fmt == "jsonl":
-        return write_jsonl(frame, path, json_columns, overwrite=overwrite)
-    if fmt == "csv":
-        return write_csv(frame, path, json_columns, overwrite=overwrite)
-    if fmt == "parquet":
-        return write_parquet(frame, path, overwrite=overwrite)
-    return write_examples(frame, path, fmt, overwrite=overwrite, extra_vars=extra_vars)
+    if not overwrite:
+        from genailog.outputs import check_target
+
+        check_target(path, overwrite=False)
+    return WRITERS[fmt](frame, path, json_columns, extra_vars)
