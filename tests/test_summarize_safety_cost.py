@@ -226,3 +226,28 @@ def test_diff_prompts_content_filter_rate_equals_duckdb() -> None:
         "[avg((finish = 'content_filter')::INT), count(finish)] FROM r GROUP BY 1").fetchall())
     assert [got["baseline"], got["n_baseline"]] == pytest.approx(want["v1"])
     assert [got["candidate"], got["n_candidate"]] == pytest.approx(want["v2"])
+
+
+def test_drift_moderated_feature_equals_duckdb_and_finds_a_jump() -> None:
+    import polars as pl
+
+    from genailog.analysis.drift import DriftOptions, detect_drift
+    from genailog.analysis.safety import moderated
+
+    rows = records(8, n=2000, days=14)
+    frame = canonical_frame(rows)[0]
+    ours = frame.select(moderated()).to_series().to_list()
+    con = _duck(rows)
+    want = dict(con.execute(
+        "SELECT i, CASE WHEN flags IS NULL THEN NULL ELSE i IN (SELECT i FROM fired) END "
+        "FROM r").fetchall())
+    assert ours == [want[i] for i in range(len(rows))]
+    # Week two: every logged moderation result fires "hate".
+    for r in rows[1000:]:
+        if "moderation_flags" in r:
+            r["moderation_flags"] = ["hate"]
+    result = detect_drift(canonical_frame(rows)[0].lazy(),
+                          options=DriftOptions(window="1w", features=("moderated",)))
+    week_two = result.to_dict()["windows"][-1]
+    assert week_two["drifted_features"] == ["moderated"], week_two
+    assert pl.Series(ours).null_count() == sum("moderation_flags" not in r for r in rows)

@@ -38,6 +38,22 @@ def fired(value: Any, threshold: float = DEFAULT_THRESHOLD) -> list[str] | None:
     return None
 
 
+def moderated(threshold: float = DEFAULT_THRESHOLD) -> pl.Expr:
+    """Per record: did ``moderation_flags`` fire any category (null: none logged, or not a
+    moderation result). drift's ``moderated`` feature."""
+    decode = msgspec.json.Decoder().decode
+
+    def any_fired(text: str) -> bool | None:
+        try:
+            found = fired(decode(text), threshold)
+        except msgspec.DecodeError:
+            return None
+        return None if found is None else bool(found)
+
+    return pl.col("moderation_flags").map_elements(any_fired, return_dtype=pl.Boolean,
+                                                   skip_nulls=True)
+
+
 def _categories(texts: pl.Series, threshold: float) -> pl.DataFrame:
     """Each distinct ``moderation_flags`` text and the categories it fired."""
     decode = msgspec.json.Decoder().decode

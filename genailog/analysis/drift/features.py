@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from genailog.analysis.drift.registry import FEATURE_TYPES, FeatureType
+from genailog.analysis.safety import moderated
 from genailog.errors import UsageError
 from genailog.schema.rules import prompt_text as prompt_text  # its home
 
@@ -25,6 +26,8 @@ DERIVED: dict[str, tuple[FeatureType, pl.Expr]] = {
     "prompt_length": ("numeric", prompt_text().str.len_chars()),
     "response_length": ("numeric", pl.col("response").str.len_chars()),
     "prompt": ("text", prompt_text()),
+    # Opt-in (--features moderated): did moderation_flags fire any category.
+    "moderated": ("categorical", moderated()),
 }
 
 DEFAULT_FEATURES: tuple[str, ...] = (
