@@ -42,9 +42,11 @@ _log = logging.getLogger("genailog.log")
 #: What the writer's thread turns into a record: ``finish(payload)``, or None to drop.
 Finisher = Callable[[Any], "dict[str, Any] | None"]
 
-#: Records finished and encoded between two hand-backs of the GIL: small, so a request
-#: thread waiting for the GIL waits for at most a few records' work.
-BATCH = 16
+#: Records finished and encoded between two hand-backs of the GIL (a few hundred
+#: microseconds of work). Smaller batches do not shorten the request path's tail (it is
+#: the machine's preemption, bench/README.md) but starve the writer: each hand-back to a
+#: busy thread costs the writer a whole switch interval (5 ms) to get the GIL back.
+BATCH = 64
 
 
 @dataclass
@@ -219,7 +221,7 @@ class Writer:
         queue = self._queue
         if not queue:
             return False
-        for _ in range(64):
+        for _ in range(16):
             batch: list[dict[str, Any]] = []
             while queue and len(batch) < BATCH:
                 finish, payload = queue.popleft()
@@ -233,7 +235,7 @@ class Writer:
                 self._waiting = False
                 self._room.set()
             time.sleep(0)  # give the GIL back to the request threads between batches
-            if not queue:
+            if not queue or len(self._buffer) > (1 << 20):
                 break
         return True
 
