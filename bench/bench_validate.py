@@ -86,7 +86,7 @@ EDITS: tuple[tuple[str, bool, Edit], ...] = (
     ("integral float count", True, _with(input_tokens=430.0, retries=0.0)),
     ("lowercase t and z", True, _with(timestamp="2026-11-02t10:00:00.5z")),
     ("offset timestamp", True, _with(timestamp="2026-11-02T10:00:00+05:30")),
-    ("huge integer", True, _with(input_tokens=10**30)),
+    ("huge integer", False, _with(input_tokens=10**30)),  # beyond 64 bits: schema/limits
     ("nulls", True, _with(response=None, cost_usd=None, tags=None, metadata=None)),
     ("nested extras", True, _with(case={"id": [1, {"x": None}]}, tenant=7)),
     ("integer version", True, _with(prompt_version=3)),
@@ -129,18 +129,23 @@ def time_genailog(
 
 
 class Reference:
-    """jsonschema's verdict for one raw line, with NaN and bad UTF-8 rejected as JSON."""
+    """jsonschema's verdict for one raw line, with NaN and bad UTF-8 rejected as JSON, and
+    the parse-level rejections every genailog command applies."""
 
     def __init__(self) -> None:
         self.validator = Draft202012Validator(
             load_record_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def valid(self, line: bytes) -> bool:
+        """jsonschema's verdict plus the documented parse-level list (schema/limits.py)."""
+        from genailog.schema import limits
+
         try:
             value = json.loads(line.decode("utf-8"), parse_constant=_reject)
         except (UnicodeDecodeError, ValueError):
             return False
-        return bool(self.validator.is_valid(value))
+        return bool(self.validator.is_valid(value)) and not limits.record_problems(
+            value) and limits.value_problem(value) is None
 
 
 def _reject(name: str) -> Any:
