@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from genailog.analysis.drift import DriftOptions, DriftResult
     from genailog.analysis.retrieval import RetrievalOptions, RetrievalResult
     from genailog.analysis.summarize import SummaryResult
-    from genailog.schema.validate import ValidationResult
+    from genailog.ingest.validate import ValidationResult
 
 Paths = str | Path | Sequence[str | Path]
 LogsLike = Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path]
@@ -42,11 +42,11 @@ def _read(source: LogsLike, on_invalid: str, input_format: str
 
 def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
     """Every record of ``source`` judged against the schema (see
-    :func:`genailog.schema.validate.validate` for the options). Given :class:`Logs`, the
+    :func:`genailog.ingest.validate.validate` for the options). Given :class:`Logs`, the
     verdicts of the read that made them (read them with ``on_invalid="skip"`` to keep the
     invalid records listed)."""
-    from genailog.schema.validate import ValidationResult
-    from genailog.schema.validate import validate as validate_paths
+    from genailog.ingest.validate import ValidationResult
+    from genailog.ingest.validate import validate as validate_paths
 
     if isinstance(source, Logs):
         report = source.report

@@ -9,8 +9,8 @@ from types import ModuleType
 
 import msgspec
 
+from genailog.ingest.validate import validate
 from genailog.sample import generate_sample
-from genailog.schema.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -45,7 +45,7 @@ def test_internal_errors_hide_the_traceback_unless_debug(tmp_path: Path,
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret-prompt-text")
 
-    monkeypatch.setattr("genailog.schema.validate.validate", boom)
+    monkeypatch.setattr("genailog.ingest.validate.validate", boom)
     good = write_jsonl(tmp_path / "good.jsonl", [base_record()])
     out = runner.invoke(app, ["validate", str(good)])
     assert out.exit_code == ExitCode.INTERNAL

@@ -33,9 +33,9 @@ from genailog.cli.app import app
 from genailog.errors import InputError
 from genailog.ingest import cache, parallel, read_logs
 from genailog.ingest.sources import iter_chunks
+from genailog.ingest.validate import validate
 from genailog.schema import limits, load_record_schema
 from genailog.schema.diagnose import diagnose
-from genailog.schema.validate import validate
 
 runner = CliRunner()
 STAMP = "2025-12-26T10:00:12Z"

@@ -255,7 +255,7 @@ def test_progress_hook_hears_about_large_files(tmp_path: Path,
 def test_a_file_read_on_every_core_equals_the_serial_read(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from genailog.ingest import cache
-    from genailog.schema.validate import validate
+    from genailog.ingest.validate import validate
 
     monkeypatch.setattr(cache, "MIN_BYTES", 0)
     monkeypatch.setenv("GENAILOG_WORKERS", "2")
@@ -276,7 +276,7 @@ def test_a_file_read_on_every_core_equals_the_serial_read(tmp_path: Path,
     assert [r.line for r in uncached.report.invalid] == [6, 978]
     assert [r.line for r in spread.report.invalid] == [6, 978]
     assert spread.collect()["late"].drop_nulls().len() == 298
-    monkeypatch.setattr("genailog.schema.validate.CHUNK_BYTES", 20_000)
+    monkeypatch.setattr("genailog.ingest.validate.CHUNK_BYTES", 20_000)
     checked = validate([path])
     assert checked.records == 1000 and [r.line for r in checked.invalid_records] == [6, 978]
 

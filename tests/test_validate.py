@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from genailog.cli.app import app
 from genailog.ingest import read_logs
 from genailog.ingest.frame import canonical_frame
+from genailog.ingest.validate import validate
 from genailog.schema import limits, load_output_schema, load_record_schema
-from genailog.schema.validate import validate
 
 runner = CliRunner()
 VALIDATOR = jsonschema.Draft202012Validator(

@@ -11,7 +11,7 @@ import typer
 from genailog.cli.options import InputFormat, Paths
 
 if TYPE_CHECKING:
-    from genailog.schema.validate import ValidationResult
+    from genailog.ingest.validate import ValidationResult
 
 
 class ValidateFormat(StrEnum):
@@ -45,7 +45,7 @@ def validate_command(
     Example: [bold]genailog validate logs/ --format json[/]
     """
     from genailog.cli.render import print_json
-    from genailog.schema.validate import validate
+    from genailog.ingest.validate import validate
 
     result = validate(paths, schema=schema, max_errors=max_errors, quarantine=quarantine,
                       input_format=input_format)
