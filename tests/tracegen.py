@@ -128,3 +128,18 @@ def _otlp_span(row: dict[str, Any]) -> dict[str, Any]:
     if row["parent_span_id"]:
         span["parentSpanId"] = row["parent_span_id"]
     return span
+
+
+def write_canonical(frame: pl.DataFrame, path: Path) -> Path:
+    """The spans as canonical span records (schemas/genailog.span.v1.schema.json)."""
+    with path.open("w", encoding="utf-8") as out:
+        for row in frame.iter_rows(named=True):
+            record = {"record_type": "span", "trace_id": row["trace_id"],
+                      "span_id": row["span_id"], "parent_span_id": row["parent_span_id"],
+                      "name": row["name"], "kind": row["kind"],
+                      "start": row["start"].isoformat().replace("+00:00", "Z"),
+                      "end": row["end"].isoformat().replace("+00:00", "Z"),
+                      "status": row["status"], "model": row["model"], "app": row["app"],
+                      "attributes": json.loads(row["attributes"])}
+            out.write(json.dumps(record) + "\n")
+    return path

@@ -3,7 +3,9 @@ request) reads, next to the LLM-call records every other command sees.
 
 :func:`read_spans` takes the same inputs as :func:`read_logs` and reads every span of the
 span shapes (OTLP JSON and protobuf, OTel SDK span JSON, Phoenix exports in JSON or
-Parquet), whatever its convention. Columns of the frame:
+Parquet) and canonical span records (``"record_type": "span"``,
+:mod:`genailog.ingest.formats.genailog_spans`), whatever its convention. Columns of the
+frame:
 
 ==================  =========================================================================
 ``trace_id``        hex
@@ -126,30 +128,21 @@ def _row(span: Span) -> dict[str, Any]:
 def read_spans(paths: str | Path | Sequence[str | Path], *, with_calls: bool = False
                ) -> Spans:
     """Every span in ``paths`` (files of other shapes are passed over and not listed);
-    with ``with_calls``, also the LLM-call records of the files that held spans."""
-    from genailog.ingest.detect import detect
-    from genailog.ingest.parquet import rows_as_jsonl
-    from genailog.ingest.parquet import shape as parquet_shape
-
+    with ``with_calls``, also the LLM-call records of ``paths`` (of the span files alone
+    when the other files cannot be read as calls)."""
     result = Spans(pl.DataFrame(schema=SPAN_DTYPES))
     rows: list[dict[str, Any]] = []
+    call_files: list[str] = []  # files of calls only, read for usage with with_calls
     for source in discover(as_paths(paths)):
-        head, stream = open_peeked(source)
-        try:
-            fmt = detect(source, head)
-            if fmt == "parquet":
-                if parquet_shape(source.name) != "spans":
-                    continue
-                data = rows_as_jsonl(source.name)
-            elif fmt in ("otlp", "openinference"):
-                data = stream.read()
-            else:
-                continue
-        except InputError:
+        fmt, data = _span_data(source)
+        if data is None:
+            if fmt:
+                call_files.append(source.name)
             continue
-        finally:
-            stream.close()
         result.files.append(source.name)
+        if fmt == "genailog-spans":
+            _canonical(source.name, data, result, rows)
+            continue
         for item in spans(source.name, data):
             if isinstance(item, InvalidRecordError):
                 result.invalid.append(item)
@@ -160,8 +153,44 @@ def read_spans(paths: str | Path | Sequence[str | Path], *, with_calls: bool = F
     if rows:
         result.frame = pl.DataFrame(rows, schema=SPAN_DTYPES, strict=False)
     if with_calls and rows:
-        result.calls = _calls(result.files)
+        result.calls = _calls(result.files + call_files) if call_files else None
+        if result.calls is None:  # a call file that cannot be read: the span files' calls
+            result.calls = _calls(result.files)
     return result
+
+
+def _span_data(source: Any) -> tuple[str, bytes | None]:
+    """(format, the bytes of a span file) of one source; data None for a file of other
+    records, format "" for a file genailog cannot read."""
+    from genailog.ingest.detect import detect
+    from genailog.ingest.parquet import rows_as_jsonl
+    from genailog.ingest.parquet import shape as parquet_shape
+
+    head, stream = open_peeked(source)
+    try:
+        fmt = detect(source, head)
+        if fmt == "parquet":
+            if parquet_shape(source.name) != "spans":
+                return fmt, None
+            return fmt, rows_as_jsonl(source.name)
+        if fmt in ("otlp", "openinference", "genailog-spans"):
+            return fmt, stream.read()
+        return fmt, None
+    except InputError:
+        return "", None
+    finally:
+        stream.close()
+
+
+def _canonical(file: str, data: bytes, result: Spans, rows: list[dict[str, Any]]) -> None:
+    """Canonical span records (genailog.ingest.formats.genailog_spans): rows as they are."""
+    from genailog.ingest.formats.genailog_spans import span_rows
+
+    for _, row in span_rows(file, data):
+        if isinstance(row, InvalidRecordError):
+            result.invalid.append(row)
+        else:
+            rows.append(row)
 
 
 def _calls(files: list[str]) -> pl.DataFrame | None:

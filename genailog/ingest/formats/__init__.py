@@ -20,6 +20,7 @@ from genailog.errors import InputError, InvalidRecordError, UnknownFormatError, 
 from genailog.ingest.context import ReadContext
 from genailog.ingest.formats import (
     aliases,
+    genailog_spans,
     generic,
     langfuse,
     litellm,
@@ -86,6 +87,9 @@ REGISTRY: tuple[Format, ...] = (
     Format("mlflow", "MLflow trace JSON", "mlflow.search_traces / trace export",
            _per_file(mlflow.load_records), mlflow),
     Format("llm", "`llm logs --json` output", "simonw/llm", _per_file(llm.load_records), llm),
+    Format("genailog-spans", "canonical span records (`\"record_type\": \"span\"`, "
+           "docs/traces.md): read by `traces`; other commands count them as other lines",
+           "your own code", _per_file(genailog_spans.load_records), genailog_spans),
     Format("json", "JSON logs as people write them: text-prefixed lines (Python logging, "
            "syslog), JSON loggers' envelopes (python-json-logger, structlog, loguru), provider "
            "response objects (OpenAI Chat Completions and Responses, Anthropic Messages, "
@@ -134,6 +138,8 @@ def is_sdk_span(obj: dict[str, Any]) -> bool:
 
 def _from_object(obj: dict[str, Any], head: bytes) -> str | None:
     """The format of a parsed first record, judged by its keys."""
+    if genailog_spans.is_span_record(obj):
+        return "genailog-spans"
     if "resourceSpans" in obj or "resourceLogs" in obj or is_sdk_span(obj):
         return _span_kind(head)
     data = obj.get("data")

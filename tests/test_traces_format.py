@@ -1,0 +1,77 @@
+"""Canonical span records: read by read_spans (and so by traces), other lines for every
+command that analyses calls, described by schemas/genailog.span.v1.schema.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import polars as pl
+from typer.testing import CliRunner
+
+from genailog.analysis.traces import analyze_traces
+from genailog.cli.app import app
+from genailog.ingest import read_logs
+from genailog.ingest.formats import detect_format
+from genailog.ingest.spans import read_spans
+from tests.tracegen import generate, write_canonical
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "genailog.span.v1.schema.json")
+                    .read_text(encoding="utf-8"))
+
+
+def test_canonical_spans_read_as_written(tmp_path: Path) -> None:
+    frame = generate(11, days=1, per_day=40, repeat_share=0.2)
+    path = write_canonical(frame, tmp_path / "spans.jsonl")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for line in lines:
+        validator.validate(json.loads(line))
+    assert detect_format(str(path), path.read_bytes()[:65536]) == "genailog-spans"
+    spans = read_spans(str(path))
+    assert not spans.invalid and spans.frame.height == frame.height == len(lines)
+    columns = ["trace_id", "span_id", "parent_span_id", "name", "kind", "start", "end",
+               "duration_ms", "status", "model"]
+    assert spans.frame.select(columns).equals(frame.select(columns))
+    assert analyze_traces(spans).to_dict()["components"] == analyze_traces(frame).to_dict()[
+        "components"]
+
+
+def test_span_records_are_not_calls_for_other_commands(tmp_path: Path) -> None:
+    frame = generate(12, days=1, per_day=10)
+    write_canonical(frame, tmp_path / "spans.jsonl")
+    llm = frame.filter(pl.col("kind") == "llm").row(0, named=True)
+    (tmp_path / "calls.jsonl").write_text(
+        json.dumps({"timestamp": "2026-03-01T10:00:00Z", "model": "gpt-4o-mini",
+                    "trace_id": llm["trace_id"], "span_id": llm["span_id"],
+                    "input_tokens": 10, "output_tokens": 2}) + "\n", encoding="utf-8")
+    logs = read_logs(str(tmp_path))
+    assert logs.collect().height == 1  # the LLM spans are not counted a second time
+    assert logs.report.other_lines == frame.height
+    summary = CliRunner().invoke(app, ["summarize", str(tmp_path), "--format", "json"])
+    assert summary.exit_code == 0, summary.output
+    traces = read_spans(str(tmp_path), with_calls=True)
+    assert traces.frame.height == frame.height and traces.files == [
+        str(tmp_path / "spans.jsonl")]
+    assert traces.calls is not None and traces.calls.height == 1  # from calls.jsonl
+    # the call record gives its span (named by trace and span id) tokens and cost
+    data = analyze_traces(traces).to_dict()
+    assert (data["summary"]["input_tokens"], data["summary"]["output_tokens"]) == (10, 2)
+    assert data["summary"]["cost_usd"] > 0
+
+
+def test_bad_span_records_name_file_and_line(tmp_path: Path) -> None:
+    good = {"record_type": "span", "trace_id": "t", "span_id": "a", "name": "root",
+            "start": "2026-03-01T10:00:00Z", "end": 1772359200500000000}
+    lines = [good, {**good, "span_id": "b", "kind": "database"},
+             {**good, "span_id": "c", "end": None}, {**good, "span_id": "d", "status": "bad"}]
+    path = tmp_path / "spans.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n{oops\n", encoding="utf-8")
+    spans = read_spans(str(path))
+    assert spans.frame.height == 1
+    assert spans.frame["duration_ms"][0] == 500.0  # Unix nanoseconds for the end
+    assert [(e.line, e.detail.split(" ")[0]) for e in spans.invalid] == [
+        (2, "kind"), (3, "span"), (4, "status"), (5, "not")]
+    out = CliRunner().invoke(app, ["traces", str(path)])
+    assert out.exit_code == 3 and "spans.jsonl:2: kind 'database'" in out.output
