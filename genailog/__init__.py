@@ -19,7 +19,7 @@ _API = {
     "detect_drift": "genailog.api",
     "analyze_retrieval": "genailog.api",
     "inspect_logs": "genailog.ingest.inspect",
-    "export_dataset": "genailog.dataset.export",
+    "export_dataset": "genailog.api",
     "redact_logs": "genailog.dataset.export",
     "convert": "genailog.dataset.convert",
     "generate_sample": "genailog.sample",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from genailog.analysis.drift import DriftOptions, DriftResult
     from genailog.analysis.retrieval import RetrievalOptions, RetrievalResult
     from genailog.analysis.summarize import SummaryResult
+    from genailog.dataset.export import ExportOptions, ExportResult
     from genailog.ingest.validate import ValidationResult
 
 Paths = str | Path | Sequence[str | Path]
@@ -101,3 +102,14 @@ def analyze_retrieval(logs: LogsLike, options: RetrievalOptions | None = None, *
     result = analyze(frame, options)
     result.skipped_records = report["skipped"] if report is not None else 0
     return result
+
+
+def export_dataset(source: Paths | Logs, options: ExportOptions) -> ExportResult:
+    """Logs become a dataset (see :mod:`genailog.dataset.export`); given :class:`Logs`,
+    they are exported as read, without reading the files again."""
+    from genailog.dataset.export import export_dataset as export_paths
+    from genailog.dataset.export import export_logs
+
+    if isinstance(source, Logs):
+        return export_logs(source, options)
+    return export_paths(as_paths(source), options)

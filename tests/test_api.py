@@ -65,3 +65,14 @@ def test_error_rate_is_the_same_in_summarize_and_diff_prompts(tmp_path: Path) ->
         ((pl.col("status") == "error").fill_null(False)
          | (pl.col("status").is_null() & pl.col("error_type").is_not_null())).mean()).item()
     assert rates["v1"] == pytest.approx(expected)
+
+
+def test_export_dataset_takes_logs_and_a_path(tmp_path: Path, logs: object) -> None:
+    from genailog.dataset.export import ExportOptions
+
+    by_path = genailog.export_dataset(str(SAMPLE), ExportOptions(
+        out=tmp_path / "a.jsonl", where="model = 'gpt-4.1'", format="csv"))
+    by_logs = genailog.export_dataset(logs, ExportOptions(
+        out=tmp_path / "b.jsonl", where="model = 'gpt-4.1'", format="csv"))
+    assert by_path.counts.written == by_logs.counts.written == 659
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()

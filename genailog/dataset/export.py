@@ -47,7 +47,7 @@ from genailog.dataset.writers import (
     write_dataset,
 )
 from genailog.errors import GenailogError, InputError, OutputError, UsageError
-from genailog.ingest import read_logs
+from genailog.ingest import Logs, read_logs
 from genailog.ingest.report import ReadReport
 from genailog.ingest.sources import Source, size_of
 from genailog.query.filters import apply_filters, check_where
@@ -365,18 +365,20 @@ def plan_export(paths: Sequence[str | Path], options: ExportOptions, *,
     return Plan(options, targets, writer, sources, selects, with_manifest)
 
 
-def run(plan: Plan, paths: Sequence[str | Path]) -> ExportResult:
-    """Run a plan: select (with a table only when a step needs one), then write."""
+def run(plan: Plan, paths: Sequence[str | Path], logs: Logs | None = None) -> ExportResult:
+    """Run a plan: select (with a table only when a step needs one), then write. Given
+    ``logs`` already read, they are the table (and no file is read again for it)."""
     options = plan.options
-    if plan.sources is not None and not plan.selects:
+    if plan.sources is not None and not plan.selects and logs is None:
         spec = _redact_spec(options.redact, options.redact_fields, options.keep_fields)
         logged = write_as_logged(plan.sources, plan.targets, spec, options.on_invalid)
         report, hashes = logged.report, logged.hashes
         counts = Counts(read=report.records + report.skipped, invalid=report.skipped)
         outputs, redaction = logged.outputs, logged.redaction
     else:
-        logs = read_logs(paths, on_invalid=options.on_invalid,
-                         input_format=options.input_format)
+        if logs is None:
+            logs = read_logs(paths, on_invalid=options.on_invalid,
+                             input_format=options.input_format)
         report = logs.report
         # Hashing a large input takes seconds; hashlib releases the GIL: it overlaps.
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -424,6 +426,12 @@ def _select_and_write(plan: Plan, frame: pl.DataFrame,
 def export_dataset(paths: Sequence[str | Path], options: ExportOptions) -> ExportResult:
     """Read ``paths`` and export them as a dataset (see :class:`ExportOptions`)."""
     return run(plan_export(paths, options), paths)
+
+
+def export_logs(logs: Logs, options: ExportOptions) -> ExportResult:
+    """Export logs already read by ``read_logs`` (the manifest hashes the files read)."""
+    paths = [f.path for f in logs.report.files]
+    return run(plan_export(paths, options), paths, logs)
 
 
 # ---------------------------------------------------------------- table writers
