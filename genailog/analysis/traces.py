@@ -4,8 +4,9 @@
 and returns a :class:`TracesResult`; ``to_dict()`` is ``genailog traces --format json``,
 described by ``schemas/traces.output.schema.json``. Definitions (docs/traces.md):
 
-- A **component** is a span kind and name (``reranker:rerank``). A trace's root span (the
-  whole request) is no component: its time is its children's plus its own self time.
+- A **component** is a span kind and name (``reranker:rerank``). A trace's root span with
+  children (the whole request) is no component: its time is its children's plus its own
+  self time. A trace of a single span (a bare LLM call) counts that span as a component.
 - **Self time** of a span: its time outside the union of its children's intervals (each
   clipped to the span). **Child time** is the rest.
 - **Critical path**: walking back from the end of each span, the child that finishes last,
