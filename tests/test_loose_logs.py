@@ -286,3 +286,25 @@ def test_prefixed_files_are_read_on_workers_and_fall_back_from_them(
     slow = read_logs([logged], chunk_bytes=chunk).collect()
     assert slow.height == 3000
     assert slow.filter(pl.col("input_tokens") == 2500)["error_type"].to_list() == ["ValueError"]
+
+
+def test_the_fast_path_strips_counts_and_refuses_what_it_cannot_read() -> None:
+    from genailog.ingest import prefixed
+    from genailog.ingest.jsonl import ChunkReader
+    from genailog.ingest.sources import Chunk
+
+    good = json.dumps({"timestamp": "2026-11-01T00:00:00Z", "model": "m"})
+    data = (f"INFO:root:{good}\nINFO:httpx:HTTP Request\n\n"
+            f'INFO:root:{{"timestamp": "x", "model": "m"}}\nWARNING:root:{good}\n').encode()
+    compact, others = prefixed.strip(data)
+    assert (compact.count(b"\n"), others) == (3, 1)  # the blank line is no other line
+    result = ChunkReader("f").read(Chunk(compact, 10, compact.count(b"\n"), True))
+    prefixed.remap(result, data, 10)
+    assert [(r.line, r.raw[:10]) for r in result.invalid] == [(13, b"INFO:root:")]
+    with pytest.raises(prefixed.NotSimple):  # the level is its only status
+        prefixed.strip(f"ERROR:root:{good}\n".encode())
+    with_status = json.dumps({"timestamp": "2026-11-01T00:00:00Z", "model": "m",
+                              "status": "ok"})
+    assert prefixed.strip(f"ERROR:root:{with_status}\n".encode())[1] == 0
+    with pytest.raises(prefixed.NotSimple):  # a record over several lines
+        prefixed.strip(b'INFO:root:{\n  "model": "m"\n}\n')

@@ -14,21 +14,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from genailog.ingest.jsonl import ChunkReader, ChunkResult
 from genailog.ingest.sources import Chunk, Prefixed, Source, numbered_chunks, size_of
 
-#: A line with a JSON object after a prefix: the prefix (no brace in it) is cut off.
-_PREFIX = re.compile(rb"(?m)^[^{\n]*(?=\{)")
-#: A line with no JSON object: blanked, counted as an other line.
-_NO_OBJECT = re.compile(rb"(?m)^[^{\n]+$")
-#: What only the line-by-line reader handles.
-_NEEDS_LINES = re.compile(
-    rb"Traceback \(most recent call last\)|\{[ \t\r]*$|(?m:^[^{\n]*"
-    rb"(?<![A-Za-z])(?:ERROR|CRITICAL|FATAL|EXCEPTION|error|critical|fatal)(?![A-Za-z])"
-    rb"[^{\n]*\{(?![^\n]*\"status\")[^\n]*$)")
+#: One pass per chunk: a line with no ``{`` goes (newline and all); a prefix before the
+#: ``{`` of a record line goes. What is left is canonical JSONL, one record per line.
+_STRIP = re.compile(rb"(?m)^[^{\n]*(?:\n|(?=\{))")
+#: An error-level line whose record has no status of its own (the level gives the status).
+_ERROR_LINE = re.compile(
+    rb"(?m)^[^{\n]*(?<![A-Za-z])(?:ERROR|CRITICAL|FATAL|EXCEPTION|error|critical|fatal)"
+    rb"(?![A-Za-z])[^{\n]*\{(?![^\n]*\"status\")[^\n]*$")
 _MISSING = ("/timestamp", "/model")
+
+
+def _needs_lines(data: bytes) -> bool:
+    """What only the line-by-line reader handles: a traceback, a record continued on the
+    next line. (An error-level line whose record has no status is checked in ``strip``.)"""
+    if b"Traceback (most recent call last)" in data:
+        return True
+    return b"{\n" in data or b"{\r\n" in data or b"{ \n" in data
 
 
 class NotSimple(Exception):
@@ -42,11 +48,35 @@ class Stripped:
 
 
 def strip(data: bytes) -> tuple[bytes, int]:
-    """The chunk with prefixes cut and other lines blanked, and how many were blanked."""
-    if _NEEDS_LINES.search(data):
+    """The chunk as canonical JSONL (other lines and prefixes gone), and how many other
+    lines there were (blank lines are not counted, as everywhere)."""
+    if _needs_lines(data):
         raise NotSimple
-    blanked, others = _NO_OBJECT.subn(b"", data)
-    return _PREFIX.sub(b"", blanked), others
+    compact = _STRIP.sub(b"", data)
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    kept = compact.count(b"\n") + (0 if compact.endswith(b"\n") or not compact else 1)
+    if compact.count(b'"status"') < kept and _ERROR_LINE.search(data) is not None:
+        raise NotSimple  # a record whose status only its log level gives
+    blank = len(_BLANK.findall(data)) if b"\n\n" in data or data[:1] == b"\n" or (
+        b"\n \n" in data or b"\n\r\n" in data) else 0
+    return compact, lines - kept - blank
+
+
+#: A blank (or white) line, which no reader counts as an other line.
+_BLANK = re.compile(rb"(?m)^[ \t\r]*\n")
+
+
+def remap(result: ChunkResult, data: bytes, first_line: int) -> None:
+    """Give the invalid records of a stripped chunk their lines in the file, and their raw
+    text as logged (prefix included)."""
+    if not result.invalid:
+        return
+    lines = data.split(b"\n")
+    kept = [number for number, line in enumerate(lines) if b"{" in line]
+    result.invalid = [
+        replace(record, line=first_line + kept[record.line - first_line],
+                raw=lines[kept[record.line - first_line]])
+        for record in result.invalid]
 
 
 def read(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[Stripped]:
@@ -55,8 +85,9 @@ def read(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[Strippe
     reader = ChunkReader(source.name)
     for chunk in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
         data, others = strip(chunk.data)
-        result = reader.read(Chunk(data, chunk.first_line, chunk.newlines, chunk.final))
+        result = reader.read(Chunk(data, chunk.first_line, data.count(b"\n"), chunk.final))
         check(result)
+        remap(result, chunk.data, chunk.first_line)
         yield Stripped(result, others)
 
 
@@ -72,10 +103,10 @@ def looks_simple(head: bytes) -> bool:
     this path serves)."""
     from genailog.ingest.formats import _canonical_head
 
-    if not head.strip() or _NEEDS_LINES.search(head):
+    if not head.strip() or _needs_lines(head) or _ERROR_LINE.search(head):
         return False
     lines = [line for line in head.split(b"\n") if b"{" in line]
     if not lines or all(line.lstrip().startswith(b"{") for line in lines):
         return False
-    stripped = _PREFIX.sub(b"", b"\n".join(lines))
+    stripped = _STRIP.sub(b"", b"\n".join(lines))
     return _canonical_head(stripped) and b'"timestamp"' in stripped and b'"model"' in stripped
