@@ -151,16 +151,16 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     out = RangeOut(newlines=newlines)
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    reader = ChunkReader(path, build_frames=part_prefix is not None or keep_frames)
     if strip_prefix:  # canonical records behind logging prefixes (prefixed.py)
         from genailog.ingest import prefixed
 
-        data, out.other_lines = prefixed.strip(data)
-    reader = ChunkReader(path, build_frames=part_prefix is not None or keep_frames)
-    result = reader.read(Chunk(data, 1, newlines, last))
-    if strip_prefix:
-        from genailog.ingest import prefixed
-
+        compact, out.other_lines = prefixed.strip(data)
+        result = reader.read(Chunk(compact, 1, compact.count(b"\n"), last))
         prefixed.check(result)
+        prefixed.remap(result, data, 1)
+    else:
+        result = reader.read(Chunk(data, 1, newlines, last))
     out.checked, out.invalid = result.checked, result.invalid
     for number, frame in enumerate(result.frames):
         out.records += frame.height
