@@ -75,3 +75,40 @@ def test_bad_span_records_name_file_and_line(tmp_path: Path) -> None:
         (2, "kind"), (3, "span"), (4, "status"), (5, "not")]
     out = CliRunner().invoke(app, ["traces", str(path)])
     assert out.exit_code == 3 and "spans.jsonl:2: kind 'database'" in out.output
+
+
+def test_mlflow_trace_exports_give_every_span(tmp_path: Path) -> None:
+    """The real MLflow fixture (tests/fixtures/formats: mlflow's own export of OpenAI
+    autologged calls) and a nested trace in the same export shape."""
+    import base64
+
+    real = Path(__file__).parent / "fixtures" / "formats" / "logs" / "mlflow_traces.json"
+    spans = read_spans(str(real), with_calls=True)
+    assert spans.frame.height == 4 and set(spans.frame["kind"]) == {"llm"}
+    data = analyze_traces(spans).to_dict()
+    assert data["summary"]["llm_spans"] == 4 and data["summary"]["input_tokens"] > 0
+    assert data["summary"]["error_traces"] == 1
+
+    def b64(value: int, size: int) -> str:
+        return base64.b64encode(value.to_bytes(size, "big")).decode()
+
+    def span(sid: int, parent: int | None, name: str, kind: str, a: int, b: int
+             ) -> dict[str, object]:
+        return {"trace_id": b64(7, 16), "span_id": b64(sid, 8),
+                "parent_span_id": b64(parent, 8) if parent else None, "name": name,
+                "start_time_unix_nano": 1_772_359_200_000_000_000 + a * 1_000_000,
+                "end_time_unix_nano": 1_772_359_200_000_000_000 + b * 1_000_000,
+                "status": {"code": "STATUS_CODE_OK"},
+                "attributes": {"mlflow.spanType": json.dumps(kind)}}
+
+    trace = {"info": {"trace_id": "tr-7"}, "data": {"spans": [
+        span(1, None, "rag", "CHAIN", 0, 100), span(2, 1, "search", "RETRIEVER", 5, 30),
+        span(3, 1, "answer", "CHAT_MODEL", 30, 95)]}}
+    path = tmp_path / "mlflow.json"
+    path.write_text(json.dumps([trace]), encoding="utf-8")
+    frame = read_spans(str(path)).frame
+    names = dict(zip(frame["span_id"], frame["name"], strict=True))
+    assert sorted((n, k, names.get(p)) for n, k, p in frame.select(
+        "name", "kind", "parent_span_id").rows()) == [
+        ("answer", "llm", "rag"), ("rag", "chain", None), ("search", "retriever", "rag")]
+    assert set(frame["trace_id"]) == {f"{7:032x}"}

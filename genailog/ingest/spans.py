@@ -3,7 +3,7 @@ request) reads, next to the LLM-call records every other command sees.
 
 :func:`read_spans` takes the same inputs as :func:`read_logs` and reads every span of the
 span shapes (OTLP JSON and protobuf, OTel SDK span JSON, Phoenix exports in JSON or
-Parquet) and canonical span records (``"record_type": "span"``,
+Parquet), MLflow trace exports and canonical span records (``"record_type": "span"``,
 :mod:`genailog.ingest.formats.genailog_spans`), whatever its convention. Columns of the
 frame:
 
@@ -143,6 +143,9 @@ def read_spans(paths: str | Path | Sequence[str | Path], *, with_calls: bool = F
         if fmt == "genailog-spans":
             _canonical(source.name, data, result, rows)
             continue
+        if fmt == "mlflow":
+            _mlflow(source.name, data, result, rows)
+            continue
         for item in spans(source.name, data):
             if isinstance(item, InvalidRecordError):
                 result.invalid.append(item)
@@ -173,7 +176,7 @@ def _span_data(source: Any) -> tuple[str, bytes | None]:
             if parquet_shape(source.name) != "spans":
                 return fmt, None
             return fmt, rows_as_jsonl(source.name)
-        if fmt in ("otlp", "openinference", "genailog-spans"):
+        if fmt in ("otlp", "openinference", "genailog-spans", "mlflow"):
             return fmt, stream.read()
         return fmt, None
     except InputError:
@@ -191,6 +194,45 @@ def _canonical(file: str, data: bytes, result: Spans, rows: list[dict[str, Any]]
             result.invalid.append(row)
         else:
             rows.append(row)
+
+
+_MLFLOW = {"CHAT_MODEL": "llm", "LLM": "llm", "RETRIEVER": "retriever",
+           "RERANKER": "reranker", "EMBEDDING": "embedding", "TOOL": "tool", "AGENT": "agent",
+           "CHAIN": "chain", "PARSER": "chain", "EVALUATOR": "evaluator",
+           "GUARDRAIL": "guardrail"}
+
+
+def _mlflow(file: str, data: bytes, result: Spans, rows: list[dict[str, Any]]) -> None:
+    """Every span of MLflow trace exports (``mlflow.spanType`` gives the kind); ids,
+    times, status and model as the mlflow call reader reads them."""
+    from genailog.ingest.formats import mlflow
+    from genailog.ingest.formats._common import from_unix_nanos, json_items, not_object
+
+    for line, trace in json_items(file, data):
+        error = trace if isinstance(trace, InvalidRecordError) else not_object(
+            file, line, trace, "an MLflow trace")
+        if error:
+            result.invalid.append(error)
+            continue
+        info = trace.get("info") or {}
+        for span in (trace.get("data") or {}).get("spans") or []:
+            attrs = mlflow._attrs(span)  # noqa: SLF001 - the one decoder of MLflow attributes
+            start = from_unix_nanos(span.get("start_time_unix_nano", span.get("start_time")))
+            end = from_unix_nanos(span.get("end_time_unix_nano", span.get("end_time")))
+            code = (span.get("status") or {}).get("code") or span.get("status_code")
+            failed = code in ("STATUS_CODE_ERROR", "ERROR")
+            rows.append({
+                **mlflow._ids(span, info),  # noqa: SLF001
+                "name": str(span.get("name", "")),
+                "kind": _MLFLOW.get(str(attrs.get("mlflow.spanType")).upper(), "span"),
+                "start": start, "end": end,
+                "duration_ms": (end - start).total_seconds() * 1000.0 if start and end
+                else None,
+                "status": "error" if failed else "ok",
+                "status_message": mlflow._error(span)[1] if failed else None,  # noqa: SLF001
+                "model": attrs.get("mlflow.llm.model") or attrs.get("model"),
+                "app": None, "attributes": json.dumps(attrs, default=str, ensure_ascii=False),
+                "file": file, "line": line})
 
 
 def _calls(files: list[str]) -> pl.DataFrame | None:
