@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from genailog.analysis.traces import analyze_traces
@@ -112,3 +113,24 @@ def test_mlflow_trace_exports_give_every_span(tmp_path: Path) -> None:
         "name", "kind", "parent_span_id").rows()) == [
         ("answer", "llm", "rag"), ("rag", "chain", None), ("search", "retriever", "rag")]
     assert set(frame["trace_id"]) == {f"{7:032x}"}
+
+
+def test_langfuse_observation_exports_give_every_observation() -> None:
+    """Langfuse's export shape (tests/fixtures/formats, JSONL and CSV): spans and
+    generations with their parents; a span whose generation outlives it still gives the
+    trace's whole time to the critical path."""
+    logs = Path(__file__).parent / "fixtures" / "formats" / "logs"
+    for name in ("langfuse.spec-derived.jsonl", "langfuse.spec-derived.csv"):
+        spans = read_spans(str(logs / name), with_calls=True)
+        frame = spans.frame
+        assert frame.height == 8 and not spans.invalid
+        assert sorted(frame.group_by("kind").len().rows()) == [("llm", 4), ("span", 4)]
+        names = dict(zip(frame["span_id"], frame["name"], strict=True))
+        assert {names.get(p) for p in frame.filter(pl.col("kind") == "llm")[
+            "parent_span_id"]} == {"retrieve"}
+        data = analyze_traces(spans).to_dict()
+        assert data["summary"]["input_tokens"] == spans.calls["input_tokens"].sum()  # type: ignore[index]
+        assert data["error_origins"][0]["component"] == "llm:OpenAI-generation"
+        for trace in data["traces"]:
+            assert sum(s["ms"] for s in trace["critical_path"]) + trace["root_self_ms"] == (
+                pytest.approx(trace["duration_ms"]))

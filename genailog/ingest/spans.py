@@ -3,9 +3,9 @@ request) reads, next to the LLM-call records every other command sees.
 
 :func:`read_spans` takes the same inputs as :func:`read_logs` and reads every span of the
 span shapes (OTLP JSON and protobuf, OTel SDK span JSON, Phoenix exports in JSON or
-Parquet), MLflow trace exports and canonical span records (``"record_type": "span"``,
-:mod:`genailog.ingest.formats.genailog_spans`), whatever its convention. Columns of the
-frame:
+Parquet), MLflow trace exports, Langfuse observation exports and canonical span records
+(``"record_type": "span"``, :mod:`genailog.ingest.formats.genailog_spans`), whatever its
+convention. Columns of the frame:
 
 ==================  =========================================================================
 ``trace_id``        hex
@@ -35,7 +35,7 @@ in two ways.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,19 +140,7 @@ def read_spans(paths: str | Path | Sequence[str | Path], *, with_calls: bool = F
                 call_files.append(source.name)
             continue
         result.files.append(source.name)
-        if fmt == "genailog-spans":
-            _canonical(source.name, data, result, rows)
-            continue
-        if fmt == "mlflow":
-            _mlflow(source.name, data, result, rows)
-            continue
-        for item in spans(source.name, data):
-            if isinstance(item, InvalidRecordError):
-                result.invalid.append(item)
-            elif isinstance(item, OtherLine):
-                result.other_lines += 1
-            else:
-                rows.append(_row(item))
+        _READERS.get(fmt, _otlp)(source.name, data, result, rows)
     if rows:
         result.frame = pl.DataFrame(rows, schema=SPAN_DTYPES, strict=False)
     if with_calls and rows:
@@ -160,6 +148,17 @@ def read_spans(paths: str | Path | Sequence[str | Path], *, with_calls: bool = F
         if result.calls is None:  # a call file that cannot be read: the span files' calls
             result.calls = _calls(result.files)
     return result
+
+
+def _otlp(file: str, data: bytes, result: Spans, rows: list[dict[str, Any]]) -> None:
+    """OTLP JSON or protobuf, OTel SDK span JSON, Phoenix rows (Parquet as JSON lines)."""
+    for item in spans(file, data):
+        if isinstance(item, InvalidRecordError):
+            result.invalid.append(item)
+        elif isinstance(item, OtherLine):
+            result.other_lines += 1
+        else:
+            rows.append(_row(item))
 
 
 def _span_data(source: Any) -> tuple[str, bytes | None]:
@@ -176,7 +175,7 @@ def _span_data(source: Any) -> tuple[str, bytes | None]:
             if parquet_shape(source.name) != "spans":
                 return fmt, None
             return fmt, rows_as_jsonl(source.name)
-        if fmt in ("otlp", "openinference", "genailog-spans", "mlflow"):
+        if fmt in ("otlp", "openinference", *_READERS):
             return fmt, stream.read()
         return fmt, None
     except InputError:
@@ -233,6 +232,54 @@ def _mlflow(file: str, data: bytes, result: Spans, rows: list[dict[str, Any]]) -
                 "model": attrs.get("mlflow.llm.model") or attrs.get("model"),
                 "app": None, "attributes": json.dumps(attrs, default=str, ensure_ascii=False),
                 "file": file, "line": line})
+
+
+def _langfuse(file: str, data: bytes, result: Spans, rows: list[dict[str, Any]]) -> None:
+    """Every observation of Langfuse exports (JSONL, JSON array or CSV): generations,
+    spans, agents, tools, ...; an event is a point in time (its end is its start)."""
+    from genailog.ingest.formats import langfuse
+    from genailog.ingest.formats._common import json_items, not_object, parse_time
+
+    get = langfuse._get  # noqa: SLF001 - the one reader of snake_case and camelCase names
+    items = langfuse._csv_rows(data) if langfuse.is_csv(data) else json_items(file, data)  # noqa: SLF001
+    for line, row in items:
+        error = row if isinstance(row, InvalidRecordError) else not_object(
+            file, line, row, "a Langfuse observation")
+        if error:
+            result.invalid.append(error)
+            continue
+        try:
+            start = parse_time(get(row, "start_time"))
+            end = parse_time(get(row, "end_time")) or (
+                start if str(get(row, "type")).upper() == "EVENT" else None)
+        except ValueError:
+            result.invalid.append(InvalidRecordError(file, line, "start_time or end_time is "
+                                                     "no time"))
+            continue
+        failed = str(get(row, "level") or "").upper() == "ERROR"
+        rows.append({
+            "trace_id": _text(get(row, "trace_id")), "span_id": _text(get(row, "id")),
+            "parent_span_id": _text(get(row, "parent_observation_id")),
+            "name": str(get(row, "name") or ""),
+            "kind": _LANGFUSE.get(str(get(row, "type") or "generation").lower(), "span"),
+            "start": start, "end": end,
+            "duration_ms": (end - start).total_seconds() * 1000.0 if start and end else None,
+            "status": "error" if failed else "ok",
+            "status_message": _text(get(row, "status_message")) if failed else None,
+            "model": _text(get(row, "provided_model_name") or get(row, "model")),
+            "app": _text(get(row, "trace_name")),
+            "attributes": json.dumps({k: v for k, v in row.items() if v not in (None, "")},
+                                     default=str, ensure_ascii=False),
+            "file": file, "line": line})
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+_Reader = Callable[[str, bytes, Spans, list[dict[str, Any]]], None]
+_READERS: dict[str, _Reader] = {"genailog-spans": _canonical, "mlflow": _mlflow,
+                                "langfuse": _langfuse}
 
 
 def _calls(files: list[str]) -> pl.DataFrame | None:
