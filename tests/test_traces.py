@@ -134,8 +134,9 @@ def test_component_percentiles_equal_duckdb() -> None:
             (p50, p95, p99, mean), rel=1e-12)
 
 
-def test_injected_slow_reranker_is_the_first_cause_and_the_only_change() -> None:
-    frame = generate(1, slow_from=3)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_injected_slow_reranker_is_the_first_cause_and_the_only_change(seed: int) -> None:
+    frame = generate(seed, slow_from=3)
     whole = analyze_traces(frame).to_dict()
     assert whole["slow_trace_causes"][0]["component"] == "reranker:rerank"
     assert whole["slow_trace_causes"][0]["share_of_excess"] > 0.5
