@@ -311,3 +311,17 @@ def test_bad_spans_are_counted_not_dropped_silently() -> None:
                                        1)}
     with pytest.raises(InputError):
         analyze_traces(pl.DataFrame(schema=SPAN_DTYPES))
+
+
+def test_since_and_until_keep_whole_traces_by_their_start() -> None:
+    frame = generate(6, days=4, per_day=25)
+    options = TracesOptions(since=START + timedelta(days=1), until=START + timedelta(days=3))
+    data = analyze_traces(frame, options=options).to_dict()
+    starts = frame.group_by("trace_id").agg(pl.col("start").min())
+    inside = starts.filter((pl.col("start") >= options.since) & (pl.col("start") < options.until))
+    assert data["summary"]["traces"] == inside.height == 50
+    assert data["summary"]["spans"] == frame.filter(
+        pl.col("trace_id").is_in(inside["trace_id"].implode())).height
+    assert data["settings"]["since"] == "2026-03-02T00:00:00Z"
+    with pytest.raises(InputError, match="no trace starts between"):
+        analyze_traces(frame, options=TracesOptions(since=START + timedelta(days=9)))

@@ -57,6 +57,8 @@ class TracesOptions:
     min_spans: int = 20
     min_change: float = 0.1
     reference_until: datetime | None = None
+    since: datetime | None = None
+    until: datetime | None = None
     trace_id: str | None = None
     top: int = 10
     gates: tuple[str, ...] = ()
@@ -265,6 +267,23 @@ def _critical(top: list[int], lo: int, hi: int, children: dict[int, list[int]],
         else:
             walk.critical_us[row] += max(t - a, 0)
     return virtual
+
+
+def _window(frame: pl.DataFrame, options: TracesOptions) -> pl.DataFrame:
+    """The traces that start in [since, until), whole."""
+    if options.since is None and options.until is None:
+        return frame
+    start = pl.col("start").min().over("trace_id")
+    keep = pl.lit(True)
+    if options.since is not None:
+        keep = keep & (start >= options.since)
+    if options.until is not None:
+        keep = keep & (start < options.until)
+    kept = frame.filter(keep)
+    if frame.height and not kept.height:
+        raise InputError(f"no trace starts between {iso(options.since) or 'the start'} and "
+                         f"{iso(options.until) or 'the end'} (--since/--until)")
+    return kept
 
 
 def _annotate(frame: pl.DataFrame) -> tuple[pl.DataFrame, _Walk]:
@@ -649,7 +668,7 @@ def analyze_traces(spans: Any, *, calls: pl.DataFrame | None = None,
     if calls is None and not isinstance(spans, pl.DataFrame):
         calls = spans.calls
     skipped: list[dict[str, Any]] = []
-    frame = _usage(_clean(frame, skipped, "current"), calls)
+    frame = _usage(_window(_clean(frame, skipped, "current"), options), calls)
     if not frame.height:
         raise InputError("no spans to analyse: the inputs hold no trace spans "
                          "(genailog traces reads OTLP, OpenInference, Phoenix and Langfuse "
@@ -724,7 +743,8 @@ def _result(frame: pl.DataFrame, walk: _Walk, traces: pl.DataFrame,
         settings={"slow_quantile": options.slow_quantile, "alpha": options.alpha,
                   "min_traces": options.min_traces, "min_spans": options.min_spans,
                   "min_change": options.min_change, "top": options.top,
-                  "reference_until": iso(options.reference_until)})
+                  "reference_until": iso(options.reference_until),
+                  "since": iso(options.since), "until": iso(options.until)})
     result.gates = _gates(options.gates, components, summary)
     return result
 

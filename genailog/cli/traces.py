@@ -220,6 +220,10 @@ def traces_command(
         "--min-traces", help="Traces needed to judge what makes slow traces slow.")] = 20,
     top: Annotated[int, typer.Option(
         "--top", help="Slowest traces listed with their critical path.")] = 10,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Keep the traces that start at or after this date/datetime.")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Keep the traces that start before this date/datetime.")] = None,
     on_invalid: Annotated[str, typer.Option(
         "--on-invalid", help="An unreadable span line: fail, or skip (counted).")] = "fail",
     fmt: Format = ReportFormat.table,
@@ -244,7 +248,9 @@ def traces_command(
         slow_quantile=slow_quantile, alpha=alpha, min_traces=min_traces, min_spans=min_spans,
         min_change=min_change, top=top, trace_id=trace, gates=tuple(fail_if or ()),
         reference_until=parse_time(reference_until, "--reference-until")
-        if reference_until else None)
+        if reference_until else None,
+        since=parse_time(since, "--since") if since else None,
+        until=parse_time(until, "--until") if until else None)
     check_gates(options.gates)
     spans = _read(read_spans, paths, on_invalid, warn)
     ref = _read(read_spans, reference, on_invalid, warn) if reference else None
