@@ -113,7 +113,7 @@ _SPLIT = """
 import json, sys, time
 t0 = time.perf_counter()
 from genailog.ingest import read_logs
-from genailog.analysis.summarize import summarize
+from genailog.api import summarize
 logs = read_logs([sys.argv[1]])
 frame = logs.frame.collect()
 t1 = time.perf_counter()
@@ -124,7 +124,7 @@ print(json.dumps({'ingest': t1 - t0, 'aggregate': t2 - t1}))
 
 _LAZY = """
 import sys, polars as pl
-from genailog.analysis.summarize import summarize
+from genailog.api import summarize
 from genailog.schema.columns import CANONICAL_DTYPES
 NEEDED = ['timestamp', 'model', 'status', 'error_type', 'input_tokens', 'output_tokens',
           'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'retries',

@@ -61,12 +61,16 @@ def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
 def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
     """Cost, latency, tokens and quality per group (options of
     :func:`genailog.analysis.summarize.summarize`)."""
+    from genailog.analysis.summarize import check_options
     from genailog.analysis.summarize import summarize as summarize_logs
 
+    on_invalid = options.pop("on_invalid", "fail")
+    input_format = options.pop("input_format", "auto")
     if isinstance(logs, Logs | pl.LazyFrame | pl.DataFrame):
         return summarize_logs(logs, **options)
-    read = read_logs(as_paths(logs), on_invalid=options.pop("on_invalid", "fail"),
-                     input_format=options.pop("input_format", "auto"))
+    check_options(**{k: options[k] for k in ("by", "window", "where", "fail_if", "top")
+                     if k in options})  # a bad option is refused before any log is read
+    read = read_logs(as_paths(logs), on_invalid=on_invalid, input_format=input_format)
     return summarize_logs(read, **options)
 
 
@@ -84,11 +88,22 @@ def detect_drift(logs: LogsLike, *, reference: LogsLike | None = None,
                  options: DriftOptions | None = None, on_invalid: str = "fail",
                  input_format: str = "auto", **filters: Any) -> DriftResult:
     """What changed across time windows (see :mod:`genailog.analysis.drift`)."""
+    from genailog.analysis.drift import DriftOptions
     from genailog.analysis.drift import detect_drift as drift
+    from genailog.analysis.drift.detect import check_options
 
-    frame, _ = _read(logs, on_invalid, input_format)
-    ref = None if reference is None else _read(reference, on_invalid, input_format)[0]
-    return drift(frame, reference=ref, options=options, **filters)
+    options = options or DriftOptions()
+    check_options(options, filters.get("where"))  # refused before any log is read
+    return drift(_logs(logs, on_invalid, input_format), options=options,
+                 reference=None if reference is None else _logs(reference, on_invalid,
+                                                                input_format), **filters)
+
+
+def _logs(source: LogsLike, on_invalid: str, input_format: str
+          ) -> Logs | pl.LazyFrame | pl.DataFrame:
+    if isinstance(source, Logs | pl.LazyFrame | pl.DataFrame):
+        return source
+    return read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format)
 
 
 def analyze_retrieval(logs: LogsLike, options: RetrievalOptions | None = None, *,

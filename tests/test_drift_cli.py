@@ -12,7 +12,8 @@ import pytest
 from drift_synthetic import synthetic_logs
 from typer.testing import CliRunner
 
-from genailog.analysis.drift import DriftOptions, detect_drift
+from genailog.analysis.drift import DriftOptions
+from genailog.api import detect_drift
 from genailog.cli.app import app
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas/drift.output.schema.json").read_text())

@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 import genailog
-from genailog.analysis.drift import DriftOptions, detect_drift
+from genailog.analysis.drift import DriftOptions
+from genailog.api import detect_drift
 from genailog.cli.app import app
 from genailog.log import Logger, LogHandler, RecordFormatter, context
 

@@ -400,7 +400,7 @@ def test_finding_13_prices_above_a_prompt_size_threshold_apply(
 
 def test_finding_13_summarize_prices_each_record_in_its_tier() -> None:
     """Token sums of one model mix tiers; summarize must still bill each record's tier."""
-    from genailog.analysis.summarize import summarize
+    from genailog.api import summarize
 
     records = [
         {"timestamp": "2026-01-01T00:00:00Z", "model": "gemini-2.5-pro", "input_tokens": n,
@@ -579,7 +579,7 @@ def test_off_peak_prices_apply_by_the_records_timestamp(
 
 
 def test_summarize_bills_peak_and_off_peak_records_of_one_model_apart() -> None:
-    from genailog.analysis.summarize import summarize
+    from genailog.api import summarize
 
     records = [
         {"model": "deepseek/deepseek-v4-pro", "timestamp": stamp, "input_tokens": 1000,

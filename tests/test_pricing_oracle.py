@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from genailog.analysis.summarize import summarize
+from genailog.api import summarize
 from genailog.ingest.frame import canonical_frame
 from genailog.pricing import PriceTable, default_prices, load_prices, with_cost
 

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from genailog.analysis.summarize import summarize
+from genailog.api import summarize
 from genailog.cli.app import app
 from genailog.report import sparkline
 from genailog.report.html import json_for_script, render_html

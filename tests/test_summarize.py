@@ -25,7 +25,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from genailog.analysis.summarize import METRICS, summarize
+from genailog.analysis.summarize import METRICS
+from genailog.api import summarize
 from genailog.cli.app import app
 from genailog.errors import ExpressionError, UsageError
 from genailog.schema.files import load_output_schema

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from genailog.analysis.costviews import modified_z
 from genailog.analysis.safety import fired
-from genailog.analysis.summarize import summarize
+from genailog.api import summarize
 from genailog.cli.app import app
 from genailog.ingest.frame import canonical_frame
 from genailog.schema.files import load_output_schema

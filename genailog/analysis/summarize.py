@@ -325,25 +325,33 @@ def aggregate(
     )
 
 
-def _frame_and_skipped(
-    logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
-    on_invalid: str,
-    input_format: str,
-) -> tuple[pl.LazyFrame, Any]:
+def _frame_and_skipped(logs: Logs | pl.LazyFrame | pl.DataFrame) -> tuple[pl.LazyFrame, Any]:
+    """The frame, and the read report when given :class:`Logs`. Reading paths is the
+    caller's job (``genailog.summarize`` in api.py reads them)."""
     if isinstance(logs, pl.DataFrame):
         return logs.lazy(), None
     if isinstance(logs, pl.LazyFrame):
         return logs, None
-    if isinstance(logs, str | Path) or isinstance(logs, Sequence):
-        from genailog.ingest import read_logs
-
-        paths = [str(logs)] if isinstance(logs, str | Path) else [str(p) for p in logs]
-        logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+    if isinstance(logs, str | Path | Sequence):
+        raise TypeError("analysis.summarize takes logs already read; genailog.summarize "
+                        "(genailog/api.py) takes paths")
     return logs.frame, logs.report
 
 
+def check_options(*, by: Sequence[str] = (), window: str | None = None,
+                  where: str | None = None, fail_if: Sequence[str] = (),
+                  top: int | None = None) -> None:
+    """What can be judged before any log is read: --top, --window, --where and gates."""
+    by = list(by)
+    _check_top(top, by, window)
+    if window is not None:
+        check_window(window)
+    check_gate_expressions(fail_if, ([WINDOW_KEY] if window else []) + by, METRICS)
+    check_where(where)
+
+
 def summarize(
-    logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
+    logs: Logs | pl.LazyFrame | pl.DataFrame,
     *,
     by: Sequence[str] = (),
     window: str | None = None,
@@ -352,13 +360,12 @@ def summarize(
     until: str | datetime | None = None,
     prices: PriceTable | str | Path | None = None,
     fail_if: Sequence[str] = (),
-    on_invalid: str = "fail",
-    input_format: str = "auto",
     sample_unit: str = "session_id",
     top: int | None = None,
     safety: bool = False,
 ) -> SummaryResult:
-    """Summarize logs (paths, a :class:`Logs`, or a frame in canonical columns).
+    """Summarize logs already read (a :class:`Logs`, or a frame in canonical columns;
+    ``genailog.summarize`` also takes paths).
 
     ``by`` groups on any columns, user fields included; ``window`` (``1h``, ``1d``, ...)
     buckets on the timestamp and combines with ``by``. ``fail_if`` predicates are checked
@@ -369,16 +376,14 @@ def summarize(
     ``window``, windows whose cost jumped are flagged (docs/summarize.md).
     """
     by = list(by)
-    _check_top(top, by, window)
+    check_options(by=by, window=window, where=where, fail_if=fail_if, top=top)
     keys = ([WINDOW_KEY] if window else []) + by
-    check_gate_expressions(fail_if, keys, METRICS)
-    check_where(where)
     table = (
         prices
         if isinstance(prices, PriceTable)
         else (load_prices(prices) if prices is not None else default_prices())
     )
-    frame, report = _frame_and_skipped(logs, on_invalid, input_format)
+    frame, report = _frame_and_skipped(logs)
     _check_keys(frame, by, window)
     frame = apply_filters(frame, where=where, since=since, until=until)
     if window:

@@ -221,7 +221,8 @@ def drift_command(
 
     Example: genailog drift logs/ --window 1d --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    from genailog.analysis.drift import DriftOptions, detect_drift
+    from genailog.analysis.drift import DriftOptions
+    from genailog.api import detect_drift
     from genailog.cli.render import print_json, stderr, stdout, write_text
 
     options = DriftOptions(

@@ -402,7 +402,7 @@ def summarize_command(
 
     Example: genailog summarize logs/ --by model --window 1d --fail-if "latency_ms_p95 > 2000"
     """
-    from genailog.analysis.summarize import summarize
+    from genailog.api import summarize
     from genailog.cli.render import esc, print_json, stderr, stdout, write_text
 
     result: SummaryResult = summarize(

@@ -33,6 +33,7 @@ from genailog.analysis.drift.registry import (
 from genailog.analysis.drift.result import DriftResult, FeatureDrift, Span, WindowDrift
 from genailog.analysis.drift.windows import check_window, sample_mask, split, window_end
 from genailog.errors import UsageError
+from genailog.ingest.reader import Logs
 from genailog.query.filters import apply_filters, check_where
 
 #: A feature is judged in a window only with at least this many non-null values on each side.
@@ -176,21 +177,27 @@ def _reference_span(data: pl.DataFrame, source: str, start: datetime | None,
     return Span(start, end, ref.height)
 
 
-Source = Sequence[str | Path] | pl.LazyFrame | pl.DataFrame
+Source = Logs | pl.LazyFrame | pl.DataFrame
 
 
-def _load(source: Source, *, where: str | None, on_invalid: str, input_format: str,
-          since: str | datetime | None = None, until: str | datetime | None = None,
+def check_options(options: DriftOptions, where: str | None) -> None:
+    """What can be judged before any log is read."""
+    _check(options)
+    check_where(where)
+
+
+def _load(source: Source, *, where: str | None, since: str | datetime | None = None,
+          until: str | datetime | None = None,
           ) -> tuple[pl.LazyFrame, dict[str, Any] | None]:
-    """A filtered LazyFrame, and the read report when ``source`` was paths."""
+    """A filtered LazyFrame, and the read report when ``source`` is :class:`Logs`.
+    Reading paths is the caller's job (``genailog.detect_drift`` in api.py)."""
     if isinstance(source, pl.LazyFrame | pl.DataFrame):
         frame, report = source.lazy(), None
+    elif isinstance(source, str | Path | Sequence):
+        raise TypeError("analysis.drift.detect_drift takes logs already read; "
+                        "genailog.detect_drift (genailog/api.py) takes paths")
     else:
-        from genailog.ingest import read_logs
-
-        check_where(where)
-        logs = read_logs(list(source), on_invalid=on_invalid, input_format=input_format)
-        frame, report = logs.frame, logs.report.to_dict()
+        frame, report = source.frame, source.report.to_dict()
     return apply_filters(frame, where=where, since=since, until=until), report
 
 
@@ -202,21 +209,18 @@ def detect_drift(
     where: str | None = None,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
-    on_invalid: str = "fail",
-    input_format: str = "auto",
 ) -> DriftResult:
-    """Compare each ``options.window`` of ``source`` (log paths or a frame) with a reference.
+    """Compare each ``options.window`` of ``source`` (logs already read, or a frame) with a
+    reference.
 
     The reference is ``reference`` (separate logs) when given, else the records inside
     ``options.reference_window``, else the first window. ``where`` filters both sides;
     ``since``/``until`` bound ``source`` only.
     """
     options = options or DriftOptions()
-    _check(options)
-    lazy, report = _load(source, where=where, since=since, until=until, on_invalid=on_invalid,
-                         input_format=input_format)
-    ref_lazy, ref_report = (None, None) if reference is None else _load(
-        reference, where=where, on_invalid=on_invalid, input_format=input_format)
+    check_options(options, where)
+    lazy, report = _load(source, where=where, since=since, until=until)
+    ref_lazy, ref_report = (None, None) if reference is None else _load(reference, where=where)
     plans = _plans(lazy.collect_schema(), options)
     parts = split(lazy, options.window, reference=ref_lazy,
                   reference_window=options.reference_window)
