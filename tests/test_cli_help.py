@@ -19,3 +19,12 @@ def test_help_shows_flags_as_flags_and_an_example(name: str) -> None:
     if name in READS_LOGS:
         for option in ("--map", "--model", "--timezone"):
             assert option in result.output, option
+
+
+def test_input_format_help_names_every_registered_reader() -> None:
+    from genailog.ingest.formats import INPUT_FORMATS
+
+    result = runner.invoke(app, ["summarize", "--help"], env={"COLUMNS": "400"})
+    text = " ".join(result.output.split())
+    for name in INPUT_FORMATS:
+        assert name in text, name

@@ -173,7 +173,7 @@ def test_mixing_formats_in_one_read() -> None:
     logs = read_logs(paths)
     frame = logs.collect()
     formats = {f.format for f in logs.report.files}
-    assert formats == set(FORMATS) - {"genailog", "json"}
+    assert formats == set(FORMATS) - {"genailog", "json", "genailog-spans"}
     expected = sum(len(truth_of(key)) for _, _, key in FIXTURES.values())
     assert frame.height == expected
 

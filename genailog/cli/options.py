@@ -26,8 +26,9 @@ InputFormat = Annotated[
     str,
     typer.Option(
         "--input-format",
-        help="Log format of the inputs: auto (detect from content), genailog, otlp, "
-        "openinference, litellm, langfuse, mlflow or llm.",
+        help="Reader for the inputs: auto (detect from content), genailog, otlp, "
+        "openinference, litellm, langfuse, mlflow, llm, json or genailog-spans "
+        "(docs/formats.md).",
     ),
 ]
 Where = Annotated[
@@ -42,6 +43,11 @@ Until = Annotated[
     str | None, typer.Option("--until", help="Keep records before this date/datetime.")
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed, for reproducible results.")]
+Prices = Annotated[
+    Path | None,
+    typer.Option("--prices", help="Price file in LiteLLM's "
+                 "model_prices_and_context_window.json format (USD per token)."),
+]
 OutPath = Annotated[Path, typer.Option("--out", help="Output file.")]
 
 

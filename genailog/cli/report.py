@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from genailog.cli.options import InputFormat, OnInvalid, Paths, Since, Until, Where
+from genailog.cli.options import InputFormat, OnInvalid, Paths, Prices, Since, Until, Where
 
 
 def report_command(
@@ -26,11 +26,7 @@ def report_command(
     where: Where = None,
     since: Since = None,
     until: Until = None,
-    prices: Annotated[
-        Path | None,
-        typer.Option("--prices", help="Price file in LiteLLM's "
-                     "model_prices_and_context_window.json format (USD per token)."),
-    ] = None,
+    prices: Prices = None,
     version_field: Annotated[
         str, typer.Option("--version-field", help="Field holding the prompt version.")
     ] = "prompt_version",
@@ -61,13 +57,7 @@ def report_command(
     """
     from genailog.cli.render import info
     from genailog.ingest import read_logs
-
-    try:
-        from genailog.outputs import atomic_writer
-    except ImportError:  # before atomic writing moved to its neutral home (issue 13)
-        from genailog.cli.render import (  # type: ignore[attr-defined,no-redef,unused-ignore]
-            atomic_writer,
-        )
+    from genailog.outputs import atomic_writer
     from genailog.report.html import render_html
     from genailog.report.model import ReportOptions, build_report, check_window
 

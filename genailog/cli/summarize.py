@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,6 +17,7 @@ from genailog.cli.options import (
     InputFormat,
     OnInvalid,
     Paths,
+    Prices,
     Since,
     Until,
     Where,
@@ -365,14 +365,7 @@ def summarize_command(
     where: Where = None,
     since: Since = None,
     until: Until = None,
-    prices: Annotated[
-        Path | None,
-        typer.Option(
-            "--prices",
-            help="Price file in LiteLLM's "
-            "model_prices_and_context_window.json format (USD per token).",
-        ),
-    ] = None,
+    prices: Prices = None,
     fail_if: Annotated[
         list[str] | None,
         typer.Option(

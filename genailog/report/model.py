@@ -13,10 +13,9 @@ users and sessions. Rendering is :mod:`genailog.report.html`'s job.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +27,8 @@ from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import with_cost
 from genailog.query.filters import apply_filters
-
-try:  # the one error rule, in its home since issue 12
-    from genailog.schema.rules import is_error
-except ImportError:  # pragma: no cover - before the move
-    from genailog.analysis.summarize import (  # type: ignore[attr-defined,no-redef,unused-ignore]
-        _is_error as is_error,
-    )
+from genailog.schema.rules import check_window as _window_grammar
+from genailog.schema.rules import is_error
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
@@ -91,15 +85,8 @@ class Report:
 
 
 def check_window(window: str) -> str:
-    """A window polars can truncate timestamps to (``1h``, ``1d``, ``1w``, ``1mo``...), else
-    a usage error. Checked with polars itself: importing drift's check would load scipy."""
-    try:
-        if not re.fullmatch(r"[1-9]\d*[a-z]+", window):
-            raise ValueError(window)
-        pl.select(pl.lit(datetime(2026, 1, 1, tzinfo=UTC)).dt.truncate(window))
-    except (pl.exceptions.PolarsError, ValueError):
-        raise UsageError(f"--window {window!r}: use a duration such as 1h, 1d or 1w") from None
-    return window
+    """The one window grammar (schema/rules.py, which imports nothing heavy)."""
+    return _window_grammar(window)
 
 
 def _window_for(seconds: float | None) -> str:

@@ -178,6 +178,7 @@ def _array_items(file: str, text: str) -> Iterator[tuple[int, Any]]:
     """Elements of a JSON array, each with the line it starts on."""
     decoder = json.JSONDecoder()
     at = text.index("[") + 1
+    line, counted = 1, 0  # counted as the reading goes, so linear in the file
     while True:
         at = _skip_space(text, at)
         if text.startswith("]", at):
@@ -187,12 +188,15 @@ def _array_items(file: str, text: str) -> Iterator[tuple[int, Any]]:
         except json.JSONDecodeError as exc:
             yield exc.lineno, InvalidRecordError(file, exc.lineno, f"not valid JSON: {exc.msg}")
             return
-        yield text.count("\n", 0, at) + 1, value
+        line += text.count("\n", counted, at)
+        counted = at
+        yield line, value
         at = _skip_space(text, end)
         if text.startswith(",", at):
             at += 1
         elif not text.startswith("]", at):
-            line = text.count("\n", 0, at) + 1
+            line += text.count("\n", counted, at)
+            counted = at
             yield line, InvalidRecordError(file, line, "not valid JSON: expected , or ]")
             return
 

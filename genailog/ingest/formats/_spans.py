@@ -124,12 +124,14 @@ def _values(file: str, text: str) -> Iterator[tuple[int, Any]]:
             for item in whole:
                 yield line, item
             return
+    line, counted = 1, 0  # lines counted as the reading goes: linear in the file
     while at < size:
         while at < size and text[at] in " \t\r\n":
             at += 1
         if at >= size:
             return
-        line = text.count("\n", 0, at) + 1
+        line += text.count("\n", counted, at)
+        counted = at
         try:
             value, at = decoder.raw_decode(text, at)
         except json.JSONDecodeError as exc:
