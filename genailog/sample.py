@@ -1,7 +1,7 @@
 """Deterministic, realistic sample logs in the canonical record format.
 
 ``generate_sample(n, seed)`` yields ``n`` records (dicts that validate against
-``schemas/genailog.record.v1.schema.json``) spread evenly over ``days`` days; the same
+``schemas/genailog.record.v2.schema.json``) spread evenly over ``days`` days; the same
 ``(n, seed, start, days)`` always gives the same records. ``write_sample`` writes them as
 JSONL files (one per app group and week) plus one Parquet file in canonical columns.
 

@@ -1,4 +1,4 @@
-"""Write docs/schema.md from schemas/genailog.record.v1.schema.json.
+"""Write docs/schema.md from schemas/genailog.record.v2.schema.json.
 
 Usage: python scripts/gen_schema_docs.py [--check]
 

@@ -67,3 +67,26 @@ def test_the_msgspec_twin_has_every_field_and_requires_what_the_schema_requires(
 def test_alias_table_and_map_option_name_only_schema_fields() -> None:
     assert {f.name for f in FIELDS} <= set(PROPERTIES)
     assert set(MAPPABLE) <= set(PROPERTIES)
+
+
+def test_every_version_1_record_is_a_version_2_record() -> None:
+    """The schema's versions only add: v1's fields keep their meaning, required stays
+    required, and v1 files read as before (schemas/genailog.record.v1.schema.json is kept
+    as it was released)."""
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    root = Path(__file__).parents[1] / "schemas"
+    v1 = json.loads((root / "genailog.record.v1.schema.json").read_text(encoding="utf-8"))
+    assert SCHEMA["$id"].endswith("genailog.record.v2.schema.json")
+    assert set(v1["properties"]) <= set(PROPERTIES)
+    assert v1["required"] == SCHEMA["required"]
+    sample = Path(__file__).parents[1] / "sample_logs" / "week1.jsonl"
+    records = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines()]
+    old, new = Draft202012Validator(v1), Draft202012Validator(SCHEMA)
+    v1_valid = [r for r in records if old.is_valid(
+        {k: v for k, v in r.items() if k != "sample_rate"})]
+    assert len(v1_valid) > 1000
+    assert all(new.is_valid(r) for r in v1_valid)

@@ -1,7 +1,7 @@
 """A compiled twin of the record schema, for validating millions of lines quickly.
 
 msgspec decodes and type-checks a whole chunk of JSON lines in C. The twin is built to be
-*at least as strict* as ``genailog.record.v1.schema.json``: whatever it accepts, jsonschema
+*at least as strict* as ``genailog.record.v2.schema.json``: whatever it accepts, jsonschema
 accepts too. A line it rejects is re-checked by jsonschema (``schema/diagnose.py``), which
 has the last word and writes the message. A test keeps the twin and the schema in step.
 """

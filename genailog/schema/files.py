@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-RECORD_SCHEMA_NAME = "genailog.record.v1.schema.json"
+RECORD_SCHEMA_NAME = "genailog.record.v2.schema.json"
 
 
 def schemas_dir() -> Path:
