@@ -32,7 +32,7 @@ COVERED: tuple[tuple[str, str], ...] = (
     ("prompt", "no prompt text for drift or datasets"),
     ("response", "no response text for datasets"),
     ("cost_usd", "cost computed from tokens and prices"),
-    ("prompt_version", "diff-prompts needs --reference or a version field"),
+    ("prompt_version", "diff-prompts has no prompt versions to compare"),
 )
 
 
