@@ -80,8 +80,8 @@ def make(traces: int) -> tuple[Path, Path]:
     otlp, parquet = DATA / f"traces_{traces}.jsonl", DATA / f"traces_{traces}.parquet"
     if otlp.exists() and parquet.exists():
         return otlp, parquet
-    sys.path.insert(0, str(ROOT))
-    from tests.tracegen import generate, write_otlp
+    sys.path.insert(0, str(ROOT / "tests"))  # tracegen: a test-only generator
+    from tracegen import generate, write_otlp
 
     DATA.mkdir(parents=True, exist_ok=True)
     frame = generate(0, days=10, per_day=traces // 10, slow_from=3)

@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tracegen import START, generate, write_otlp
 from typer.testing import CliRunner
 
 from genailog.analysis.traces import TracesOptions, analyze_traces, rewrite_selector
 from genailog.cli.app import app
 from genailog.errors import InputError, UsageError
 from genailog.ingest.spans import SPAN_DTYPES, read_spans
-from tests.tracegen import START, generate, write_otlp
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "traces.output.schema.json")
                     .read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import polars as pl
 import pytest
+from tracegen import generate, write_canonical
 from typer.testing import CliRunner
 
 from genailog.analysis.traces import analyze_traces
@@ -16,7 +17,6 @@ from genailog.cli.app import app
 from genailog.ingest import read_logs
 from genailog.ingest.formats import detect_format
 from genailog.ingest.spans import read_spans
-from tests.tracegen import generate, write_canonical
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "genailog.span.v1.schema.json")
                     .read_text(encoding="utf-8"))
