@@ -51,13 +51,14 @@ def log_llm_interaction(log: logging.Logger, prompt: str, response: str, user_id
 def test_the_seeds_example_with_one_line_changed(seed_logger: logging.Logger,
                                                  tmp_path: Path) -> None:
     path = tmp_path / "calls.jsonl"
-    seed_logger.addHandler(LogHandler(path, app="seed-app"))  # the one changed line
+    handler = LogHandler(path, app="seed-app")
+    seed_logger.addHandler(handler)  # the one changed line
     for i in range(30):
         log_llm_interaction(seed_logger, f"question {i}", "answer", f"u{i % 3}",
                             latency=0.25 + i / 100, tokens=10 + i)
     seed_logger.info("server started")  # not an LLM call: left out
     seed_logger.error("llm_call", extra={"model": "gpt-4o", "error_type": "Timeout"})
-    seed_logger.handlers[0].close()
+    handler.close()  # not handlers[0]: pytest 9.2 adds its own capture handler to loggers
 
     validated = CliRunner().invoke(app, ["validate", str(path)])
     assert validated.exit_code == 0, validated.output
