@@ -28,6 +28,7 @@ reads or analyses logs.
 
 from __future__ import annotations
 
+import math
 import random
 from bisect import bisect
 from collections.abc import Iterator, Sequence
@@ -496,6 +497,8 @@ class SampleResult:
 
 #: The app whose records go to the Parquet file; the other apps go to weekly JSONL files.
 PARQUET_APP = "codeassist"
+#: The spans of the search app's retrieval pipeline (canonical span records, docs/traces.md).
+SPANS_FILE = "search.spans.jsonl"
 
 
 def write_sample(
@@ -518,7 +521,7 @@ def write_sample(
     origin = (start or DEFAULT_START).astimezone(UTC)
     weeks = -(-days // 7)
     targets = [out / f"week{w + 1}.jsonl" for w in range(weeks)] + [out / f"{PARQUET_APP}.parquet"]
-    _check_targets(targets, overwrite)
+    _check_targets([*targets, out / SPANS_FILE], overwrite)
     encoder = msgspec.json.Encoder()
     counts = [0] * weeks
     parquet_records: list[dict[str, Any]] = []
@@ -538,8 +541,71 @@ def write_sample(
         raise OutputError(f"cannot write the sample to {out}: {exc}") from exc
     files = [SampleFile(str(p), "jsonl", c) for p, c in zip(targets, counts, strict=False)]
     files.append(SampleFile(str(targets[-1]), "parquet", len(parquet_records)))
+    files.append(_write_spans(out, n_records, seed, origin, days))
     return SampleResult(str(out), n_records, seed, origin.isoformat().replace("+00:00", "Z"),
                         days, tuple(files))
+
+
+def pipeline_spans(record: dict[str, Any], index: int, seed: int, origin: datetime
+                   ) -> list[dict[str, Any]]:
+    """The spans of one search request around its LLM call: the pipeline (the request),
+    retrieval and reranking before the call, and the call itself, which is the logged
+    record's span. From the second week on, the reranker is slow in about 30% of requests,
+    so ``genailog traces`` has something to find. Drawn from a stream of their own: the
+    records are the same with or without spans."""
+    rng = random.Random(seed * 1_000_003 + index)
+    start = datetime.fromisoformat(record["timestamp"])
+    week_two = (start - origin).total_seconds() >= 7 * 86400
+    retrieve = rng.lognormvariate(math.log(60.0), 0.35)
+    rerank = rng.lognormvariate(math.log(25.0), 0.3)
+    if week_two and rng.random() < 0.3:
+        rerank *= 8.0
+    llm_end = start + timedelta(milliseconds=record.get("latency_ms") or 0.0)
+    t_retrieve = start - timedelta(milliseconds=retrieve + rerank + 2.0)
+    t_rerank = t_retrieve + timedelta(milliseconds=retrieve + 1.0)
+    trace, root = record["trace_id"], record["parent_span_id"]
+    failed = record.get("status") == "error"
+
+    def span(span_id: str, name: str, kind: str, begin: datetime, end: datetime,
+             parent: str | None, **extra: Any) -> dict[str, Any]:
+        stamp = {"start": _iso(begin), "end": _iso(end)}
+        return {"record_type": "span", "trace_id": trace, "span_id": span_id,
+                "parent_span_id": parent, "name": name, "kind": kind, **stamp,
+                "status": "ok", "app": record["app"], **extra}
+
+    ids = f"{rng.getrandbits(64):016x}", f"{rng.getrandbits(64):016x}"
+    return [
+        span(root, "search-request", "chain", t_retrieve - timedelta(milliseconds=1.0),
+             llm_end + timedelta(milliseconds=3.0), None,
+             status="error" if failed else "ok"),
+        span(ids[0], "retrieve", "retriever", t_retrieve,
+             t_retrieve + timedelta(milliseconds=retrieve), root),
+        span(ids[1], "rerank", "reranker", t_rerank,
+             t_rerank + timedelta(milliseconds=rerank), root),
+        span(record["span_id"], f"chat {record['model']}", "llm", start, llm_end, root,
+             model=record["model"], status="error" if failed else "ok",
+             status_message=record.get("error_message")),
+    ]
+
+
+def _iso(stamp: datetime) -> str:
+    return stamp.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _write_spans(out: Path, n_records: int, seed: int, origin: datetime, days: int
+                 ) -> SampleFile:
+    import msgspec
+
+    encoder = msgspec.json.Encoder()
+    path, count = out / SPANS_FILE, 0
+    with _atomic(path) as handle:
+        for index, record in enumerate(generate_sample(n_records, seed, origin, days)):
+            if record.get("parent_span_id"):
+                for item in pipeline_spans(record, index, seed, origin):
+                    handle.write(encoder.encode({k: v for k, v in item.items()
+                                                 if v is not None}) + b"\n")
+                    count += 1
+    return SampleFile(str(path), "spans", count)
 
 
 def _check_targets(targets: Sequence[Path], overwrite: bool) -> None:

@@ -1,6 +1,7 @@
 """Run every ``$ genailog ...`` example in README.md and write its real output under it.
 
-Usage: python scripts/readme_examples.py [--check]
+Usage: python scripts/readme_examples.py [--check] [PAGE.md]  (default: README.md; a page
+whose examples run from the repository root)
 
 A console block whose first line starts with ``$ genailog`` (continued with ``\\``) is run
 from a scratch copy of the repository's sample inputs (so examples that write files write
@@ -67,20 +68,22 @@ def render(text: str, scratch: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
+    pages = [Path(a) for a in argv if not a.startswith("--")]
+    page = pages[0] if pages else README
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         for name in INPUTS:
             shutil.copytree(ROOT / name, scratch / name)
-        current = README.read_text(encoding="utf-8")
+        current = page.read_text(encoding="utf-8")
         text = render(current, scratch)
     if "--check" in argv:
         if text != current:
-            print("README.md examples are out of date; run python scripts/readme_examples.py",
-                  file=sys.stderr)
+            print(f"{page} examples are out of date; run python scripts/readme_examples.py "
+                  f"{page}", file=sys.stderr)
             return 1
         return 0
-    README.write_text(text, encoding="utf-8")
-    print(f"wrote {README}", file=sys.stderr)
+    page.write_text(text, encoding="utf-8")
+    print(f"wrote {page}", file=sys.stderr)
     return 0
 
 

@@ -177,8 +177,15 @@ def test_write_sample_splits_by_week_and_app(tmp_path: Path) -> None:
     frame = pl.read_parquet(tmp_path / "codeassist.parquet")
     assert {k: frame.schema[k] for k in CANONICAL_DTYPES} == CANONICAL_DTYPES
     assert_frame_equal(frame, sample_frame([r for r in records if r["app"] == "codeassist"]))
-    counts = [f.records for f in result.files]
+    counts = [f.records for f in result.files if f.format != "spans"]
     assert counts == [len(week1), len(week2), frame.height] and sum(counts) == 900
+    spans = _read_jsonl(tmp_path / "search.spans.jsonl")
+    searches = [r for r in records if r.get("parent_span_id")]
+    assert len(spans) == 4 * len(searches) == result.files[-1].records
+    calls = {s["span_id"]: s for s in spans if s["kind"] == "llm"}
+    assert set(calls) == {r["span_id"] for r in searches}  # each call is its record's span
+    assert {s["parent_span_id"] for s in spans if s.get("parent_span_id")} == {
+        r["parent_span_id"] for r in searches}
 
 
 def test_write_sample_refuses_to_overwrite_unless_asked(tmp_path: Path) -> None:
@@ -195,7 +202,7 @@ def test_shipped_sample_logs_are_what_the_readme_command_writes(tmp_path: Path) 
     readme = (ROOT / "sample_logs" / "README.md").read_text(encoding="utf-8")
     assert "genailog sample --out sample_logs --records 3000 --seed 7" in readme
     write_sample(tmp_path, 3000, 7)
-    for name in ("week1.jsonl", "week2.jsonl"):
+    for name in ("week1.jsonl", "week2.jsonl", "search.spans.jsonl"):
         assert (ROOT / "sample_logs" / name).read_bytes() == (tmp_path / name).read_bytes()
     assert_frame_equal(pl.read_parquet(ROOT / "sample_logs" / "codeassist.parquet"),
                        pl.read_parquet(tmp_path / "codeassist.parquet"))
@@ -260,3 +267,16 @@ def test_read_logs_reads_the_shipped_sample_back_as_generated() -> None:
         decoded = [[None if v is None else json.loads(v) for v in frame[name]]
                    for frame in (got, expected)]
         assert decoded[0] == decoded[1], name
+
+
+def test_traces_on_the_shipped_sample_names_the_slowed_reranker() -> None:
+    """The sample's search requests carry spans; from the second week the reranker is slow
+    in about 30% of them, which `traces` names against the first week."""
+    import json
+
+    result = CliRunner().invoke(app, ["traces", str(ROOT / "sample_logs"),
+                                      "--reference-until", "2026-11-09", "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    changed = [c["component"] for c in data["changed_components"]]
+    assert "reranker:rerank" in changed and "retriever:retrieve" not in changed

@@ -86,7 +86,7 @@ class ReadReport:
         """What a user should be told about the read, one line each (the CLI shows them)."""
         out = []
         for f in self.files:
-            if f.other_lines:
+            if f.other_lines and f.format != "genailog-spans":  # spans: traces reads them
                 what = "span(s) or line(s)" if f.format in ("otlp", "openinference") else "line(s)"
                 out.append(f"{f.path}: {f.other_lines:,} other {what} that are no LLM call, "
                            "passed over (genailog inspect shows them)")

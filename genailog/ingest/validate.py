@@ -27,6 +27,8 @@ class ValidationResult:
     invalid_records: list[InvalidRecord] = field(default_factory=list)
     max_errors: int | None = None
     files: list[str] = field(default_factory=list)
+    #: Lines of non-canonical files that are no LLM call (spans, other loggers' lines).
+    other_lines: int = 0
 
     @property
     def valid(self) -> bool:
@@ -103,9 +105,11 @@ def _custom(source: Source, stream: Any, result: ValidationResult,
 def _other_format(source: Source, result: ValidationResult, input_format: str) -> None:
     from genailog.ingest import read_logs
 
-    logs = read_logs([source.name], on_invalid="skip", input_format=input_format)
+    logs = read_logs([source.name], on_invalid="skip", input_format=input_format,
+                     require_calls=False)
     result.records += logs.report.records + logs.report.skipped
     result.invalid_records.extend(logs.report.invalid)
+    result.other_lines += logs.report.other_lines
 
 
 def validate(
@@ -132,6 +136,9 @@ def validate(
         from genailog.ingest.reader import write_quarantine
 
         write_quarantine(Path(quarantine), result.invalid_records)
+    if not result.records and result.other_lines:
+        raise InputError(f"no LLM call found: {result.other_lines} line(s) that are no LLM "
+                         "call; see `genailog inspect` for what was read")
     return result
 
 
