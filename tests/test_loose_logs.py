@@ -308,3 +308,30 @@ def test_the_fast_path_strips_counts_and_refuses_what_it_cannot_read() -> None:
     assert prefixed.strip(f"ERROR:root:{with_status}\n".encode())[1] == 0
     with pytest.raises(prefixed.NotSimple):  # a record over several lines
         prefixed.strip(b'INFO:root:{\n  "model": "m"\n}\n')
+
+
+_HOSTILE = {
+    "deep-array.log": "INFO:root:" + "[" * 100_000 + "]" * 100_000 + "\n",
+    "deep-object.log": 'INFO:root:{"model":"m","x":' + '{"a":' * 50_000 + "1" + "}" * 50_000
+                       + "}\n",
+    "deep-bare.jsonl": '{"model":"m","x":' + "[" * 50_000 + "]" * 50_000 + "}\n",
+    "deep-repr.log": "INFO:root:{'model': 'm', 'x': " + "(" * 5_000 + ")" * 5_000 + "}\n",
+    "big-number.log": 'INFO:root:{"model":"m","input_tokens":1e400}\n',
+    "surrogate.log": 'INFO:root:{"model":"m\\ud800","input_tokens":1}\n',
+    "unclosed.log": 'INFO:root:{\n  "model": "m",\n' + '  "x": 1,\n' * 20_000,
+    "year-zero.log": '0000-01-01 00:00:00,000 INFO root {"model":"m","input_tokens":1}\n',
+    "spans-deep.json": '{"name": "x", "context": {"trace_id": "1", "span_id": "2"}, '
+                       '"attributes": ' + "[" * 50_000 + "]" * 50_000 + "}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_HOSTILE))
+def test_hostile_lines_are_records_invalid_records_or_other_lines_never_a_crash(
+        tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(_HOSTILE[name])
+    for command in (["summarize"], ["inspect"], ["validate"]):
+        result = runner.invoke(app, [*command, str(path), *(
+            ["--on-invalid", "skip"] if command == ["summarize"] else [])])
+        assert result.exit_code in (0, 1, 3), (command, result.output)
+        assert "internal error" not in result.output

@@ -119,7 +119,7 @@ def _first_object(text: str) -> dict[str, Any] | None:
         stripped = stripped[1:].lstrip()
     try:
         value, _ = json.JSONDecoder().raw_decode(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         return None
     return value if isinstance(value, dict) else None
 
@@ -177,7 +177,7 @@ def _canonical_head(head: bytes) -> bool:
     for line in lines:
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             continue
         if isinstance(value, dict):
             keys = set(value)
@@ -262,7 +262,7 @@ def _protobuf_kind(path: str, head: bytes) -> str:
     try:
         for _ in fields(head[:65536]):
             pass
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         if len(head) < 65536:
             raise UnknownFormatError(f"{path}: binary data that is no OTLP protobuf trace "
                                      "request") from None
@@ -278,7 +278,7 @@ def describe_unknown(path: str, head: bytes) -> str:
         brace = line.find(b"{")
         try:
             value = json.loads(line[brace:]) if brace >= 0 else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             value = None
         if isinstance(value, dict):
             keys.update(list(value)[:20])

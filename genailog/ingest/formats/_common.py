@@ -135,7 +135,7 @@ def loads_maybe(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("{", "[", '"'):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return value
     return value
 
@@ -160,6 +160,8 @@ def decode(raw: bytes | str) -> Any:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise ValueError(str(exc)) from None
+    except RecursionError:
+        raise ValueError("JSON nested deeper than genailog reads") from None
 
 
 def json_lines(file: str, data: bytes) -> Iterator[tuple[int, Any]]:
@@ -185,8 +187,10 @@ def _array_items(file: str, text: str) -> Iterator[tuple[int, Any]]:
             return
         try:
             value, end = decoder.raw_decode(text, at)
-        except json.JSONDecodeError as exc:
-            yield exc.lineno, InvalidRecordError(file, exc.lineno, f"not valid JSON: {exc.msg}")
+        except (json.JSONDecodeError, RecursionError) as exc:
+            where = getattr(exc, "lineno", line)
+            why = getattr(exc, "msg", "nested deeper than genailog reads")
+            yield where, InvalidRecordError(file, where, f"not valid JSON: {why}")
             return
         line += text.count("\n", counted, at)
         counted = at
@@ -220,7 +224,7 @@ def json_items(file: str, data: bytes) -> Iterator[tuple[int, Any]]:
         return
     try:
         document = decode(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         yield from json_lines(file, data)
         return
     yield text.count("\n", 0, text.index("{")) + 1 if "{" in text else 1, document

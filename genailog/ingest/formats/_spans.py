@@ -117,7 +117,7 @@ def _values(file: str, text: str) -> Iterator[tuple[int, Any]]:
     if stripped.startswith("["):
         try:
             whole = decode(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             whole = None
         if isinstance(whole, list):
             line = text.count("\n", 0, size - len(stripped)) + 1
@@ -134,9 +134,10 @@ def _values(file: str, text: str) -> Iterator[tuple[int, Any]]:
         counted = at
         try:
             value, at = decoder.raw_decode(text, at)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             if text[at] in "{[":
-                yield line, InvalidRecordError(file, line, f"not valid JSON: {exc.msg}")
+                why = getattr(exc, "msg", "nested deeper than genailog reads")
+                yield line, InvalidRecordError(file, line, f"not valid JSON: {why}")
             else:
                 yield line, OtherLine()  # a program's own output between the documents
             nxt = text.find("\n", at)
@@ -250,7 +251,7 @@ def _nanos(value: Any) -> int | None:
         fraction, text = digits, head + rest[len(digits):]
     try:
         stamp = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         return None
     if stamp.tzinfo is None:
         from datetime import UTC

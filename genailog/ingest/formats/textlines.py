@@ -84,9 +84,12 @@ def _decode(text: str) -> Any:
         return msgspec.json.decode(text)
     except msgspec.DecodeError:
         return _NOT_JSON
+    except RecursionError:
+        return _TOO_DEEP
 
 
 _NOT_JSON = object()
+_TOO_DEEP = object()
 
 
 def _opens_object(candidate: str) -> bool:
@@ -130,6 +133,8 @@ def _piece_at(lines: list[str], index: int, zone: tzinfo) -> tuple[Piece, int]:
         return _key_values(text, index, zone), index + 1
     prefix_text, candidate = text[:brace], text[brace:].rstrip()
     value = _decode(candidate)
+    if value is _TOO_DEEP:
+        return Piece(index + 1, error="JSON nested deeper than genailog reads"), index + 1
     if value is _NOT_JSON and candidate.startswith(("{'", "{}")):
         value = _python_dict(candidate)  # logging.info(record): a dict's repr, not JSON
     end = index + 1
