@@ -115,24 +115,21 @@ def documents_of(span: Span) -> list[dict[str, Any]] | None:
     return _documents(span.attributes) if span_kind(span) == "RETRIEVER" else None
 
 
-def _tokens(span: Span) -> tuple[Any, ...]:
-    usage = _usage(span.attributes)
-    return usage["input_tokens"], usage["output_tokens"]
-
-
 def _within(inner: Span, outer: Span) -> bool:
     a0, a1, b0, b1 = (int(v or 0) for v in (inner.start, inner.end, outer.start, outer.end))
     return b0 <= a0 and a1 <= b1
 
 
-def calls_of(llm_spans: list[Span], parents: dict[str | None, str | None]) -> list[Span]:
-    """The LLM spans that stand for one model call each.
+def calls_of(llm_spans: list[Span], parents: dict[str | None, str | None]
+             ) -> list[tuple[Span, Record]]:
+    """The LLM spans that stand for one model call each, with their records.
 
     Frameworks trace a call twice: LlamaIndex's ``predict`` span wraps its ``chat`` span,
     and auto-instrumentation adds the SDK's ``ChatCompletion`` span beside LangChain's
     ``ChatOpenAI`` (in a trace of its own). So an LLM span with an LLM span below it is
     not a call of its own, and an LLM span of another name whose time lies within one's,
-    with the same model and token counts, is the same call.
+    with the same model and token counts, is the same call. Each span's record is built
+    once, and a sweep in time order looks only at the kept spans still open.
     """
     ids = {s.span_id for s in llm_spans}
     wrapping: set[str | None] = set()
@@ -143,17 +140,21 @@ def calls_of(llm_spans: list[Span], parents: dict[str | None, str | None]) -> li
             if parent in ids:
                 wrapping.add(parent)
             parent = parents.get(parent)
+    records = {id(s): span_record(s) for s in llm_spans if s.span_id not in wrapping}
+    usage = {id(s): _usage(s.attributes) for s in llm_spans if id(s) in records}
+    keys = {n: (r.get("model"), usage[n]["input_tokens"], usage[n]["output_tokens"])
+            for n, r in records.items()}  # the counts as logged, before normalization
     kept: list[Span] = []
-    for span in sorted((s for s in llm_spans if s.span_id not in wrapping),
+    active: list[Span] = []  # kept spans whose end is not before the current start
+    for span in sorted((s for s in llm_spans if id(s) in records),
                        key=lambda s: int(s.start or 0)):
-        model = span_record(span).get("model")
-        twin = next((k for k in kept if k.name != span.name and _within(span, k)
-                     and span_record(k).get("model") == model
-                     and _tokens(k) == _tokens(span)), None)
-        if twin is None:
+        active = [k for k in active if int(k.end or 0) >= int(span.start or 0)]
+        if not any(k.name != span.name and _within(span, k) and keys[id(k)] == keys[id(span)]
+                   for k in active):
             kept.append(span)
+            active.append(span)
     order = {id(s): n for n, s in enumerate(llm_spans)}
-    return sorted(kept, key=lambda s: order[id(s)])
+    return [(s, records[id(s)]) for s in sorted(kept, key=lambda s: order[id(s)])]
 
 
 def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
@@ -177,9 +178,10 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
                     docs.setdefault(span.trace_id, []).extend(found)
                 yield span.file, span.line, OtherLine()  # a span that is no model call
     calls = calls_of(llm, parents)
+    counted = {id(span) for span, _ in calls}
     for span in llm:
-        if not any(span is c for c in calls):
+        if id(span) not in counted:
             yield span.file, span.line, OtherLine()  # the same call traced twice
-    records: list[Located] = [(span.file, span.line, span_record(span)) for span in calls]
+    records: list[Located] = [(span.file, span.line, record) for span, record in calls]
     attach_retrieval(records, docs)
     yield from records

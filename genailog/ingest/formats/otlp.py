@@ -358,8 +358,8 @@ def load_many(files: list[tuple[str, bytes]]) -> Iterator[Item]:
     records: list[Located] = [(span.file, span.line, span_record(span, events))
                               for span, events in merge_duplicates(calls)]
     records += _unjoined_details(logs, seen)
-    records += [(span.file, span.line, openinference.span_record(span))
-                for span in openinference.calls_of(inference, parents)]
+    records += [(span.file, span.line, record)
+                for span, record in openinference.calls_of(inference, parents)]
     attach_retrieval(records, docs)
     attach_scores(records, scores)
     yield from records
