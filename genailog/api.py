@@ -33,12 +33,18 @@ LogsLike = Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path
 def _read(source: LogsLike, on_invalid: str, input_format: str
           ) -> tuple[pl.LazyFrame, dict[str, Any] | None]:
     """A frame and its read report (None for a frame given as it is)."""
-    if isinstance(source, Logs):
-        return source.frame, source.report.to_dict()
-    if isinstance(source, pl.LazyFrame | pl.DataFrame):
-        return source.lazy(), None
-    logs = read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format)
-    return logs.frame, logs.report.to_dict()
+    logs = _logs(source, on_invalid, input_format)
+    if isinstance(logs, Logs):
+        return logs.frame, logs.report.to_dict()
+    return logs.lazy(), None
+
+
+def _logs(source: LogsLike, on_invalid: str, input_format: str
+          ) -> Logs | pl.LazyFrame | pl.DataFrame:
+    """``source`` as it is when already read, else read."""
+    if isinstance(source, Logs | pl.LazyFrame | pl.DataFrame):
+        return source
+    return read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format)
 
 
 def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
@@ -70,8 +76,7 @@ def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
         return summarize_logs(logs, **options)
     check_options(**{k: options[k] for k in ("by", "window", "where", "fail_if", "top")
                      if k in options})  # a bad option is refused before any log is read
-    read = read_logs(as_paths(logs), on_invalid=on_invalid, input_format=input_format)
-    return summarize_logs(read, **options)
+    return summarize_logs(_logs(logs, on_invalid, input_format), **options)
 
 
 def diff_prompts(logs: LogsLike, baseline: str, candidate: str,
@@ -98,12 +103,6 @@ def detect_drift(logs: LogsLike, *, reference: LogsLike | None = None,
                  reference=None if reference is None else _logs(reference, on_invalid,
                                                                 input_format), **filters)
 
-
-def _logs(source: LogsLike, on_invalid: str, input_format: str
-          ) -> Logs | pl.LazyFrame | pl.DataFrame:
-    if isinstance(source, Logs | pl.LazyFrame | pl.DataFrame):
-        return source
-    return read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format)
 
 
 def analyze_retrieval(logs: LogsLike, options: RetrievalOptions | None = None, *,

@@ -155,10 +155,7 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     if strip_prefix:  # canonical records behind logging prefixes (prefixed.py)
         from genailog.ingest import prefixed
 
-        compact, out.other_lines = prefixed.strip(data)
-        result = reader.read(Chunk(compact, 1, compact.count(b"\n"), last))
-        prefixed.check(result)
-        prefixed.remap(result, data, 1)
+        result, out.other_lines = prefixed.read_chunk(reader, Chunk(data, 1, newlines, last))
     else:
         result = reader.read(Chunk(data, 1, newlines, last))
     out.checked, out.invalid = result.checked, result.invalid

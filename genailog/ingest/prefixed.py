@@ -84,11 +84,19 @@ def read(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[Strippe
     between chunks) when the file needs the line-by-line reader."""
     reader = ChunkReader(source.name)
     for chunk in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
-        data, others = strip(chunk.data)
-        result = reader.read(Chunk(data, chunk.first_line, data.count(b"\n"), chunk.final))
-        check(result)
-        remap(result, chunk.data, chunk.first_line)
+        result, others = read_chunk(reader, chunk)
         yield Stripped(result, others)
+
+
+def read_chunk(reader: ChunkReader, chunk: Chunk) -> tuple[ChunkResult, int]:
+    """One chunk of a prefixed file through the canonical reader: its records (invalid
+    ones at their lines in the file) and how many other lines it held. Raises
+    :class:`NotSimple` when the chunk needs the line-by-line reader."""
+    compact, others = strip(chunk.data)
+    result = reader.read(Chunk(compact, chunk.first_line, compact.count(b"\n"), chunk.final))
+    check(result)
+    remap(result, chunk.data, chunk.first_line)
+    return result, others
 
 
 def check(result: ChunkResult) -> None:

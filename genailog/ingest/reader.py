@@ -201,11 +201,11 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
             file_report.records, file_report.invalid = records, len(invalid)
             file_report.empty = not records and not invalid  # no calls were logged
             parts.add(frame, set())
-        elif fmt == "json" and not source.is_stdin and prefixed.looks_simple(head) and (
-                _read_prefixed(source, stream, chunk_bytes, policy, report, file_report, parts)):
-            pass
         elif fmt != "genailog":
             if fmt == "json" and not source.is_stdin and prefixed.looks_simple(head):
+                if _read_prefixed(source, stream, chunk_bytes, policy, report, file_report,
+                                  parts):
+                    return
                 stream.close()
                 stream = Prefixed(b"", source.open())  # the fast path read part of it
             foreign.setdefault(fmt, []).append((source, stream.read()))
@@ -347,6 +347,7 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
     others: dict[str, int] = {}
     files = [(source.name, data) for source, data in items]
     lenient = fmt == "json"
+    raw = dict(files)
     for file, line, record in formats.load_many(files, fmt, errors=errors, ctx=ctx):
         if isinstance(record, OtherLine):
             others[file] = others.get(file, 0) + 1
@@ -355,12 +356,10 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
             record["model"] = ctx.options.model
         problems = _problems(record, lenient=lenient)
         if problems:
-            invalid.append(InvalidRecord(file, line, problems, raw=_line_of(dict(files), file,
-                                                                             line)))
+            invalid.append(InvalidRecord(file, line, problems, raw=_line_of(raw, file, line)))
             continue
         counts[file] = counts.get(file, 0) + 1
         records.append(record)
-    raw = dict(files)
     invalid += [InvalidRecord(e.file, e.line, (("", e.detail),), raw=_line_of(raw, e.file, e.line))
                 for e in errors]
     invalid.sort(key=lambda r: (r.file, r.line))

@@ -37,14 +37,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError
-from genailog.ingest.formats._common import OtherLine
+from genailog.ingest.formats._common import OtherLine, from_unix_nanos
 from genailog.ingest.formats._spans import Span, spans
 from genailog.ingest.reader import as_paths
 from genailog.ingest.sources import discover, open_peeked
@@ -102,16 +101,8 @@ def _model(span: Span) -> str | None:
     return None
 
 
-def _time(nanos: Any) -> datetime | None:
-    if nanos in (None, "", 0, "0"):
-        return None
-    value = int(nanos)
-    return datetime.fromtimestamp(value // 1_000_000_000, UTC).replace(
-        microsecond=(value % 1_000_000_000) // 1000)
-
-
 def _row(span: Span) -> dict[str, Any]:
-    start, end = _time(span.start), _time(span.end)
+    start, end = from_unix_nanos(span.start), from_unix_nanos(span.end)
     duration = (end - start).total_seconds() * 1000.0 if start and end else None
     return {
         "trace_id": span.trace_id, "span_id": span.span_id,

@@ -312,7 +312,7 @@ def _ollama(obj: Mapping[str, Any]) -> Record:
     return compact({
         "provider": "ollama", "operation": "chat" if message else "generate",
         "model": obj.get("model"),
-        "timestamp": _iso(stamp) if isinstance(stamp, str) else None,
+        "timestamp": parse_time(stamp) if isinstance(stamp, str) else None,
         "response": text_of((message or {}).get("content")) or obj.get("response"),
         "finish_reason": obj.get("done_reason"), "status": "ok",
         "latency_ms": total / 1e6 if isinstance(total, int | float) else None,
@@ -360,7 +360,7 @@ def _gemini(obj: Mapping[str, Any]) -> Record:
         "provider": "gemini", "operation": "generate_content",
         "model": obj.get("modelVersion") or obj.get("model_version"),
         "request_id": obj.get("responseId") or obj.get("response_id"),
-        "timestamp": _iso(stamp) if isinstance(stamp, str) else None,
+        "timestamp": parse_time(stamp) if isinstance(stamp, str) else None,
         "response": "\n".join(texts) or None,
         "finish_reason": first.get("finishReason") or first.get("finish_reason"),
         "status": "ok",
@@ -398,14 +398,10 @@ def _batch_line(file: str, line: int, obj: Mapping[str, Any]) -> Record | None:
 
 # -- time, status, extras -----------------------------------------------------------------
 
-def _iso(text: str, zone: tzinfo = UTC) -> datetime | None:
-    return parse_time(text, zone)
-
-
 def _time_value(value: Any, zone: tzinfo) -> tuple[datetime | None, bool]:
     """(time, whether it had no offset) of a time field's value."""
     if isinstance(value, str):
-        stamp = _iso(value, zone)
+        stamp = parse_time(value, zone)
         return stamp, stamp is not None and _no_offset(value)
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         seconds = value / 1000.0 if value > 1e11 else float(value)
