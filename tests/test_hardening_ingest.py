@@ -328,6 +328,63 @@ def test_an_edit_keeping_size_and_mtime_is_not_served_stale(tmp_path: Path,
     assert _models(path) == {"gpt-a": 12_000 - 2_204, "gpt-b": 2_204}
 
 
+def _count_digests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = cache.file_digest
+
+    def counting(path: str | Path) -> str:
+        calls.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(cache, "file_digest", counting)
+    return calls
+
+
+def test_a_warm_read_reuses_the_hash_until_the_file_is_touched(
+        tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm path must not hash the whole file again (issue 12's regression), yet an
+    edit with size and mtime put back must still be seen (issue 13, finding 8)."""
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # the file below was written just now
+    path = _log(tmp_path / "big.jsonl", ["gpt-a"] * 3_000)
+    calls = _count_digests(monkeypatch)
+    assert _models(path) == {"gpt-a": 3_000}
+    assert calls == [str(path)]  # cold: hashed once
+    assert _models(path) == {"gpt-a": 3_000}
+    assert calls == [str(path)]  # warm: the signature matched, nothing hashed
+    before = path.stat()
+    data = path.read_bytes()
+    middle = data.index(b'"model": "gpt-a"', len(data) // 2)
+    path.write_bytes(data[:middle] + b'"model": "gpt-b"' + data[middle + 16:])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size,
+                                                             before.st_mtime_ns)
+    assert _models(path) == {"gpt-a": 2_999, "gpt-b": 1}
+    assert len(calls) == 2  # the ctime moved: hashed again
+
+
+def test_a_file_changed_just_before_it_was_hashed_is_hashed_again(
+        tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The racy case: a write in the same clock tick as the hash would keep the stat
+    signature, so a signature younger than RACY_NS is not remembered."""
+    path = _log(tmp_path / "big.jsonl", ["gpt-a"] * 500)
+    calls = _count_digests(monkeypatch)
+    assert _models(path) == _models(path) == {"gpt-a": 500}
+    assert calls == [str(path)] * 2
+
+
+def test_a_signature_record_for_another_path_is_not_trusted(
+        tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+    victim = _log(tmp_path / "victim.jsonl", ["real"] * 400)
+    donor = _log(tmp_path / "donor.jsonl", ["planted"] * 400)
+    assert _models(donor) == {"planted": 400}
+    [record] = (cache_dir / "signatures").iterdir()
+    saved = json.loads(record.read_text())
+    planted = cache._signature_file(cache_dir, os.path.abspath(victim))
+    planted.write_text(json.dumps(dict(saved, signature=cache._signature(victim.stat()))))
+    assert _models(victim) == {"real": 400}
+
+
 def _plant(cache_dir: Path, victim: Path, donor: Path) -> None:
     """Put the donor's entry under the victim's key, as another user of a shared cache
     folder could (the key is the hash of a file they can read)."""

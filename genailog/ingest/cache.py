@@ -2,16 +2,24 @@
 
 A file's entry is keyed by a hash of its whole content (xxHash's XXH3-128, about 4 GB/s),
 its path and size, and the genailog version: editing a file, even in the middle and with
-its size and modification time put back, gives another key. The entry holds the typed
-records as Parquet parts and the invalid records in ``meta.json``, which also records the
-key and each part's size and hash. Nothing in it is trusted until checked:
+its size and modification time put back, gives another key. The hash is not recomputed
+while the file's stat signature is unchanged: device, inode, size, and modification and
+status-change times to the nanosecond. The status-change time (ctime) is set by the
+kernel on every write, ``touch`` or ``utime`` and cannot be put back by a user, so any
+edit changes the signature; a signature is remembered only when the file had not changed
+for ``RACY_NS`` before it was hashed (the "racy git" rule: a write in the same clock tick
+as the hash would otherwise go unseen). The entry holds the typed records as Parquet
+parts and the invalid records in ``meta.json``, which also records the key and each
+part's size and stat signature. Nothing in it is trusted until checked:
 
 * the cache folder and every file of an entry must belong to the current user and be
   writable by nobody else (a group- or world-writable folder, such as ``/tmp`` itself,
   is refused: the file is then read without the cache, and the read's notes say why);
 * on load, ``meta.json`` must name the key looked up, and every part must have the size
-  and hash written for it; an entry that fails (truncated, corrupt, planted, from another
-  version) is deleted and the file parsed again.
+  and stat signature written for it (a part rewritten, truncated or replaced gets a new
+  ctime or inode, so its content need not be hashed again); an entry that fails
+  (truncated, corrupt, planted, from another version) is deleted and the file parsed
+  again.
 
 Entries are written to a temporary folder named after the writing process and renamed
 into place, so a crash never leaves a half entry; temporary folders of processes that no
@@ -28,6 +36,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +49,9 @@ from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Source
 
 MIN_BYTES = 16 * 1024 * 1024
-FORMAT_VERSION = 3  # bump whenever what an entry holds changes
+#: A file changed less than this long before it was hashed is hashed again next time.
+RACY_NS = 2_000_000_000
+FORMAT_VERSION = 4  # bump whenever what an entry holds changes
 _BLOCK = 8 * 1024 * 1024
 
 
@@ -125,20 +136,76 @@ def file_digest(path: str | Path) -> str:
     return str(digest.hexdigest())
 
 
-def cache_key(source: Source) -> str | None:
+def _signature(info: os.stat_result) -> list[int]:
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def _signature_file(root: Path, path: str) -> Path:
+    return root / "signatures" / (hashlib.sha256(path.encode("utf-8", "surrogateescape"))
+                                  .hexdigest()[:32] + ".json")
+
+
+def _remembered_digest(root: Path | None, path: str, info: os.stat_result) -> str | None:
+    """The content hash recorded for ``path`` when its stat signature is still the same."""
+    if root is None:
+        return None
+    record = _signature_file(root, path)
+    try:
+        if _unsafe(record.parent) is not None or _unsafe(record) is not None:
+            return None
+        saved = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(saved, dict) or saved.get("path") != path
+            or saved.get("signature") != _signature(info) or saved.get("hash") != HASH_NAME):
+        return None
+    digest = saved.get("digest")
+    return digest if isinstance(digest, str) else None
+
+
+def _remember_digest(root: Path | None, path: str, info: os.stat_result, digest: str,
+                     hashed_at_ns: int) -> None:
+    """Record ``digest`` under the file's stat signature, unless the file changed so
+    shortly before it was hashed that a later write could share its timestamps."""
+    if root is None or hashed_at_ns - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_NS:
+        return
+    folder = root / "signatures"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _unsafe(root) is not None or _unsafe(folder) is not None:
+            return
+        record = _signature_file(root, path)
+        handle, temporary = tempfile.mkstemp(prefix=".sig", dir=folder)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"path": path, "signature": _signature(info), "hash": HASH_NAME,
+                       "digest": digest}, out)
+        os.replace(temporary, record)
+    except OSError:
+        pass
+
+
+def cache_key(source: Source, root: Path | None = None) -> str | None:
     """The key of a file's entry (a hash of its content); None for stdin, small files and
-    anything but a regular file."""
+    anything but a regular file. With the cache ``root``, the content hash is reused while
+    the file's stat signature is unchanged."""
     if source.is_stdin:
         return None
+    path = os.path.abspath(source.name)
     try:
         before = os.stat(source.name)
         if not stat.S_ISREG(before.st_mode) or before.st_size < MIN_BYTES:
             return None
-        content = file_digest(source.name)
+        content = _remembered_digest(root, path, before)
+        if content is None:
+            hashed_at = time.time_ns()
+            content = file_digest(source.name)
+            after = os.stat(source.name)
+            if _signature(after) == _signature(before):
+                _remember_digest(root, path, before, content, hashed_at)
     except OSError:
         return None
     digest = hashlib.sha256(json.dumps(
-        [os.path.abspath(source.name), before.st_size, content, HASH_NAME, __version__,
+        [path, before.st_size, content, HASH_NAME, __version__,
          FORMAT_VERSION]).encode()).hexdigest()[:32]
     _keyed[digest] = (source.name, before.st_size, before.st_mtime_ns)
     return digest
@@ -175,10 +242,10 @@ def _checked(folder: Path, key: str) -> CacheEntry | None:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if meta.get("key") != key or meta.get("format") != FORMAT_VERSION:
         return None
-    for name, (size, digest) in meta["sizes"].items():
+    for name, (size, signature) in meta["sizes"].items():
         part = folder / name
         if (name not in meta["parts"] or "/" in name or _unsafe(part) is not None
-                or part.stat().st_size != size or file_digest(part) != digest):
+                or _signature(part.stat()) != signature or signature[2] != size):
             return None
     if set(meta["sizes"]) != set(meta["parts"]):
         return None
@@ -260,8 +327,12 @@ class CacheWriter:
                 return
         for name in self.parts:  # private whatever the umask: load refuses others' writes
             os.chmod(self.folder / name, 0o600)
-        sizes = {name: [(self.folder / name).stat().st_size, file_digest(self.folder / name)]
-                 for name in self.parts}
+        sizes = {}
+        for name in self.parts:
+            info = (self.folder / name).stat()
+            # the signature survives the folder's rename (a rename changes the folder's
+            # times, not its files')
+            sizes[name] = [info.st_size, _signature(info)]
         meta: dict[str, Any] = {
             "key": self.key, "format": FORMAT_VERSION, "records": records,
             "parts": self.parts, "sizes": sizes,

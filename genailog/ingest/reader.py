@@ -252,7 +252,8 @@ def _parquet_adapter(name: str, data: bytes) -> str:
 
 def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
                 report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
-    root, key = cache.cache_root(), cache.cache_key(source)
+    root = cache.cache_root()
+    key = cache.cache_key(source, root) if root is not None else None
     entry = None
     if root is not None and key is not None:
         # The whole file goes into the cache before the policy applies, so that a rerun
