@@ -4,8 +4,11 @@ Every output a command writes (a dataset, a converted log, a manifest, a quarant
 goes through :func:`atomic_writer`, which decides by what is at the path:
 
 - nothing, or a regular file (replaced only with ``overwrite``): the bytes go to a
-  temporary file beside it, renamed over the path once complete, so a reader never sees a
-  half-written file and an interrupted run leaves the old one whole;
+  temporary file beside it (``.NAME.PID.XXXX.tmp``), renamed over the path once complete,
+  so a reader never sees a half-written file and an interrupted run leaves the old one
+  whole. An error or a signal the CLI catches deletes the temporary file; ``kill -9``
+  cannot be caught, so the next writer of the same path deletes the temporaries of
+  processes that no longer run;
 - a character device (``/dev/null``, a terminal) or a FIFO: written in place, never
   renamed over, so the device stays a device (``--overwrite`` is not needed: nothing is
   lost);
@@ -198,11 +201,58 @@ def atomic_writer(path: Path | str, mode: str = "w", *, overwrite: bool = True
         yield handle
 
 
+def _temp_prefix(path: Path, pid: int) -> str:
+    return f".{path.name}.{pid}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+def sweep_temporaries(path: Path) -> list[Path]:
+    """Delete the temporary files that writers of ``path`` killed mid-write (``kill -9``
+    runs no cleanup) left beside it: ``.NAME.PID.XXXX.tmp`` of a process that no longer
+    runs, owned by the current user. Returns what was deleted."""
+    removed: list[Path] = []
+    pattern = re.compile(re.escape(f".{path.name}.") + r"(\d+)\.[^/]*\.tmp\Z")
+    try:
+        candidates = list(path.parent.glob(f".{glob_escape(path.name)}.*.tmp"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = pattern.match(candidate.name)
+        if match is None or int(match[1]) == os.getpid() or _alive(int(match[1])):
+            continue
+        try:
+            info = candidate.lstat()
+            if not stat.S_ISREG(info.st_mode) or (
+                    hasattr(os, "getuid") and info.st_uid != os.getuid()):
+                continue
+            candidate.unlink()
+            removed.append(candidate)
+        except OSError:
+            continue
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters taken literally."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
 @contextmanager
 def _replacing(path: Path, mode: str) -> Iterator[IO[Any]]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        sweep_temporaries(path)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path, os.getpid()), suffix=".tmp",
+                                   dir=path.parent)
     except OSError as exc:
         raise write_failed(path, exc) from None
     try:

@@ -506,3 +506,42 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Pat
         handle.write("new\n")
     assert target.read_text() == "new\n" and stat.S_IMODE(os.stat(target).st_mode) == 0o640
     assert os.listdir(tmp_path) == ["out.jsonl"]
+
+
+_KILLED_WRITER = """
+import sys, time
+from genailog.outputs import atomic_writer
+with atomic_writer(sys.argv[1], "w") as out:
+    out.write("half of a dataset\\n")
+    out.flush()
+    print("writing", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no kill -9 on this platform")
+def test_a_temporary_left_by_kill_9_is_removed_by_the_next_write(logs: Path,
+                                                                tmp_path: Path) -> None:
+    """Issue 13, finding 9: kill -9 during an export left a hidden temporary file. A
+    killed process cleans nothing, so the next write of the same output removes the
+    temporaries of writers that no longer run, and leaves a live writer's alone."""
+    out = tmp_path / "set.jsonl"
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+    live = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(out)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout is not None and live.stdout.readline() == "writing\n"
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        left = sorted(p.name for p in tmp_path.glob(".set.jsonl.*.tmp"))
+        assert len(left) == 2 and not out.exists()
+        cli = _cli("export-dataset", str(logs), "--out", str(out))
+        assert cli.exit_code == 0, cli.output
+        assert out.read_text().count("\n") == 4
+        assert sorted(p.name for p in tmp_path.glob(".set.jsonl.*.tmp")) == [
+            name for name in left if f".{live.pid}." in name]
+    finally:
+        live.kill()
+        live.wait()
