@@ -328,6 +328,11 @@ def test_an_edit_keeping_size_and_mtime_is_not_served_stale(tmp_path: Path,
     assert _models(path) == {"gpt-a": 12_000 - 2_204, "gpt-b": 2_204}
 
 
+def _entries(root: Path) -> list[Path]:
+    """The cache entries under ``root`` (not the hash signatures, not temporaries)."""
+    return [p for p in root.iterdir() if not p.name.startswith(".") and p.name != "signatures"]
+
+
 def _count_digests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = cache.file_digest
@@ -391,7 +396,7 @@ def _plant(cache_dir: Path, victim: Path, donor: Path) -> None:
     _models(donor)
     key = cache.cache_key(cache.Source(str(victim)))
     assert key is not None
-    [entry] = [p for p in cache_dir.iterdir() if not p.name.startswith(".")]
+    [entry] = _entries(cache_dir)
     meta = json.loads((entry / "meta.json").read_text())
     meta["key"] = key
     (entry / "meta.json").write_text(json.dumps(meta))
@@ -438,7 +443,7 @@ def test_a_truncated_or_corrupt_part_is_rebuilt_never_exit_70(tmp_path: Path,
     user deleted the cache."""
     path = _log(tmp_path / "big.jsonl", ["m1", "m2"] * 3_000)
     assert _models(path) == {"m1": 3_000, "m2": 3_000}
-    [entry] = [p for p in cache_dir.iterdir() if not p.name.startswith(".")]
+    [entry] = _entries(cache_dir)
     [part] = sorted(entry.glob("*.parquet"))[:1]
     size = part.stat().st_size
     with part.open("r+b") as handle:
@@ -530,7 +535,7 @@ def test_a_failed_cache_write_leaves_no_temporary_folder(
     monkeypatch.setattr(cache, "write_part", full)
     path = _log(tmp_path / "r.jsonl", ["m"] * 10)
     assert _models(path) == {"m": 10}  # read without the cache
-    assert list(cache_dir.iterdir()) == []
+    assert _entries(cache_dir) == [] and not list(cache_dir.glob(".*"))
 
 
 # --------------------------------------------------------------- finding 10
