@@ -79,14 +79,23 @@ def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
     return summarize_logs(_logs(logs, on_invalid, input_format), **options)
 
 
-def diff_prompts(logs: LogsLike, baseline: str, candidate: str,
-                 options: DiffOptions | None = None, *, on_invalid: str = "fail",
-                 input_format: str = "auto") -> DiffResult:
-    """Is ``candidate`` worse than ``baseline``? (see :mod:`genailog.analysis.compare`)."""
+def diff_prompts(logs: LogsLike, baseline: str | None = None, candidate: str | None = None,
+                 options: DiffOptions | None = None, *, reference: LogsLike | None = None,
+                 on_invalid: str = "fail", input_format: str = "auto") -> DiffResult:
+    """Is ``candidate`` worse than ``baseline``? (see :mod:`genailog.analysis.compare`).
+
+    With ``reference`` (a second set of logs, e.g. main's), ``logs`` are compared with it;
+    ``baseline`` and ``candidate`` then optionally pick a version within each side."""
+    from genailog.analysis.compare import check_sides
     from genailog.analysis.compare import diff_prompts as compare
 
+    check_sides(baseline, candidate, reference=reference is not None)
     frame, report = _read(logs, on_invalid, input_format)
-    return compare(frame, baseline, candidate, options, report=report)
+    if reference is None:
+        return compare(frame, baseline, candidate, options, report=report)
+    main, main_report = _read(reference, on_invalid, input_format)
+    return compare(frame, baseline, candidate, options, report=report, reference=main,
+                   reference_report=main_report)
 
 
 def detect_drift(logs: LogsLike, *, reference: LogsLike | None = None,

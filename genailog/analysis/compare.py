@@ -1,7 +1,9 @@
 """Prompt-version regression checks: the library behind ``genailog diff-prompts``.
 
-Compares the records of a baseline and a candidate version (values of ``version_field``)
-metric by metric, with a test and a confidence interval for each, corrects the p-values
+Compares the records of a baseline and a candidate version (values of ``version_field``),
+or two sets of logs (a ``reference``, e.g. main's artifact, and the current one, e.g. a
+PR's: no version field needed, a version may still be picked on each side), metric by
+metric, with a test and a confidence interval for each, corrects the p-values
 for multiple testing, and calls a metric a regression only when it is worse, significant
 after correction, and larger than its minimum effect. Pure: no printing, no exit codes.
 The statistics themselves live in :mod:`genailog.analysis.stats`.
@@ -32,7 +34,9 @@ Kind = Literal["numeric", "rate"]
 #: A p95 needs enough points beyond it (100 gives 5) to be more than the maximum.
 MIN_SAMPLES: dict[str, int] = {"median": 20, "mean": 20, "rate": 20, "p95": 100}
 _QUANTILES = {"median": 0.5, "p95": 0.95}
-_VERSION, _KEY = "__version", "__key"
+_VERSION, _KEY, _SIDE = "__version", "__key", "__side"
+#: The two sides of a comparison of two sets of logs (``reference=``).
+REFERENCE, CURRENT = "reference", "current"
 _TEXT_LIMIT = 300
 
 
@@ -189,6 +193,9 @@ class DiffResult:
     metrics: list[MetricResult]
     paired_changes: PairedChanges | None = None
     input: Mapping[str, Any] | None = None
+    #: Set when two sets of logs were compared (``reference=``): the version picked on
+    #: each side (None: all records of that side) and what was read for the reference.
+    reference: Mapping[str, Any] | None = None
 
     @property
     def paired(self) -> bool:
@@ -220,6 +227,7 @@ class DiffResult:
             "verdict": self.verdict,
             "skipped_records": int(self.input.get("skipped", 0)) if self.input else 0,
             "input": dict(self.input) if self.input is not None else None,
+            "reference": dict(self.reference) if self.reference is not None else None,
         }
 
 
@@ -591,8 +599,10 @@ def _paired_changes(matched: pl.DataFrame, metrics: list[Metric], limit: int) ->
 # --- entry point -----------------------------------------------------------------------
 
 
-def _validate(opts: DiffOptions, schema: Mapping[str, pl.DataType]) -> None:
-    _check_field(opts.version_field, "--version-field", schema)
+def _validate(opts: DiffOptions, schema: Mapping[str, pl.DataType], *,
+              version: bool = True) -> None:
+    if version:
+        _check_field(opts.version_field, "--version-field", schema)
     if opts.pair_on:
         _check_field(opts.pair_on, "--pair-on", schema)
     if not 0.0 < opts.alpha < 1.0:
@@ -612,25 +622,105 @@ def _effects(opts: DiffOptions, metrics: list[Metric]) -> dict[str, MinEffect]:
     return {name: opts.min_effect.get(name, DEFAULT_MIN_EFFECT) for name in names}
 
 
-def diff_prompts(
-    frame: pl.LazyFrame | pl.DataFrame,
-    baseline: str,
-    candidate: str,
-    options: DiffOptions | None = None,
-    *,
-    report: Mapping[str, Any] | None = None,
-) -> DiffResult:
-    """Compare ``candidate`` against ``baseline`` on every metric; see the module docstring.
+def check_sides(baseline: str | None, candidate: str | None, *, reference: bool) -> None:
+    """Two versions of one set of logs, or two sets of logs: refuse anything less (before
+    any log is read)."""
+    if not reference and (baseline is None or candidate is None):
+        raise UsageError("name two versions with --baseline and --candidate, or compare two "
+                         "sets of logs with --reference REFERENCE_PATHS")
 
-    ``report`` (a ReadReport's ``to_dict()``) is carried into the result as ``input``.
-    """
-    opts = options or DiffOptions()
-    lf = apply_filters(frame.lazy(), where=opts.where, since=opts.since, until=opts.until)
+
+def _filtered(frame: pl.LazyFrame | pl.DataFrame, opts: DiffOptions) -> pl.LazyFrame:
+    return apply_filters(frame.lazy(), where=opts.where, since=opts.since, until=opts.until)
+
+
+def _version_sides(frame: pl.LazyFrame | pl.DataFrame, baseline: str | None,
+                   candidate: str | None, opts: DiffOptions
+                   ) -> tuple[pl.LazyFrame, dict[str, int]]:
+    """One set of logs: the records of two versions, labelled by version."""
+    check_sides(baseline, candidate, reference=False)
+    assert baseline is not None and candidate is not None  # checked just above
+    lf = _filtered(frame, opts)
     _validate(opts, lf.collect_schema())
     counts = _version_counts(lf, opts.version_field)
     _check_versions(counts, baseline, candidate, opts.version_field)
-    versions = (baseline, candidate)
-    values, metrics = _prepare(lf, opts, versions)
+    return lf.with_columns(pl.col(opts.version_field).cast(pl.String).alias(_SIDE)), counts
+
+
+def _side(frame: pl.LazyFrame | pl.DataFrame, label: str, version: str | None,
+          opts: DiffOptions) -> tuple[pl.LazyFrame, int]:
+    """One side of a two-logs comparison: filtered, narrowed to ``version`` when given,
+    labelled, with only the columns a comparison reads."""
+    lf = _with_builtin_columns(_filtered(frame, opts))
+    schema = lf.collect_schema()
+    _validate(opts, schema, version=version is not None)
+    if version is not None:
+        counts = _version_counts(lf, opts.version_field)
+        if version not in counts:
+            present = ", ".join(f"{v} ({n})" for v, n in sorted(counts.items())) or "none"
+            option = "--baseline" if label == REFERENCE else "--candidate"
+            raise UsageError(f"{option} {version}: the {label} logs have no records with "
+                             f"{opts.version_field} = {version}; versions present there "
+                             f"(records): {present}")
+        lf = lf.filter(pl.col(opts.version_field).cast(pl.String) == version)
+    n = int(lf.select(pl.len()).collect().item())
+    return lf.select(_needed_columns(opts, schema)).with_columns(pl.lit(label).alias(_SIDE)), n
+
+
+def _reference_sides(frame: pl.LazyFrame | pl.DataFrame, reference: pl.LazyFrame |
+                     pl.DataFrame, baseline: str | None, candidate: str | None,
+                     opts: DiffOptions) -> tuple[pl.LazyFrame, dict[str, int]]:
+    """Two sets of logs as one frame whose side label plays the version's part."""
+    ref, n_ref = _side(reference, REFERENCE, baseline, opts)
+    cur, n_cur = _side(frame, CURRENT, candidate, opts)
+    try:
+        both = pl.concat([ref, cur], how="diagonal_relaxed").collect().lazy()
+    except pl.exceptions.PolarsError:
+        raise InputError(_type_clash(ref, cur)) from None
+    return both, {REFERENCE: n_ref, CURRENT: n_cur}
+
+
+def _type_clash(ref: pl.LazyFrame, cur: pl.LazyFrame) -> str:
+    a, b = ref.collect_schema(), cur.collect_schema()
+    clash = [f"{n} ({a[n]} in the reference, {b[n]} in the current logs)"
+             for n in a if n in b and a[n] != b[n]]
+    return ("the two sets of logs disagree on the type of field(s) "
+            f"{', '.join(clash) or '(unknown)'}; compare fields of one type")
+
+
+def _labels(baseline: str | None, candidate: str | None) -> tuple[str, str]:
+    return (REFERENCE if baseline is None else f"{REFERENCE} {baseline}",
+            CURRENT if candidate is None else f"{CURRENT} {candidate}")
+
+
+def diff_prompts(
+    frame: pl.LazyFrame | pl.DataFrame,
+    baseline: str | None = None,
+    candidate: str | None = None,
+    options: DiffOptions | None = None,
+    *,
+    report: Mapping[str, Any] | None = None,
+    reference: pl.LazyFrame | pl.DataFrame | None = None,
+    reference_report: Mapping[str, Any] | None = None,
+) -> DiffResult:
+    """Compare ``candidate`` against ``baseline`` on every metric; see the module docstring.
+
+    With ``reference`` (a second set of logs, e.g. main's artifact) the comparison is
+    ``reference`` (baseline) against ``frame`` (candidate); ``baseline`` and ``candidate``
+    are then optional and pick a version within each side. ``report`` and
+    ``reference_report`` (ReadReports' ``to_dict()``) are carried into the result.
+    """
+    opts = options or DiffOptions()
+    if reference is None:
+        lf, counts = _version_sides(frame, baseline, candidate, opts)
+        versions: tuple[str, str] = (baseline or "", candidate or "")
+        labels, sides = versions, None
+    else:
+        lf, counts = _reference_sides(frame, reference, baseline, candidate, opts)
+        versions, labels = (REFERENCE, CURRENT), _labels(baseline, candidate)
+        sides = {"baseline_version": baseline, "candidate_version": candidate,
+                 "input": dict(reference_report) if reference_report is not None else None}
+    values, metrics = _prepare(lf, replace(opts, version_field=_SIDE), versions)
     effects = _effects(opts, metrics)
     changes, n_matched = None, None
     if opts.pair_on:
@@ -643,7 +733,7 @@ def diff_prompts(
     rows = [_finalize(r, p, opts.alpha, effects[r.metric])
             for r, p in zip(rows, adjusted, strict=True)]
     return DiffResult(
-        baseline, candidate, opts.version_field, opts.pair_on, counts[baseline],
-        counts[candidate], n_matched, opts.alpha, opts.correction, opts.seed, opts.resamples,
-        rows, changes, report,
+        labels[0], labels[1], opts.version_field, opts.pair_on, counts[versions[0]],
+        counts[versions[1]], n_matched, opts.alpha, opts.correction, opts.seed, opts.resamples,
+        rows, changes, report, sides,
     )

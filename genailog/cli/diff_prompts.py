@@ -76,8 +76,11 @@ def _cells(row: dict[str, Any]) -> list[str]:
 def _notes(data: dict[str, Any]) -> list[str]:
     mode = f"paired on {data['pair_on']} ({data['n_matched']:,} matched)" if data["paired"] \
         else "unpaired"
+    sides = data.get("reference")
+    picked = sides is None or sides["baseline_version"] or sides["candidate_version"]
+    what = f"{data['version_field']}: " if picked else ""
     lines = [
-        f"{data['version_field']}: {data['baseline']} ({data['n_baseline']:,} records) -> "
+        f"{what}{data['baseline']} ({data['n_baseline']:,} records) -> "
         f"{data['candidate']} ({data['n_candidate']:,} records), {mode}",
         f"alpha {data['alpha']:g}, {data['correction']} correction, CI {data['confidence']:.0%}, "
         f"{data['resamples']:,} bootstrap resamples, seed {data['seed']}",
@@ -179,8 +182,16 @@ def _print_wide(table: Table) -> None:
 
 def diff_prompts_command(
     paths: Paths,
-    baseline: Annotated[str, typer.Option("--baseline", help="The version to compare against.")],
-    candidate: Annotated[str, typer.Option("--candidate", help="The new version.")],
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", help="The version to compare against (with --reference: the version "
+        "kept in the reference logs; default all).")] = None,
+    candidate: Annotated[str | None, typer.Option(
+        "--candidate", help="The new version (with --reference: the version kept in "
+        "PATHS; default all).")] = None,
+    reference: Annotated[list[str] | None, typer.Option(
+        "--reference", help="Reference logs (files, directories, globs), e.g. main's "
+        "artifact: PATHS are compared with them, no version field needed. Repeatable.",
+    )] = None,
     version_field: Annotated[str, typer.Option(
         "--version-field", help="Field holding the version (any field, e.g. model).",
     )] = "prompt_version",
@@ -217,8 +228,15 @@ def diff_prompts_command(
     """Is the candidate prompt version worse than the baseline? Exit 1 on a regression.
 
     Example: genailog diff-prompts logs/ --baseline v3 --candidate v4 --min-effect latency_ms=10%
+
+    PR against main: genailog diff-prompts pr-logs/ --reference main-logs/
     """
-    from genailog.analysis.compare import DiffOptions, diff_prompts, parse_min_effect
+    from genailog.analysis.compare import (
+        DiffOptions,
+        check_sides,
+        diff_prompts,
+        parse_min_effect,
+    )
     from genailog.cli.render import esc, print_json, stderr, write_text
     from genailog.ingest import read_logs
     from genailog.query.filters import check_where
@@ -231,9 +249,14 @@ def diff_prompts_command(
         until=until,
     )
     check_where(where)  # before any log is opened
+    check_sides(baseline, candidate, reference=bool(reference))
     logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+    main = (read_logs(reference, on_invalid=on_invalid, input_format=input_format)
+            if reference else None)
     result = diff_prompts(logs.frame, baseline, candidate, options,
-                          report=logs.report.to_dict())
+                          report=logs.report.to_dict(),
+                          reference=main.frame if main else None,
+                          reference_report=main.report.to_dict() if main else None)
     data = result.to_dict()
     if fmt is ReportFormat.json:
         print_json(data)
