@@ -116,7 +116,7 @@ def test_times_compare_with_dates_in_quotes() -> None:
 
 
 @pytest.mark.parametrize(("text", "message", "marked"), [
-    ("model = \"a\"", "text goes in single quotes: 'a'", '"a"'),
+    ("model = \"a\"", "text goes in single quotes: model = 'a'", '"a"'),
     ("latency_ms = 'slow'", "cannot compare a number with text", "latency_ms = 'slow'"),
     ("latency_ms", "must be true or false, but this is a number; compare it", "latency_ms"),
     ("model = 'a' AND", "expected a field, a value or '('", None),

@@ -54,6 +54,13 @@ _COMPARISONS = {"=": "eq", "==": "eq", "!=": "ne", "<>": "ne", "<": "lt", "<=": 
 _REGEX_OPS = {"~": (False, False), "~*": (False, True), "!~": (True, False),
               "!~*": (True, True)}
 _INT64 = (-(2**63), 2**63 - 1)
+#: Prefixes naming another source's value of a name: ``reference.cost_per_request`` is
+#: the reference summary's ``cost_per_request`` (summarize --reference). A dotted name is
+#: one name to the parser; the caller lists which ones exist.
+NAMESPACES: dict[str, str] = {
+    "reference": "the reference's value of {name}; it needs --reference (main's logs or "
+                 "its summary JSON)",
+}
 
 
 @dataclass(frozen=True)
@@ -132,11 +139,22 @@ def _lexical_error(text: str, pos: int, option: str) -> ExpressionError:
         what = "string" if char == "'" else "quoted field name"
         message = f"this {what} is never closed (add a closing {char})"
         return ExpressionError(f"{option}: {message}\n{caret(text, (pos, len(text)))}")
-    if char == ";":
-        message = "';' is not allowed: an expression is one condition, not statements"
-    else:
-        message = f"unexpected character {visible(char, newlines=False)!r}"
-    return ExpressionError(f"{option}: {message}\n{caret(text, (pos, pos + 1))}")
+    run = len(text[pos:]) - len(text[pos:].lstrip(char)) if char in "&|:" else 1
+    message = _CHARACTER_HINTS.get(char, "").replace(f"'{char}'", f"'{char * run}'", 1) \
+        or f"unexpected character {visible(char, newlines=False)!r}"
+    return ExpressionError(f"{option}: {message}\n{caret(text, (pos, pos + run))}")
+
+
+#: What a character this grammar lacks means in the languages users bring it from.
+_CHARACTER_HINTS = {
+    ";": "';' is not allowed: an expression is one condition, not statements",
+    "&": "'&' is not an operator here: join conditions with AND",
+    "|": "'|' is not an operator here: join conditions with OR",
+    "!": "'!' alone is not an operator here: negate with NOT (!= and !~ are fine)",
+    ":": "':' is not allowed: there are no type casts; compare the field as it is",
+    "`": "backquotes are not quotes here: a field name goes in double quotes, text in "
+         "single quotes",
+}
 
 
 class _Parser:
@@ -335,6 +353,12 @@ class _Parser:
             return self._name()
         if self.at_op("("):
             return self._parenthesised()
+        before = self.tokens[self.pos - 1] if self.pos else None
+        if token.kind == "op" and before is not None and before.kind == "op" \
+                and before.end == token.start and before.text not in "()":
+            joined = Token("op", before.text + token.text, before.start)
+            raise self.fail(f"{_describe(joined)} is not an operator; comparisons are "
+                            "=, !=, <>, <, <=, >, >= and arithmetic is + - * / %", joined)
         raise self.fail(f"expected a field, a value or '(', found {_describe(token)}")
 
     def _parenthesised(self) -> Node:
@@ -667,8 +691,8 @@ class _Compiler:
         try:  # the pattern is checked now, by the engine that will run it (linear time)
             pl.select(pl.lit("").str.contains(pattern))
         except Exception as exc:
-            reason = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ""
-            raise self.fail(f"invalid regular expression: {reason}", node.args[1]) from None
+            raise self.fail(f"invalid regular expression: {_regex_reason(exc)}",
+                            node.args[1]) from None
         value = self.operand(node.args[0], "string", "LIKE or a regular expression")
         found = value.str.contains(pattern)
         return (~found if node.negated else found), "bool"
@@ -701,6 +725,13 @@ class _Compiler:
         return args[0].round(digits.value)
 
 
+def _regex_reason(exc: Exception) -> str:
+    """The regex engine's own reason (``unclosed group``), without the engine's echo of
+    its internal expression."""
+    found = re.search(r"^error: (.+)$", str(exc), re.MULTILINE)
+    return found.group(1).strip()[:200] if found else "the engine cannot compile it"
+
+
 def like_to_regex(pattern: str) -> str:
     """A SQL LIKE pattern (``%`` any run, ``_`` one character) as an anchored regex."""
     out = ["^(?s:"]
@@ -718,18 +749,32 @@ def like_to_regex(pattern: str) -> str:
 
 
 def check_names(expression: Expression, known: Sequence[str], what: str,
-                listing: str) -> None:
-    """Raise for the first name not in ``known``, with a suggestion and the valid names."""
+                listing: str, namespaces: Mapping[str, str] = NAMESPACES) -> None:
+    """Raise for the first name not in ``known``, with a suggestion and the valid names
+    (``namespaces``: prefixes whose names this caller does not offer, each with why)."""
     known_set = set(known)
     for name, span in expression.names:
         if name in known_set:
             continue
+        quoted = expression.text[span[0]] == '"'
+        if quoted:
+            raise expression.error(
+                f'"{name}" in double quotes names a {what}, and there is no {what} {name}; '
+                f"text goes in single quotes: {_requoted(expression, span)}", span)
+        prefix, dot, rest = name.partition(".")
+        if dot and prefix in namespaces and rest in known_set:
+            raise expression.error(f"{name} is {namespaces[prefix].format(name=rest)}", span)
         guesses = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {guesses[0]}?)" if guesses else ""
-        quoted = any(n == name and expression.text[s[0]] == '"' for n, s in expression.names)
-        if quoted:
-            hint += f"; text goes in single quotes: '{name}'"
         raise expression.error(f"unknown {what} {name}{hint}; {listing}", span)
+
+
+def _requoted(expression: Expression, span: tuple[int, int]) -> str:
+    """The expression with the double-quoted name at ``span`` in single quotes (the
+    string escape doubled), shortened around it."""
+    inner = expression.text[span[0] + 1:span[1] - 1].replace('""', '"').replace("'", "''")
+    text = f"{expression.text[:span[0]]}'{inner}'{expression.text[span[1]:]}"
+    return visible(text if len(text) <= 80 else f"'{inner}'", newlines=False)
 
 
 def compile_expression(

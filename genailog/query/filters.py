@@ -31,7 +31,7 @@ def where_expr(predicate: str, schema: pl.Schema | dict[str, pl.DataType] | list
     expression = parse(predicate, "--where")
     fields = dict(schema) if not isinstance(schema, list) else dict.fromkeys(schema)
     check_names(expression, list(fields), "field",
-                f"fields present: {', '.join(sorted(fields))}")
+                f"fields present: {', '.join(sorted(fields))}", namespaces={})
     return compile_expression(expression, fields,
                               parse_time=lambda text: parse_time(text, "--where"))
 
