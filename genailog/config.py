@@ -2,14 +2,24 @@
 
 Found from the working directory upwards, stopping at the repository root (a folder with
 ``.git``); ``genailog.toml`` beats ``pyproject.toml`` in the same folder. The command line
-always wins over it. Read keys so far (ingest): ``map`` (a table ``{field = "path"}`` or a
-list of ``"FIELD=PATH"``), ``model``, ``timezone``. The file is configuration, reviewed
-like code: it can name fields and defaults, never turn on network access or read outside
-the repository.
+always wins over it.
+
+Keys (docs/config.md): at the top ``map`` (a table ``{field = "path"}`` or a list of
+``"FIELD=PATH"``), ``model``, ``timezone``, ``prices``; per command, in a table named after
+it (``[tool.genailog.summarize]``): ``fail_if``, ``min_records``, ``allow_empty``,
+``output``, and the command's thresholds (``min_effect``, ``alpha``, ``threshold``,
+``fail_on_insufficient``). An unknown key is an error, not ignored: a typo in a gate's
+name must not turn CI green.
+
+The file is configuration, reviewed like code: it can set gates, prices, field maps and
+outputs inside the working tree, never turn on network access (no key does, and the
+network switches are refused by name) or name a path outside the repository. Relative
+paths are relative to the file.
 """
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +27,36 @@ from typing import Any
 
 from genailog.errors import UsageError
 
+#: Keys at the top of the settings, with the type each must have.
+TOP_KEYS: dict[str, tuple[type, ...]] = {
+    "map": (dict, list), "model": (str,), "timezone": (str,), "prices": (str,),
+}
+#: Keys every command's table may hold.
+COMMAND_KEYS: dict[str, tuple[type, ...]] = {
+    "fail_if": (list,), "min_records": (int,), "allow_empty": (bool,), "output": (list,),
+}
+#: Command keys that may also sit at the top, for every command (gates and outputs are
+#: per command: one command's metric names mean nothing to another).
+SHARED_KEYS = {key: COMMAND_KEYS[key] for key in ("min_records", "allow_empty")}
+#: Keys of one command's table beyond COMMAND_KEYS.
+EXTRA_KEYS: dict[str, dict[str, tuple[type, ...]]] = {
+    "diff-prompts": {"min_effect": (list,), "alpha": (float, int),
+                     "fail_on_insufficient": (bool,)},
+    "drift": {"threshold": (list,), "alpha": (float, int)},
+    "summarize": {}, "validate": {}, "traces": {}, "export-dataset": {}, "inspect": {},
+    "retrieval": {}, "report": {}, "convert": {}, "redact": {}, "sample": {},
+}
+#: Keys that would let a reviewed file open network access; refused by name.
+NETWORK_KEYS = frozenset({"allow_https", "allow_http", "network", "allow_network"})
+#: Keys holding paths: resolved against the file's folder and kept inside the repository.
+PATH_KEYS = frozenset({"prices", "output"})
+
 
 @dataclass(frozen=True)
 class Config:
     values: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    root: Path | None = None
 
     def get_str(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -40,6 +75,44 @@ class Config:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
         raise UsageError(f"{self.source}: {key} must be a table or a list of strings")
+
+    def section(self, command: str) -> dict[str, Any]:
+        """The command's own table (``[tool.genailog.summarize]``), or empty."""
+        value = self.values.get(command)
+        return value if isinstance(value, dict) else {}
+
+    def setting(self, command: str, key: str) -> Any:
+        """A command's setting (its table, then the top), None when unset; paths come
+        back resolved against the file's folder."""
+        value = self.section(command).get(key, self.values.get(key))
+        if value is None or key not in PATH_KEYS:
+            return value
+        return ([self.path(v, key) for v in value] if isinstance(value, list)
+                else self.path(value, key))
+
+    def where(self, command: str, key: str) -> str:
+        """Where ``setting(command, key)`` comes from, for ``genailog config``."""
+        table = self.table_name()
+        if key in self.section(command):
+            return f"{self.source} [{table}.{command}]"
+        return f"{self.source} [{table}]" if key in self.values else "default"
+
+    def table_name(self) -> str:
+        return "tool.genailog" if self.source and self.source.name == "pyproject.toml" \
+            else "genailog.toml"
+
+    def path(self, text: str, key: str) -> Path:
+        """``text`` resolved against the file's folder; outside the repository it is an
+        error (the file is reviewed with the code it sits beside, nothing else)."""
+        if "://" in text:
+            raise UsageError(f"{self.source}: {key} = {text!r}: the config names files in "
+                             "the repository, never URLs")
+        assert self.source is not None and self.root is not None
+        resolved = (self.source.parent / text).resolve()
+        if not resolved.is_relative_to(self.root):
+            raise UsageError(f"{self.source}: {key} = {text!r} is outside the repository "
+                             f"({self.root}); the config reads and writes only inside it")
+        return resolved
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -70,6 +143,15 @@ def _load(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
 
 
+def _root(folder: Path) -> Path:
+    """The repository holding ``folder`` (the nearest folder with ``.git``), else
+    ``folder`` itself."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
 def load_config(start: Path | None = None) -> Config:
     """The settings in force here, or empty settings when there is no file."""
     path = find_config(start)
@@ -79,4 +161,50 @@ def load_config(start: Path | None = None) -> Config:
     values = data if path.name == "genailog.toml" else data.get("tool", {}).get("genailog", {})
     if not isinstance(values, dict):
         raise UsageError(f"{path}: [tool.genailog] must be a table")
-    return Config(values, path)
+    _check(values, path)
+    return Config(values, path, _root(path.parent))
+
+
+def _check(values: dict[str, Any], path: Path) -> None:
+    """Unknown keys, wrong types and network switches are errors, each named."""
+    for key, value in values.items():
+        if key in EXTRA_KEYS:
+            if not isinstance(value, dict):
+                raise UsageError(f"{path}: {key} must be a table of that command's settings")
+            known = {**COMMAND_KEYS, **EXTRA_KEYS[key]}
+            for sub, item in value.items():
+                _check_key(path, f"{key}.{sub}", sub, item, known)
+        else:
+            _check_key(path, key, key, value, {**TOP_KEYS, **SHARED_KEYS})
+
+
+def _check_key(path: Path, name: str, key: str, value: Any,
+               known: dict[str, tuple[type, ...]]) -> None:
+    if key in NETWORK_KEYS:
+        raise UsageError(f"{path}: {name}: the config cannot turn on network access; set "
+                         "the environment variable for that one job instead")
+    if key not in known:
+        guess = difflib.get_close_matches(key, [*known, *EXTRA_KEYS], n=1)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        raise UsageError(f"{path}: unknown setting {name}{hint}; see docs/config.md")
+    kinds = known[key]
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join(k.__name__.replace("str", "string") for k in kinds)
+        raise UsageError(f"{path}: {name} must be a {names}")
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{path}: {name} must be a list of strings")
+
+
+def config_gates(command: str, start: Path | None = None) -> list[str]:
+    """The command's ``fail_if`` gates from the settings file (none when unset)."""
+    value = load_config(start).setting(command, "fail_if")
+    return list(value) if value else []
+
+
+def config_default(command: str, key: str, given: Any, default: Any) -> Any:
+    """``given`` when the command line set it (differs from ``default``), else the
+    settings file's value, else ``default``."""
+    if given != default:
+        return given
+    value = load_config().setting(command, key)
+    return default if value is None else value

@@ -2,9 +2,14 @@
 
 A gate such as ``latency_ms_p95 > 2000`` is parsed by :mod:`genailog.query.expression`
 (the grammar of ``--where``, never ``eval`` or a SQL engine) and checked against every
-group row and the total row; it trips for each row where the expression is true. A null
-metric (nothing logged) makes the comparison null, which does not trip. Unknown names are
-reported before any data is read.
+group row and the total row; it trips for each row where the expression is true.
+
+Gates fail closed: a broken logging pipeline must not turn CI green. Under a
+:class:`GatePolicy` a gate also fails on a row that cannot be judged: no records at all,
+fewer than ``min_records`` records, or a metric the gate names that is null there (nothing
+logged). ``allow_empty`` turns those three back into passes, after a successful read only
+(unreadable input is exit 3 before any gate runs). Each failed row says why in ``reason``.
+Unknown names are reported before any data is read.
 """
 
 from __future__ import annotations
@@ -18,6 +23,19 @@ import polars as pl
 from genailog.query.expression import Expression, check_names, compile_expression, parse
 
 TOTAL_LABEL = "total"
+#: The ``reason`` of a row where the gate's condition held.
+CONDITION_TRUE = "condition true"
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """How a gate treats rows it cannot judge (see the module docstring).
+
+    ``count`` names the metric holding a row's record count (``requests`` in a summary)."""
+
+    allow_empty: bool = False
+    min_records: int = 0
+    count: str = "requests"
 
 
 @dataclass
@@ -69,8 +87,12 @@ def evaluate_gates(
     groups: list[dict[str, Any]],
     total: dict[str, Any],
     keys: Sequence[str],
+    policy: GatePolicy | None = None,
 ) -> list[GateResult]:
-    """Check each gate on every group and the total row."""
+    """Check each gate on every group and the total row.
+
+    With a ``policy`` (summarize passes one) rows that cannot be judged fail too; without
+    one a null comparison simply does not trip (rows of unlike metrics, as in traces)."""
     if not expressions:
         return []
     parsed = parse_gates(expressions, keys, list(total))
@@ -81,14 +103,37 @@ def evaluate_gates(
     frame = pl.DataFrame(rows, infer_schema_length=None)
     results = []
     for expression, tree in zip(expressions, parsed, strict=True):
-        expr = compile_expression(tree, dict(frame.schema))
-        tripped = frame.filter(expr.fill_null(False))
-        failed = [
-            {
-                "group": {k: r[k] for k in keys} if r["_label"] != TOTAL_LABEL else None,
-                "label": r["_label"],
-            }
-            for r in tripped.to_dicts()
-        ]
+        tripped = frame.with_columns(
+            compile_expression(tree, dict(frame.schema)).alias("_tripped")).to_dicts()
+        names = list(dict.fromkeys(name for name, _ in tree.names if name not in keys))
+        failed = []
+        for row in tripped:
+            reason = _reason(row, names, policy)
+            if reason is not None:
+                failed.append({
+                    "group": {k: row[k] for k in keys} if row["_label"] != TOTAL_LABEL
+                    else None,
+                    "label": row["_label"], "reason": reason})
         results.append(GateResult(expression, failed))
     return results
+
+
+def _reason(row: dict[str, Any], names: list[str], policy: GatePolicy | None) -> str | None:
+    """Why the gate fails on ``row``, or None when it passes there."""
+    if policy is not None and not policy.allow_empty:
+        unjudged = unjudged_reason(row.get(policy.count), policy.min_records)
+        if unjudged is not None:
+            return unjudged
+        null = [name for name in names if row.get(name) is None]
+        if null:
+            return f"{', '.join(null)} is null (nothing logged to judge)"
+    return CONDITION_TRUE if row["_tripped"] else None
+
+
+def unjudged_reason(records: int | float | None, min_records: int) -> str | None:
+    """Why a row of ``records`` records cannot be judged, or None when it can."""
+    if not records:
+        return "no records to judge"
+    if records < min_records:
+        return f"{records:,.0f} records < --min-records {min_records:,}"
+    return None

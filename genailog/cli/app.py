@@ -184,6 +184,8 @@ def with_read_options(func: F) -> F:
 
 
 def _register() -> None:
+    from genailog.cli.options import with_output_options
+
     for name, module, func in COMMANDS:
         try:
             mod = importlib.import_module(f"genailog.cli.{module}")
@@ -191,7 +193,7 @@ def _register() -> None:
             if exc.name == f"genailog.cli.{module}":
                 continue  # command not built yet
             raise
-        command = getattr(mod, func)
+        command = with_output_options(name, getattr(mod, func))
         if name in READS_LOGS:
             command = with_read_options(command)
         app.command(name)(handle_errors(command))

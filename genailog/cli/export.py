@@ -45,6 +45,7 @@ class DatasetFormat(StrEnum):
 class ReportStyle(StrEnum):
     table = "table"
     json = "json"
+    markdown = "markdown"
 
 
 class DedupMode(StrEnum):
@@ -55,8 +56,8 @@ class DedupMode(StrEnum):
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", metavar="[table|json]",
-                 help="How to print what was written: table (default) or json."),
+    typer.Option("--format", metavar="[table|json|markdown]",
+                 help="How to print what was written: table (default), json or markdown."),
 ]
 #: Deprecated: --format is the report format in every command (issue 12).
 ReportFormatOpt = Annotated[
@@ -87,7 +88,8 @@ def _report_style(fmt: str | None, old: ReportStyle | None) -> tuple[ReportStyle
         _warn(f"--format {fmt} for the dataset format is now --dataset-format {fmt}; "
               "--format will take only table or json in the next release")
         return old or ReportStyle.table, fmt
-    raise UsageError(f"--format takes table or json, not {fmt!r} (the dataset format is "
+    raise UsageError(f"--format takes table, json or markdown, not {fmt!r} (the dataset "
+                     "format is "
                      "--dataset-format)")
 
 
@@ -181,7 +183,7 @@ def export_command(
     Example: genailog export-dataset logs/ --out bad.jsonl --dataset-format openai-chat
     --where "feedback_rating <= 2" --dedup exact --redact --split train=0.8,test=0.2
     """
-    from genailog.cli.render import print_json
+    from genailog.cli.render import Renderers, emit
     from genailog.dataset.export import ExportOptions, export_dataset
     from genailog.dataset.split import parse_sample, parse_split
     from genailog.errors import UsageError
@@ -203,39 +205,56 @@ def export_command(
     )
     with _sigterm_unwinds():
         result = export_dataset(paths, options)
-    if style is ReportStyle.json:
-        print_json(result.to_dict())
-        return
-    _print_export(result.to_dict())
+    data = result.to_dict()
+    emit("export-dataset", data, Renderers(lambda: _print_lines(export_lines(data)),
+                                           export_markdown), style.value)
 
 
-def _print_export(data: dict[str, Any]) -> None:
-    from genailog.cli.render import esc, stdout
-
+def export_lines(data: dict[str, Any]) -> list[str]:
+    """What an export wrote and why the counts add up, as plain lines (terminal and
+    markdown say the same)."""
+    lines = []
     for output in data["outputs"]:
-        part = f" ({esc(output['split'])})" if output["split"] else ""
-        stdout.print(f"wrote {_records(output['records'])} to {esc(output['path'])}{part}")
+        part = f" ({output['split']})" if output["split"] else ""
+        lines.append(f"wrote {_records(output['records'])} to {output['path']}{part}")
     counts = dict(data["counts"])
     read = counts.pop("read")
     steps = " + ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
-    stdout.print(f"records: {read} read = {steps}")
-    _print_redaction(data["redaction"])
+    lines.append(f"records: {read} read = {steps}")
+    lines += _redaction_lines(data["redaction"])
     if data["skipped_invalid"]:
-        stdout.print(f"skipped {_records(data['skipped_invalid'], 'invalid record')}")
-    stdout.print(f"manifest: {esc(data['manifest'])}")
+        lines.append(f"skipped {_records(data['skipped_invalid'], 'invalid record')}")
+    lines.append(f"manifest: {data['manifest']}")
+    return lines
+
+
+def export_markdown(data: dict[str, Any]) -> str:
+    from genailog.render.markdown import table
+
+    rows = [[o["path"], o["split"] or "-", f"{o['records']:,}"] for o in data["outputs"]]
+    lines = ["## genailog export-dataset", "", *table(["file", "split", "records"], rows,
+                                                      numeric=[2]), ""]
+    lines += [f"- {_md(line)}" for line in export_lines(data)[len(rows):]]
+    return "\n".join(lines) + "\n"
+
+
+def _print_lines(lines: list[str]) -> None:
+    from genailog.cli.render import esc, stdout
+
+    for line in lines:
+        stdout.print(esc(line))
 
 
 def _records(count: int, noun: str = "record") -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def _print_redaction(redaction: dict[str, Any]) -> None:
-    from genailog.cli.render import stdout
-
-    if redaction["enabled"]:
-        found = {k: v for k, v in redaction["counts"].items() if v}
-        listed = ", ".join(f"{k}={v}" for k, v in found.items()) or "nothing found"
-        stdout.print(f"redacted {_records(redaction['records_changed'])}: {listed}")
+def _redaction_lines(redaction: dict[str, Any]) -> list[str]:
+    if not redaction["enabled"]:
+        return []
+    found = {k: v for k, v in redaction["counts"].items() if v}
+    listed = ", ".join(f"{k}={v}" for k, v in found.items()) or "nothing found"
+    return [f"redacted {_records(redaction['records_changed'])}: {listed}"]
 
 
 def redact_command(
@@ -255,19 +274,27 @@ def redact_command(
 
     Example: genailog redact logs/ --out logs.redacted.jsonl --keep-fields feedback_comment
     """
-    from genailog.cli.render import esc, print_json, stdout
+    from genailog.cli.render import Renderers, emit
     from genailog.dataset.export import redact_logs
     from genailog.errors import UsageError
 
     style, dataset_format = _report_style(report, report_format)
     if dataset_format:
-        raise UsageError("redact keeps the input's format; --format takes table or json")
+        raise UsageError("redact keeps the input's format; --format takes table, json or "
+                         "markdown")
     with _sigterm_unwinds():
         result = redact_logs(paths, out, redact_fields=_names(redact_fields),
                              keep_fields=_names(keep_fields), overwrite=overwrite,
                              on_invalid=on_invalid, input_format=input_format)
-    if style is ReportStyle.json:
-        print_json(result.to_dict())
-        return
-    stdout.print(f"wrote {_records(result.records)} to {esc(result.output.path)}")
-    _print_redaction(result.redaction.to_dict())
+    data = result.to_dict()
+    lines = [f"wrote {_records(result.records)} to {result.output.path}",
+             *_redaction_lines(result.redaction.to_dict())]
+    emit("redact", data, Renderers(lambda: _print_lines(lines), lambda _: "## genailog redact"
+                                   "\n\n" + "".join(f"- {_md(line)}\n" for line in lines)),
+         style.value)
+
+
+def _md(text: str) -> str:
+    from genailog.textsafe import markdown
+
+    return markdown(text)

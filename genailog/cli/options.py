@@ -96,3 +96,87 @@ def read_options(field_map: list[str] | None, model: str | None, timezone: str |
     zone = timezone or config.get_str("timezone") or "UTC"
     parse_zone(zone)
     return ReadOptions(mapping, model or config.get_str("model"), zone)
+
+
+Outputs = Annotated[
+    list[Path] | None,
+    typer.Option("--output", help="Also write the result to this file, format from the "
+                 "extension: .json (the --format json result plus genailog_version and "
+                 "$schema), .md, .csv (tabular results), .xml (JUnit). Repeatable.",
+                 show_default=False),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing on stdout (files from --output "
+                       "and the exit code still say it all).")
+]
+GitHub = Annotated[
+    bool, typer.Option("--github", help="GitHub Actions mode (on by itself when "
+                       "GITHUB_ACTIONS=true): the markdown is appended to "
+                       "$GITHUB_STEP_SUMMARY and failures become ::error annotations.")
+]
+AllowEmpty = Annotated[
+    bool, typer.Option("--allow-empty", help="Let a gate pass when there is nothing to judge "
+                       "(no records, a null metric, a group under --min-records); by default "
+                       "that fails, so a broken logging pipeline cannot turn CI green.")
+]
+MinRecords = Annotated[
+    int, typer.Option("--min-records", help="Groups with fewer records are not judged; a "
+                      "gate over such a group fails (unless --allow-empty).")
+]
+
+
+#: Commands that take --output/--quiet/--github, and the formats their --output writes.
+OUTPUT_FORMATS: dict[str, frozenset[str]] = {
+    "validate": frozenset({"json", "markdown", "junit"}),
+    "summarize": frozenset({"json", "markdown", "csv", "junit"}),
+    "diff-prompts": frozenset({"json", "markdown", "junit"}),
+    "drift": frozenset({"json", "markdown", "junit"}),
+    "traces": frozenset({"json", "markdown", "junit"}),
+    "export-dataset": frozenset({"json", "markdown"}),
+    "redact": frozenset({"json", "markdown"}),
+    "inspect": frozenset({"json", "markdown"}),
+    "retrieval": frozenset({"json", "markdown"}),
+}
+
+
+def with_output_options(name: str, func: Any) -> Any:
+    """``func`` with ``--output``, ``--quiet`` and ``--github`` added; they are checked
+    before the command runs and read by ``genailog.cli.render.emit``."""
+    import functools
+    import inspect
+
+    formats = OUTPUT_FORMATS.get(name)
+    if formats is None:
+        return func
+    signature = inspect.signature(func, eval_str=True)
+    added = [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default,
+                               annotation=kind)
+             for key, kind, default in (("outputs", Outputs, None), ("quiet", Quiet, False),
+                                        ("github", GitHub, False))]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, outputs: list[Path] | None = None, quiet: bool = False,
+                github: bool = False, **kwargs: Any) -> Any:
+        from genailog.cli.render import (
+            OutputRequest,
+            check_outputs,
+            github_mode,
+            reset_request,
+            set_request,
+        )
+        from genailog.config import config_default
+
+        outputs = config_default(name, "output", outputs or [], [])
+        check_outputs(name, outputs, formats)
+        token = set_request(OutputRequest(name, list(outputs), quiet,
+                                          github_mode(github)))
+        try:
+            return func(*args, **kwargs)
+        finally:
+            reset_request(token)
+
+    params = list(signature.parameters.values())
+    wrapper.__signature__ = signature.replace(parameters=params + added)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**{p.name: p.annotation for p in params},
+                               **{p.name: p.annotation for p in added}}
+    return wrapper

@@ -11,6 +11,10 @@ shown as it is and cannot drive the terminal. Standard output is the guarded str
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +41,14 @@ def info(message: str) -> None:
     stderr.print(esc(message), style="dim")
 
 
+def json_text(data: Any) -> str:
+    """``data`` as the ``--format json`` contract writes it."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (the ``--format json`` contract)."""
-    STDOUT.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str))
-    STDOUT.write("\n")
+    STDOUT.write(json_text(data))
     STDOUT.flush()
 
 
@@ -83,3 +91,156 @@ class ReadProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+# --------------------------------------------------------------------------- outputs
+
+#: ``--output`` extension -> format.
+EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".csv": "csv",
+              ".xml": "junit"}
+#: Where each output schema lives (``$schema`` of a ``--output x.json`` file).
+SCHEMA_BASE = "https://genailog.dev/schemas/"
+
+
+@dataclass
+class OutputRequest:
+    """What ``--output``/``--quiet``/``--github`` asked of the running command."""
+
+    command: str
+    outputs: list[Path] = field(default_factory=list)
+    quiet: bool = False
+    github: bool = False
+
+
+_REQUEST: ContextVar[OutputRequest | None] = ContextVar("genailog_output", default=None)
+
+
+def github_mode(flag: bool) -> bool:
+    """``--github``, or running inside GitHub Actions (``GITHUB_ACTIONS=true``)."""
+    return flag or os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def check_outputs(command: str, outputs: list[Path], formats: frozenset[str]) -> None:
+    """Refuse an ``--output`` whose extension this command cannot write, before any work."""
+    from genailog.errors import UsageError
+
+    for path in outputs:
+        kind = EXTENSIONS.get(path.suffix.lower())
+        if kind is None or kind not in formats:
+            allowed = ", ".join(e for e, k in EXTENSIONS.items() if k in formats
+                                and e != ".markdown")
+            raise UsageError(f"--output {path}: {command} writes {allowed}; the format comes "
+                             "from the extension")
+
+
+def request() -> OutputRequest | None:
+    return _REQUEST.get()
+
+
+def set_request(value: OutputRequest | None) -> Any:
+    return _REQUEST.set(value)
+
+
+def reset_request(token: Any) -> None:
+    _REQUEST.reset(token)
+
+
+@dataclass
+class Renderers:
+    """How one command's result dict becomes each format (None: not offered)."""
+
+    table: Callable[[], None]
+    markdown: Callable[[dict[str, Any]], str] | None = None
+    csv: Callable[[dict[str, Any]], str] | None = None
+
+
+def emit(command: str, data: dict[str, Any], renderers: Renderers, fmt: str = "table") -> None:
+    """Everything a command shows: ``--output`` files, stdout in ``fmt`` (unless
+    ``--quiet``), and in GitHub mode the step summary and ``::error`` annotations."""
+    from genailog.render.checks import checks_of
+
+    req = _REQUEST.get() or OutputRequest(command, github=github_mode(False))
+    checks = checks_of(command, data)
+    for path in req.outputs:
+        _write_output(path, command, data, renderers, checks)
+    if not req.quiet:
+        _guarded(req.github, lambda: _print_stdout(data, renderers, fmt))
+    if req.github:
+        _github(command, data, renderers, checks)
+
+
+def _print_stdout(data: dict[str, Any], renderers: Renderers, fmt: str) -> None:
+    if fmt == "json":
+        print_json(data)
+    elif fmt == "markdown" and renderers.markdown is not None:
+        write_text(renderers.markdown(data))
+    elif fmt == "csv" and renderers.csv is not None:
+        write_text(renderers.csv(data))
+    else:
+        renderers.table()
+
+
+def _guarded(github: bool, show: Callable[[], None]) -> None:
+    """In GitHub mode data is printed between ``::stop-commands::`` and its token, so no
+    line of log data can act as a workflow command."""
+    if not github:
+        show()
+        return
+    from genailog.render.github import stop_token
+
+    token = stop_token()
+    write_text(f"::stop-commands::{token}")
+    try:
+        show()
+    finally:
+        stdout.file.flush()
+        write_text(f"::{token}::")
+
+
+def output_text(path: Path, command: str, data: dict[str, Any], renderers: Renderers,
+                checks: list[Any]) -> str:
+    """The text of one ``--output`` file."""
+    from genailog import __version__
+    from genailog.render.junit import to_junit
+
+    kind = EXTENSIONS[path.suffix.lower()]
+    if kind == "json":
+        stamp = {"genailog_version": __version__,
+                 "$schema": f"{SCHEMA_BASE}{command}.output.schema.json"}
+        return json_text({**stamp, **data})
+    if kind == "markdown" and renderers.markdown is not None:
+        return renderers.markdown(data)
+    if kind == "csv" and renderers.csv is not None:
+        return renderers.csv(data)
+    return to_junit(checks, f"genailog {command}")
+
+
+def _write_output(path: Path, command: str, data: dict[str, Any], renderers: Renderers,
+                  checks: list[Any]) -> None:
+    from genailog.outputs import atomic_writer
+
+    text = output_text(path, command, data, renderers, checks)
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
+def _github(command: str, data: dict[str, Any], renderers: Renderers,
+            checks: list[Any]) -> None:
+    from genailog.render.github import error_annotations
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and renderers.markdown is not None:
+        _append(Path(summary), renderers.markdown(data))
+    for line in error_annotations(checks, command):
+        write_text(line)
+
+
+def _append(path: Path, text: str) -> None:
+    """Append to the step summary file (GitHub concatenates what each step wrote)."""
+    from genailog.outputs import write_failed
+
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise write_failed(path, exc) from None

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class ValidateFormat(StrEnum):
     table = "table"
     json = "json"
+    markdown = "markdown"
 
 
 def validate_command(
@@ -27,7 +28,7 @@ def validate_command(
                      "instead of the bundled record schema."),
     ] = None,
     output: Annotated[
-        ValidateFormat, typer.Option("--format", help="table or json.")
+        ValidateFormat, typer.Option("--format", help="table, json or markdown.")
     ] = ValidateFormat.table,
     max_errors: Annotated[
         int, typer.Option("--max-errors", help="List at most N problems (all are counted).")
@@ -44,15 +45,14 @@ def validate_command(
 
     Example: [bold]genailog validate logs/ --format json[/]
     """
-    from genailog.cli.render import print_json
+    from genailog.cli.render import Renderers, emit
     from genailog.ingest.validate import validate
+    from genailog.render.markdown import validate_markdown
 
     result = validate(paths, schema=schema, max_errors=max_errors, quarantine=quarantine,
                       input_format=input_format)
-    if output is ValidateFormat.json:
-        print_json(result.to_dict())
-    else:
-        _render(result)
+    emit("validate", result.to_dict(), Renderers(lambda: _render(result), validate_markdown),
+         output.value)
     if not result.valid:
         raise typer.Exit(1)
 
@@ -76,5 +76,6 @@ def _render(result: ValidationResult) -> None:
     stdout.print(f"[red]invalid[/]: {result.invalid} of {result.records} records"
                  + (f" ({more} more problems not listed; raise --max-errors)" if more else ""))
     if result.invalid:
-        stderr.print("Fix the lines above, or read around them with --on-invalid skip "
-                     "(or quarantine=PATH).", style="dim")
+        stderr.print("Fix the lines above; other commands can read around them with "
+                     "--on-invalid skip (or quarantine=PATH), and validate --quarantine PATH "
+                     "writes them to a file.", style="dim")

@@ -50,7 +50,14 @@ class ValidationResult:
         errors = self.errors()
         return {"valid": self.valid, "records": self.records, "invalid": self.invalid,
                 "errors": errors, "errors_truncated": len(errors) < self.error_count,
-                "files": self.files}
+                "files": self.files, "invalid_by_file": self.invalid_by_file()}
+
+    def invalid_by_file(self) -> dict[str, int]:
+        """Invalid records per file (every one counted, not only those listed)."""
+        counts: dict[str, int] = {}
+        for record in self.invalid_records:
+            counts[record.file] = counts.get(record.file, 0) + 1
+        return counts
 
 
 def load_schema_file(path: str | Path) -> dict[str, Any]:
