@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from genailog.ingest import Logs, read_logs
+from genailog.ingest.partitions import Prune
 from genailog.ingest.reader import as_paths
+from genailog.query.prune import partition_prune
 
 if TYPE_CHECKING:
     from genailog.analysis.compare import DiffOptions, DiffResult
@@ -30,21 +32,23 @@ Paths = str | Path | Sequence[str | Path]
 LogsLike = Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path]
 
 
-def _read(source: LogsLike, on_invalid: str, input_format: str
+def _read(source: LogsLike, on_invalid: str, input_format: str, prune: Prune | None = None
           ) -> tuple[pl.LazyFrame, dict[str, Any] | None]:
     """A frame and its read report (None for a frame given as it is)."""
-    logs = _logs(source, on_invalid, input_format)
+    logs = _logs(source, on_invalid, input_format, prune)
     if isinstance(logs, Logs):
         return logs.frame, logs.report.to_dict()
     return logs.lazy(), None
 
 
-def _logs(source: LogsLike, on_invalid: str, input_format: str
+def _logs(source: LogsLike, on_invalid: str, input_format: str, prune: Prune | None = None
           ) -> Logs | pl.LazyFrame | pl.DataFrame:
-    """``source`` as it is when already read, else read."""
+    """``source`` as it is when already read, else read (partitioned files that the
+    command's filters exclude skipped unopened: ``prune``)."""
     if isinstance(source, Logs | pl.LazyFrame | pl.DataFrame):
         return source
-    return read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format)
+    return read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format,
+                     prune=prune)
 
 
 def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
@@ -76,7 +80,8 @@ def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
         return summarize_logs(logs, **options)
     check_options(**{k: options[k] for k in ("by", "window", "where", "fail_if", "top")
                      if k in options})  # a bad option is refused before any log is read
-    return summarize_logs(_logs(logs, on_invalid, input_format), **options)
+    prune = partition_prune(options.get("where"), options.get("since"), options.get("until"))
+    return summarize_logs(_logs(logs, on_invalid, input_format, prune), **options)
 
 
 def diff_prompts(logs: LogsLike, baseline: str | None = None, candidate: str | None = None,
@@ -90,7 +95,9 @@ def diff_prompts(logs: LogsLike, baseline: str | None = None, candidate: str | N
     from genailog.analysis.compare import diff_prompts as compare
 
     check_sides(baseline, candidate, reference=reference is not None)
-    frame, report = _read(logs, on_invalid, input_format)
+    prune = None if options is None else partition_prune(options.where, options.since,
+                                                         options.until)
+    frame, report = _read(logs, on_invalid, input_format, prune)
     if reference is None:
         return compare(frame, baseline, candidate, options, report=report)
     main, main_report = _read(reference, on_invalid, input_format)
@@ -108,7 +115,8 @@ def detect_drift(logs: LogsLike, *, reference: LogsLike | None = None,
 
     options = options or DriftOptions()
     check_options(options, filters.get("where"))  # refused before any log is read
-    return drift(_logs(logs, on_invalid, input_format), options=options,
+    prune = partition_prune(filters.get("where"), filters.get("since"), filters.get("until"))
+    return drift(_logs(logs, on_invalid, input_format, prune), options=options,
                  reference=None if reference is None else _logs(reference, on_invalid,
                                                                 input_format), **filters)
 

@@ -190,6 +190,8 @@ def cache_key(source: Source, root: Path | None = None) -> str | None:
     the file's stat signature is unchanged."""
     if source.is_stdin:
         return None
+    if source.remote is not None:
+        return _remote_key(source)
     path = os.path.abspath(source.name)
     try:
         before = os.stat(source.name)
@@ -209,6 +211,18 @@ def cache_key(source: Source, root: Path | None = None) -> str | None:
          FORMAT_VERSION]).encode()).hexdigest()[:32]
     _keyed[digest] = (source.name, before.st_size, before.st_mtime_ns)
     return digest
+
+
+def _remote_key(source: Source) -> str | None:
+    """An object in storage is keyed by its URL, size, ETag and version as listed (the
+    store's own content check, not hashed here), so a cached object is not read again
+    beyond its first block (format detection); None without an ETag or when small."""
+    obj = source.remote
+    if obj is None or obj.etag is None or obj.size is None or obj.size < MIN_BYTES:
+        return None
+    return hashlib.sha256(json.dumps(
+        [source.name, obj.size, obj.etag, obj.version, __version__, FORMAT_VERSION]
+    ).encode()).hexdigest()[:32]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
-from genailog.ingest import cache, parallel, prefixed, progress
+from genailog.ingest import cache, parallel, partitions, prefixed, progress
 from genailog.ingest.context import ReadContext, ReadOptions, current_options
 from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.formats._common import OtherLine
@@ -86,14 +86,17 @@ def read_logs(
     chunk_bytes: int = CHUNK_BYTES,
     options: ReadOptions | None = None,
     require_calls: bool = True,
+    prune: partitions.Prune | None = None,
 ) -> Logs:
     """Read log files into canonical columns.
 
     ``paths`` are files, directories (recursive), globs or ``-`` (stdin); JSONL (also
     ``.gz``/``.zst``), Parquet, and the formats of :mod:`genailog.ingest.formats`.
     ``options`` sets the field map, default model and timezone for logs that are not
-    canonical. Raises :class:`InvalidRecordError` on the first invalid record under
-    ``fail``, and :class:`InputError` when non-empty input holds no LLM call.
+    canonical. ``prune`` skips partitioned files unopened (:mod:`.partitions`: build it
+    with :func:`genailog.query.prune.partition_prune`). Raises
+    :class:`InvalidRecordError` on the first invalid record under ``fail``, and
+    :class:`InputError` when non-empty input holds no LLM call.
     """
     policy = InvalidPolicy.parse(on_invalid)
     if input_format not in INPUT_FORMATS:
@@ -103,21 +106,28 @@ def read_logs(
     ctx = ReadContext(options or current_options(), explain=not require_calls)
     parts = _Parts()
     foreign: dict[str, list[tuple[Source, bytes]]] = {}
-    sources = discover(as_paths(paths))
-    for source in sources:
+    sources, tags, dtypes, pruned = partitions.prune(discover(as_paths(paths)), prune)
+    report.partitions = pruned.to_dict()
+    for source, tag in zip(sources, tags, strict=True):
+        start = len(parts.frames)
         try:
             _read_source(source, policy, input_format, stdin, chunk_bytes, report, parts,
                          foreign, ctx)
+            parts.frames[start:] = [partitions.with_values(f, tag, dtypes)
+                                    for f in parts.frames[start:]]
         except InputError as exc:
             if policy.mode == "fail" or len(sources) == 1 or isinstance(
                     exc, InvalidRecordError):
                 raise
             report.unreadable.append((source.name, str(exc)))
+    by_name = {s.name: tag for s, tag in zip(sources, tags, strict=True) if tag}
     for fmt, items in foreign.items():
-        _read_foreign(fmt, items, policy, report, parts, ctx)
+        _read_foreign(fmt, items, policy, report, parts, ctx, by_name)
+    if pruned.message():
+        ctx.note(str(pruned.message()))
     report.absorb(ctx)
     report.notes += [n for n in cache.refusals() if n not in report.notes]
-    frame = _concat(parts, report)
+    frame = partitions.with_columns(_concat(parts, report), dtypes)
     if policy.mode == "quarantine" and policy.quarantine_path is not None:
         write_quarantine(policy.quarantine_path, report.invalid)
     if require_calls:
@@ -190,13 +200,15 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
         file_report = FileReport(source.name, fmt)
         report.files.append(file_report)
         file_report.empty = not head.removeprefix(b"\xef\xbb\xbf").strip()
-        if fmt == "parquet" and parquet_shape(source.name) != "canonical":
-            data = rows_as_jsonl(source.name)
+        if fmt == "parquet" and parquet_shape(source.local()) != "canonical":
+            data = rows_as_jsonl(source.local())
             fmt = _parquet_adapter(source.name, data)
             file_report.format = fmt
             foreign.setdefault(fmt, []).append((source, data))
         elif fmt == "parquet":
-            frame, records, invalid = read_parquet(source.name)
+            frame, records, invalid = read_parquet(source.local())
+            invalid = [r if source.remote is None else replace(r, file=source.name)
+                       for r in invalid]
             apply_policy(invalid, policy, report)
             file_report.records, file_report.invalid = records, len(invalid)
             file_report.empty = not records and not invalid  # no calls were logged
@@ -213,6 +225,10 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
             _read_jsonl(source, stream, chunk_bytes, policy, report, file_report, parts)
     except (OSError, EOFError) as exc:
         raise InputError(f"cannot read {source.name}: {exc}") from None
+    except InputError as exc:
+        if source.remote is None or type(exc) is not InputError:
+            raise
+        raise InputError(source.named(str(exc))) from None
     finally:
         stream.close()
 
@@ -337,7 +353,8 @@ def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[Chun
 
 
 def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPolicy,
-                  report: ReadReport, parts: _Parts, ctx: ReadContext) -> None:
+                  report: ReadReport, parts: _Parts, ctx: ReadContext,
+                  tags: dict[str, dict[str, Any]]) -> None:
     from genailog.ingest import formats
     from genailog.ingest.frame import canonical_frame
 
@@ -355,6 +372,7 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
             continue
         if record.get("model") is None and ctx.options.model:
             record["model"] = ctx.options.model
+        partitions.fill_record(record, tags.get(file, {}))
         problems = _problems(record, lenient=lenient)
         if problems:
             invalid.append(InvalidRecord(file, line, problems, raw=_line_of(raw, file, line)))

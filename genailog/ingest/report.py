@@ -67,6 +67,8 @@ class ReadReport:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     #: Things the user should know about how the input was read.
     notes: list[str] = field(default_factory=list)
+    #: Hive partition keys found and files skipped unopened (ingest.partitions).
+    partitions: dict[str, Any] = field(default_factory=dict)
 
     def absorb(self, ctx: ReadContext) -> None:
         """Take the adapters' per-file notes and the read's notes."""
@@ -140,4 +142,5 @@ class ReadReport:
             "other_lines": self.other_lines,
             "unreadable": [{"path": n, "reason": r} for n, r in self.unreadable],
             "notes": self.notes,
+            "partitions": self.partitions,
         }

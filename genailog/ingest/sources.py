@@ -1,6 +1,9 @@
 """Finding input files and opening them, decompressed, as binary streams.
 
-Accepts files, directories (searched recursively), globs and ``-`` for stdin.
+Accepts files, directories (searched recursively), globs and ``-`` for stdin, and the same
+in object storage (``s3://bucket/prefix/``, ``gs://…/*.parquet``: :mod:`.remote`).
+Each source remembers the folder, prefix or glob root it was found under, which is where
+its hive partitions (``date=2026-11-29/``) start (:mod:`.partitions`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from genailog.errors import InputError
+from genailog.ingest import remote as storage
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log", ".pb")
 COMPRESSIONS = (".gz", ".zst")
@@ -32,9 +36,13 @@ _OWN_OUTPUTS = re.compile(r"(\.manifest\.json|quarantine[^/]*)$")
 
 @dataclass(frozen=True)
 class Source:
-    """One input: a path, or ``-`` for standard input."""
+    """One input: a path, a URL, or ``-`` for standard input."""
 
     name: str
+    #: The folder, prefix or glob root the input was found under ("" when named itself).
+    root: str = ""
+    #: What the listing said of an object in storage (None for a local input).
+    remote: storage.RemoteObject | None = None
 
     @property
     def is_stdin(self) -> bool:
@@ -57,10 +65,13 @@ class Source:
         """A binary stream of the decompressed content."""
         if self.is_stdin:
             return stdin if stdin is not None else sys.stdin.buffer
-        try:
-            raw: BinaryIO = open(self.name, "rb")  # noqa: SIM115 - returned to the caller
-        except OSError as exc:
-            raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
+        if self.remote is not None:
+            raw = storage.open_object(self.remote)
+        else:
+            try:
+                raw = open(self.name, "rb")  # noqa: SIM115 - returned to the caller
+            except OSError as exc:
+                raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
         if self.compression:
             _check_magic(self.name, raw, self.compression)
         if self.compression == ".gz":
@@ -70,6 +81,16 @@ class Source:
 
             return zstandard.ZstdDecompressor().stream_reader(raw)
         return raw
+
+    def local(self) -> str:
+        """A local file of the content, for readers that need one (Parquet): the path
+        itself, or a copy of an object in storage."""
+        return self.name if self.remote is None else storage.staged_copy(self.remote)
+
+    def named(self, text: str) -> str:
+        """``text`` (a reader's message) with a local copy's path put back as the URL."""
+        copy = None if self.remote is None else storage.staged_path(self.remote)
+        return text if copy is None else text.replace(copy, self.name)
 
 
 _MAGIC = {".gz": (b"\x1f\x8b", "gzip"), ".zst": (b"\x28\xb5\x2f\xfd", "zstd")}
@@ -97,6 +118,18 @@ def _is_log_file(path: Path) -> bool:
         if any(name.endswith(s + comp) for s in LOG_SUFFIXES):
             return True
     return False
+
+
+def _root(arg: str) -> str:
+    """Where a glob's fixed part ends: the folder its first wildcard is in."""
+    cut = min((i for i, c in enumerate(arg) if c in "*?["), default=len(arg))
+    return arg[: arg.rfind("/", 0, cut) + 1]
+
+
+def _expand_remote(arg: str) -> list[Source]:
+    root = _root(arg) if glob.has_magic(arg) else arg.rstrip("/") + "/"
+    objects = storage.expand(arg, lambda name: _is_log_file(Path(name)))
+    return [Source(o.url, root if o.url != arg else "", o) for o in objects]
 
 
 def _expand(arg: str) -> list[Path]:
@@ -145,14 +178,22 @@ def discover(paths: Sequence[str | Path]) -> list[Source]:
     seen: set[str] = set()
     for arg in map(str, paths):
         if arg == STDIN:
-            candidates = [STDIN]
+            candidates = [Source(STDIN)]
+        elif storage.is_remote(arg):
+            candidates = _expand_remote(arg)
         else:
-            candidates = [str(p) for p in _expand(arg)]
-        for name in candidates:
-            if name not in seen:
-                seen.add(name)
-                sources.append(Source(name))
+            candidates = [Source(str(p), _local_root(arg)) for p in _expand(arg)]
+        for source in candidates:
+            if source.name not in seen:
+                seen.add(source.name)
+                sources.append(source)
     return sources
+
+
+def _local_root(arg: str) -> str:
+    if Path(arg).is_dir():
+        return str(Path(arg)) + os.sep
+    return _root(arg) if glob.has_magic(arg) and not Path(arg).exists() else ""
 
 
 def iter_chunks(stream: Any, size: int, limit: int | None = None) -> Iterator[bytes]:
@@ -298,7 +339,7 @@ def numbered_chunks(stream: Any, size: int, name: str = "", total: int | None = 
 def size_of(source: Source) -> int | None:
     """The size in bytes of an uncompressed regular file, else None (a pipe is read as a
     stream)."""
-    if source.is_stdin or source.compression:
+    if source.is_stdin or source.compression or source.remote is not None:
         return None
     try:
         info = Path(source.name).stat()

@@ -1,0 +1,251 @@
+"""Inputs in object storage: ``s3://``, ``gs://``, ``az://`` (and ``https://`` when allowed).
+
+Every remote input goes through fsspec and the filesystem package of its scheme (s3fs,
+gcsfs, adlfs: the ``genailog[s3]``, ``[gcs]``, ``[azure]`` extras), with the credentials
+that package finds in the usual chain (environment, profile and config files, the
+machine's role). A prefix is listed recursively like a local folder, and a glob is matched
+on the bucket; the listing gives each object's size, ETag and version, which key the
+columnar cache (:func:`genailog.ingest.cache.cache_key`) instead of hashing the content.
+
+What it must not do: follow a redirect somewhere else silently (``https://`` inputs are
+refused unless allowed, and a redirect answer is an error naming where it points), print
+a traceback for a missing object or a denied access (each is one :class:`InputError`
+line, exit 3), or trust a name it lists (names stay data).
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from genailog.errors import InputError
+
+#: scheme -> (fsspec protocol, package that provides it, genailog extra that installs it)
+SCHEMES: dict[str, tuple[str, str, str]] = {
+    "s3": ("s3", "s3fs", "s3"),
+    "gs": ("gcs", "gcsfs", "gcs"),
+    "gcs": ("gcs", "gcsfs", "gcs"),
+    "az": ("az", "adlfs", "azure"),
+    "abfs": ("abfs", "adlfs", "azure"),
+    "https": ("https", "aiohttp", "https"),
+    "http": ("http", "aiohttp", "https"),
+}
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+#: Environment switch for ``https://`` inputs (also ``allow_https = true`` in the config).
+ALLOW_HTTPS = "GENAILOG_ALLOW_HTTPS"
+_LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """One listed object: what its listing said about it."""
+
+    url: str
+    size: int | None
+    etag: str | None = None
+    version: str | None = None
+
+
+def scheme_of(name: str) -> str | None:
+    """The URL scheme of ``name`` (lower case), or None for a local path."""
+    match = _URL.match(name)
+    return match.group(1).lower() if match else None
+
+
+def is_remote(name: str) -> bool:
+    return scheme_of(name) is not None
+
+
+def filesystem(scheme: str) -> Any:
+    """The fsspec filesystem of ``scheme``, or a one-line error naming what to install."""
+    if scheme not in SCHEMES:
+        raise InputError(f"{scheme}:// is not an input genailog reads; use a local path, "
+                         "s3://, gs://, az:// or (when allowed) https://")
+    protocol, package, extra = SCHEMES[scheme]
+    try:
+        import fsspec
+
+        __import__(package)
+    except ImportError:
+        raise InputError(f"reading {scheme}:// needs the {package} package: "
+                         f"pip install 'genailog[{extra}]'") from None
+    if scheme in ("http", "https"):
+        # A redirect is an answer to check, never followed (see _check_http).
+        return fsspec.filesystem(protocol, skip_instance_cache=True,
+                                 client_kwargs={"trust_env": False}, allow_redirects=False)
+    # Listings are not cached: a long-lived process must see objects added since.
+    return fsspec.filesystem(protocol, use_listings_cache=False)
+
+
+def check_allowed(name: str) -> None:
+    """``https://`` is off unless allowed; ``http://`` only to this machine (tests, local
+    servers), never in the clear across a network."""
+    scheme = scheme_of(name)
+    if scheme not in ("http", "https"):
+        return
+    if scheme == "http" and not _LOOPBACK.match(name):
+        raise InputError(f"{name}: plain http:// is read only from this machine; use https://")
+    if not https_allowed():
+        raise InputError(f"{name}: reading https:// inputs is off; allow it with "
+                         f"{ALLOW_HTTPS}=1 or allow_https = true in [tool.genailog]")
+
+
+def https_allowed() -> bool:
+    if os.environ.get(ALLOW_HTTPS, "") not in ("", "0"):
+        return True
+    from genailog.config import load_config
+
+    return load_config().get_str("allow_https") in ("true", "1", "yes")
+
+
+def _path(url: str) -> str:
+    """The path fsspec wants: the URL without its scheme (http keeps its URL)."""
+    scheme = scheme_of(url) or ""
+    return url if scheme in ("http", "https") else url[len(scheme) + 3:]
+
+
+def _url(scheme: str, path: str) -> str:
+    return path if scheme in ("http", "https") else f"{scheme}://{path}"
+
+
+def fail(url: str, exc: BaseException) -> InputError:
+    """The one-line error of a failed remote call."""
+    if isinstance(exc, InputError):
+        return exc
+    kind = type(exc).__name__
+    text = " ".join(str(exc).split())[:300]
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"no such object or prefix: {url}")
+    if isinstance(exc, PermissionError) or "AccessDenied" in text or "403" in text:
+        return InputError(f"access denied to {url}: check the credentials your environment "
+                          f"gives ({text or kind})")
+    if "Credentials" in kind:
+        return InputError(f"no credentials for {url}: set them the usual way for this "
+                          f"storage (e.g. AWS_PROFILE or AWS_ACCESS_KEY_ID) ({text})")
+    return InputError(f"cannot read {url}: {kind}: {text}" if text else
+                      f"cannot read {url}: {kind}")
+
+
+def _object(scheme: str, path: str, info: dict[str, Any]) -> RemoteObject:
+    etag = info.get("ETag") or info.get("etag") or info.get("md5Hash")
+    version = info.get("VersionId") or info.get("generation") or info.get("version_id")
+    size = info.get("size")
+    return RemoteObject(_url(scheme, path), int(size) if size is not None else None,
+                        str(etag).strip('"') if etag else None,
+                        str(version) if version else None)
+
+
+def expand(arg: str, wanted: Any) -> list[RemoteObject]:
+    """The objects ``arg`` names: one object, every log object under a prefix (``wanted``
+    judges a name, hidden names skipped), or the objects a glob matches, sorted."""
+    check_allowed(arg)
+    scheme = scheme_of(arg) or ""
+    fs = filesystem(scheme)
+    path = _path(arg)
+    try:
+        if scheme in ("http", "https"):
+            return [_http_object(fs, arg)]
+        if any(c in path for c in "*?["):
+            found = fs.glob(path, detail=True)
+            objects = [_object(scheme, p, i) for p, i in sorted(found.items())
+                       if i.get("type") == "file"]
+            if not objects:
+                raise InputError(f"no objects match {arg}")
+            return objects
+        info = fs.info(path)
+        if info.get("type") == "file":
+            return [_object(scheme, info.get("name", path), info)]
+        root = path.rstrip("/") + "/"
+        listed = fs.find(root, detail=True)
+    except Exception as exc:  # noqa: BLE001 - every storage error becomes one line
+        raise fail(arg, exc) from None
+    objects = [_object(scheme, p, i) for p, i in sorted(listed.items())
+               if i.get("type", "file") == "file" and p.startswith(root)
+               and not any(part.startswith(".") for part in p[len(root):].split("/"))
+               and wanted(p.rsplit("/", 1)[-1])]
+    if not objects:
+        raise InputError(f"no log objects under {arg}")
+    return objects
+
+
+def _http_object(fs: Any, url: str) -> RemoteObject:
+    info = fs.info(url)
+    return _object("https", url, info)
+
+
+class _Guarded(io.RawIOBase):
+    """A remote file as a raw stream whose failures are one-line input errors."""
+
+    def __init__(self, handle: Any, url: str) -> None:
+        self._handle, self._url = handle, url
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._handle.read(len(buffer))
+        except Exception as exc:  # noqa: BLE001 - see fail()
+            raise fail(self._url, exc) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        finally:
+            super().close()
+
+
+def open_object(obj: RemoteObject) -> BinaryIO:
+    """A buffered binary stream of the object (read as it goes, never all at once)."""
+    scheme = scheme_of(obj.url) or ""
+    fs = filesystem(scheme)
+    try:
+        if scheme in ("http", "https"):
+            handle = fs.open(obj.url, "rb", size=obj.size)
+        else:
+            # 16 MiB blocks: a cached object costs one small read, a big one few requests.
+            known = {"size": obj.size} if scheme == "s3" and obj.size is not None else {}
+            handle = fs.open(_path(obj.url), "rb", block_size=_BLOCK, **known)
+    except Exception as exc:  # noqa: BLE001 - see fail()
+        raise fail(obj.url, exc) from None
+    return io.BufferedReader(_Guarded(handle, obj.url), buffer_size=1 << 20)
+
+
+_BLOCK = 16 << 20
+_staged: dict[str, str] = {}
+_stage_dir: list[str] = []
+
+
+def _stage_key(obj: RemoteObject) -> str:
+    return f"{obj.url}\0{obj.etag}\0{obj.version}"
+
+
+def staged_path(obj: RemoteObject) -> str | None:
+    """The local copy of the object if one was made."""
+    return _staged.get(_stage_key(obj))
+
+
+def staged_copy(obj: RemoteObject) -> str:
+    """A local copy of the object, for readers that need a file (Parquet). Copies live in
+    a private temporary folder for the life of the process (lazy frames scan them)."""
+    key = _stage_key(obj)
+    if key in _staged:
+        return _staged[key]
+    if not _stage_dir:
+        folder = tempfile.mkdtemp(prefix="genailog-remote-")
+        atexit.register(shutil.rmtree, folder, True)
+        _stage_dir.append(folder)
+    suffix = re.sub(r"[^A-Za-z0-9.]", "_", obj.url.rsplit("/", 1)[-1])[-60:]
+    local = os.path.join(_stage_dir[0], f"{len(_staged):06d}-{suffix}")
+    with open_object(obj) as stream, open(local, "wb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
+    _staged[key] = local
+    return local
