@@ -224,6 +224,10 @@ def diff_prompts_command(
     seed: Seed = 0,
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
+    fail_on_insufficient: Annotated[bool, typer.Option(
+        "--fail-on-insufficient", help="Exit 1 when a metric has too little data to judge "
+        "(by default it is reported and skipped), so an empty or thin PR artifact cannot "
+        "pass.")] = False,
 ) -> None:
     """Is the candidate prompt version worse than the baseline? Exit 1 on a regression.
 
@@ -237,9 +241,11 @@ def diff_prompts_command(
         diff_prompts,
         parse_min_effect,
     )
-    from genailog.cli.render import esc, print_json, stderr, write_text
+    from genailog.cli.render import Renderers, emit, esc, stderr
+    from genailog.config import config_default
     from genailog.ingest import read_logs
     from genailog.query.filters import check_where
+    from genailog.render.checks import diff_checks
 
     options = DiffOptions(
         version_field=version_field, metrics=split_names(metrics) or None, pair_on=pair_on,
@@ -258,14 +264,21 @@ def diff_prompts_command(
                           reference=main.frame if main else None,
                           reference_report=main.report.to_dict() if main else None)
     data = result.to_dict()
-    if fmt is ReportFormat.json:
-        print_json(data)
-    elif fmt is ReportFormat.markdown:
-        write_text(render_markdown(data))
-    else:
-        _print_wide(render_table(data))
-        if data["paired_changes"]:
-            _print_examples(data["paired_changes"])
+    strict = config_default("diff-prompts", "fail_on_insufficient", fail_on_insufficient, False)
+    emit("diff-prompts", data, Renderers(lambda: _print_all(data), render_markdown,
+                                         checks=lambda d: list(diff_checks(d, strict))),
+         fmt.value)
     if result.regressions:
         stderr.print("[bold red]regression:[/] " + esc(", ".join(data["regressions"])))
         raise typer.Exit(1)
+    unjudged = [c.name for c in diff_checks(data, True) if c.failed]
+    if strict and (unjudged or data["verdict"] == "insufficient data"):
+        stderr.print(f"[bold red]insufficient data:[/] {len(unjudged)} metric(s) not judged "
+                     f"({esc(', '.join(unjudged))}); --fail-on-insufficient asks for a verdict")
+        raise typer.Exit(1)
+
+
+def _print_all(data: dict[str, Any]) -> None:
+    _print_wide(render_table(data))
+    if data["paired_changes"]:
+        _print_examples(data["paired_changes"])

@@ -152,6 +152,8 @@ class Renderers:
     table: Callable[[], None]
     markdown: Callable[[dict[str, Any]], str] | None = None
     csv: Callable[[dict[str, Any]], str] | None = None
+    #: The result's checks when the command's options change them (else checks_of).
+    checks: Callable[[dict[str, Any]], list[Any]] | None = None
 
 
 def emit(command: str, data: dict[str, Any], renderers: Renderers, fmt: str = "table") -> None:
@@ -160,7 +162,7 @@ def emit(command: str, data: dict[str, Any], renderers: Renderers, fmt: str = "t
     from genailog.render.checks import checks_of
 
     req = _REQUEST.get() or OutputRequest(command, github=github_mode(False))
-    checks = checks_of(command, data)
+    checks = renderers.checks(data) if renderers.checks else checks_of(command, data)
     for path in req.outputs:
         _write_output(path, command, data, renderers, checks)
     if not req.quiet:

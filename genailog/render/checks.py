@@ -156,7 +156,7 @@ def validate_checks(data: dict[str, Any], first: int = 3) -> Iterator[Check]:
 CHECKS: dict[str, Callable[[dict[str, Any]], Iterator[Check]]] = {
     "summarize": lambda data: gate_checks(data, "summarize"),
     "traces": lambda data: gate_checks(data, "traces"),
-    "diff-prompts": lambda data: diff_checks(data, bool(data.get("fail_on_insufficient"))),
+    "diff-prompts": diff_checks,
     "drift": drift_checks,
     "validate": validate_checks,
 }
