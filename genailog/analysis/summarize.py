@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from genailog.analysis.gates import GateResult, check_gate_expressions, evaluate_gates
+from genailog.analysis import sketch
+from genailog.analysis.gates import (
+    GatePolicy,
+    GateResult,
+    check_gate_expressions,
+    evaluate_gates,
+)
 from genailog.analysis.weighting import is_sampled, sampling_note, weighted
 from genailog.errors import UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
@@ -40,6 +46,7 @@ from genailog.query.filters import apply_filters, check_where
 from genailog.schema.rules import check_window, is_error, utc_text
 
 if TYPE_CHECKING:
+    from genailog.analysis.partials import SummaryPartial
     from genailog.ingest import Logs
 
 PERCENTILES = (50, 90, 95, 99)
@@ -58,18 +65,28 @@ _EXTREMES = {"first_timestamp": "min", "last_timestamp": "max",
              **{f"{c}_max": "max" for c in _TIMED}}  # fmt: skip
 
 
-def _timed_partials(column: str) -> list[pl.Expr]:
+#: How percentiles are computed: every value kept (exact), or DDSketch buckets (sketch).
+QUANTILE_MODES = ("exact", "sketch")
+
+
+def _timed_partials(column: str, quantiles: str) -> list[pl.Expr]:
     col = pl.col(column)
+    kept = (
+        col.drop_nulls().alias(f"_{column}_values")  # exact percentiles need the values
+        if quantiles == "exact"
+        else sketch.bucket_counts(col).alias(f"_{column}_sketch")
+    )
     return [
-        col.drop_nulls().alias(f"_{column}_values"),  # exact percentiles need the values
+        kept,
         col.max().alias(f"{column}_max"),
         col.sum().alias(f"_{column}_sum"),
         col.count().alias(f"{column}_count"),
     ]
 
 
-def _partials() -> list[pl.Expr]:
-    """Stage 1, over the records of each group: sums, counts, extremes and value lists."""
+def _partials(quantiles: str = "exact") -> list[pl.Expr]:
+    """Stage 1, over the records of each group: sums, counts, extremes, and the value lists
+    (or sketches) of latency and TTFT."""
     col = pl.col
     both = col("input_tokens").is_not_null() & col("cached_input_tokens").is_not_null()
     return [
@@ -81,7 +98,7 @@ def _partials() -> list[pl.Expr]:
         col("cached_input_tokens").filter(both).sum().alias("_cache_hits"),
         both.sum().alias("cache_hit_ratio_count"),
         *token_sums(),
-        *(expr for column in _TIMED for expr in _timed_partials(column)),
+        *(expr for column in _TIMED for expr in _timed_partials(column, quantiles)),
         *(col(flag).sum().alias(f"_{rate}_true") for flag, rate in _FLAGS),
         *(col(flag).count().alias(f"{rate}_count") for flag, rate in _FLAGS),
         col("feedback_rating").sum().alias("_feedback_sum"),
@@ -92,18 +109,43 @@ def _partials() -> list[pl.Expr]:
 
 
 def _merged(columns: list[str], *, grouped: bool) -> list[pl.Expr]:
-    """Stage 2: partial rows combined, per group (``grouped``) or into one total row."""
+    """Stage 2: partial rows combined, per group (``grouped``) or into one total row.
+    Sketch buckets are concatenated here; :func:`_dedup_sketches` adds equal buckets."""
     merged = []
     for name in columns:
-        if name.endswith("_values"):  # concatenated; a group_by gathers them into a list
+        if name.endswith(("_values", "_sketch")):  # a group_by gathers them into a list
             values = pl.col(name).explode().drop_nulls()
             merged.append((values if grouped else values.implode()).alias(name))
+        elif name.startswith(_RATE):  # one model and one set of price keys: equal rates
+            merged.append(pl.col(name).first())
         else:
             merged.append(getattr(pl.col(name), _EXTREMES.get(name, "sum"))().alias(name))
     return merged
 
 
-def _percentiles() -> list[pl.Expr]:
+def sketch_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    return [c for c in frame.collect_schema().names() if c.endswith("_sketch")]
+
+
+def _dedup_sketches(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each row's sketch with equal buckets added and sorted by key (rows whose lists were
+    concatenated by :func:`_merged`); a sketch with no value is null."""
+    out = frame.with_row_index("_row")
+    for name in sketch_columns(frame):
+        buckets = (
+            out.select("_row", name).explode(name).unnest(name).drop_nulls(sketch.KEY)
+            .group_by("_row", sketch.KEY).agg(pl.col(sketch.COUNT).sum().cast(pl.Int64))
+            .sort("_row", sketch.KEY)
+            .group_by("_row", maintain_order=True)
+            .agg(pl.struct(sketch.KEY, sketch.COUNT).alias(name))
+        )  # fmt: skip
+        out = out.drop(name).join(buckets, on="_row", how="left", maintain_order="left")
+    return out.drop("_row").select(frame.columns)
+
+
+def _percentiles(quantiles: str) -> list[pl.Expr]:
+    if quantiles != "exact":
+        return []  # sketch quantiles: _sketch_percentiles, from the buckets
     return [
         pl.col(f"_{column}_values")
         .list.eval(pl.element().quantile(p / 100, "linear"))
@@ -112,6 +154,23 @@ def _percentiles() -> list[pl.Expr]:
         for column in _TIMED
         for p in PERCENTILES
     ]
+
+
+def _sketch_percentiles(merged: pl.DataFrame, accuracy: float) -> pl.DataFrame:
+    """``merged`` (one row per group) with the percentiles read from its
+    sketches, capped at the exact maximum (see :mod:`genailog.analysis.sketch`)."""
+    out = merged.with_row_index("_row")
+    for column in _TIMED:
+        name = f"_{column}_sketch"
+        buckets = out.select("_row", name).explode(name).unnest(name).drop_nulls(sketch.KEY)
+        buckets = sketch.with_bucket_values(buckets, accuracy).sort("_row", sketch.KEY)
+        buckets = buckets.with_columns(pl.col(sketch.COUNT).cum_sum().over("_row").alias("_cum"))
+        per = buckets.group_by("_row").agg(
+            sketch.quantile_exprs(p / 100, f"{column}_p{p}") for p in PERCENTILES)
+        out = out.join(per, on="_row", how="left", maintain_order="left").with_columns(
+            pl.min_horizontal(f"{column}_p{p}", f"{column}_max").alias(f"{column}_p{p}")
+            for p in PERCENTILES)
+    return out.drop("_row")
 
 
 def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
@@ -179,6 +238,10 @@ class SummaryResult:
     top: dict[str, Any] | None = None
     safety: dict[str, Any] | None = None
     cost_anomalies: list[dict[str, Any]] | None = None
+    #: Set in sketch mode: how percentiles were estimated and their relative error bound.
+    quantiles: dict[str, Any] | None = None
+    #: The mergeable partial this result was finished from (not part of ``to_dict``).
+    partial: SummaryPartial | None = field(default=None, repr=False, compare=False)
 
     @property
     def keys(self) -> list[str]:
@@ -210,7 +273,7 @@ class SummaryResult:
             "gates": [gate.to_dict() for gate in self.gates],
             "passed": not self.failed,
             **({"sampling": self.sampling} if self.sampling is not None else {}),
-            **{name: value for name in ("top", "safety", "cost_anomalies")
+            **{name: value for name in ("top", "safety", "cost_anomalies", "quantiles")
                if (value := getattr(self, name)) is not None},
         }
 
@@ -253,50 +316,106 @@ def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
         raise UsageError(f"--by {WINDOW_KEY} clashes with the --window bucket column")
 
 
-def _stage_one(records: pl.LazyFrame, finest: list[str]) -> pl.DataFrame:
+def _stage_one(records: pl.LazyFrame, finest: list[str], quantiles: str) -> pl.DataFrame:
     """Partials per finest group, from one streaming pass over the records.
 
     Each streamed batch is aggregated on arrival and only its partials are kept (the
-    latency and TTFT values, 8 bytes each, and a row of sums per group): a streaming
-    ``group_by`` holding the values for exact percentiles keeps several times that per
-    record. Partials are merged whenever they pile up, so many small groups stay bounded.
+    latency and TTFT values, 8 bytes each, or their sketches, and a row of sums per group):
+    a streaming ``group_by`` holding the values for exact percentiles keeps several times
+    that per record. Partials are merged whenever they pile up, so many small groups and
+    many batches of sketches stay bounded.
     """
+    exprs = _partials(quantiles)
     if not hasattr(records, "sink_batches"):  # polars before sink_batches: one group_by
-        return _combine([records.group_by(finest).agg(_partials()).collect()], finest, merge=False)
-    parts = [records.clear().collect().group_by(finest).agg(_partials())]  # the schema
+        return combine([records.group_by(finest).agg(exprs).collect()], finest)
+    parts = [records.clear().collect().group_by(finest).agg(exprs)]  # the schema
     pending = [0]
 
     def consume(batch: pl.DataFrame) -> None:
-        part = batch.group_by(finest).agg(_partials())
+        part = batch.group_by(finest).agg(exprs)
         parts.append(part)
         pending[0] += part.height
         if pending[0] > MAX_PARTIAL_ROWS:
-            parts[:] = [_combine(parts, finest, merge=True)]
+            parts[:] = [combine(parts, finest)]
             pending[0] = 0
 
     records.sink_batches(consume, chunk_size=BATCH_ROWS, maintain_order=True)
-    return _combine(parts, finest, merge=False)
+    return combine(parts, finest)
 
 
-def _combine(parts: list[pl.DataFrame], finest: list[str], *, merge: bool) -> pl.DataFrame:
-    """Partials in one frame; rows of one group may repeat unless ``merge`` (the later
-    stages merge by group anyway; merging here only bounds memory)."""
+def combine(parts: Sequence[pl.DataFrame], finest: list[str]) -> pl.DataFrame:
+    """Partial frames merged into one row per finest group, sorted by group: a fixed order,
+    so float sums for the total come out the same on every run and whatever the order of
+    ``parts`` (the merge of :class:`~genailog.analysis.partials.SummaryPartial`)."""
     frame = pl.concat(parts)
-    if merge:
-        columns = [c for c in frame.columns if c not in finest]
-        frame = frame.group_by(finest).agg(_merged(columns, grouped=True))
-    # A fixed order, so float sums for the total come out the same on every run.
-    return frame.sort(finest, nulls_last=True, maintain_order=True)
+    columns = [c for c in frame.columns if c not in finest]
+    frame = frame.group_by(finest).agg(_merged(columns, grouped=True))
+    return _dedup_sketches(frame.sort(finest, nulls_last=True, maintain_order=True))
 
 
-def _priced(partials: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
-    """Partials with their cost: each row is one model and one set of price keys (prompt-
-    size tier, off-peak flags: records that share them share their rates), priced from its
-    token sums."""
+_RATE = "_rate_"
+_RATE_NAMES = ("input", "output", "cache_read", "cache_write", "reasoning")
+
+
+def with_rates(partials: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
+    """Partials with the rates of their row: each row is one model and one set of price
+    keys (prompt-size tier, off-peak flags: records that share them share their rates)."""
     keys = partials.select("model", *PRICE_KEYS).unique(maintain_order=True)
-    rates = tier_rates_frame(keys, table)
+    rates = tier_rates_frame(keys, table).rename({r: f"{_RATE}{r}" for r in _RATE_NAMES})
     joined = partials.join(rates, on=["model", *PRICE_KEYS], how="left", maintain_order="left")
-    return joined.with_columns(cost_from_sums()).drop(rates.columns[1 + len(PRICE_KEYS) :])
+    return joined.with_columns(pl.col("model").cast(partials.schema["model"]))
+
+
+def _priced(partials: pl.DataFrame) -> pl.DataFrame:
+    """Each row priced from its token sums (cost is linear in the token sums of one model
+    and one set of price keys), rates and token sums then dropped."""
+    rates = rate_columns()
+    return (
+        partials.with_columns(pl.col(f"{_RATE}{r}").alias(r) for r in _RATE_NAMES)
+        .with_columns(cost_from_sums())
+        .drop(*rates, *_RATE_NAMES)
+    )
+
+
+def stage(frame: pl.LazyFrame, keys: list[str], table: PriceTable,
+          quantiles: str = "exact") -> pl.DataFrame:
+    """The partial frame: one row per group of ``keys``, model and price keys, from one read
+    of the records, with the rates of its model and keys (see :func:`finish`)."""
+    finest = finest_keys(keys)
+    needed = {name for e in _partials(quantiles) for name in e.meta.root_names()} | set(finest)
+    records = frame.with_columns(price_keys(table)).select(sorted(needed))
+    return with_rates(_stage_one(records, finest, quantiles), table)
+
+
+def rate_columns() -> list[str]:
+    return [f"{_RATE}{r}" for r in _RATE_NAMES]
+
+
+def finest_keys(keys: list[str]) -> list[str]:
+    return [*(keys if "model" in keys else [*keys, "model"]), *PRICE_KEYS]
+
+
+def finish(partials: pl.DataFrame, keys: list[str],
+           accuracy: float | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The group rows (sorted by key), the total row, and the priced partials, from a
+    partial frame of :func:`stage` (``keys`` a prefix of its groups' keys); ``accuracy``
+    is the sketches' relative accuracy (None: exact values)."""
+    quantiles = "exact" if accuracy is None else "sketch"
+    priced = _priced(partials)
+    columns = [c for c in priced.columns if c not in finest_keys(keys) and c not in keys]
+    lazy = priced.lazy()
+    total = lazy.select(_merged(columns, grouped=False))
+    by: list[str | pl.Expr] = [*keys] or [pl.lit(True).alias(_TOTAL)]
+    groups = lazy.group_by(by, maintain_order=True).agg(_merged(columns, grouped=True))
+    groups = (groups if keys else groups.clear()).with_columns(*_percentiles(quantiles))
+    total = total.with_columns(*_percentiles(quantiles))
+    if accuracy is None:
+        return (groups.with_columns(*_derived()).collect(),
+                total.with_columns(*_derived()).collect(), priced)
+    return (_sketch_percentiles(_dedup_sketches(groups.collect()), accuracy)
+            .with_columns(*_derived()),
+            _sketch_percentiles(_dedup_sketches(total.collect()), accuracy)
+            .with_columns(*_derived()), priced)
 
 
 def aggregate(
@@ -309,20 +428,7 @@ def aggregate(
     price keys), and the group rows and the total row are the partials merged and
     finished.
     """
-    finest = [*(keys if "model" in keys else [*keys, "model"]), *PRICE_KEYS]
-    needed = {name for e in _partials() for name in e.meta.root_names()} | set(finest)
-    records = frame.with_columns(price_keys(table)).select(sorted(needed))
-    partials = _priced(_stage_one(records, finest), table)
-    columns = [c for c in partials.columns if c not in finest]
-    lazy = partials.lazy()
-    total = lazy.select(_merged(columns, grouped=False))
-    by: list[str | pl.Expr] = [*keys] or [pl.lit(True).alias(_TOTAL)]
-    groups = lazy.group_by(by, maintain_order=True).agg(_merged(columns, grouped=True))
-    return (
-        (groups if keys else groups.clear()).with_columns(*_percentiles(), *_derived()).collect(),
-        total.with_columns(*_percentiles(), *_derived()).collect(),
-        partials,
-    )
+    return finish(stage(frame, keys, table), keys)
 
 
 def _frame_and_skipped(logs: Logs | pl.LazyFrame | pl.DataFrame) -> tuple[pl.LazyFrame, Any]:
@@ -336,6 +442,52 @@ def _frame_and_skipped(logs: Logs | pl.LazyFrame | pl.DataFrame) -> tuple[pl.Laz
         raise TypeError("analysis.summarize takes logs already read; genailog.summarize "
                         "(genailog/api.py) takes paths")
     return logs.frame, logs.report
+
+
+def price_table(prices: PriceTable | str | Path | None) -> PriceTable:
+    if isinstance(prices, PriceTable):
+        return prices
+    return load_prices(prices) if prices is not None else default_prices()
+
+
+def check_quantiles(quantiles: str) -> None:
+    if quantiles not in QUANTILE_MODES:
+        raise UsageError(f"--quantiles must be one of {', '.join(QUANTILE_MODES)}, "
+                         f"not {quantiles!r}")
+
+
+def prepare(logs: Logs | pl.LazyFrame | pl.DataFrame, by: list[str], window: str | None,
+            where: str | None, since: str | datetime | None,
+            until: str | datetime | None) -> tuple[pl.LazyFrame, int]:
+    """The records to summarize, filtered and with their window column, and how many
+    invalid records the read skipped."""
+    frame, report = _frame_and_skipped(logs)
+    _check_keys(frame, by, window)
+    frame = apply_filters(frame, where=where, since=since, until=until)
+    if window:
+        from genailog.ingest.checks import require_timestamps
+
+        require_timestamps(frame, "--window")
+        frame = frame.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
+    return frame, report.skipped if report is not None else 0
+
+
+def result_from(partials: pl.DataFrame, by: list[str], window: str | None,
+                accuracy: float | None, skipped: int,
+                prices: dict[str, Any]) -> SummaryResult:
+    """The summary of a partial frame (:func:`stage`), before gates and views."""
+    keys = ([WINDOW_KEY] if window else []) + by
+    groups, total, priced = finish(partials, keys, accuracy)
+    return SummaryResult(
+        by=by,
+        window=window,
+        groups=[_row(r, keys) for r in groups.to_dicts()],
+        total=_row(total.row(0, named=True), []),
+        unpriced_models=_unpriced(priced),
+        skipped_records=skipped,
+        prices=prices,
+        quantiles=None if accuracy is None else sketch.describe(accuracy),
+    )
 
 
 def check_options(*, by: Sequence[str] = (), window: str | None = None,
@@ -363,6 +515,9 @@ def summarize(
     sample_unit: str = "session_id",
     top: int | None = None,
     safety: bool = False,
+    allow_empty: bool = False,
+    min_records: int = 0,
+    quantiles: str = "exact",
 ) -> SummaryResult:
     """Summarize logs already read (a :class:`Logs`, or a frame in canonical columns;
     ``genailog.summarize`` also takes paths).
@@ -373,37 +528,31 @@ def summarize(
     Head-sampled records (``sample_rate`` < 1) are weighted by ``1/sample_rate``, with
     ``sample_unit`` records (sessions) as the sampling unit of the standard errors.
     ``top`` keeps the ``top`` costliest groups; ``safety`` adds the safety view; with a
-    ``window``, windows whose cost jumped are flagged (docs/summarize.md).
+    ``window``, windows whose cost jumped are flagged (docs/summarize.md). Gates fail
+    closed on rows with no records, fewer than ``min_records``, or a null metric, unless
+    ``allow_empty`` (:class:`genailog.analysis.gates.GatePolicy`). ``quantiles="sketch"``
+    takes percentiles from DDSketch buckets (:mod:`genailog.analysis.sketch`, within 1%)
+    instead of every value; ``result.partial`` is the mergeable partial behind the result
+    (:mod:`genailog.analysis.partials`).
     """
     by = list(by)
     check_options(by=by, window=window, where=where, fail_if=fail_if, top=top)
+    check_quantiles(quantiles)
     keys = ([WINDOW_KEY] if window else []) + by
-    table = (
-        prices
-        if isinstance(prices, PriceTable)
-        else (load_prices(prices) if prices is not None else default_prices())
-    )
-    frame, report = _frame_and_skipped(logs)
-    _check_keys(frame, by, window)
-    frame = apply_filters(frame, where=where, since=since, until=until)
-    if window:
-        from genailog.ingest.checks import require_timestamps
+    table = price_table(prices)
+    frame, skipped = prepare(logs, by, window, where, since, until)
+    accuracy = None if quantiles == "exact" else sketch.RELATIVE_ACCURACY
+    partials = stage(frame, keys, table, quantiles)
+    result = result_from(partials, by, window, accuracy, skipped, table.to_dict())
+    from genailog.analysis.partials import SummaryPartial
 
-        require_timestamps(frame, "--window")
-        frame = frame.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
-    groups, total, partials = aggregate(frame, keys, table)
-    result = SummaryResult(
-        by=by,
-        window=window,
-        groups=[_row(r, keys) for r in groups.to_dicts()],
-        total=_row(total.row(0, named=True), []),
-        unpriced_models=_unpriced(partials),
-        skipped_records=report.skipped if report is not None else 0,
-        prices=table.to_dict(),
-    )
+    result.partial = SummaryPartial(by=by, window=window, relative_accuracy=accuracy,
+                                    prices=table.to_dict(), skipped_records=skipped,
+                                    frame=partials, sampled=is_sampled(frame))
     if is_sampled(frame):
         _reweight(result, frame, keys, table, sample_unit)
-    result.gates = evaluate_gates(fail_if, result.groups or [], result.total, keys)
+    result.gates = evaluate_gates(fail_if, result.groups or [], result.total, keys,
+                                  GatePolicy(allow_empty=allow_empty, min_records=min_records))
     _cost_and_safety_views(result, frame, keys, top, safety)
     return result
 
@@ -418,7 +567,7 @@ def _check_top(top: int | None, by: list[str], window: str | None) -> None:
                          "--by user_id) and no --window")
 
 
-def _cost_and_safety_views(result: SummaryResult, frame: pl.LazyFrame, keys: list[str],
+def _cost_and_safety_views(result: SummaryResult, frame: pl.LazyFrame | None, keys: list[str],
                            top: int | None, safety: bool) -> None:
     from genailog.analysis.costviews import cost_anomalies, top_groups
 
@@ -429,7 +578,7 @@ def _cost_and_safety_views(result: SummaryResult, frame: pl.LazyFrame, keys: lis
         result.top["cost_share"] = sum(shares) if shares else None
     if result.window:
         result.cost_anomalies = cost_anomalies(result.groups, result.by)
-    if safety:
+    if safety and frame is not None:
         from genailog.analysis.safety import safety_view
 
         result.safety = safety_view(frame, keys)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import csv
 import io
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from genailog.cli.options import (
+    AllowEmpty,
     InputFormat,
+    MinRecords,
     OnInvalid,
     Paths,
     Prices,
@@ -37,6 +40,11 @@ class SummaryFormat(StrEnum):
     csv = "csv"
 
 
+class QuantileMode(StrEnum):
+    exact = "exact"
+    sketch = "sketch"
+
+
 #: (metric, column title, formatter) shown by table and markdown; json and csv have all.
 _SHOWN: tuple[tuple[str, str, str], ...] = (
     ("requests", "requests", "int"),
@@ -50,7 +58,7 @@ _SHOWN: tuple[tuple[str, str, str], ...] = (
     ("latency_ms_p95", "p95 ms", "num"),
     ("latency_ms_p99", "p99 ms", "num"),
     ("ttft_ms_p95", "ttft p95", "num"),
-    ("requests_per_second", "req/s", "rate"),
+    ("requests_per_second", "rate", "rate"),
     ("feedback_mean", "feedback", "feedback"),
 )
 
@@ -82,8 +90,11 @@ def _fmt(kind: str, row: dict[str, Any], metric: str) -> str:
         return f"{value:.2f} (n={row['feedback_count']})"
     if value is None:
         return "-"
-    formats = {"int": "{:,}", "pct": "{:.1%}", "num": "{:,.0f}", "usd": "${:,.4f}",
-               "rate": "{:.3g}"}  # fmt: skip
+    if kind == "rate":
+        from genailog.render.units import rate
+
+        return rate(value)
+    formats = {"int": "{:,}", "pct": "{:.1%}", "num": "{:,.0f}", "usd": "${:,.4f}"}
     return formats.get(kind, "{}").format(value)
 
 
@@ -129,14 +140,19 @@ def _sampling_lines(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _footer_lines(data: dict[str, Any]) -> list[str]:
+def _footer_lines(data: dict[str, Any], failed_gates: bool = True) -> list[str]:
     lines = []
     span = data["span"]
     if span["start"] is not None:
-        lines.append(f"span: {span['start']} .. {span['end']} ({span['seconds']:,.0f} s)")
+        from genailog.render.units import duration
+
+        lines.append(f"span: {span['start']} .. {span['end']} ({duration(span['seconds'])})")
     prices = data["prices"]
     lines.append(f"prices: {prices['source']} (as of {prices['as_of'] or 'unknown date'})")
     lines += _sampling_lines(data)
+    if data.get("quantiles"):
+        lines.append(f"percentiles: {data['quantiles']['bound']} "
+                     f"({data['quantiles']['library']})")
     for item in data["unpriced_models"]:
         lines.append(
             f"unpriced model: {item['model'] or '(unknown)'} ({item['requests']:,} requests, "
@@ -146,13 +162,17 @@ def _footer_lines(data: dict[str, Any]) -> list[str]:
     if data["skipped_records"]:
         lines.append(f"skipped invalid records: {data['skipped_records']:,}")
     lines += _cost_view_lines(data)
-    for gate in data["gates"]:
-        status = (
-            "passed"
-            if gate["passed"]
-            else "FAILED for " + "; ".join(f["label"] for f in gate["failed"])
-        )
-        lines.append(f"gate {gate['expression']}: {status}")
+    order = data.get("sort")
+    if order:
+        first = "highest" if order["descending"] else "lowest"
+        lines.append(f"sorted by {order['metric']} ({first} first)" + (
+            f"; first {len(data['groups']):,} of {order['groups']:,} groups"
+            if order["top"] is not None else ""))
+    from genailog.render.checks import gate_lines
+
+    # the terminal says a failed gate once, on stderr; markdown keeps it with the table
+    lines += [line for g in data["gates"] if failed_gates or g["passed"]
+              for line in gate_lines(g)]
     return lines
 
 
@@ -224,7 +244,7 @@ def render_table(data: dict[str, Any]) -> Table:
     rows = [([*_label_cells(row, keys, total), *(_fmt(k, row, m) for m, _, k in _TABLE)], total)
             for row, total in _rows(data)]  # fmt: skip
     table = Table(
-        caption="\n".join(esc(line) for line in _footer_lines(data)),
+        caption="\n".join(esc(line) for line in _footer_lines(data, failed_gates=False)),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
@@ -235,7 +255,7 @@ def render_table(data: dict[str, Any]) -> Table:
         # numbers are never cut: a column is at least as wide as its widest value
         widest = max(len(cells[j]) for cells, _ in rows)
         table.add_column(title, justify="right", no_wrap=True,
-                         min_width=max(min(len(title), 8), widest))
+                         min_width=max(len(title), widest))  # headers whole too
     for cells, total in rows:
         table.add_row(*(esc(c) for c in cells), style="bold" if total else None)
     return table
@@ -348,6 +368,43 @@ def _csv_safe(value: Any) -> Any:
     return csv_cell(value) if isinstance(value, str) else ("" if value is None else value)
 
 
+def parse_sort(sort: str | None, by: list[str], top: int | None) -> tuple[str, bool] | None:
+    """``--sort METRIC`` or ``METRIC:asc``/``:desc`` checked before any log is read."""
+    from genailog.analysis.summarize import METRICS
+    from genailog.errors import UsageError
+
+    if sort is None:
+        return None
+    metric, _, order = sort.partition(":")
+    if metric not in METRICS:
+        raise UsageError(f"--sort {metric}: not a metric; valid metrics: {', '.join(METRICS)}")
+    if order not in ("", "asc", "desc"):
+        raise UsageError(f"--sort {sort}: the order after ':' is asc or desc")
+    if top is not None and not by:
+        raise UsageError("--top ranks --by groups: give --by (e.g. --by user_id)")
+    return metric, order != "asc"
+
+
+def sort_groups(data: dict[str, Any], sort: tuple[str, bool] | None,
+                top: int | None) -> dict[str, Any]:
+    """The groups ordered by a metric as numbers (nulls last), the first ``top`` kept."""
+    if sort is None:
+        return data
+    metric, descending = sort
+    groups = data["groups"]
+    known = sorted((g for g in groups if g.get(metric) is not None),
+                   key=lambda g: g[metric], reverse=descending)
+    ordered = known + [g for g in groups if g.get(metric) is None]
+    if top is not None and top < 1:
+        from genailog.errors import UsageError
+
+        raise UsageError(f"--top must be at least 1, not {top}")
+    shown = ordered[:top] if top is not None else ordered
+    return {**data, "groups": shown,
+            "sort": {"metric": metric, "descending": descending, "top": top,
+                     "groups": len(groups)}}
+
+
 def summarize_command(
     paths: Paths,
     by: Annotated[
@@ -390,14 +447,55 @@ def summarize_command(
         typer.Option("--safety", help="Add the safety view: refusals, content_filter finish "
                      "reasons, moderation flags per category, per group."),
     ] = False,
+    sort: Annotated[
+        str | None,
+        typer.Option("--sort", help="Order the groups by this metric, highest first "
+                     "(METRIC:asc for lowest first); with --top N keep the first N.",
+                     show_default=False),
+    ] = None,
+    allow_empty: AllowEmpty = False,
+    min_records: MinRecords = 0,
+    quantiles: Annotated[
+        QuantileMode,
+        typer.Option("--quantiles", help="Percentiles from every value (exact) or from "
+                     "DDSketch buckets within 1% (sketch: memory flat in the number of "
+                     "records, and partials that merge)."),
+    ] = QuantileMode.exact,
+    partial_out: Annotated[
+        Path | None,
+        typer.Option("--partial-out", help="Also write the mergeable partial result to this "
+                     "JSON file (combine files with `genailog merge`).", show_default=False),
+    ] = None,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="Reference logs (e.g. main's artifact) or their "
+                     "summary JSON: show each group's change from them; gates may name "
+                     "reference.METRIC, e.g. 'cost_per_request > 1.1 * "
+                     "reference.cost_per_request'. Repeatable.", show_default=False),
+    ] = None,
 ) -> None:
     """Cost, latency, token and quality summary, per group and in total, with CI gates.
 
     Example: genailog summarize logs/ --by model --window 1d --fail-if "latency_ms_p95 > 2000"
     """
     from genailog.api import summarize
-    from genailog.cli.render import esc, print_json, stderr, stdout, write_text
+    from genailog.cli.render import Renderers, emit, esc, stderr
+    from genailog.config import config_default, config_gates
+    from genailog.render.checks import gate_lines
 
+    if reference:  # PR against main: deltas per group (genailog.analysis.reference)
+        from genailog.cli.summarize_reference import summarize_reference_command
+
+        if summarize_reference_command(
+            paths, reference, fmt.value, on_invalid=on_invalid, input_format=input_format,
+            by=split_names(by), window=window, where=where, since=since, until=until,
+            prices=config_default("summarize", "prices", prices, None),
+            fail_if=fail_if or config_gates("summarize"), top=top, safety=safety,
+            allow_empty=config_default("summarize", "allow_empty", allow_empty, False),
+            min_records=config_default("summarize", "min_records", min_records, 0)):
+            raise typer.Exit(1)
+        return
+    order = parse_sort(sort, split_names(by), top)
     result: SummaryResult = summarize(
         paths,
         by=split_names(by),
@@ -405,41 +503,44 @@ def summarize_command(
         where=where,
         since=since,
         until=until,
-        prices=prices,
-        fail_if=fail_if or [],
+        prices=config_default("summarize", "prices", prices, None),
+        fail_if=fail_if or config_gates("summarize"),
         on_invalid=on_invalid,
         input_format=input_format,
-        top=top,
+        top=None if sort else top,
         safety=safety,
+        allow_empty=config_default("summarize", "allow_empty", allow_empty, False),
+        min_records=config_default("summarize", "min_records", min_records, 0),
+        quantiles=quantiles.value,
     )
-    data = result.to_dict()
-    if fmt is SummaryFormat.json:
-        print_json(data)
-    elif fmt is SummaryFormat.markdown:
-        write_text(render_markdown(data))
-    elif fmt is SummaryFormat.csv:
-        write_text(render_csv(data))
-    else:
-        table = render_table(data)
-        # Wider than the terminal rather than cut: a summary's numbers must stay whole.
-        needed = sum((c.min_width or 0) + 3 for c in table.columns) + 4
-        width = stdout.width
-        trends = render_trends(data) if stdout.encoding.lower().startswith("utf") else None
-        if trends is not None:  # block characters need a UTF-8 terminal
-            needed = max(needed, sum((c.min_width or 0) + 3 for c in trends.columns) + 4)
-        stdout.width = max(width, needed)
-        try:
-            stdout.print(table)
-            if trends is not None:
-                stdout.print(trends)
-            if data.get("safety"):
-                stdout.print(render_safety_table(data))
-        finally:
-            stdout.width = width
-    for gate in result.gates:
-        for failure in gate.failed:
-            stderr.print(
-                f"[bold red]gate failed:[/] {esc(gate.expression)} for {esc(failure['label'])}"
-            )
+    if partial_out is not None and result.partial is not None:
+        result.partial.write(partial_out)
+    data = sort_groups(result.to_dict(), order, top if order else None)
+    emit("summarize", data, Renderers(lambda: _print_tables(data), render_markdown,
+                                      render_csv), fmt.value)
+    for gate in data["gates"]:
+        for line in gate_lines(gate) if not gate["passed"] else []:
+            stderr.print(f"[bold red]{esc(line)}[/]")
     if result.failed:
         raise typer.Exit(1)
+
+
+def _print_tables(data: dict[str, Any]) -> None:
+    from genailog.cli.render import stdout
+
+    table = render_table(data)
+    # Wider than the terminal rather than cut: a summary's numbers must stay whole.
+    needed = sum((c.min_width or 0) + 3 for c in table.columns) + 4
+    width = stdout.width
+    trends = render_trends(data) if stdout.encoding.lower().startswith("utf") else None
+    if trends is not None:  # block characters need a UTF-8 terminal
+        needed = max(needed, sum((c.min_width or 0) + 3 for c in trends.columns) + 4)
+    stdout.width = max(width, needed)
+    try:
+        stdout.print(table)
+        if trends is not None:
+            stdout.print(trends)
+        if data.get("safety"):
+            stdout.print(render_safety_table(data))
+    finally:
+        stdout.width = width
