@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from genailog.cli.options import (
+    AllowEmpty,
     Format,
     InputFormat,
     OnInvalid,
@@ -216,6 +217,7 @@ def drift_command(
     seed: Seed = 0,
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
+    allow_empty: AllowEmpty = False,
 ) -> None:
     """Compare each time window with a reference and say what drifted. Exit 1 on drift.
 
@@ -223,7 +225,8 @@ def drift_command(
     """
     from genailog.analysis.drift import DriftOptions
     from genailog.api import detect_drift
-    from genailog.cli.render import print_json, stderr, stdout, write_text
+    from genailog.cli.render import Renderers, emit, stderr
+    from genailog.config import config_default
 
     options = DriftOptions(
         window=window, reference_window=_reference_window(reference_window),
@@ -237,15 +240,20 @@ def drift_command(
                           since=since, until=until, on_invalid=on_invalid,
                           input_format=input_format)
     data = result.to_dict()
-    if fmt is ReportFormat.json:
-        print_json(data)
-    elif fmt is ReportFormat.markdown:
-        write_text(render_markdown(data))
-    else:
-        stdout.print(render_table(data))
-        for line in moved(data):
-            write_text(line)
+    emit("drift", data, Renderers(lambda: _print_table(data), render_markdown), fmt.value)
     summary = data["summary"]
     stderr.print(f"drift: {summary['drifted']} of {summary['judged']} judged windows drifted")
     if result.drifted:
         raise typer.Exit(1)
+    if not summary["judged"] and not config_default("drift", "allow_empty", allow_empty, False):
+        stderr.print(f"[bold red]drift: no window could be judged[/] (each under --min-records "
+                     f"{min_records:,}); pass --allow-empty to accept that")
+        raise typer.Exit(1)
+
+
+def _print_table(data: dict[str, Any]) -> None:
+    from genailog.cli.render import stdout, write_text
+
+    stdout.print(render_table(data))
+    for line in moved(data):
+        write_text(line)

@@ -233,7 +233,8 @@ def _github(command: str, data: dict[str, Any], renderers: Renderers,
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and renderers.markdown is not None:
         _append(Path(summary), renderers.markdown(data))
-    for line in error_annotations(checks, command):
+    for line in error_annotations(checks, command,
+                                  workspace=os.environ.get("GITHUB_WORKSPACE")):
         write_text(line)
 
 

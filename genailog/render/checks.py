@@ -116,7 +116,9 @@ def _feature_check(suite: str, window: dict[str, Any], feature: dict[str, Any]) 
     if not feature.get("judged", True) or feature.get("score") is None:
         return Check(suite, name, "skipped", f"{name}: not judged")
     if feature["drifted"]:
-        return Check(suite, name, "failed", drift_failure(window, feature))
+        method = feature.get("method") or "score"
+        return Check(suite, name, "failed", drift_failure(window, feature),
+                     f"{name} ({method} {feature['score']:.3g})")
     return Check(suite, name, "passed", "", str(feature.get("summary") or ""))
 
 

@@ -35,16 +35,43 @@ def command(name: str, message: str, **properties: str | int | None) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(visible(message))}"
 
 
-def error_annotations(checks: Sequence[Check], command_name: str, limit: int = 10) -> list[str]:
+def error_annotations(checks: Sequence[Check], command_name: str, limit: int = 10,
+                      workspace: str | None = None) -> list[str]:
     """``::error`` lines for the failed checks, grouped: a check that names a file points
-    at its first line; past ``limit`` one line says how many more there are."""
+    at its first line (relative to ``workspace``, as GitHub links it); drift says each
+    window once with its features; past ``limit`` one line says how many more there are."""
     failed = [c for c in checks if c.failed]
-    lines = [command("error", check.message, file=check.file, line=check.line,
-                     title=f"genailog {command_name}") for check in failed[:limit]]
+    if command_name == "drift":
+        failed = _per_suite(failed)
+    lines = [command("error", check.message, file=_relative(check.file, workspace),
+                     line=check.line, title=f"genailog {command_name}")
+             for check in failed[:limit]]
     if len(failed) > limit:
         lines.append(command("error", f"{len(failed) - limit:,} more failed checks; see the "
                              "step summary or the JUnit file", title=f"genailog {command_name}"))
     return lines
+
+
+def _per_suite(checks: list[Check]) -> list[Check]:
+    """One check per suite (a drift window), naming every failed feature in it."""
+    suites: dict[str, list[Check]] = {}
+    for check in checks:
+        suites.setdefault(check.suite, []).append(check)
+    return [Check(suite, suite, "failed", f"{suite.removeprefix('genailog ')} drifted: "
+                  + "; ".join(c.detail or c.name for c in cases))
+            for suite, cases in suites.items()]
+
+
+def _relative(file: str | None, workspace: str | None) -> str | None:
+    """``file`` relative to the checkout, so GitHub can link the annotation to it."""
+    if file is None or not workspace:
+        return file
+    from pathlib import Path
+
+    try:
+        return Path(file).resolve().relative_to(Path(workspace).resolve()).as_posix()
+    except ValueError:
+        return file
 
 
 def stop_token() -> str:
