@@ -35,19 +35,13 @@ def inspect_command(
 
     Example: [bold]genailog inspect genai.log[/]
     """
-    from genailog.cli.render import print_json
+    from genailog.cli.render import Renderers, emit
     from genailog.ingest.inspect import inspect_logs
 
     result = inspect_logs(paths, input_format=input_format,
                           options=read_options(field_map, model, timezone))
-    if output is ReportFormat.json:
-        print_json(result.to_dict())
-    elif output is ReportFormat.markdown:
-        from genailog.cli.render import write_text
-
-        write_text(_markdown(result))
-    else:
-        _render(result)
+    emit("inspect", result.to_dict(),
+         Renderers(lambda: _render(result), lambda _: _markdown(result)), output.value)
 
 
 def _render(result: InspectResult) -> None:

@@ -195,7 +195,7 @@ def retrieval_command(
     Example: [bold]genailog retrieval sample_logs/ --by app --k 1,5[/]
     """
     from genailog.analysis.retrieval import RetrievalOptions, analyze_retrieval
-    from genailog.cli.render import print_json, write_text
+    from genailog.cli.render import Renderers, emit
     from genailog.errors import UsageError
     from genailog.ingest import read_logs
 
@@ -213,9 +213,5 @@ def retrieval_command(
     result = analyze_retrieval(logs.frame, options)
     result.skipped_records = logs.report.skipped
     data = result.to_dict()
-    if output is ReportFormat.json:
-        print_json(data)
-    elif output is ReportFormat.markdown:
-        write_text(render_markdown(data, top))
-    else:
-        render_tables(data, top)
+    emit("retrieval", data, Renderers(lambda: render_tables(data, top),
+                                      lambda d: render_markdown(d, top)), output.value)

@@ -235,7 +235,7 @@ def traces_command(
     "component_p95_ms{name='rerank'} > 500"
     """
     from genailog.analysis.traces import TracesOptions, analyze_traces, check_gates
-    from genailog.cli.render import print_json, stderr, stdout, warn, write_text
+    from genailog.cli.render import Renderers, emit, stderr, warn
     from genailog.errors import UsageError
     from genailog.ingest.spans import read_spans
     from genailog.query.filters import parse_time
@@ -256,21 +256,22 @@ def traces_command(
     ref = _read(read_spans, reference, on_invalid, warn) if reference else None
     result = analyze_traces(spans, reference=ref, options=options)
     data = result.to_dict()
-    if fmt is ReportFormat.json:
-        print_json(data)
-    elif fmt is ReportFormat.markdown:
-        write_text(render_markdown(data))
-    else:
-        for item in render_table(data):
-            stdout.print(item)
+    emit("traces", data, Renderers(lambda: _print_tables(data), render_markdown), fmt.value)
     if result.failed:
         from genailog.cli.render import esc
+        from genailog.render.checks import gate_lines
 
         for gate in data["gates"]:
-            for failure in gate["failed"]:
-                stderr.print(f"[bold red]gate failed:[/] {esc(gate['expression'])} for "
-                             f"{esc(failure['label'])}")
+            for line in gate_lines(gate) if not gate["passed"] else []:
+                stderr.print(f"[bold red]{esc(line)}[/]")
         raise typer.Exit(1)
+
+
+def _print_tables(data: dict[str, Any]) -> None:
+    from genailog.cli.render import stdout
+
+    for item in render_table(data):
+        stdout.print(item)
 
 
 def _read(read: Any, paths: list[str], on_invalid: str, warn: Any) -> Any:
