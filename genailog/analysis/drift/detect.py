@@ -31,7 +31,13 @@ from genailog.analysis.drift.registry import (
     get_method,
 )
 from genailog.analysis.drift.result import DriftResult, FeatureDrift, Span, WindowDrift
-from genailog.analysis.drift.windows import check_window, sample_mask, split, window_end
+from genailog.analysis.drift.windows import (
+    Split,
+    check_window,
+    sample_mask,
+    split,
+    window_end,
+)
 from genailog.errors import UsageError
 from genailog.ingest.reader import Logs
 from genailog.query.filters import apply_filters, check_where
@@ -116,13 +122,22 @@ def _collect(frame: pl.LazyFrame, plans: list[Plan], options: DriftOptions) -> p
     return columns.collect()
 
 
-def values(frame: pl.DataFrame, feature: Feature) -> Any:
-    """A feature's values in the form its methods take (nulls dropped, labelled for categories)."""
+#: Categorical label counts per (is reference, window start): feature -> label -> count.
+#: Merged partials carry these instead of the categorical columns (drift/partial.py).
+Counts = Mapping[tuple[bool, datetime | None], Mapping[str, Mapping[str, int]]]
+
+
+def values(frame: pl.DataFrame, feature: Feature, counts: Counts | None = None,
+           key: tuple[bool, datetime | None] = (True, None)) -> Any:
+    """A feature's values in the form its methods take (nulls dropped, labelled for
+    categories); categorical counts come from ``counts[key]`` when given."""
+    if feature.kind == "categorical" and counts is not None:
+        return dict(counts.get(key, {}).get(feature.name, {}))
     series = frame.get_column(feature.name)
     if feature.kind == "categorical":  # counted here: far faster than by the methods
-        counts = series.value_counts()
-        return dict(zip(counts.get_column(feature.name).to_list(),
-                        counts.get_column("count").to_list(), strict=True))
+        tally = series.value_counts()
+        return dict(zip(tally.get_column(feature.name).to_list(),
+                        tally.get_column("count").to_list(), strict=True))
     series = series.drop_nulls()
     if feature.kind == "numeric":
         array = series.to_numpy().astype(np.float64)
@@ -134,8 +149,12 @@ def values(frame: pl.DataFrame, feature: Feature) -> Any:
     return np.asarray(series.to_list(), dtype=np.float64).reshape(series.len(), -1)
 
 
-def _absent(plan: Plan, reference: pl.DataFrame, data: pl.DataFrame) -> str | None:
+def _absent(plan: Plan, reference: pl.DataFrame, data: pl.DataFrame,
+            counts: Counts | None = None) -> str | None:
     """Why a feature cannot be monitored at all, or None."""
+    if plan.feature.kind == "categorical" and counts is not None:
+        labels = {label for by in counts.values() for label in by.get(plan.feature.name, {})}
+        return "not logged" if labels <= {NULL_LABEL} else None
     column = data.get_column(plan.feature.name)
     if plan.feature.kind == "categorical":
         return "not logged" if (column == NULL_LABEL).all() else None
@@ -225,25 +244,33 @@ def detect_drift(
     parts = split(lazy, options.window, reference=ref_lazy,
                   reference_window=options.reference_window)
     data = _collect(parts.frame, plans, options)
+    return judge(data, plans, options, parts, _inputs(report, ref_report))
+
+
+def judge(data: pl.DataFrame, plans: list[Plan], options: DriftOptions, parts: Split,
+          inputs: dict[str, Any] | None, counts: Counts | None = None) -> DriftResult:
+    """Every feature of every window judged against the reference, from the collected
+    rows (``_ref``, ``_window``, ``timestamp`` and the features; categorical ones may come
+    as ``counts`` instead)."""
     ref = data.filter(pl.col("_ref"))
     if ref.height < options.min_records:
         raise UsageError(f"the reference holds {ref.height} records; at least "
                          f"{options.min_records} are needed: choose a longer --window or "
                          "--reference-window, or lower --min-records")
     skipped = [{"feature": p.feature.name, "reason": why} for p in plans
-               if (why := _absent(p, ref, data))]
+               if (why := _absent(p, ref, data, counts))]
     monitored = [p for p in plans if p.feature.name not in {s["feature"] for s in skipped}]
     windows = sorted(data.filter(~pl.col("_ref")).partition_by("_window", as_dict=True).items(),
                      key=lambda item: item[0])
     judged = sum(part.height >= options.min_records for _, part in windows)
     tests = max(1, judged * len(monitored))
     alpha = options.alpha / tests
-    ref_values = {p.feature.name: values(ref, p.feature) for p in monitored}
-    results = [_window(key[0], part, monitored, ref_values, alpha, options)
+    ref_values = {p.feature.name: values(ref, p.feature, counts) for p in monitored}
+    results = [_window(key[0], part, monitored, ref_values, alpha, options, counts)
                for key, part in windows]
     return DriftResult(_reference_span(data, parts.source, parts.start, parts.end),
                        parts.source, results, _settings(options, monitored, alpha, tests),
-                       skipped, _inputs(report, ref_report))
+                       skipped, inputs)
 
 
 def _settings(options: DriftOptions, plans: list[Plan], alpha: float,
@@ -267,12 +294,14 @@ def _inputs(report: dict[str, Any] | None,
 
 
 def _window(start: datetime, part: pl.DataFrame, plans: list[Plan],
-            ref_values: dict[str, Any], alpha: float, options: DriftOptions) -> WindowDrift:
+            ref_values: dict[str, Any], alpha: float, options: DriftOptions,
+            counts: Counts | None = None) -> WindowDrift:
     span = Span(start, window_end(start, options.window), part.height)
     if part.height < options.min_records:
         return WindowDrift(span, [], options.drift_share,
                            f"insufficient: {part.height} records < --min-records "
                            f"{options.min_records}")
-    features = [_judge(p, ref_values[p.feature.name], values(part, p.feature), alpha,
-                       options.seed) for p in plans]
+    features = [_judge(p, ref_values[p.feature.name],
+                       values(part, p.feature, counts, (False, start)), alpha, options.seed)
+                for p in plans]
     return WindowDrift(span, features, options.drift_share)

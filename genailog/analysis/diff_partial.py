@@ -1,0 +1,413 @@
+"""Mergeable partial results of ``diff-prompts``: compute per file or partition, merge,
+finalize, and get the answer :func:`genailog.analysis.compare.diff_prompts` gives on the
+whole input.
+
+What merges exactly and what is recomputed (also in the merged JSON's ``merge`` entry):
+
+* exact: the record count of every version; each rate metric's (records with a value,
+  records true) per version, from which Fisher's exact test and Newcombe's interval are
+  computed exactly as on the whole input.
+* recomputed on the merged reduced data: the Mann-Whitney / Wilcoxon rank tests, the
+  bootstrap intervals of medians and p95s, and means with their Welch interval. A
+  partial carries, per version, the values of each numeric metric and nothing else
+  (unpaired), or one row per pair key with per-key sums, counts, flags and the first
+  prompt and response (paired: ``--pair-on``); the merge runs the same tests on them.
+
+Two sets of logs (``reference=``) are not covered: a partial is one set of logs split in
+parts. The comparisons themselves are :mod:`genailog.analysis.compare`'s; this module only
+decides what a part keeps and how parts add up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from genailog.analysis import compare, stats
+from genailog.analysis.compare import DiffOptions, DiffResult, Metric, MinEffect
+from genailog.analysis.frame_codec import decode, encode
+from genailog.analysis.partial_input import merge_inputs
+from genailog.errors import InputError, UsageError
+from genailog.query.filters import apply_filters
+
+FORMAT = "genailog.diff-prompts-partial"
+PARTIAL_VERSION = 1
+_SIDE, _KEY = "__side", "__key"
+_SUM, _COUNT = "::sum", "::n"
+
+#: What the merged JSON says about how each statistic was obtained.
+MERGE_NOTE = {
+    "exact": ["records per version", "rates: records with a value and records true per "
+              "version (Fisher exact test, Newcombe interval)"],
+    "recomputed_on_merged_data": ["median and p95 bootstrap intervals",
+                                  "Mann-Whitney U / Wilcoxon p-values",
+                                  "means and Welch / paired-t intervals"],
+    "kept_per_part": "per version, the values of each numeric metric (paired: per key "
+                     "sums, counts, flags, first prompt and response)",
+}
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """A metric as a partial records it (its expression was applied in the part)."""
+
+    name: str
+    kind: str
+    higher_is_better: bool
+    statistics: tuple[str, ...]
+    quality: bool
+
+    def metric(self) -> Metric:
+        kind: compare.Kind = "rate" if self.kind == "rate" else "numeric"
+        return Metric(self.name, kind, self.higher_is_better, self.statistics,
+                      pl.col(self.name), self.quality)
+
+    @classmethod
+    def of(cls, metric: Metric) -> MetricDef:
+        return cls(metric.name, metric.kind, metric.higher_is_better, metric.statistics,
+                   metric.quality)
+
+
+@dataclass
+class DiffPartial:
+    """One part's contribution; :meth:`merge` adds parts, :meth:`finalize` compares."""
+
+    baseline: str
+    candidate: str
+    options: DiffOptions
+    version_counts: dict[str, int] = field(default_factory=dict)
+    status_logged: bool = False
+    metrics: list[MetricDef] = field(default_factory=list)
+    #: unpaired: side -> metric -> float values (numeric) or [n, k] (rate)
+    sides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: paired: one row per (side, key)
+    pairs: pl.DataFrame | None = None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    parts: int = 1
+
+    # --- merging ---------------------------------------------------------------------
+
+    def merge(self, other: DiffPartial) -> DiffPartial:
+        _same(self, other)
+        counts = dict(self.version_counts)
+        for version, n in other.version_counts.items():
+            counts[version] = counts.get(version, 0) + n
+        names = {m.name for m in self.metrics}
+        return DiffPartial(
+            self.baseline, self.candidate, self.options, counts,
+            self.status_logged or other.status_logged,
+            self.metrics + [m for m in other.metrics if m.name not in names],
+            _merge_sides(self.sides, other.sides), _merge_pairs(self.pairs, other.pairs),
+            self.inputs + other.inputs, self.parts + other.parts)
+
+    # --- finalizing ------------------------------------------------------------------
+
+    def finalize(self) -> DiffResult:
+        """The comparison, as ``diff_prompts`` computes it on the whole input."""
+        opts = self.options
+        _check_versions(self.version_counts, self.baseline, self.candidate,
+                        opts.version_field)
+        metrics = self._chosen_metrics()
+        effects = compare._effects(opts, metrics)
+        changes, n_matched = None, None
+        if opts.pair_on:
+            matched = _matched(self.pairs, metrics)
+            rows = compare._compare_paired(matched, metrics, opts)
+            changes = compare._paired_changes(matched, metrics, opts.examples)
+            n_matched = matched.height
+        else:
+            rows = [row for m in metrics for row in compare._COMPARE[m.kind](
+                m, *self._arrays(m), opts, False)]
+        adjusted = stats.adjust_pvalues([r.p_value for r in rows], opts.correction)
+        rows = [compare._finalize(r, p, opts.alpha, effects[r.metric])
+                for r, p in zip(rows, adjusted, strict=True)]
+        return DiffResult(self.baseline, self.candidate, opts.version_field, opts.pair_on,
+                          self.version_counts[self.baseline],
+                          self.version_counts[self.candidate], n_matched, opts.alpha,
+                          opts.correction, opts.seed, opts.resamples, rows, changes,
+                          merge_inputs(self.inputs))
+
+    def _arrays(self, metric: Metric) -> tuple[stats.FloatArray, stats.FloatArray]:
+        return (_array(self.sides.get("baseline", {}).get(metric.name), metric.kind),
+                _array(self.sides.get("candidate", {}).get(metric.name), metric.kind))
+
+    def _has_values(self, metric: Metric) -> bool:
+        if self.options.pair_on:
+            assert self.pairs is not None
+            column = metric.name + (_COUNT if metric.kind == "numeric" else "")
+            return column in self.pairs.columns and bool(
+                self.pairs[column].drop_nulls().cast(pl.Float64).sum() > 0
+                if metric.kind == "numeric" else self.pairs[column].null_count()
+                < self.pairs.height)
+        a, b = self._arrays(metric)
+        return len(a) + len(b) > 0
+
+    def _chosen_metrics(self) -> list[Metric]:
+        known = {m.name: m.metric() for m in self.metrics}
+        if self.options.metrics is None:
+            return [m for m in known.values() if self._has_values(m)
+                    and (m.name != "error_rate" or self.status_logged)]
+        chosen = []
+        for spec in dict.fromkeys(self.options.metrics):
+            metric = known.get(spec) or known.get(spec.partition(":")[0])
+            if metric is None:
+                raise UsageError(f"unknown metric {spec!r}; available: {', '.join(known)}")
+            chosen.append(metric)
+        return chosen
+
+    # --- JSON ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "version": PARTIAL_VERSION,
+            "baseline": self.baseline, "candidate": self.candidate,
+            "options": _options_dict(self.options), "version_counts": self.version_counts,
+            "status_logged": self.status_logged,
+            "metrics": [asdict(m) for m in self.metrics],
+            "sides": {side: {name: _listed(v) for name, v in by.items()}
+                      for side, by in self.sides.items()},
+            "pairs": encode(self.pairs) if self.pairs is not None else None,
+            "inputs": self.inputs, "parts": self.parts,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Any, what: str = "partial") -> DiffPartial:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(f"{what}: not a diff-prompts partial (format {FORMAT!r})")
+        if data.get("version") != PARTIAL_VERSION:
+            raise InputError(f"{what}: partial version {data.get('version')!r}; this "
+                             f"genailog reads version {PARTIAL_VERSION}")
+        try:
+            return cls(
+                str(data["baseline"]), str(data["candidate"]),
+                _options_of(data["options"]),
+                {str(k): int(v) for k, v in data["version_counts"].items()},
+                bool(data["status_logged"]),
+                [MetricDef(str(m["name"]), str(m["kind"]), bool(m["higher_is_better"]),
+                           tuple(map(str, m["statistics"])), bool(m["quality"]))
+                 for m in data["metrics"]],
+                {str(s): {str(n): _unlisted(v) for n, v in by.items()}
+                 for s, by in data["sides"].items()},
+                decode(data["pairs"], what) if data.get("pairs") is not None else None,
+                list(data.get("inputs") or []), int(data.get("parts", 1)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{what}: malformed diff-prompts partial ({exc!r})") from None
+
+
+# --- computing a part -------------------------------------------------------------------
+
+
+def diff_partial(frame: pl.LazyFrame | pl.DataFrame, baseline: str, candidate: str,
+                 options: DiffOptions | None = None, *,
+                 report: Mapping[str, Any] | None = None) -> DiffPartial:
+    """One part's partial: the same options as ``diff_prompts``; a version may be absent
+    from a part (it must be present once the parts are merged)."""
+    opts = options or DiffOptions()
+    if baseline == candidate:
+        raise UsageError("--baseline and --candidate name the same version")
+    lf = apply_filters(frame.lazy(), where=opts.where, since=opts.since, until=opts.until)
+    compare._validate(opts, lf.collect_schema())
+    counts = compare._version_counts(lf, opts.version_field)
+    rows, metrics, logged = _rows(lf, opts, (baseline, candidate))
+    part = DiffPartial(baseline, candidate, opts, counts, logged,
+                       [MetricDef.of(m) for m in metrics],
+                       inputs=[dict(report)] if report is not None else [])
+    if opts.pair_on:
+        part.pairs = _pairs(rows, metrics)
+    else:
+        part.sides = {side: _side_values(rows.filter(pl.col(_SIDE) == version), metrics)
+                      for side, version in (("baseline", baseline), ("candidate", candidate))}
+    return part
+
+
+def _rows(lf: pl.LazyFrame, opts: DiffOptions, versions: tuple[str, str]
+          ) -> tuple[pl.DataFrame, list[Metric], bool]:
+    """The two versions' rows, one column per metric (every metric this part can see)."""
+    lf = compare._with_builtin_columns(lf)
+    schema = dict(lf.collect_schema())
+    side = pl.col(opts.version_field).cast(pl.String).alias(_SIDE)
+    rows = (lf.select(compare._needed_columns(opts, schema)).filter(side.is_in(list(versions)))
+            .with_columns(side).collect())
+    rows, evals = compare._with_eval(rows)
+    metrics = {**compare.builtin_metrics(), **evals}
+    for spec in opts.metrics or ():
+        if spec not in metrics and not spec.startswith("eval_scores."):
+            user = compare._user_metric(spec, schema)
+            if user is None:
+                raise UsageError(f"unknown metric {spec!r}; available: {', '.join(metrics)}, "
+                                 "or a numeric or boolean field")
+            metrics[spec] = user
+    extra: list[pl.Expr] = []
+    if opts.pair_on:
+        extra = [pl.col(opts.pair_on).cast(pl.String).alias(_KEY), pl.col("prompt"),
+                 pl.col("response")]
+    values = rows.select(pl.col(_SIDE), *extra,
+                         *(compare._value(m) for m in metrics.values()))
+    logged = any(c in rows.columns and rows[c].null_count() < rows.height
+                 for c in ("status", "error_type"))
+    return values, list(metrics.values()), logged
+
+
+def _side_values(rows: pl.DataFrame, metrics: list[Metric]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for metric in metrics:
+        column = rows[metric.name].drop_nulls()
+        if metric.kind == "rate":
+            out[metric.name] = [column.len(), int(column.cast(pl.Int64).sum())]
+        else:
+            out[metric.name] = column.cast(pl.Float64).to_numpy().astype(np.float64)
+    return out
+
+
+def _pair_aggs(metrics: list[Metric], merged: bool) -> list[pl.Expr]:
+    aggs: list[pl.Expr] = []
+    for m in metrics:
+        if m.kind == "rate":
+            aggs.append(pl.col(m.name).max())
+        elif merged:
+            aggs += [pl.col(m.name + _SUM).sum(), pl.col(m.name + _COUNT).sum()]
+        else:
+            aggs += [pl.col(m.name).sum().alias(m.name + _SUM),
+                     pl.col(m.name).count().cast(pl.Int64).alias(m.name + _COUNT)]
+    return [*aggs, pl.col("prompt").drop_nulls().first(),
+            pl.col("response").drop_nulls().first()]
+
+
+def _pairs(rows: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
+    """Per (side, key): sums and counts of numbers, any-true of flags, first texts."""
+    return (rows.filter(pl.col(_KEY).is_not_null())
+            .group_by(_SIDE, _KEY, maintain_order=True).agg(*_pair_aggs(metrics, False)))
+
+
+def _merge_pairs(a: pl.DataFrame | None, b: pl.DataFrame | None) -> pl.DataFrame | None:
+    if a is None or b is None:
+        return a if b is None else b
+    both = pl.concat([a, b], how="diagonal_relaxed")
+    names = {c.removesuffix(_SUM).removesuffix(_COUNT) for c in both.columns} - {
+        _SIDE, _KEY, "prompt", "response"}
+    metrics = [Metric(n, "numeric" if n + _SUM in both.columns else "rate", False, (),
+                      pl.col(n)) for n in sorted(names)]
+    return both.group_by(_SIDE, _KEY, maintain_order=True).agg(*_pair_aggs(metrics, True))
+
+
+def _matched(pairs: pl.DataFrame | None, metrics: list[Metric]) -> pl.DataFrame:
+    """The frame compare's paired functions take: one row per key present on both sides."""
+    assert pairs is not None
+    cols = [(pl.col(m.name + _SUM) / pl.col(m.name + _COUNT)).alias(m.name)
+            if m.kind == "numeric" else pl.col(m.name) for m in metrics]
+    sides = [pairs.filter(pl.col(_SIDE) == side).select(_KEY, *cols, "prompt", "response")
+             for side in ("baseline", "candidate")]
+    return sides[0].join(sides[1], on=_KEY, how="inner", suffix="__cand").sort(_KEY)
+
+
+def _merge_sides(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]
+                 ) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for side in dict.fromkeys([*a, *b]):
+        left, right = a.get(side, {}), b.get(side, {})
+        out[side] = {}
+        for name in dict.fromkeys([*left, *right]):
+            x, y = left.get(name), right.get(name)
+            if x is None or y is None:
+                out[side][name] = x if y is None else y
+            elif isinstance(x, np.ndarray):
+                out[side][name] = np.concatenate([x, y])
+            else:
+                out[side][name] = [x[0] + y[0], x[1] + y[1]]
+    return out
+
+
+def _array(stored: Any, kind: str) -> stats.FloatArray:
+    if stored is None:
+        return np.empty(0, dtype=np.float64)
+    if kind == "rate":  # n records with a value, k of them true: the same 0/1 sample
+        n, k = stored
+        return np.concatenate([np.ones(k), np.zeros(n - k)])
+    return np.asarray(stored, dtype=np.float64)
+
+
+def _listed(value: Any) -> dict[str, Any]:
+    if isinstance(value, np.ndarray):
+        return {"values": value.tolist()}
+    return {"n": int(value[0]), "true": int(value[1])}
+
+
+def _unlisted(value: Any) -> Any:
+    if "values" in value:
+        return np.asarray(value["values"], dtype=np.float64)
+    n, k = int(value["n"]), int(value["true"])
+    if not 0 <= k <= n:
+        raise ValueError(f"rate counts n={n}, true={k}")
+    return [n, k]
+
+
+def _check_versions(counts: Mapping[str, int], baseline: str, candidate: str,
+                    field_: str) -> None:
+    missing = [v for v in (baseline, candidate) if v not in counts]
+    if missing:
+        present = ", ".join(f"{v} ({n})" for v, n in sorted(counts.items())) or "none"
+        raise UsageError(f"version {', '.join(missing)} not found in field {field_}; "
+                         f"versions present (records): {present}")
+
+
+# --- options and agreement ----------------------------------------------------------------
+
+
+def _options_dict(opts: DiffOptions) -> dict[str, Any]:
+    out = asdict(opts)
+    out["metrics"] = list(opts.metrics) if opts.metrics is not None else None
+    out["min_effect"] = {k: [v.value, v.relative] for k, v in opts.min_effect.items()}
+    return out
+
+
+def _options_of(data: Any) -> DiffOptions:
+    data = dict(data)
+    data["min_effect"] = {str(k): MinEffect(float(v[0]), bool(v[1]))
+                          for k, v in data.get("min_effect", {}).items()}
+    if data.get("metrics") is not None:
+        data["metrics"] = tuple(map(str, data["metrics"]))
+    known = set(DiffOptions.__dataclass_fields__)
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)}")
+    return DiffOptions(**data)
+
+
+def _same(a: DiffPartial, b: DiffPartial) -> None:
+    """Parts merge only when computed the same way."""
+    if (a.baseline, a.candidate) != (b.baseline, b.candidate):
+        raise UsageError(f"partials compare different versions: {a.baseline} vs "
+                         f"{a.candidate}, and {b.baseline} vs {b.candidate}")
+    left, right = _options_dict(a.options), _options_dict(b.options)
+    differ = sorted(k for k in left if left[k] != right[k])
+    if differ:
+        raise UsageError(f"partials were computed with different options: "
+                         f"{', '.join(differ)}; compute every part with the same options")
+
+
+def merge(parts: Sequence[DiffPartial]) -> DiffPartial:
+    """All parts added up, in order (the order only decides which prompt is shown first
+    for a pair key repeated across parts)."""
+    if not parts:
+        raise UsageError("no partials to merge")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.merge(part)
+    return out
+
+
+def read_partial(path: str | Path) -> DiffPartial:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read a partial: {exc}") from None
+    return DiffPartial.from_dict(data, str(path))

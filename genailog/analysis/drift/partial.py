@@ -1,0 +1,286 @@
+"""Mergeable partial results of ``drift``: compute per file or partition, merge, finalize,
+and get the answer :func:`genailog.analysis.drift.detect_drift` gives on the whole input.
+
+What merges exactly and what is recomputed (also in the merged JSON's ``merge`` entry):
+
+* exact: categorical label counts per window (the chi-square and Jensen-Shannon inputs)
+  add up; record counts per window follow from the rows.
+* recomputed on the merged reduced data: numeric methods (PSI and binned JS need the
+  merged reference's deciles as bin edges; KS and Wasserstein need both samples), and the
+  text/embedding domain classifier, whose per-window sample of ``--sample-size`` is drawn
+  at the merge from the merged rows, exactly as on the whole input. A partial therefore
+  keeps, per record with a timestamp, its time, its window start, and the values of the
+  numeric, text and embedding features (nothing else).
+
+Which window is the reference (the first one, by default) is decided at the merge, from
+all parts. Parts of separate reference logs are computed with ``role="reference"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from genailog.analysis.drift.detect import (
+    Counts,
+    DriftOptions,
+    Plan,
+    Source,
+    _load,
+    _plans,
+    check_options,
+    judge,
+)
+from genailog.analysis.drift.result import DriftResult
+from genailog.analysis.drift.windows import Split, sample_mask, window_end
+from genailog.analysis.frame_codec import decode, encode
+from genailog.analysis.partial_input import merge_inputs
+from genailog.errors import InputError, UsageError
+
+FORMAT = "genailog.drift-partial"
+PARTIAL_VERSION = 1
+Role = Literal["logs", "reference"]
+_START = "_start"
+
+MERGE_NOTE = {
+    "exact": ["categorical label counts per window (chi-square, Jensen-Shannon)",
+              "records per window"],
+    "recomputed_on_merged_data": ["numeric methods (PSI and binned JS on the merged "
+                                  "reference deciles, KS, Wasserstein)",
+                                  "text and embedding domain classifier (sampled at merge)"],
+    "kept_per_part": "per record with a timestamp: time, window start, and the values of "
+                     "numeric, text and embedding features",
+}
+
+
+@dataclass
+class DriftPartial:
+    """One part's rows and counts; :func:`merge` adds parts, :meth:`finalize` judges."""
+
+    options: DriftOptions
+    where: str | None
+    since: str | None
+    until: str | None
+    plans: list[tuple[str, str, str, float]]  # feature, type, method, threshold
+    #: ``_ref`` (null when the reference is the first window), ``_start``, ``timestamp``,
+    #: and one column per numeric/text/embedding feature
+    rows: pl.DataFrame
+    #: ``_ref``, ``_start``, ``feature``, ``label``, ``count``
+    counts: pl.DataFrame
+    role: Role = "logs"
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    reference_inputs: list[dict[str, Any]] = field(default_factory=list)
+    parts: int = 1
+
+    def finalize(self) -> DriftResult:
+        """The drift result of the merged parts."""
+        return _finalize(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": PARTIAL_VERSION, "role": self.role,
+                "options": _options_dict(self.options), "where": self.where,
+                "since": self.since, "until": self.until,
+                "plans": [list(p) for p in self.plans], "rows": encode(self.rows),
+                "counts": encode(self.counts), "inputs": self.inputs,
+                "reference_inputs": self.reference_inputs, "parts": self.parts}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Any, what: str = "partial") -> DriftPartial:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(f"{what}: not a drift partial (format {FORMAT!r})")
+        if data.get("version") != PARTIAL_VERSION:
+            raise InputError(f"{what}: partial version {data.get('version')!r}; this "
+                             f"genailog reads version {PARTIAL_VERSION}")
+        try:
+            role = data.get("role", "logs")
+            if role not in ("logs", "reference"):
+                raise ValueError(f"role {role!r}")
+            return cls(_options_of(data["options"]), data.get("where"), data.get("since"),
+                       data.get("until"),
+                       [(str(f), str(k), str(m), float(t)) for f, k, m, t in data["plans"]],
+                       decode(data["rows"], what), decode(data["counts"], what), role,
+                       list(data.get("inputs") or []),
+                       list(data.get("reference_inputs") or []), int(data.get("parts", 1)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{what}: malformed drift partial ({exc!r})") from None
+
+
+# --- computing a part -------------------------------------------------------------------
+
+
+def drift_partial(source: Source, *, options: DriftOptions | None = None,
+                  where: str | None = None, since: str | None = None,
+                  until: str | None = None, role: Role = "logs") -> DriftPartial:
+    """One part's partial, with the options of ``detect_drift``. ``role="reference"``
+    marks a part of separate reference logs (``since``/``until`` do not apply to it)."""
+    options = options or DriftOptions()
+    check_options(options, where)
+    bounds = {} if role == "reference" else {"since": since, "until": until}
+    lazy, report = _load(source, where=where, **bounds)
+    plans = _plans(lazy.collect_schema(), options)
+    start = pl.col("timestamp").dt.truncate(options.window)
+    tagged = lazy.filter(pl.col("timestamp").is_not_null()).with_columns(
+        _reference_flag(role, options).alias("_ref"), start.alias(_START))
+    categorical = [p for p in plans if p.feature.kind == "categorical"]
+    rows = tagged.select("_ref", _START, "timestamp",
+                         *(p.feature.expr for p in plans if p.feature.kind != "categorical"))
+    counts = _label_counts(tagged, categorical)
+    reports = [report] if report is not None else []
+    return DriftPartial(options, where, since, until, _plan_rows(plans), rows.collect(),
+                        counts, role, reports if role == "logs" else [],
+                        reports if role == "reference" else [])
+
+
+def _reference_flag(role: Role, options: DriftOptions) -> pl.Expr:
+    if role == "reference":
+        return pl.lit(True)
+    if options.reference_window is not None:
+        first, last = options.reference_window
+        if first >= last:
+            raise UsageError("--reference-window START..END needs START before END")
+        return pl.col("timestamp").is_between(first, last, closed="left")
+    return pl.lit(None, dtype=pl.Boolean)  # the first window: known only at the merge
+
+
+def _label_counts(tagged: pl.LazyFrame, plans: list[Plan]) -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {
+        "_ref": pl.Boolean(), _START: pl.Datetime("us", "UTC"), "feature": pl.String(),
+        "label": pl.String(), "count": pl.Int64()}
+    frames = [tagged.group_by("_ref", _START, p.feature.expr.alias("label")).len("count")
+              .with_columns(pl.lit(p.feature.name).alias("feature")) for p in plans]
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    out = pl.concat(frames, how="diagonal_relaxed").collect()
+    return out.select(pl.col(n).cast(t) for n, t in schema.items())
+
+
+def _plan_rows(plans: list[Plan]) -> list[tuple[str, str, str, float]]:
+    return [(p.feature.name, p.feature.kind, p.method.name, p.threshold) for p in plans]
+
+
+# --- merging and finalizing ---------------------------------------------------------------
+
+
+def merge(parts: Sequence[DriftPartial]) -> DriftPartial:
+    """All parts in one: reference parts first, then the others, each in the given order
+    (the order of records decides the text sample, as the order of files does in one read)."""
+    if not parts:
+        raise UsageError("no partials to merge")
+    first = parts[0]
+    for part in parts[1:]:
+        _same(first, part)
+    ordered = [p for p in parts if p.role == "reference"] + [
+        p for p in parts if p.role == "logs"]
+    counts = pl.concat([p.counts for p in ordered], how="vertical_relaxed")
+    counts = counts.group_by("_ref", _START, "feature", "label", maintain_order=True).agg(
+        pl.col("count").sum())
+    role: Role = "reference" if all(p.role == "reference" for p in parts) else "logs"
+    return DriftPartial(first.options, first.where, first.since, first.until, first.plans,
+                        pl.concat([p.rows for p in ordered], how="vertical_relaxed"), counts,
+                        role, [r for p in ordered for r in p.inputs],
+                        [r for p in ordered for r in p.reference_inputs],
+                        sum(p.parts for p in parts))
+
+
+def _same(a: DriftPartial, b: DriftPartial) -> None:
+    left, right = a.to_dict(), b.to_dict()
+    keys = ("options", "where", "since", "until", "plans")
+    differ = [k for k in keys if left[k] != right[k]]
+    if differ:
+        raise UsageError(f"partials were computed with different {', '.join(differ)}; "
+                         "compute every part with the same options")
+
+
+def _finalize(part: DriftPartial) -> DriftResult:
+    options = part.options
+    has_reference = part.role == "reference" or bool(part.reference_inputs)
+    split_ = _split_of(part, has_reference)
+    ref = pl.col("_ref")
+    if split_.source == "first_window":
+        ref = pl.col(_START) == pl.lit(split_.start, dtype=pl.Datetime("us", "UTC"))
+    window = pl.when(ref).then(None).otherwise(pl.col(_START))
+    rows = part.rows.with_columns(ref.fill_null(False).alias("_ref"), window.alias("_window"))
+    plans = _plans_of(part)
+    sampled = [p.feature.name for p in plans if p.feature.kind in ("text", "embedding")]
+    rows = rows.with_columns(pl.when(sample_mask(n, options.sample_size, options.seed))
+                             .then(pl.col(n)).alias(n) for n in sampled)
+    data = rows.select("_ref", "_window", "timestamp",
+                       *(p.feature.name for p in plans if p.feature.kind != "categorical"))
+    inputs = None
+    if part.inputs or part.reference_inputs:
+        logs, reference = merge_inputs(part.inputs), merge_inputs(part.reference_inputs)
+        inputs = {"logs": logs, "reference": reference,
+                  "skipped": sum((r or {}).get("skipped", 0) for r in (logs, reference))}
+    return judge(data, plans, options, split_, inputs, _counts_of(part.counts, ref, split_))
+
+
+def _split_of(part: DriftPartial, has_reference: bool) -> Split:
+    options = part.options
+    if has_reference:
+        return Split(pl.LazyFrame(), "reference_paths", None, None)
+    if options.reference_window is not None:
+        return Split(pl.LazyFrame(), "reference_window", *options.reference_window)
+    logs = part.rows.get_column(_START)
+    if logs.len() == 0 or logs.null_count() == logs.len():
+        raise UsageError("the logs hold no records with a timestamp; nothing to compare")
+    first: datetime = logs.min()  # type: ignore[assignment]
+    return Split(pl.LazyFrame(), "first_window", first, window_end(first, options.window))
+
+
+def _counts_of(counts: pl.DataFrame, ref: pl.Expr, split_: Split) -> Counts:
+    tagged = counts.with_columns(ref.fill_null(False).alias("_ref"))
+    out: dict[tuple[bool, datetime | None], dict[str, dict[str, int]]] = {}
+    for is_ref, start, feature, label, n in tagged.iter_rows():
+        key = (True, None) if is_ref else (False, start)
+        by_label = out.setdefault(key, {}).setdefault(feature, {})
+        by_label[label] = by_label.get(label, 0) + n
+    return out
+
+
+def _plans_of(part: DriftPartial) -> list[Plan]:
+    from genailog.analysis.drift.features import Feature
+    from genailog.analysis.drift.registry import get_method
+
+    return [Plan(Feature(name, kind), get_method(method, kind, name), threshold)  # type: ignore[arg-type]
+            for name, kind, method, threshold in part.plans]
+
+
+def _options_dict(options: DriftOptions) -> dict[str, Any]:
+    window = options.reference_window
+    return {"window": options.window,
+            "reference_window": [t.isoformat() for t in window] if window else None,
+            "features": list(options.features), "methods": dict(options.methods),
+            "thresholds": dict(options.thresholds), "alpha": options.alpha,
+            "min_records": options.min_records, "drift_share": options.drift_share,
+            "sample_size": options.sample_size, "seed": options.seed}
+
+
+def _options_of(data: Any) -> DriftOptions:
+    window = data.get("reference_window")
+    return DriftOptions(
+        window=str(data["window"]),
+        reference_window=(datetime.fromisoformat(window[0]), datetime.fromisoformat(window[1]))
+        if window else None,
+        features=tuple(map(str, data["features"])),
+        methods={str(k): str(v) for k, v in data["methods"].items()},
+        thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
+        alpha=float(data["alpha"]), min_records=int(data["min_records"]),
+        drift_share=None if data["drift_share"] is None else float(data["drift_share"]),
+        sample_size=int(data["sample_size"]), seed=int(data["seed"]))
+
+
+def read_partial(path: str | Path) -> DriftPartial:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read a partial: {exc}") from None
+    return DriftPartial.from_dict(data, str(path))

@@ -1,0 +1,42 @@
+"""What was read, added up over the parts of a partitioned run.
+
+Each part carries its read report (``ReadReport.to_dict()``); merged, the files are listed
+in part order, counts add, notes and unreadable files are kept once each. The merged
+report has the keys of a single read's, so results render the same either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+_COUNTS = ("records", "skipped", "quarantined", "other_lines")
+
+
+def merge_inputs(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """One read report for all ``reports``; None when no part carried one."""
+    if not reports:
+        return None
+    out: dict[str, Any] = {"files": [], **dict.fromkeys(_COUNTS, 0),
+                           "policy": reports[0].get("policy", "fail"), "unreadable": [],
+                           "notes": []}
+    partitions: dict[str, Any] = {}
+    for report in reports:
+        out["files"] += list(report.get("files") or [])
+        for key in _COUNTS:
+            out[key] += int(report.get(key) or 0)
+        out["unreadable"] += [u for u in report.get("unreadable") or []
+                              if u not in out["unreadable"]]
+        out["notes"] += [n for n in report.get("notes") or [] if n not in out["notes"]]
+        partitions = _merge_partitions(partitions, report.get("partitions") or {})
+    out["partitions"] = partitions
+    return out
+
+
+def _merge_partitions(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    if not a or not b:
+        return dict(a or b)
+    return {"keys": sorted(set(a.get("keys", [])) | set(b.get("keys", []))),
+            "files": int(a.get("files", 0)) + int(b.get("files", 0)),
+            "files_skipped": int(a.get("files_skipped", 0)) + int(b.get("files_skipped", 0)),
+            "pruned_by": sorted(set(a.get("pruned_by", [])) | set(b.get("pruned_by", [])))}
