@@ -38,24 +38,23 @@ def convert_command(
 
     Example: genailog convert traces.json genai.log --out calls.parquet
     """
-    from genailog.cli.render import esc, print_json, stdout
+    from genailog.cli.render import Renderers, emit, esc, stdout
     from genailog.dataset.convert import convert
+    from genailog.render.markdown import table
 
     report, file_format = _report_and_file_format(fmt, old_report, file_format)
     result = convert(paths, out, file_format, on_invalid=on_invalid,
                      input_format=input_format, overwrite=overwrite)
-    if report is ReportFormat.json:
-        print_json(result.to_dict())
-        return
     counts = sorted(result.input_formats.items())
-    if report is ReportFormat.markdown:
-        rows = [f"| {name} | {count} |" for name, count in counts]
-        stdout.out("\n".join(["| input format | records |", "| --- | ---: |", *rows]))
-        return
-    stdout.print(f"wrote {result.records} records to {esc(result.out)} ({result.format}); "
-                 f"skipped {result.read['skipped']} invalid")
-    for name, count in counts:
-        stdout.print(f"  {name}: {count}")
+
+    def show() -> None:
+        stdout.print(f"wrote {result.records} records to {esc(result.out)} ({result.format});"
+                     f" skipped {result.read['skipped']} invalid")
+        for name, count in counts:
+            stdout.print(f"  {esc(name)}: {count}")
+
+    emit("convert", result.to_dict(), Renderers(show, lambda _: "\n".join(
+        table(["input format", "records"], counts, numeric=[1])) + "\n"), report.value)
 
 
 def _report_and_file_format(fmt: str | None, old: ReportFormat | None,

@@ -49,6 +49,13 @@ Prices = Annotated[
                  "model_prices_and_context_window.json format (USD per token)."),
 ]
 OutPath = Annotated[Path, typer.Option("--out", help="Output file.")]
+Engine = Annotated[
+    str | None,
+    typer.Option("--engine", help="Compute per file on a Dask cluster and merge (same "
+                 "answer): dask for a local cluster, dask://HOST:PORT for a running "
+                 "scheduler. Needs pip install 'genailog[dask]' (docs/scale.md).",
+                 show_default=False),
+]
 
 
 class ReportFormat(StrEnum):
@@ -134,6 +141,8 @@ OUTPUT_FORMATS: dict[str, frozenset[str]] = {
     "traces": frozenset({"json", "markdown", "junit"}),
     "export-dataset": frozenset({"json", "markdown"}),
     "redact": frozenset({"json", "markdown"}),
+    "convert": frozenset({"json", "markdown"}),
+    "sample": frozenset({"json", "markdown"}),
     "inspect": frozenset({"json", "markdown"}),
     "retrieval": frozenset({"json", "markdown"}),
 }

@@ -36,23 +36,17 @@ def sample_command(
 
     Example: genailog sample --out sample_logs --records 3000 --seed 7
     """
-    from genailog.cli.render import print_json, stdout
+    from genailog.cli.render import Renderers, emit
+    from genailog.render.markdown import table
     from genailog.sample import write_sample
 
     result = write_sample(out, records, seed, start=_parse_start(start), days=days,
                           overwrite=overwrite)
-    if output_format is ReportFormat.json:
-        print_json(result.to_dict())
-        return
-    from genailog.textsafe import markdown
-
     rows = [(f.path, f.format, f.records) for f in result.files]
-    if output_format is ReportFormat.markdown:
-        lines = ["| file | format | records |", "| --- | --- | ---: |"]
-        lines += [f"| {markdown(p)} | {k} | {n} |" for p, k, n in rows]
-        stdout.out("\n".join(lines))
-        return
-    _print_table(rows, result.records, result.seed, result.start, result.days)
+    emit("sample", result.to_dict(), Renderers(
+        lambda: _print_table(rows, result.records, result.seed, result.start, result.days),
+        lambda _: "\n".join(table(["file", "format", "records"], rows, numeric=[2])) + "\n"),
+        output_format.value)
 
 
 def _parse_start(text: str | None) -> datetime | None:
