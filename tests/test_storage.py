@@ -233,3 +233,80 @@ def test_denied_access_is_one_line(s3: tuple[Server, Any],
 
     error = fail("s3://b/k", PermissionError("Access Denied"))
     assert str(error).startswith("access denied to s3://b/k") and error.exit_code == 3
+
+
+class _Web:
+    """A plain HTTP server on 127.0.0.1: a log file, a redirect elsewhere, nothing else."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        body = (json.dumps(_records("2026-11-29", 1)[0]) + "\n").encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:  # noqa: N802 - the server's name
+                self.answer(send=False)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self.answer(send=True)
+
+            def answer(self, send: bool) -> None:
+                if self.path == "/moved.jsonl":
+                    self.send_response(302)
+                    self.send_header("Location", "http://127.0.0.2:9/\x1b[31melsewhere.jsonl")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                found = self.path == "/a.jsonl"
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Length", str(len(body) if found else 0))
+                self.end_headers()
+                if send and found:
+                    self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[_Web]:
+    server = _Web()
+    yield server
+    server.server.shutdown()
+
+
+def test_web_inputs_are_off_unless_allowed(web: _Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GENAILOG_ALLOW_HTTPS", raising=False)
+    with pytest.raises(InputError, match="GENAILOG_ALLOW_HTTPS=1"):
+        read_logs(f"{web.url}/a.jsonl")
+    monkeypatch.setenv("GENAILOG_ALLOW_HTTPS", "1")
+    assert read_logs(f"{web.url}/a.jsonl").collect()["input_tokens"].to_list() == [100]
+    with pytest.raises(InputError, match="plain http:// is read only from this machine"):
+        read_logs("http://example.invalid/a.jsonl")
+
+
+def test_a_redirect_is_refused_never_followed(web: _Web,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from genailog.cli.app import app
+
+    monkeypatch.setenv("GENAILOG_ALLOW_HTTPS", "1")
+    with pytest.raises(InputError, match=r"redirects \(302\) to http://127.0.0.2:9/") as err:
+        read_logs(f"{web.url}/moved.jsonl")
+    assert "\x1b" not in str(err.value)  # the Location header is data, never a terminal code
+    result = CliRunner().invoke(app, ["validate", f"{web.url}/nope.jsonl"])
+    assert result.exit_code == 3, result.output
+    assert "no such object or prefix" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_missing_filesystem_package_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gcsfs", None)  # as if not installed
+    with pytest.raises(InputError, match=r"pip install 'genailog\[gcs\]'"):
+        read_logs("gs://bucket/logs/")
+    with pytest.raises(InputError, match="ftp:// is not an input genailog reads"):
+        read_logs("ftp://host/logs.jsonl")

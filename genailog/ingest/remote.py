@@ -7,8 +7,9 @@ machine's role). A prefix is listed recursively like a local folder, and a glob 
 on the bucket; the listing gives each object's size, ETag and version, which key the
 columnar cache (:func:`genailog.ingest.cache.cache_key`) instead of hashing the content.
 
-What it must not do: follow a redirect somewhere else silently (``https://`` inputs are
-refused unless allowed, and a redirect answer is an error naming where it points), print
+``https://`` (public files) is off unless ``GENAILOG_ALLOW_HTTPS=1``, and is read with the
+standard library so that every redirect can be refused. What it must not do: follow a
+redirect anywhere silently (a redirect is an error naming where it points), print
 a traceback for a missing object or a denied access (each is one :class:`InputError`
 line, exit 3), or trust a name it lists (names stay data).
 """
@@ -21,10 +22,13 @@ import os
 import re
 import shutil
 import tempfile
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from genailog.errors import InputError
+from genailog.textsafe import visible
 
 #: scheme -> (fsspec protocol, package that provides it, genailog extra that installs it)
 SCHEMES: dict[str, tuple[str, str, str]] = {
@@ -33,11 +37,12 @@ SCHEMES: dict[str, tuple[str, str, str]] = {
     "gcs": ("gcs", "gcsfs", "gcs"),
     "az": ("az", "adlfs", "azure"),
     "abfs": ("abfs", "adlfs", "azure"),
-    "https": ("https", "aiohttp", "https"),
-    "http": ("http", "aiohttp", "https"),
 }
+#: Read with the standard library, which lets every redirect be refused (fsspec's HTTP
+#: layer hands a redirect's body back as the content when told not to follow it).
+WEB = ("http", "https")
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
-#: Environment switch for ``https://`` inputs (also ``allow_https = true`` in the config).
+#: The environment switch for ``https://`` inputs (off by default).
 ALLOW_HTTPS = "GENAILOG_ALLOW_HTTPS"
 _LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
 
@@ -65,8 +70,8 @@ def is_remote(name: str) -> bool:
 def filesystem(scheme: str) -> Any:
     """The fsspec filesystem of ``scheme``, or a one-line error naming what to install."""
     if scheme not in SCHEMES:
-        raise InputError(f"{scheme}:// is not an input genailog reads; use a local path, "
-                         "s3://, gs://, az:// or (when allowed) https://")
+        raise InputError(f"{visible(scheme)}:// is not an input genailog reads; use a local "
+                         "path, s3://, gs://, az:// or (when allowed) https://")
     protocol, package, extra = SCHEMES[scheme]
     try:
         import fsspec
@@ -75,10 +80,6 @@ def filesystem(scheme: str) -> Any:
     except ImportError:
         raise InputError(f"reading {scheme}:// needs the {package} package: "
                          f"pip install 'genailog[{extra}]'") from None
-    if scheme in ("http", "https"):
-        # A redirect is an answer to check, never followed (see _check_http).
-        return fsspec.filesystem(protocol, skip_instance_cache=True,
-                                 client_kwargs={"trust_env": False}, allow_redirects=False)
     # Listings are not cached: a long-lived process must see objects added since.
     return fsspec.filesystem(protocol, use_listings_cache=False)
 
@@ -93,25 +94,22 @@ def check_allowed(name: str) -> None:
         raise InputError(f"{name}: plain http:// is read only from this machine; use https://")
     if not https_allowed():
         raise InputError(f"{name}: reading https:// inputs is off; allow it with "
-                         f"{ALLOW_HTTPS}=1 or allow_https = true in [tool.genailog]")
+                         f"{ALLOW_HTTPS}=1 in the environment")
 
 
 def https_allowed() -> bool:
-    if os.environ.get(ALLOW_HTTPS, "") not in ("", "0"):
-        return True
-    from genailog.config import load_config
-
-    return load_config().get_str("allow_https") in ("true", "1", "yes")
+    """Only the person running genailog turns it on: the settings file, reviewed like code
+    in a repository, cannot (genailog.config refuses network switches by name)."""
+    return os.environ.get(ALLOW_HTTPS, "") not in ("", "0")
 
 
 def _path(url: str) -> str:
-    """The path fsspec wants: the URL without its scheme (http keeps its URL)."""
-    scheme = scheme_of(url) or ""
-    return url if scheme in ("http", "https") else url[len(scheme) + 3:]
+    """The path fsspec wants: the URL without its scheme."""
+    return url[len(scheme_of(url) or "") + 3:]
 
 
 def _url(scheme: str, path: str) -> str:
-    return path if scheme in ("http", "https") else f"{scheme}://{path}"
+    return f"{scheme}://{path}"
 
 
 def fail(url: str, exc: BaseException) -> InputError:
@@ -119,7 +117,7 @@ def fail(url: str, exc: BaseException) -> InputError:
     if isinstance(exc, InputError):
         return exc
     kind = type(exc).__name__
-    text = " ".join(str(exc).split())[:300]
+    text = visible(" ".join(str(exc).split())[:300])
     if isinstance(exc, FileNotFoundError):
         return InputError(f"no such object or prefix: {url}")
     if isinstance(exc, PermissionError) or "AccessDenied" in text or "403" in text:
@@ -146,11 +144,11 @@ def expand(arg: str, wanted: Any) -> list[RemoteObject]:
     judges a name, hidden names skipped), or the objects a glob matches, sorted."""
     check_allowed(arg)
     scheme = scheme_of(arg) or ""
+    if scheme in WEB:
+        return [_web_object(arg)]
     fs = filesystem(scheme)
     path = _path(arg)
     try:
-        if scheme in ("http", "https"):
-            return [_http_object(fs, arg)]
         if any(c in path for c in "*?["):
             found = fs.glob(path, detail=True)
             objects = [_object(scheme, p, i) for p, i in sorted(found.items())
@@ -174,9 +172,36 @@ def expand(arg: str, wanted: Any) -> list[RemoteObject]:
     return objects
 
 
-def _http_object(fs: Any, url: str) -> RemoteObject:
-    info = fs.info(url)
-    return _object("https", url, info)
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        raise InputError(f"{req.full_url} redirects ({code}) to {visible(newurl)}; genailog "
+                         "does not follow redirects: name that address if you trust it")
+
+
+def _web(url: str, method: str) -> Any:
+    """An answer of 200 to ``method`` on ``url``; anything else is one-line error."""
+    opener = urllib.request.build_opener(_NoRedirect())
+    try:
+        return opener.open(urllib.request.Request(url, method=method), timeout=60)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 404:
+            raise InputError(f"no such object or prefix: {url}") from None
+        if exc.code in (401, 403):
+            raise InputError(f"access denied to {url} (HTTP {exc.code})") from None
+        raise InputError(f"cannot read {url}: HTTP {exc.code}") from None
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see fail()
+        raise fail(url, exc) from None
+
+
+def _web_object(url: str) -> RemoteObject:
+    with _web(url, "HEAD") as answer:
+        size = answer.headers.get("Content-Length")
+        return RemoteObject(url, int(size) if size and size.isdigit() else None,
+                            answer.headers.get("ETag"))
 
 
 class _Guarded(io.RawIOBase):
@@ -206,14 +231,13 @@ class _Guarded(io.RawIOBase):
 def open_object(obj: RemoteObject) -> BinaryIO:
     """A buffered binary stream of the object (read as it goes, never all at once)."""
     scheme = scheme_of(obj.url) or ""
+    if scheme in WEB:
+        return io.BufferedReader(_Guarded(_web(obj.url, "GET"), obj.url), 1 << 20)
     fs = filesystem(scheme)
+    # 16 MiB blocks: a cached object costs one small read, a big one few requests.
+    known = {"size": obj.size} if scheme == "s3" and obj.size is not None else {}
     try:
-        if scheme in ("http", "https"):
-            handle = fs.open(obj.url, "rb", size=obj.size)
-        else:
-            # 16 MiB blocks: a cached object costs one small read, a big one few requests.
-            known = {"size": obj.size} if scheme == "s3" and obj.size is not None else {}
-            handle = fs.open(_path(obj.url), "rb", block_size=_BLOCK, **known)
+        handle = fs.open(_path(obj.url), "rb", block_size=_BLOCK, **known)
     except Exception as exc:  # noqa: BLE001 - see fail()
         raise fail(obj.url, exc) from None
     return io.BufferedReader(_Guarded(handle, obj.url), buffer_size=1 << 20)
