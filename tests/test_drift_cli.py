@@ -58,7 +58,7 @@ def test_markdown_has_the_verdict_the_matrix_and_what_moved(logs: dict[str, Path
     assert result.exit_code == 1, result.output
     text = result.stdout
     assert text.startswith("## genailog drift: drift detected")
-    assert "| window | records | verdict | latency_ms |" in text
+    assert "| window | records | verdict | latency_ms PSI |" in text
     assert "### What moved" in text and "crypto wallet" in text
 
 
@@ -90,6 +90,23 @@ def test_invalid_records_are_skipped_and_reported(tmp_path: Path) -> None:
     result = run(str(path), "--on-invalid", "skip", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["skipped_records"] == 1
+
+
+def test_every_score_column_names_its_statistic_and_the_legend_its_threshold(
+        logs: dict[str, Path]) -> None:
+    """``7.27!`` alone says nothing: the title names the statistic, the legend what it is,
+    its threshold, and what ``!`` marks."""
+    table = run(str(logs["changed"]), "--method", "latency_ms=ks", "--threshold",
+                "ks=0.15").stdout
+    assert "latency_ms KS D" in table and "latency_ms ┃" not in table
+    assert "KS D = Kolmogorov-Smirnov statistic D (threshold 0.15)" in table
+    assert "! = drifted: score at or above its threshold" in table
+    markdown = run(str(logs["changed"]), "--format", "markdown").stdout
+    header = next(line for line in markdown.splitlines() if line.startswith("| window"))
+    titles = [t.strip() for t in header.strip("|").split("|")][3:]
+    names = ("PSI", "Cramer's V", "AUC")
+    assert titles and all(t.endswith(names) for t in titles), titles
+    assert "AUC = held-out ROC AUC" in markdown and "(threshold 0.55)" in markdown
 
 
 def test_user_text_is_escaped_in_the_table(tmp_path: Path) -> None:

@@ -70,6 +70,40 @@ def _features(data: dict[str, Any]) -> list[str]:
     return list(data["settings"]["methods"])
 
 
+#: The short name of each method's score, shown in column titles (the registry holds what
+#: each one means; the legend under the table quotes it).
+SCORE_NAMES = {"psi": "PSI", "ks": "KS D", "wasserstein": "W/sd", "jensenshannon": "JS",
+               "chisquare": "Cramer's V", "domain_classifier": "AUC",
+               "centroid_cosine": "cos dist"}
+
+
+def _score_name(data: dict[str, Any], feature: str) -> str:
+    method = data["settings"]["methods"].get(feature, "")
+    return SCORE_NAMES.get(method, method)
+
+
+def _title(data: dict[str, Any], feature: str) -> str:
+    """``prompt_length PSI``: a column says which statistic its cells are."""
+    return f"{feature} {_score_name(data, feature)}".strip()
+
+
+def legend(data: dict[str, Any], features: list[str]) -> list[str]:
+    """What each score shown means, its threshold, and what ``!`` marks."""
+    from genailog.analysis.drift.registry import METHODS
+
+    settings = data["settings"]
+    thresholds: dict[str, set[float]] = {}
+    for name in features:
+        thresholds.setdefault(settings["methods"][name], set()).add(
+            settings["thresholds"][name])
+    parts = [f"{SCORE_NAMES.get(m, m)} = {METHODS[m].summary if m in METHODS else m} "
+             f"(threshold {', '.join(f'{t:g}' for t in sorted(ts))})"
+             for m, ts in thresholds.items()]
+    lines = [f"scores: {'; '.join(parts)}"] if parts else []
+    return [*lines, "! = drifted: score at or above its threshold and, for tests with a "
+            f"p-value, significant at alpha {settings['alpha_per_test']:.2g} per test"]
+
+
 def _cell(feature: dict[str, Any] | None) -> tuple[str, bool]:
     if feature is None or not feature["judged"] or feature["score"] is None:
         return "-", False
@@ -131,9 +165,10 @@ def render_table(data: dict[str, Any]) -> Any:
     from genailog.cli.render import esc
 
     names = _drifting(data)
-    table = Table(caption="\n".join(esc(line) for line in _notes(data)),
+    table = Table(caption="\n".join(esc(line) for line in [*_notes(data),
+                                                           *legend(data, names)]),
                   caption_justify="left")
-    for title in ("window", "records", "verdict", *names):
+    for title in ("window", "records", "verdict", *(_title(data, n) for n in names)):
         table.add_column(esc(title), justify="left" if title in ("window", "verdict")
                          else "right")
     for window in data["windows"]:
@@ -160,7 +195,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     names = _features(data)
     verdict = "drift detected" if data["drifted"] else "no drift"
     lines = [f"## genailog drift: {verdict}", "",
-             "| window | records | verdict | " + " | ".join(_md(n) for n in names) + " |",
+             "| window | records | verdict | " + " | ".join(_md(_title(data, n)) for n in names)
+             + " |",
              "| --- | ---: | --- |" + " ---: |" * len(names)]
     for window in data["windows"]:
         by_name = {f["feature"]: f for f in window["features"]}
@@ -170,7 +206,7 @@ def render_markdown(data: dict[str, Any]) -> str:
             cells.append(f"**{text}** ⚠" if drifted else text)
         lines.append(f"| {_label(window['start'], data['settings']['window'])} | "
                      f"{window['records']:,} | {_verdict(window)} | " + " | ".join(cells) + " |")
-    lines += ["", *(f"- {_md(line)}" for line in _notes(data))]
+    lines += ["", *(f"- {_md(line)}" for line in [*_notes(data), *legend(data, names)])]
     changes = moved(data)
     if changes:
         lines += ["", "### What moved", "", *(f"- {_md(line)}" for line in changes)]
