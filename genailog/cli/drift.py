@@ -78,7 +78,7 @@ SCORE_NAMES = {"psi": "PSI", "ks": "KS D", "wasserstein": "W/sd", "jensenshannon
 
 
 def _score_name(data: dict[str, Any], feature: str) -> str:
-    method = data["settings"]["methods"].get(feature, "")
+    method = str(data["settings"]["methods"].get(feature, ""))
     return SCORE_NAMES.get(method, method)
 
 
