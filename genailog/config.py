@@ -6,10 +6,10 @@ always wins over it.
 
 Keys (docs/config.md): at the top ``map`` (a table ``{field = "path"}`` or a list of
 ``"FIELD=PATH"``), ``model``, ``timezone``, ``prices``; per command, in a table named after
-it (``[tool.genailog.summarize]``): ``fail_if``, ``min_records``, ``allow_empty``,
-``output``, and the command's thresholds (``min_effect``, ``alpha``, ``threshold``,
-``fail_on_insufficient``). An unknown key is an error, not ignored: a typo in a gate's
-name must not turn CI green.
+it (``[tool.genailog.summarize]``): ``output``, and what that command reads (``fail_if``,
+``min_records``, ``allow_empty``, ``min_effect``, ``alpha``, ``threshold``,
+``fail_on_insufficient``: see EXTRA_KEYS). An unknown key is an error, not ignored: a
+typo in a gate's name must not turn CI green.
 
 The file is configuration, reviewed like code: it can set gates, prices, field maps and
 outputs inside the working tree, never turn on network access (no key does, and the
@@ -31,20 +31,20 @@ from genailog.errors import UsageError
 TOP_KEYS: dict[str, tuple[type, ...]] = {
     "map": (dict, list), "model": (str,), "timezone": (str,), "prices": (str,),
 }
-#: Keys every command's table may hold.
-COMMAND_KEYS: dict[str, tuple[type, ...]] = {
-    "fail_if": (list,), "min_records": (int,), "allow_empty": (bool,), "output": (list,),
-}
-#: Command keys that may also sit at the top, for every command (gates and outputs are
-#: per command: one command's metric names mean nothing to another).
-SHARED_KEYS = {key: COMMAND_KEYS[key] for key in ("min_records", "allow_empty")}
-#: Keys of one command's table beyond COMMAND_KEYS.
+#: Keys every command's table may hold (gates and outputs are per command: one
+#: command's metric names mean nothing to another).
+COMMAND_KEYS: dict[str, tuple[type, ...]] = {"output": (list,)}
+#: Keys of one command's table beyond COMMAND_KEYS: only what that command reads, so a
+#: key that would be ignored is an error instead.
 EXTRA_KEYS: dict[str, dict[str, tuple[type, ...]]] = {
+    "summarize": {"fail_if": (list,), "min_records": (int,), "allow_empty": (bool,)},
+    "traces": {"fail_if": (list,)},
     "diff-prompts": {"min_effect": (list,), "alpha": (float, int),
                      "fail_on_insufficient": (bool,)},
-    "drift": {"threshold": (list,), "alpha": (float, int)},
-    "summarize": {}, "validate": {}, "traces": {}, "export-dataset": {}, "inspect": {},
-    "retrieval": {}, "report": {}, "convert": {}, "redact": {}, "sample": {},
+    "drift": {"threshold": (list,), "alpha": (float, int), "min_records": (int,),
+              "allow_empty": (bool,)},
+    "validate": {}, "export-dataset": {}, "inspect": {}, "retrieval": {}, "redact": {},
+    "convert": {}, "sample": {},
 }
 #: Keys that would let a reviewed file open network access; refused by name.
 NETWORK_KEYS = frozenset({"allow_https", "allow_http", "network", "allow_network"})
@@ -175,7 +175,7 @@ def _check(values: dict[str, Any], path: Path) -> None:
             for sub, item in value.items():
                 _check_key(path, f"{key}.{sub}", sub, item, known)
         else:
-            _check_key(path, key, key, value, {**TOP_KEYS, **SHARED_KEYS})
+            _check_key(path, key, key, value, TOP_KEYS)
 
 
 def _check_key(path: Path, name: str, key: str, value: Any,

@@ -236,6 +236,7 @@ def traces_command(
     """
     from genailog.analysis.traces import TracesOptions, analyze_traces, check_gates
     from genailog.cli.render import Renderers, emit, stderr, warn
+    from genailog.config import config_gates
     from genailog.errors import UsageError
     from genailog.ingest.spans import read_spans
     from genailog.query.filters import parse_time
@@ -246,7 +247,8 @@ def traces_command(
         raise UsageError("use either --reference or --reference-until, not both")
     options = TracesOptions(
         slow_quantile=slow_quantile, alpha=alpha, min_traces=min_traces, min_spans=min_spans,
-        min_change=min_change, top=top, trace_id=trace, gates=tuple(fail_if or ()),
+        min_change=min_change, top=top, trace_id=trace,
+        gates=tuple(fail_if or config_gates("traces")),
         reference_until=parse_time(reference_until, "--reference-until")
         if reference_until else None,
         since=parse_time(since, "--since") if since else None,
