@@ -175,6 +175,16 @@ def export_command(
     input_format: InputFormat = "auto",
     report: FormatOpt = None,
     report_format: ReportFormatOpt = None,
+    bad_answers: Annotated[
+        str, typer.Option("--bad-answers", help="promptfoo: a logged answer judged bad "
+                          "(hallucination_flag, or feedback_rating <= --bad-rating) is never "
+                          "the expected output: omit its assertion, or not-similar to "
+                          "assert the new answer is unlike it.")
+    ] = "omit",
+    bad_rating: Annotated[
+        float, typer.Option("--bad-rating", help="A feedback_rating at or below this marks "
+                            "the answer bad (2 for 1-5 stars, 0 for thumbs 0/1).")
+    ] = 2.0,
 ) -> None:
     """Export logs as an evaluation or fine-tuning dataset, with a manifest beside it.
 
@@ -202,6 +212,7 @@ def export_command(
         keep_fields=_names(keep_fields), split=parse_split(split) if split else None,
         group_by=group_by, seed=seed, overwrite=overwrite, on_invalid=on_invalid,
         input_format=input_format, command_line=_command_line(),
+        bad_answers=bad_answers, bad_rating=bad_rating,
     )
     with _sigterm_unwinds():
         result = export_dataset(paths, options)

@@ -41,8 +41,10 @@ from genailog.dataset import stream as stream_mod
 from genailog.dataset.redact import KINDS, FrameRedaction, redact_frame, resolve_fields
 from genailog.dataset.stream import RedactSpec
 from genailog.dataset.writers import (
+    BAD_ANSWER_POLICIES,
     EXAMPLE_FORMATS,
     FORMATS,
+    BadAnswers,
     usable_mask,
     write_dataset,
 )
@@ -81,6 +83,10 @@ class ExportOptions:
     on_invalid: str = "fail"
     input_format: str = "auto"
     command_line: tuple[str, ...] = ()
+    #: promptfoo: an answer judged bad (hallucination_flag, or feedback_rating at or
+    #: below ``bad_rating``) gets no similar assertion: "omit" or "not-similar".
+    bad_answers: str = "omit"
+    bad_rating: float = 2.0
 
     @property
     def dataset_format(self) -> str:
@@ -247,6 +253,9 @@ def _check_options(options: ExportOptions) -> None:
         raise UsageError("--near-threshold must be in (0, 1]")
     if options.fields and fmt in ("openai-chat", "openai-evals"):
         raise UsageError(f"--fields does not apply to {fmt}; its fields are fixed")
+    if options.bad_answers not in BAD_ANSWER_POLICIES:
+        raise UsageError(f"--bad-answers takes {' or '.join(BAD_ANSWER_POLICIES)}, not "
+                         f"{options.bad_answers!r}")
 
 
 def json_columns_of(frame: pl.DataFrame, report: ReadReport) -> frozenset[str]:
@@ -450,7 +459,9 @@ def _write_parts(parts: list[tuple[str | None, pl.DataFrame]], targets: list[Pat
                 redaction.add(done)
                 piece = done.frame
             written = write_dataset(_project(piece, options), path, options.dataset_format,
-                                    json_cols, overwrite=True, extra_vars=options.fields)
+                                    json_cols, overwrite=True, extra_vars=options.fields,
+                                    bad_answers=BadAnswers(options.bad_answers,
+                                                           options.bad_rating))
             outputs.append(_describe_output(path, part, written))
     except BaseException:
         for path in targets[:len(outputs)]:

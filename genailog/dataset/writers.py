@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -217,26 +218,60 @@ def openai_evals_line(chat: list[Message]) -> str:
 
 #: Record fields copied into a promptfoo test's metadata, for filtering in promptfoo.
 PROMPTFOO_METADATA = ("model", "prompt_id", "prompt_version", "request_id")
+#: What a promptfoo test does with a logged answer judged bad: ``omit`` writes no
+#: assertion built from it, ``not-similar`` asserts the new answer is unlike it.
+BAD_ANSWER_POLICIES: tuple[str, ...] = ("omit", "not-similar")
+SIMILAR_THRESHOLD = 0.8
+
+
+@dataclass(frozen=True)
+class BadAnswers:
+    """When a logged answer counts as judged bad, and what a promptfoo test does with it:
+    ``hallucination_flag`` true, or ``feedback_rating`` at or below ``rating_at_most``
+    (the application's scale; 2 suits 1-5 stars, 0 suits thumbs 0/1)."""
+
+    policy: str = "omit"
+    rating_at_most: float = 2.0
+
+    def reasons(self, frame: pl.DataFrame) -> list[str | None]:
+        """Per record, why its answer was judged bad, or None."""
+        flag = frame.get_column("hallucination_flag").to_list() \
+            if "hallucination_flag" in frame.columns else [None] * frame.height
+        rating = frame.get_column("feedback_rating").to_list() \
+            if "feedback_rating" in frame.columns else [None] * frame.height
+        return [self._reason(f, r) for f, r in zip(flag, rating, strict=True)]
+
+    def _reason(self, flag: Any, rating: Any) -> str | None:
+        if flag is True:
+            return "hallucination_flag"
+        if isinstance(rating, int | float) and rating <= self.rating_at_most:
+            return f"feedback_rating {rating:g} <= {self.rating_at_most:g}"
+        return None
 
 
 def promptfoo_line(
-    chat: list[Message], metadata: dict[str, Any], extra_vars: dict[str, Any]
+    chat: list[Message], metadata: dict[str, Any], extra_vars: dict[str, Any],
+    bad: str | None = None, policy: str = "omit",
 ) -> str:
     """One promptfoo test case as a YAML flow mapping (JSON is valid YAML).
 
     ``vars.prompt`` is the last user message, ``vars.system_prompt`` the system message;
     the logged answer is the expected output, checked with promptfoo's ``similar``
-    assertion, because an exact ``equals`` fails on any rewording by the model.
+    assertion, because an exact ``equals`` fails on any rewording by the model. An answer
+    judged bad (``bad`` says why) is never the expected output: ``policy`` ``omit`` leaves
+    the assertion out, ``not-similar`` asserts the opposite; ``metadata.judged_bad`` says why.
     """
     user = [m["content"] for m in chat if m["role"] == "user"][-1]
     system = [m["content"] for m in chat if m["role"] == "system"]
     variables: dict[str, Any] = {"prompt": user, **({"system_prompt": system[0]} if system else {})}
     variables.update(extra_vars)
-    test = {
-        "vars": variables,
-        "assert": [{"type": "similar", "value": chat[-1]["content"], "threshold": 0.8}],
-        "metadata": {k: v for k, v in metadata.items() if v is not None},
-    }
+    answer = chat[-1]["content"]
+    kind = "similar" if bad is None else policy
+    test: dict[str, Any] = {"vars": variables}
+    if kind != "omit":
+        test["assert"] = [{"type": kind, "value": answer, "threshold": SIMILAR_THRESHOLD}]
+    test["metadata"] = {**{k: v for k, v in metadata.items() if v is not None},
+                        **({"judged_bad": bad} if bad is not None else {})}
     return "- " + _dumps(test)
 
 
@@ -247,6 +282,7 @@ def write_examples(
     *,
     overwrite: bool,
     extra_vars: Sequence[str] = (),
+    bad_answers: BadAnswers | None = None,
 ) -> int:
     """openai-chat, openai-evals or promptfoo examples; invalid records are skipped here and
     must have been counted by the caller through :func:`usable_mask`."""
@@ -254,14 +290,24 @@ def write_examples(
     meta_cols = [c for c in PROMPTFOO_METADATA if c in frame.columns]
     metas = frame.select(meta_cols).to_dicts() if fmt == "promptfoo" else []
     extras = frame.select(extra_vars).to_dicts() if extra_vars else [{}] * frame.height
+    bad = bad_answers or BadAnswers()
+    reasons = bad.reasons(frame) if fmt == "promptfoo" else []
     line: Callable[[int, list[Message]], str] = {
         "openai-chat": lambda i, chat: openai_chat_line(chat),
         "openai-evals": lambda i, chat: openai_evals_line(chat),
-        "promptfoo": lambda i, chat: promptfoo_line(chat, metas[i], extras[i]),
+        "promptfoo": lambda i, chat: promptfoo_line(chat, metas[i], extras[i], reasons[i],
+                                                    bad.policy),
     }[fmt]
     with atomic_writer(path, overwrite=overwrite) as handle:
         if fmt == "promptfoo":
             handle.write("# promptfoo tests file, written by genailog export-dataset\n")
+            judged = sum(r is not None for r, c in zip(reasons, chats, strict=True)
+                         if c is not None)
+            if judged:
+                handle.write(f"# {judged} test(s) come from answers judged bad "
+                             "(metadata.judged_bad): " + (
+                                 "no assertion built from them" if bad.policy == "omit"
+                                 else "asserted not-similar to them") + "\n")
         lines = (line(i, chat) for i, chat in enumerate(chats) if chat is not None)
         return _write_lines(handle, lines)
 
@@ -340,10 +386,15 @@ def write_dataset(
     *,
     overwrite: bool,
     extra_vars: Sequence[str] = (),
+    bad_answers: BadAnswers | None = None,
 ) -> int:
-    """Write ``frame`` in format ``fmt``; returns the number of records written."""
+    """Write ``frame`` in format ``fmt``; returns the number of records written.
+    ``bad_answers``: how promptfoo treats answers judged bad (default: omit)."""
     if not overwrite:
         from genailog.outputs import check_target
 
         check_target(path, overwrite=False)
+    if fmt == "promptfoo":
+        return write_examples(frame, path, fmt, overwrite=True, extra_vars=extra_vars,
+                              bad_answers=bad_answers)
     return WRITERS[fmt](frame, path, json_columns, extra_vars)
