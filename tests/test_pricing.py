@@ -242,6 +242,7 @@ def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any
         cost_from_sums,
         price_keys,
         tier_rates_frame,
+        token_parts,
         token_sums,
     )
 
@@ -259,7 +260,8 @@ def test_pricing_token_sums_equals_summing_record_costs(rows: list[dict[str, Any
         .agg(pl.col("_cost").sum(), pl.col("_cost").count().alias("n"), pl.col("_unpriced").sum())
         .collect()
     )
-    sums = frame.with_columns(price_keys(table)).group_by("model", *PRICE_KEYS).agg(token_sums())
+    sums = (frame.with_columns(price_keys(table)).with_columns(token_parts())
+            .group_by("model", *PRICE_KEYS).agg(token_sums()))
     rates = tier_rates_frame(sums.select("model", *PRICE_KEYS), table)
     by_sums = (
         sums.join(rates, on=["model", *PRICE_KEYS])

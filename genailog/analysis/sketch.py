@@ -72,12 +72,10 @@ def bucket_value(key: int, relative_accuracy: float = RELATIVE_ACCURACY) -> floa
     return float(mapping(relative_accuracy).value(key))
 
 
-def bucket_counts(value: pl.Expr, relative_accuracy: float = RELATIVE_ACCURACY) -> pl.Expr:
-    """Aggregation: the sketch of a group, a list of ``{key, count}`` structs."""
-    return (
-        bucket_key(value, relative_accuracy).alias(KEY).drop_nulls()
-        .value_counts(sort=False, name=COUNT)
-    )  # fmt: skip
+def bucket_counts(keys: pl.Expr) -> pl.Expr:
+    """Aggregation over a column of :func:`bucket_key`: the sketch of a group, a list of
+    ``{key, count}`` structs."""
+    return keys.alias(KEY).drop_nulls().value_counts(sort=False, name=COUNT)
 
 
 def with_bucket_values(buckets: pl.DataFrame, relative_accuracy: float) -> pl.DataFrame:

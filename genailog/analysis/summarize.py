@@ -40,6 +40,7 @@ from genailog.pricing.cost import (
     cost_from_sums,
     price_keys,
     tier_rates_frame,
+    token_parts,
     token_sums,
 )
 from genailog.query.filters import apply_filters, check_where
@@ -69,12 +70,29 @@ _EXTREMES = {"first_timestamp": "min", "last_timestamp": "max",
 QUANTILE_MODES = ("exact", "sketch")
 
 
+def _record_columns(quantiles: str) -> list[pl.Expr]:
+    """Per record, before the group-by: the parts the partials add up, so the group-by runs
+    plain sums and counts (filtered sums per group are about twice as slow)."""
+    col = pl.col
+    both = col("input_tokens").is_not_null() & col("cached_input_tokens").is_not_null()
+    keys = ([sketch.bucket_key(col(c)).alias(f"_{c}_key") for c in _TIMED]
+            if quantiles == "sketch" else [])
+    return [
+        *token_parts(),
+        is_error().alias("_error"),
+        pl.when(both).then(col("input_tokens")).alias("_cache_base"),
+        pl.when(both).then(col("cached_input_tokens")).alias("_cache_hits"),
+        both.alias("_cache_both"),
+        *keys,
+    ]
+
+
 def _timed_partials(column: str, quantiles: str) -> list[pl.Expr]:
     col = pl.col(column)
     kept = (
         col.drop_nulls().alias(f"_{column}_values")  # exact percentiles need the values
         if quantiles == "exact"
-        else sketch.bucket_counts(col).alias(f"_{column}_sketch")
+        else sketch.bucket_counts(pl.col(f"_{column}_key")).alias(f"_{column}_sketch")
     )
     return [
         kept,
@@ -85,18 +103,17 @@ def _timed_partials(column: str, quantiles: str) -> list[pl.Expr]:
 
 
 def _partials(quantiles: str = "exact") -> list[pl.Expr]:
-    """Stage 1, over the records of each group: sums, counts, extremes, and the value lists
-    (or sketches) of latency and TTFT."""
+    """Stage 1, over the records of each group (with :func:`_record_columns`): sums,
+    counts, extremes, and the value lists (or sketches) of latency and TTFT."""
     col = pl.col
-    both = col("input_tokens").is_not_null() & col("cached_input_tokens").is_not_null()
     return [
         pl.len().cast(pl.Int64).alias("requests"),
-        is_error().sum().alias("errors"),
+        col("_error").sum().alias("errors"),
         *(col(name).sum().alias(name) for name in _SUMS),
         *(col(name).count().alias(f"{name}_count") for name in _SUMS),
-        col("input_tokens").filter(both).sum().alias("_cache_base"),
-        col("cached_input_tokens").filter(both).sum().alias("_cache_hits"),
-        both.sum().alias("cache_hit_ratio_count"),
+        col("_cache_base").sum(),
+        col("_cache_hits").sum(),
+        col("_cache_both").sum().alias("cache_hit_ratio_count"),
         *token_sums(),
         *(expr for column in _TIMED for expr in _timed_partials(column, quantiles)),
         *(col(flag).sum().alias(f"_{rate}_true") for flag, rate in _FLAGS),
@@ -383,7 +400,8 @@ def stage(frame: pl.LazyFrame, keys: list[str], table: PriceTable,
     of the records, with the rates of its model and keys (see :func:`finish`)."""
     finest = finest_keys(keys)
     needed = {name for e in _partials(quantiles) for name in e.meta.root_names()} | set(finest)
-    records = frame.with_columns(price_keys(table)).select(sorted(needed))
+    records = (frame.with_columns(price_keys(table)).with_columns(_record_columns(quantiles))
+               .select(sorted(needed)))
     return with_rates(_stage_one(records, finest, quantiles), table)
 
 
@@ -481,8 +499,9 @@ def result_from(partials: pl.DataFrame, by: list[str], window: str | None,
     return SummaryResult(
         by=by,
         window=window,
-        groups=[_row(r, keys) for r in groups.to_dicts()],
-        total=_row(total.row(0, named=True), []),
+        # only the metrics become Python objects (never the value lists)
+        groups=[_row(r, keys) for r in groups.select(*keys, *METRICS).to_dicts()],
+        total=_row(total.select(METRICS).row(0, named=True), []),
         unpriced_models=_unpriced(priced),
         skipped_records=skipped,
         prices=prices,

@@ -16,9 +16,9 @@ cost, never $0, and is flagged so the caller can list it.
 Records of one model with the same *price keys* (:func:`price_keys`: the prompt-size tier
 and the off-peak flags, both plain expressions) share their rates. Two equivalent forms
 follow: :func:`with_cost` prices each record (rates looked up once per distinct model and
-keys in each batch); :func:`token_sums` and :func:`cost_from_sums` price the token sums of
-a group of one model and one set of keys after aggregation, which is what ``summarize``
-uses since it keeps Python out of the per-record path.
+keys in each batch); :func:`token_parts`, :func:`token_sums` and :func:`cost_from_sums`
+price the token sums of a group of one model and one set of keys after aggregation, which
+is what ``summarize`` uses since it keeps Python out of the per-record path.
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ def tier_expr(table: PriceTable) -> pl.Expr:
 
 def _in_window(window: OffPeakWindow, zone: str | None) -> pl.Expr:
     stamp = pl.col("timestamp")
-    minutes = stamp.dt.hour().cast(pl.Int32) * 60 + stamp.dt.minute().cast(pl.Int32)
+    # minute of the UTC day and ISO weekday by integer arithmetic on the epoch (1970-01-01
+    # was a Thursday): 3x faster than dt.hour/minute/weekday, equal for UTC timestamps
+    epoch = stamp.dt.epoch("us")
+    minutes = ((epoch // 60_000_000) % 1440).cast(pl.Int32)
     inside = pl.lit(False)
     for start, end in window.spans:
         if start < end:
@@ -58,8 +61,10 @@ def _in_window(window: OffPeakWindow, zone: str | None) -> pl.Expr:
         else:
             inside = inside | (minutes >= start) | (minutes < end)
     if window.weekdays is not None:
-        local = stamp.dt.convert_time_zone(zone) if zone else stamp
-        inside = inside & local.dt.weekday().is_in(sorted(window.weekdays))
+        weekday = ((epoch // 86_400_000_000 + 3) % 7 + 1).cast(pl.Int8)
+        if zone:
+            weekday = stamp.dt.convert_time_zone(zone).dt.weekday()
+        inside = inside & weekday.is_in(sorted(window.weekdays))
     return inside
 
 
@@ -162,13 +167,14 @@ def with_cost(frame: pl.LazyFrame, table: PriceTable) -> pl.LazyFrame:
     )
 
 
-def token_sums() -> list[pl.Expr]:
-    """Aggregations giving the token sums :func:`cost_from_sums` prices.
+_TOKEN_PARTS = ("_tok_uncached", "_tok_cached", "_tok_written", "_tok_output", "_tok_reasoning")
 
-    The sums run over the records that need pricing (no reported cost, both token counts
-    logged), with each record's parts clipped as in :func:`computed_cost`; cost is linear
-    in them within one model and one set of price keys.
-    """
+
+def token_parts() -> list[pl.Expr]:
+    """Per record: the token counts :func:`token_sums` adds, each null unless the record
+    needs pricing (no reported cost, both token counts logged), with each record's parts
+    clipped as in :func:`computed_cost`. Computed before the group-by, so the group-by
+    runs plain sums (about twice as fast as filtered sums per group)."""
     col = pl.col
     needs_price = (
         col("cost_usd").is_null() & col("input_tokens").is_not_null()
@@ -179,13 +185,22 @@ def token_sums() -> list[pl.Expr]:
     reasoning = col("reasoning_tokens").fill_null(0)
     uncached = (col("input_tokens") - cached - written).clip(lower_bound=0)
     text_output = (col("output_tokens") - reasoning).clip(lower_bound=0)
+    parts = (uncached, cached, written, text_output, reasoning)
     return [
-        uncached.filter(needs_price).sum().alias("_tok_uncached"),
-        cached.filter(needs_price).sum().alias("_tok_cached"),
-        written.filter(needs_price).sum().alias("_tok_written"),
-        text_output.filter(needs_price).sum().alias("_tok_output"),
-        reasoning.filter(needs_price).sum().alias("_tok_reasoning"),
-        needs_price.sum().alias("_tok_records"),
+        *(pl.when(needs_price).then(part).alias(name)
+          for part, name in zip(parts, _TOKEN_PARTS, strict=True)),
+        needs_price.alias("_tok_records"),
+    ]
+
+
+def token_sums() -> list[pl.Expr]:
+    """Aggregations giving the token sums :func:`cost_from_sums` prices, over the columns
+    of :func:`token_parts`; cost is linear in them within one model and one set of price
+    keys."""
+    col = pl.col
+    return [
+        *(col(name).sum() for name in _TOKEN_PARTS),
+        col("_tok_records").sum(),
         col("cost_usd").is_null().sum().alias("_cost_missing"),
         col("cost_usd").sum().alias("_cost_reported"),
         col("cost_usd").count().alias("cost_reported_count"),
