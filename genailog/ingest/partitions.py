@@ -72,8 +72,8 @@ class PartitionReport:
     def message(self) -> str | None:
         if not self.skipped:
             return None
-        return (f"{self.skipped:,} of {self.files:,} file(s) skipped unopened: "
-                f"{' and '.join(self.by)} exclude their partitions ({', '.join(self.keys)})")
+        return (f"{self.skipped:,} of {self.files:,} file(s) skipped unopened: their "
+                f"partitions ({', '.join(self.keys)}) are excluded by {' and '.join(self.by)}")
 
 
 def values_of(source: Source) -> Values:
