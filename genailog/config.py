@@ -189,10 +189,14 @@ def _check_key(path: Path, name: str, key: str, value: Any,
         raise UsageError(f"{path}: unknown setting {name}{hint}; see docs/config.md")
     kinds = known[key]
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        names = " or ".join(k.__name__.replace("str", "string") for k in kinds)
-        raise UsageError(f"{path}: {name} must be a {names}")
+        names = " or ".join(_TYPE_NAMES[k] for k in kinds)
+        raise UsageError(f"{path}: {name} must be {names}")
     if isinstance(value, list) and not all(isinstance(v, str) for v in value):
         raise UsageError(f"{path}: {name} must be a list of strings")
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               list: "a list", dict: "a table"}
 
 
 def config_gates(command: str, start: Path | None = None) -> list[str]:
