@@ -246,3 +246,50 @@ def test_junit_parses_and_counts(cases: list[tuple[str, str]]) -> None:
     assert int(root.get("failures", "-1")) == sum(c.failed for c in checks)
     assert len(root.findall(".//failure")) == sum(c.failed for c in checks)
     assert len(root.findall(".//skipped")) == sum(c.status == "skipped" for c in checks)
+
+
+def test_junit_of_diff_prompts_and_drift(tmp_path: Path) -> None:
+    schema = junit_schema()
+    logs = str(ROOT / "sample_logs" / "week1.jsonl")
+    diff = step("diff-prompts", logs, str(ROOT / "sample_logs" / "week2.jsonl"),
+                "--baseline", "v1", "--candidate", "v2", "--metrics", "latency_ms,error_rate",
+                "--resamples", "200", "-q", "--output", str(tmp_path / "d.xml"),
+                "--output", str(tmp_path / "d.json"))
+    data = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    schema.validate(str(tmp_path / "d.xml"))
+    cases = ET.parse(tmp_path / "d.xml").getroot().findall(".//testcase")
+    assert len(cases) == len(data["metrics"])  # each metric one test case
+    failures = [c.get("name") for c in cases if c.find("failure") is not None]
+    assert failures == [m["metric"] if m["statistic"] == "rate" else
+                        f"{m['metric']} {m['statistic']}" for m in data["metrics"]
+                        if m["regression"]]
+    assert diff.exit_code == (1 if failures else 0), diff.output
+
+    drift = step("drift", logs, "--features", "latency_ms,model", "--window", "1d", "-q",
+                 "--output", str(tmp_path / "w.xml"), "--output", str(tmp_path / "w.json"))
+    data = json.loads((tmp_path / "w.json").read_text(encoding="utf-8"))
+    schema.validate(str(tmp_path / "w.xml"))
+    root = ET.parse(tmp_path / "w.xml").getroot()
+    drifted = sum(f["drifted"] for w in data["windows"] if w["judged"] for f in w["features"])
+    assert int(root.get("failures", "-1")) == drifted
+    judged = [w for w in data["windows"] if w["judged"]]
+    assert len(root.findall(".//testcase")) == sum(len(w["features"]) for w in judged) + \
+        len(data["windows"]) - len(judged)
+    assert drift.exit_code == (1 if data["drifted"] else 0), drift.output
+
+
+def test_thin_artifacts_fail_when_a_verdict_is_asked(tmp_path: Path) -> None:
+    logs = write_jsonl(tmp_path / "a.jsonl", [
+        base_record(prompt_version=v, latency_ms=10 + i) for v in ("v1", "v2") for i in range(5)])
+    args = ["diff-prompts", str(logs), "--baseline", "v1", "--candidate", "v2", "-q"]
+    assert step(*args).exit_code == 0  # reported, not judged
+    strict = step(*args, "--fail-on-insufficient")
+    assert strict.exit_code == 1, strict.output
+    assert strict.stderr.startswith("insufficient data: ") and strict.stderr.count("\n") == 1
+    days = write_jsonl(tmp_path / "d.jsonl", [
+        base_record(timestamp=f"2026-01-0{day}T10:00:0{i}Z", latency_ms=10 + i)
+        for day, n in ((1, 6), (2, 3)) for i in range(n)])
+    drift = ["drift", str(days), "--features", "latency_ms", "--min-records", "5", "-q"]
+    thin = step(*drift)
+    assert thin.exit_code == 1 and "no window could be judged" in thin.stderr, thin.output
+    assert step(*drift, "--allow-empty").exit_code == 0
