@@ -140,6 +140,11 @@ def test_a_summary_json_reference_gives_the_same_deltas_as_its_logs(
     from_logs = json.loads(_cli(str(head), "--reference", str(main), "--by", "model",
                                 "--format", "json").stdout)
     assert from_json["reference"]["source"] == "summary"
+    stamped = tmp_path / "main.json"  # what --output writes: the summary and a stamp
+    assert _cli(str(main), "--by", "model", "--output", str(stamped), "--quiet").exit_code == 0
+    from_output = json.loads(_cli(str(head), "--reference", str(stamped), "--by", "model",
+                                  "--format", "json").stdout)
+    assert from_output["reference"] == from_json["reference"]
     assert from_json["reference"]["groups"] == from_logs["reference"]["groups"]
     assert from_json["reference"]["total"] == from_logs["reference"]["total"]
 
