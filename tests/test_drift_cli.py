@@ -99,6 +99,7 @@ def test_every_score_column_names_its_statistic_and_the_legend_its_threshold(
     table = run(str(logs["changed"]), "--method", "latency_ms=ks", "--threshold",
                 "ks=0.15").stdout
     assert "latency_ms KS D" in table and "latency_ms ┃" not in table
+    assert "…" not in table.split("reference (")[0]  # no title or date cut, even at 80 columns
     assert "KS D = Kolmogorov-Smirnov statistic D (threshold 0.15)" in table
     assert "! = drifted: score at or above its threshold" in table
     markdown = run(str(logs["changed"]), "--format", "markdown").stdout

@@ -165,7 +165,7 @@ def _print_examples(changes: dict[str, Any]) -> None:
                 stdout.print(f"  {label}: {esc(case[key])}")
 
 
-def _print_wide(table: Table) -> None:
+def print_wide(table: Table) -> None:
     """Print at the table's natural width, even when stdout is a narrow pipe (CI logs)."""
     from rich.measure import Measurement
 
@@ -279,6 +279,6 @@ def diff_prompts_command(
 
 
 def _print_all(data: dict[str, Any]) -> None:
-    _print_wide(render_table(data))
+    print_wide(render_table(data))
     if data["paired_changes"]:
         _print_examples(data["paired_changes"])
