@@ -39,7 +39,7 @@ from genailog.query.filters import apply_filters
 FORMAT = "genailog.diff-prompts-partial"
 PARTIAL_VERSION = 1
 _SIDE, _KEY = "__side", "__key"
-_SUM, _COUNT = "::sum", "::n"
+_ROWS = "__rows"
 
 #: What the merged JSON says about how each statistic was obtained.
 MERGE_NOTE = {
@@ -51,6 +51,16 @@ MERGE_NOTE = {
     "kept_per_part": "per version, the values of each numeric metric (paired: per key "
                      "sums, counts, flags, first prompt and response)",
 }
+
+
+@dataclass(frozen=True)
+class MergedDiffResult(DiffResult):
+    """A comparison finished from partials: its JSON also says how (``merge``)."""
+
+    merge: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "merge": dict(self.merge or {})}
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,7 @@ class DiffPartial:
         effects = compare._effects(opts, metrics)
         changes, n_matched = None, None
         if opts.pair_on:
-            matched = _matched(self.pairs, metrics)
+            matched = _matched(self.pairs, metrics, (self.baseline, self.candidate))
             rows = compare._compare_paired(matched, metrics, opts)
             changes = compare._paired_changes(matched, metrics, opts.examples)
             n_matched = matched.height
@@ -127,11 +137,11 @@ class DiffPartial:
         adjusted = stats.adjust_pvalues([r.p_value for r in rows], opts.correction)
         rows = [compare._finalize(r, p, opts.alpha, effects[r.metric])
                 for r, p in zip(rows, adjusted, strict=True)]
-        return DiffResult(self.baseline, self.candidate, opts.version_field, opts.pair_on,
-                          self.version_counts[self.baseline],
-                          self.version_counts[self.candidate], n_matched, opts.alpha,
-                          opts.correction, opts.seed, opts.resamples, rows, changes,
-                          merge_inputs(self.inputs))
+        return MergedDiffResult(
+            self.baseline, self.candidate, opts.version_field, opts.pair_on,
+            self.version_counts[self.baseline], self.version_counts[self.candidate],
+            n_matched, opts.alpha, opts.correction, opts.seed, opts.resamples, rows, changes,
+            merge_inputs(self.inputs), merge={"parts": self.parts, **MERGE_NOTE})
 
     def _arrays(self, metric: Metric) -> tuple[stats.FloatArray, stats.FloatArray]:
         return (_array(self.sides.get("baseline", {}).get(metric.name), metric.kind),
@@ -140,11 +150,12 @@ class DiffPartial:
     def _has_values(self, metric: Metric) -> bool:
         if self.options.pair_on:
             assert self.pairs is not None
-            column = metric.name + (_COUNT if metric.kind == "numeric" else "")
-            return column in self.pairs.columns and bool(
-                self.pairs[column].drop_nulls().cast(pl.Float64).sum() > 0
-                if metric.kind == "numeric" else self.pairs[column].null_count()
-                < self.pairs.height)
+            if metric.name not in self.pairs.columns:
+                return False
+            column = self.pairs[metric.name]
+            if metric.kind == "numeric":
+                column = column.explode()
+            return column.null_count() < column.len()
         a, b = self._arrays(metric)
         return len(a) + len(b) > 0
 
@@ -269,43 +280,58 @@ def _side_values(rows: pl.DataFrame, metrics: list[Metric]) -> dict[str, Any]:
 
 
 def _pair_aggs(metrics: list[Metric], merged: bool) -> list[pl.Expr]:
-    aggs: list[pl.Expr] = []
+    """Numbers kept per key as the list of every repeat's value (so the merge averages
+    them exactly as the whole input does), flags as any-true, the first texts."""
+    aggs: list[pl.Expr] = [pl.col(_ROWS).sum() if merged else pl.len().alias(_ROWS)]
     for m in metrics:
         if m.kind == "rate":
             aggs.append(pl.col(m.name).max())
-        elif merged:
-            aggs += [pl.col(m.name + _SUM).sum(), pl.col(m.name + _COUNT).sum()]
         else:
-            aggs += [pl.col(m.name).sum().alias(m.name + _SUM),
-                     pl.col(m.name).count().cast(pl.Int64).alias(m.name + _COUNT)]
+            aggs.append(pl.col(m.name).explode() if merged else pl.col(m.name))
     return [*aggs, pl.col("prompt").drop_nulls().first(),
             pl.col("response").drop_nulls().first()]
 
 
 def _pairs(rows: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
-    """Per (side, key): sums and counts of numbers, any-true of flags, first texts."""
+    """Per (side, key): every repeat's numbers, any-true of flags, first texts."""
     return (rows.filter(pl.col(_KEY).is_not_null())
             .group_by(_SIDE, _KEY, maintain_order=True).agg(*_pair_aggs(metrics, False)))
+
+
+def _numbers(frame: pl.DataFrame) -> set[str]:
+    return {n for n, t in frame.schema.items() if isinstance(t, pl.List)}
+
+
+def _padded(frame: pl.DataFrame, numbers: set[str]) -> pl.DataFrame:
+    """A part lacking a metric (an eval score it never saw) gets nulls, one per repeat."""
+    missing = sorted(numbers - set(frame.columns))
+    return frame.with_columns(pl.lit(None, dtype=pl.Float64).repeat_by(pl.col(_ROWS))
+                              .cast(pl.List(pl.Float64)).alias(n) for n in missing)
 
 
 def _merge_pairs(a: pl.DataFrame | None, b: pl.DataFrame | None) -> pl.DataFrame | None:
     if a is None or b is None:
         return a if b is None else b
-    both = pl.concat([a, b], how="diagonal_relaxed")
-    names = {c.removesuffix(_SUM).removesuffix(_COUNT) for c in both.columns} - {
-        _SIDE, _KEY, "prompt", "response"}
-    metrics = [Metric(n, "numeric" if n + _SUM in both.columns else "rate", False, (),
-                      pl.col(n)) for n in sorted(names)]
+    numbers = _numbers(a) | _numbers(b)
+    both = pl.concat([_padded(a, numbers), _padded(b, numbers)], how="diagonal_relaxed")
+    names = set(both.columns) - {_SIDE, _KEY, _ROWS, "prompt", "response"}
+    metrics = [Metric(n, "numeric" if n in numbers else "rate", False, (), pl.col(n))
+               for n in sorted(names)]
     return both.group_by(_SIDE, _KEY, maintain_order=True).agg(*_pair_aggs(metrics, True))
 
 
-def _matched(pairs: pl.DataFrame | None, metrics: list[Metric]) -> pl.DataFrame:
-    """The frame compare's paired functions take: one row per key present on both sides."""
+def _matched(pairs: pl.DataFrame | None, metrics: list[Metric],
+             versions: tuple[str, str]) -> pl.DataFrame:
+    """The frame compare's paired functions take: one row per key present on both sides,
+    numbers averaged over repeats by the same polars mean as on the whole input."""
     assert pairs is not None
-    cols = [(pl.col(m.name + _SUM) / pl.col(m.name + _COUNT)).alias(m.name)
-            if m.kind == "numeric" else pl.col(m.name) for m in metrics]
-    sides = [pairs.filter(pl.col(_SIDE) == side).select(_KEY, *cols, "prompt", "response")
-             for side in ("baseline", "candidate")]
+    numbers = [m.name for m in metrics if m.kind == "numeric"]
+    aggs = [pl.col(m.name).mean() if m.kind == "numeric" else pl.col(m.name).first()
+            for m in metrics]
+    sides = [pairs.filter(pl.col(_SIDE) == version).explode(numbers)
+             .group_by(_KEY, maintain_order=True)
+             .agg(*aggs, pl.col("prompt").first(), pl.col("response").first())
+             for version in versions]
     return sides[0].join(sides[1], on=_KEY, how="inner", suffix="__cand").sort(_KEY)
 
 

@@ -144,6 +144,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("report", "report", "report_command"),
     ("traces", "traces", "traces_command"),
     ("retrieval", "retrieval", "retrieval_command"),
+    ("config", "config", "config_command"),
+    ("merge", "merge", "merge_command"),
 ]
 
 

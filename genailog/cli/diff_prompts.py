@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from genailog.cli.options import (
+    Engine,
     Format,
     InputFormat,
     OnInvalid,
+    PartialOut,
     Paths,
     ReportFormat,
     Seed,
@@ -25,6 +27,8 @@ from genailog.cli.options import (
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from genailog.analysis.compare import DiffResult
 
 _HEADERS = ("metric", "baseline", "candidate", "delta", "CI", "p", "p adj", "test",
             "n base/cand", "result")  # fmt: skip
@@ -165,7 +169,7 @@ def _print_examples(changes: dict[str, Any]) -> None:
                 stdout.print(f"  {label}: {esc(case[key])}")
 
 
-def print_wide(table: Table) -> None:
+def _print_wide(table: Table) -> None:
     """Print at the table's natural width, even when stdout is a narrow pipe (CI logs)."""
     from rich.measure import Measurement
 
@@ -228,6 +232,8 @@ def diff_prompts_command(
         "--fail-on-insufficient", help="Exit 1 when a metric has too little data to judge "
         "(by default it is reported and skipped), so an empty or thin PR artifact cannot "
         "pass.")] = False,
+    engine: Engine = None,
+    partial_out: PartialOut = None,
 ) -> None:
     """Is the candidate prompt version worse than the baseline? Exit 1 on a regression.
 
@@ -241,11 +247,9 @@ def diff_prompts_command(
         diff_prompts,
         parse_min_effect,
     )
-    from genailog.cli.render import Renderers, emit, esc, stderr
     from genailog.config import config_default
     from genailog.ingest import read_logs
     from genailog.query.filters import check_where
-    from genailog.render.checks import diff_checks
 
     options = DiffOptions(
         version_field=version_field, metrics=split_names(metrics) or None, pair_on=pair_on,
@@ -256,18 +260,41 @@ def diff_prompts_command(
     )
     check_where(where)  # before any log is opened
     check_sides(baseline, candidate, reference=bool(reference))
-    logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
-    main = (read_logs(reference, on_invalid=on_invalid, input_format=input_format)
-            if reference else None)
-    result = diff_prompts(logs.frame, baseline, candidate, options,
-                          report=logs.report.to_dict(),
-                          reference=main.frame if main else None,
-                          reference_report=main.report.to_dict() if main else None)
-    data = result.to_dict()
+    if partial_out is not None:  # this part's partial only (genailog merge compares)
+        from genailog.cli.engine_run import write_diff_partial
+
+        write_diff_partial(partial_out, paths, baseline, candidate, options,
+                           reference=reference, on_invalid=on_invalid,
+                           input_format=input_format)
+        return
+    if engine is not None:  # per file on a cluster, merged: the same answer
+        from genailog.cli.engine_run import diff_on_engine
+
+        result = diff_on_engine(engine, paths, baseline, candidate, options,
+                                reference=reference, on_invalid=on_invalid,
+                                input_format=input_format)
+    else:
+        logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+        main = (read_logs(reference, on_invalid=on_invalid, input_format=input_format)
+                if reference else None)
+        result = diff_prompts(logs.frame, baseline, candidate, options,
+                              report=logs.report.to_dict(),
+                              reference=main.frame if main else None,
+                              reference_report=main.report.to_dict() if main else None)
     strict = config_default("diff-prompts", "fail_on_insufficient", fail_on_insufficient, False)
+    show_diff(result, fmt.value, strict)
+
+
+def show_diff(result: DiffResult, fmt: str, strict: bool = False) -> None:
+    """Render a comparison (also ``genailog merge``'s); exit 1 on a regression, and with
+    ``strict`` on a metric left unjudged."""
+    from genailog.cli.render import Renderers, emit, esc, stderr
+    from genailog.render.checks import diff_checks
+
+    data = result.to_dict()
     emit("diff-prompts", data, Renderers(lambda: _print_all(data), render_markdown,
                                          checks=lambda d: list(diff_checks(d, strict))),
-         fmt.value)
+         fmt)
     if result.regressions:
         stderr.print("[bold red]regression:[/] " + esc(", ".join(data["regressions"])))
         raise typer.Exit(1)
@@ -279,6 +306,6 @@ def diff_prompts_command(
 
 
 def _print_all(data: dict[str, Any]) -> None:
-    print_wide(render_table(data))
+    _print_wide(render_table(data))
     if data["paired_changes"]:
         _print_examples(data["paired_changes"])

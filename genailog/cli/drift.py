@@ -6,15 +6,17 @@ imported inside the command so ``genailog --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from genailog.cli.options import (
     AllowEmpty,
+    Engine,
     Format,
     InputFormat,
     OnInvalid,
+    PartialOut,
     Paths,
     ReportFormat,
     Seed,
@@ -24,6 +26,9 @@ from genailog.cli.options import (
     split_names,
 )  # fmt: skip
 from genailog.errors import UsageError
+
+if TYPE_CHECKING:
+    from genailog.analysis.drift import DriftResult
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
@@ -170,7 +175,7 @@ def render_table(data: dict[str, Any]) -> Any:
                   caption_justify="left")
     for title in ("window", "records", "verdict", *(_title(data, n) for n in names)):
         table.add_column(esc(title), justify="left" if title in ("window", "verdict")
-                         else "right", no_wrap=True)
+                         else "right")
     for window in data["windows"]:
         by_name = {f["feature"]: f for f in window["features"]}
         cells = []
@@ -254,6 +259,8 @@ def drift_command(
     on_invalid: OnInvalid = "fail",
     input_format: InputFormat = "auto",
     allow_empty: AllowEmpty = False,
+    engine: Engine = None,
+    partial_out: PartialOut = None,
 ) -> None:
     """Compare each time window with a reference and say what drifted. Exit 1 on drift.
 
@@ -261,7 +268,6 @@ def drift_command(
     """
     from genailog.analysis.drift import DriftOptions
     from genailog.api import detect_drift
-    from genailog.cli.render import Renderers, emit, stderr
     from genailog.config import config_default
 
     options = DriftOptions(
@@ -272,25 +278,47 @@ def drift_command(
     )
     if reference and options.reference_window:
         raise UsageError("use either --reference or --reference-window, not both")
-    result = detect_drift(paths, reference=reference or None, options=options, where=where,
-                          since=since, until=until, on_invalid=on_invalid,
-                          input_format=input_format)
+    if partial_out is not None:  # this part's partial only (genailog merge judges)
+        from genailog.cli.engine_run import write_drift_partial
+
+        write_drift_partial(partial_out, paths, options, reference=reference or None,
+                            where=where, since=since, until=until, on_invalid=on_invalid,
+                            input_format=input_format)
+        return
+    if engine is not None:  # per file on a cluster, merged: the same answer
+        from genailog.cli.engine_run import drift_on_engine
+
+        result = drift_on_engine(engine, paths, options, reference=reference or None,
+                                 where=where, since=since, until=until,
+                                 on_invalid=on_invalid, input_format=input_format)
+    else:
+        result = detect_drift(paths, reference=reference or None, options=options,
+                              where=where, since=since, until=until, on_invalid=on_invalid,
+                              input_format=input_format)
+    show_drift(result, fmt.value, config_default("drift", "allow_empty", allow_empty, False))
+
+
+def show_drift(result: DriftResult, fmt: str, allow_empty: bool = False) -> None:
+    """Render a drift result (also ``genailog merge``'s); exit 1 on drift, or when no
+    window could be judged unless ``allow_empty``."""
+    from genailog.cli.render import Renderers, emit, stderr
+
     data = result.to_dict()
-    emit("drift", data, Renderers(lambda: _print_table(data), render_markdown), fmt.value)
+    emit("drift", data, Renderers(lambda: _print_table(data), render_markdown), fmt)
     summary = data["summary"]
     stderr.print(f"drift: {summary['drifted']} of {summary['judged']} judged windows drifted")
     if result.drifted:
         raise typer.Exit(1)
-    if not summary["judged"] and not config_default("drift", "allow_empty", allow_empty, False):
+    if not summary["judged"] and not allow_empty:
         stderr.print(f"[bold red]drift: no window could be judged[/] (each under --min-records "
-                     f"{min_records:,}); pass --allow-empty to accept that")
+                     f"{data['settings']['min_records']:,}); pass --allow-empty to accept "
+                     "that")
         raise typer.Exit(1)
 
 
 def _print_table(data: dict[str, Any]) -> None:
-    from genailog.cli.diff_prompts import print_wide
-    from genailog.cli.render import write_text
+    from genailog.cli.render import stdout, write_text
 
-    print_wide(render_table(data))  # titles and dates whole, even in a narrow CI log
+    stdout.print(render_table(data))
     for line in moved(data):
         write_text(line)

@@ -49,6 +49,12 @@ Prices = Annotated[
                  "model_prices_and_context_window.json format (USD per token)."),
 ]
 OutPath = Annotated[Path, typer.Option("--out", help="Output file.")]
+PartialOut = Annotated[
+    Path | None,
+    typer.Option("--partial-out", help="Write this input's mergeable partial result to this "
+                 "JSON file instead of the result; `genailog merge` finishes parts.",
+                 show_default=False),
+]
 Engine = Annotated[
     str | None,
     typer.Option("--engine", help="Compute per file on a Dask cluster and merge (same "

@@ -16,6 +16,7 @@ import typer
 
 from genailog.cli.options import (
     AllowEmpty,
+    Engine,
     InputFormat,
     MinRecords,
     OnInvalid,
@@ -461,6 +462,7 @@ def summarize_command(
                      "DDSketch buckets within 1% (sketch: memory flat in the number of "
                      "records, and partials that merge)."),
     ] = QuantileMode.exact,
+    engine: Engine = None,
     partial_out: Annotated[
         Path | None,
         typer.Option("--partial-out", help="Also write the mergeable partial result to this "
@@ -479,9 +481,7 @@ def summarize_command(
     Example: genailog summarize logs/ --by model --window 1d --fail-if "latency_ms_p95 > 2000"
     """
     from genailog.api import summarize
-    from genailog.cli.render import Renderers, emit, esc, stderr
     from genailog.config import config_default, config_gates
-    from genailog.render.checks import gate_lines
 
     if reference:  # PR against main: deltas per group (genailog.analysis.reference)
         from genailog.cli.summarize_reference import summarize_reference_command
@@ -496,28 +496,49 @@ def summarize_command(
             raise typer.Exit(1)
         return
     order = parse_sort(sort, split_names(by), top)
-    result: SummaryResult = summarize(
-        paths,
-        by=split_names(by),
-        window=window,
-        where=where,
-        since=since,
-        until=until,
-        prices=config_default("summarize", "prices", prices, None),
-        fail_if=fail_if or config_gates("summarize"),
-        on_invalid=on_invalid,
-        input_format=input_format,
-        top=None if sort else top,
-        safety=safety,
-        allow_empty=config_default("summarize", "allow_empty", allow_empty, False),
-        min_records=config_default("summarize", "min_records", min_records, 0),
-        quantiles=quantiles.value,
-    )
+    if engine is not None:  # per file on a cluster, merged: the same answer
+        from genailog.cli.engine_run import summarize_on_engine
+
+        result = summarize_on_engine(
+            engine, paths, safety=safety, on_invalid=on_invalid, input_format=input_format,
+            fail_if=fail_if or config_gates("summarize"), top=None if sort else top,
+            allow_empty=config_default("summarize", "allow_empty", allow_empty, False),
+            min_records=config_default("summarize", "min_records", min_records, 0),
+            by=split_names(by), window=window, where=where, since=since, until=until,
+            prices=config_default("summarize", "prices", prices, None),
+            quantiles=quantiles.value)
+    else:
+        result = summarize(
+            paths,
+            by=split_names(by),
+            window=window,
+            where=where,
+            since=since,
+            until=until,
+            prices=config_default("summarize", "prices", prices, None),
+            fail_if=fail_if or config_gates("summarize"),
+            on_invalid=on_invalid,
+            input_format=input_format,
+            top=None if sort else top,
+            safety=safety,
+            allow_empty=config_default("summarize", "allow_empty", allow_empty, False),
+            min_records=config_default("summarize", "min_records", min_records, 0),
+            quantiles=quantiles.value,
+        )
     if partial_out is not None and result.partial is not None:
         result.partial.write(partial_out)
-    data = sort_groups(result.to_dict(), order, top if order else None)
+    show_summary(result, fmt.value, order, top if order else None)
+
+
+def show_summary(result: SummaryResult, fmt: str, order: tuple[str, bool] | None = None,
+                 top: int | None = None) -> None:
+    """Render a summary (also ``genailog merge``'s), say failed gates, exit 1 on them."""
+    from genailog.cli.render import Renderers, emit, esc, stderr
+    from genailog.render.checks import gate_lines
+
+    data = sort_groups(result.to_dict(), order, top)
     emit("summarize", data, Renderers(lambda: _print_tables(data), render_markdown,
-                                      render_csv), fmt.value)
+                                      render_csv), fmt)
     for gate in data["gates"]:
         for line in gate_lines(gate) if not gate["passed"] else []:
             stderr.print(f"[bold red]{esc(line)}[/]")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -77,6 +77,12 @@ class DriftPartial:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     reference_inputs: list[dict[str, Any]] = field(default_factory=list)
     parts: int = 1
+    #: How many of the parts were separate reference logs (role "reference").
+    reference_parts: int = 0
+
+    def __post_init__(self) -> None:
+        if self.role == "reference" and not self.reference_parts:
+            self.reference_parts = self.parts
 
     def finalize(self) -> DriftResult:
         """The drift result of the merged parts."""
@@ -88,7 +94,8 @@ class DriftPartial:
                 "since": self.since, "until": self.until,
                 "plans": [list(p) for p in self.plans], "rows": encode(self.rows),
                 "counts": encode(self.counts), "inputs": self.inputs,
-                "reference_inputs": self.reference_inputs, "parts": self.parts}
+                "reference_inputs": self.reference_inputs, "parts": self.parts,
+                "reference_parts": self.reference_parts}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
@@ -109,7 +116,8 @@ class DriftPartial:
                        [(str(f), str(k), str(m), float(t)) for f, k, m, t in data["plans"]],
                        decode(data["rows"], what), decode(data["counts"], what), role,
                        list(data.get("inputs") or []),
-                       list(data.get("reference_inputs") or []), int(data.get("parts", 1)))
+                       list(data.get("reference_inputs") or []), int(data.get("parts", 1)),
+                       int(data.get("reference_parts", 0)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"{what}: malformed drift partial ({exc!r})") from None
 
@@ -179,7 +187,7 @@ def merge(parts: Sequence[DriftPartial]) -> DriftPartial:
     for part in parts[1:]:
         _same(first, part)
     ordered = [p for p in parts if p.role == "reference"] + [
-        p for p in parts if p.role == "logs"]
+        p for p in parts if p.role == "logs"]  # a merged part with both keeps its order
     counts = pl.concat([p.counts for p in ordered], how="vertical_relaxed")
     counts = counts.group_by("_ref", _START, "feature", "label", maintain_order=True).agg(
         pl.col("count").sum())
@@ -188,7 +196,7 @@ def merge(parts: Sequence[DriftPartial]) -> DriftPartial:
                         pl.concat([p.rows for p in ordered], how="vertical_relaxed"), counts,
                         role, [r for p in ordered for r in p.inputs],
                         [r for p in ordered for r in p.reference_inputs],
-                        sum(p.parts for p in parts))
+                        sum(p.parts for p in parts), sum(p.reference_parts for p in parts))
 
 
 def _same(a: DriftPartial, b: DriftPartial) -> None:
@@ -202,8 +210,7 @@ def _same(a: DriftPartial, b: DriftPartial) -> None:
 
 def _finalize(part: DriftPartial) -> DriftResult:
     options = part.options
-    has_reference = part.role == "reference" or bool(part.reference_inputs)
-    split_ = _split_of(part, has_reference)
+    split_ = _split_of(part, part.reference_parts > 0)
     ref = pl.col("_ref")
     if split_.source == "first_window":
         ref = pl.col(_START) == pl.lit(split_.start, dtype=pl.Datetime("us", "UTC"))
@@ -220,7 +227,8 @@ def _finalize(part: DriftPartial) -> DriftResult:
         logs, reference = merge_inputs(part.inputs), merge_inputs(part.reference_inputs)
         inputs = {"logs": logs, "reference": reference,
                   "skipped": sum((r or {}).get("skipped", 0) for r in (logs, reference))}
-    return judge(data, plans, options, split_, inputs, _counts_of(part.counts, ref, split_))
+    result = judge(data, plans, options, split_, inputs, _counts_of(part.counts, ref, split_))
+    return replace(result, merge={"parts": part.parts, **MERGE_NOTE})
 
 
 def _split_of(part: DriftPartial, has_reference: bool) -> Split:

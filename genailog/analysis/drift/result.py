@@ -112,6 +112,8 @@ class DriftResult:
     settings: dict[str, Any]
     skipped_features: list[dict[str, str]] = field(default_factory=list)
     input: dict[str, Any] | None = None
+    #: Set when merged from partial results: what merged exactly, what was recomputed.
+    merge: dict[str, Any] | None = None
 
     @property
     def drifted(self) -> bool:
@@ -132,4 +134,5 @@ class DriftResult:
             "skipped_records": self.input["skipped"] if self.input else 0,
             "input": self.input,
             "windows": [w.to_dict() for w in self.windows],
+            **({"merge": self.merge} if self.merge is not None else {}),
         }
