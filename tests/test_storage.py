@@ -310,3 +310,19 @@ def test_a_missing_filesystem_package_names_its_extra(monkeypatch: pytest.Monkey
         read_logs("gs://bucket/logs/")
     with pytest.raises(InputError, match="ftp:// is not an input genailog reads"):
         read_logs("ftp://host/logs.jsonl")
+
+
+def test_the_command_line_prunes_and_says_so(s3: tuple[Server, Any]) -> None:
+    from genailog.cli.app import app
+
+    server, _ = s3
+    server.requests.clear()
+    result = CliRunner().invoke(app, ["summarize", f"s3://{BUCKET}/parquet/", "--by", "hour",
+                                      "--since", "2026-11-29", "--where", "hour >= 13",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert server.object_reads() == [f"parquet/date=2026-11-29/hour={h}/part-0.parquet"
+                                     for h in (13, 14)]
+    assert "4 of 6 file(s) skipped unopened" in result.stderr
+    groups = {g["hour"]: g["requests"] for g in json.loads(result.stdout)["groups"]}
+    assert groups == {13: 4, 14: 4}
