@@ -169,7 +169,7 @@ def _print_examples(changes: dict[str, Any]) -> None:
                 stdout.print(f"  {label}: {esc(case[key])}")
 
 
-def _print_wide(table: Table) -> None:
+def print_wide(table: Table) -> None:
     """Print at the table's natural width, even when stdout is a narrow pipe (CI logs)."""
     from rich.measure import Measurement
 
@@ -306,6 +306,6 @@ def show_diff(result: DiffResult, fmt: str, strict: bool = False) -> None:
 
 
 def _print_all(data: dict[str, Any]) -> None:
-    _print_wide(render_table(data))
+    print_wide(render_table(data))
     if data["paired_changes"]:
         _print_examples(data["paired_changes"])

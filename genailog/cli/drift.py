@@ -175,7 +175,7 @@ def render_table(data: dict[str, Any]) -> Any:
                   caption_justify="left")
     for title in ("window", "records", "verdict", *(_title(data, n) for n in names)):
         table.add_column(esc(title), justify="left" if title in ("window", "verdict")
-                         else "right")
+                         else "right", no_wrap=True)
     for window in data["windows"]:
         by_name = {f["feature"]: f for f in window["features"]}
         cells = []
@@ -317,8 +317,9 @@ def show_drift(result: DriftResult, fmt: str, allow_empty: bool = False) -> None
 
 
 def _print_table(data: dict[str, Any]) -> None:
-    from genailog.cli.render import stdout, write_text
+    from genailog.cli.diff_prompts import print_wide
+    from genailog.cli.render import write_text
 
-    stdout.print(render_table(data))
+    print_wide(render_table(data))  # titles and dates whole, even in a narrow CI log
     for line in moved(data):
         write_text(line)
