@@ -186,3 +186,16 @@ def test_values_of_glob_and_url_sources() -> None:
                      ) == {"date": "2026-11-29", "hour": "01"}
     assert values_of(Source("s3://date=x/logs/k=v/p.jsonl")) == {"k": "v"}  # not the bucket
     assert values_of(Source("logs/a=%2Fb/=c/1x=2/p.jsonl", "logs/")) == {"a": "/b"}
+
+
+def test_records_outside_their_partition_are_reported(tmp_path: Path) -> None:
+    write_layout(tmp_path, [("2026-11-28", 23), ("2026-11-29", 0)])
+    late = tmp_path / "date=2026-11-29" / "hour=00" / "part-1.jsonl"
+    late.write_text(json.dumps(_record("2026-11-28", 23, 59)) + "\n")  # landed an hour late
+    logs = read_logs(tmp_path, prune=partition_prune(since="2026-11-29"))
+    (note,) = [n for n in logs.report.notes if "outside their partition" in n]
+    assert note.startswith("1 record(s) lie outside their partition's time span (e.g. in "
+                           f"{late})")
+    # without time pruning nothing was skipped by time, so nothing is said
+    logs = read_logs(tmp_path, prune=partition_prune(where="hour = 0"))
+    assert not [n for n in logs.report.notes if "outside their partition" in n]

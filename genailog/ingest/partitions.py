@@ -217,6 +217,41 @@ def with_columns(frame: pl.LazyFrame, dtypes: dict[str, pl.DataType]) -> pl.Lazy
     return frame.with_columns(missing) if missing else frame
 
 
+@dataclass
+class SpanCheck:
+    """Counts the records of the files read whose time lies outside their partition's
+    span, when files were skipped by time: such records mean the skipped files may hold
+    records the window keeps, and the read says so."""
+
+    rule: Prune | None
+    report: PartitionReport
+    strays: int = 0
+    example: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.rule is not None and self.report.skipped
+                    and {"--since", "--until"} & set(self.report.by))
+
+    def check(self, source: Source, frames: Sequence[pl.LazyFrame]) -> None:
+        span = span_of(values_of(source)) if self.active else None
+        if span is None:
+            return
+        outside = (pl.col("timestamp") < span[0]) | (pl.col("timestamp") >= span[1])
+        for frame in frames:
+            found = int(frame.select(outside.sum()).collect().item() or 0)
+            if found and not self.example:
+                self.example = source.name
+            self.strays += found
+
+    def message(self) -> str | None:
+        if not self.strays:
+            return None
+        return (f"{self.strays:,} record(s) lie outside their partition's time span (e.g. in "
+                f"{self.example}): files skipped by --since/--until may hold records the "
+                "window keeps; to read every file, filter with --where on timestamp instead")
+
+
 def fill_record(record: dict[str, Any], values: dict[str, Any]) -> None:
     """The same for a record an adapter produced: its own values win."""
     for key, value in values.items():

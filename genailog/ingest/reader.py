@@ -108,6 +108,7 @@ def read_logs(
     foreign: dict[str, list[tuple[Source, bytes]]] = {}
     sources, tags, dtypes, pruned = partitions.prune(discover(as_paths(paths)), prune)
     report.partitions = pruned.to_dict()
+    spans = partitions.SpanCheck(prune, pruned)
     for source, tag in zip(sources, tags, strict=True):
         start = len(parts.frames)
         try:
@@ -115,6 +116,7 @@ def read_logs(
                          foreign, ctx)
             parts.frames[start:] = [partitions.with_values(f, tag, dtypes)
                                     for f in parts.frames[start:]]
+            spans.check(source, parts.frames[start:])
         except InputError as exc:
             if policy.mode == "fail" or len(sources) == 1 or isinstance(
                     exc, InvalidRecordError):
@@ -123,8 +125,9 @@ def read_logs(
     by_name = {s.name: tag for s, tag in zip(sources, tags, strict=True) if tag}
     for fmt, items in foreign.items():
         _read_foreign(fmt, items, policy, report, parts, ctx, by_name)
-    if pruned.message():
-        ctx.note(str(pruned.message()))
+    for message in (pruned.message(), spans.message()):
+        if message:
+            ctx.note(message)
     report.absorb(ctx)
     report.notes += [n for n in cache.refusals() if n not in report.notes]
     frame = partitions.with_columns(_concat(parts, report), dtypes)
