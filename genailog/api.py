@@ -100,7 +100,8 @@ def diff_prompts(logs: LogsLike, baseline: str | None = None, candidate: str | N
     frame, report = _read(logs, on_invalid, input_format, prune)
     if reference is None:
         return compare(frame, baseline, candidate, options, report=report)
-    main, main_report = _read(reference, on_invalid, input_format)
+    # the filters apply to both sides, so the reference's partitions are skipped alike
+    main, main_report = _read(reference, on_invalid, input_format, prune)
     return compare(frame, baseline, candidate, options, report=report, reference=main,
                    reference_report=main_report)
 

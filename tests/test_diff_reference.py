@@ -192,3 +192,21 @@ def test_markdown_headline_and_notes_name_the_two_sides(tmp_path: Path) -> None:
     result = _cli(str(head), "--reference", str(main), "--format", "markdown")
     assert "## genailog diff-prompts: reference → current" in result.stdout
     assert "reference (600 records) -> current (600 records), unpaired" in result.stdout
+
+
+def test_partitions_the_filters_exclude_are_skipped_on_both_sides(tmp_path: Path) -> None:
+    """Hive folders day=...: --where on the key skips the other day's files unopened, in
+    the PR's logs and in main's alike (the filters apply to both sides)."""
+    for side, seed in (("main", 1), ("pr", 2)):
+        for day in ("2026-11-01", "2026-11-02"):
+            folder = tmp_path / side / f"day={day}"
+            folder.mkdir(parents=True)
+            _write(folder / "a.jsonl", [dict(r, timestamp=f"{day}T10:00:00Z")
+                                        for r in ab_records(60, "v1", seed)])
+    result = _cli(str(tmp_path / "pr"), "--reference", str(tmp_path / "main"), "--where",
+                  "day = '2026-11-02'", "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    assert (data["n_baseline"], data["n_candidate"]) == (60, 60)
+    for read in (data["input"], data["reference"]["input"]):
+        assert read["partitions"]["files_skipped"] == 1, read

@@ -241,12 +241,8 @@ def diff_prompts_command(
 
     PR against main: genailog diff-prompts pr-logs/ --reference main-logs/
     """
-    from genailog.analysis.compare import (
-        DiffOptions,
-        check_sides,
-        diff_prompts,
-        parse_min_effect,
-    )
+    from genailog.analysis.compare import DiffOptions, check_sides, parse_min_effect
+    from genailog.api import diff_prompts
     from genailog.config import config_default
     from genailog.ingest import read_logs
     from genailog.query.filters import check_where
@@ -273,14 +269,9 @@ def diff_prompts_command(
         result = diff_on_engine(engine, paths, baseline, candidate, options,
                                 reference=reference, on_invalid=on_invalid,
                                 input_format=input_format)
-    else:
-        logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
-        main = (read_logs(reference, on_invalid=on_invalid, input_format=input_format)
-                if reference else None)
-        result = diff_prompts(logs.frame, baseline, candidate, options,
-                              report=logs.report.to_dict(),
-                              reference=main.frame if main else None,
-                              reference_report=main.report.to_dict() if main else None)
+    else:  # the facade reads both sides, skipping partitions the filters exclude
+        result = diff_prompts(paths, baseline, candidate, options, reference=reference or None,
+                              on_invalid=on_invalid, input_format=input_format)
     strict = config_default("diff-prompts", "fail_on_insufficient", fail_on_insufficient, False)
     show_diff(result, fmt.value, strict)
 
