@@ -92,14 +92,13 @@ class Config:
 
     def where(self, command: str, key: str) -> str:
         """Where ``setting(command, key)`` comes from, for ``genailog config``."""
-        table = self.table_name()
+        prefix = "tool.genailog." if self.source and self.source.name == "pyproject.toml" \
+            else ""
         if key in self.section(command):
-            return f"{self.source} [{table}.{command}]"
-        return f"{self.source} [{table}]" if key in self.values else "default"
-
-    def table_name(self) -> str:
-        return "tool.genailog" if self.source and self.source.name == "pyproject.toml" \
-            else "genailog.toml"
+            return f"{self.source} [{prefix}{command}]"
+        if key in self.values:
+            return f"{self.source} [{prefix.rstrip('.')}]" if prefix else f"{self.source}"
+        return "default"
 
     def path(self, text: str, key: str) -> Path:
         """``text`` resolved against the file's folder; outside the repository it is an

@@ -293,3 +293,36 @@ def test_thin_artifacts_fail_when_a_verdict_is_asked(tmp_path: Path) -> None:
     thin = step(*drift)
     assert thin.exit_code == 1 and "no window could be judged" in thin.stderr, thin.output
     assert step(*drift, "--allow-empty").exit_code == 0
+
+
+def docs_ci_commands() -> list[list[str]]:
+    """Every genailog command line of the workflows in docs/ci.md, as argv."""
+    import re
+    import shlex
+
+    import yaml
+
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    lines: list[str] = []
+    for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL):
+        doc = yaml.safe_load(block)
+        for job in (doc.get("jobs") or {"gitlab": doc["genailog"]}).values():
+            lines += [s["run"] for s in job.get("steps", []) if "run" in s]
+            lines += job.get("script", [])
+    return [shlex.split(line.split(" || ")[0])[1:] for line in lines
+            if line.startswith("genailog ")]
+
+
+def test_docs_ci_workflows_use_real_options() -> None:
+    """The workflows in docs/ci.md parse as YAML and every command line they run is
+    accepted by the CLI's parser (no option that does not exist)."""
+    import typer.main
+
+    registered = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    commands = docs_ci_commands()
+    assert len(commands) == 8 and {c[0] for c in commands} == {
+        "validate", "summarize", "diff-prompts", "drift"}
+    for argv in commands:
+        command = registered.get(argv[0])
+        assert command is not None, argv
+        command.make_context(argv[0], argv[1:])  # raises on an unknown option

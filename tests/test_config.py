@@ -49,10 +49,15 @@ def test_gate_only_in_pyproject_trips_and_config_names_it(repo: Path) -> None:
     [gate] = [r for r in data["settings"] if r["key"] == "fail_if"]
     assert gate == {"command": "summarize", "key": "fail_if", "value": ["latency_ms_p95 > 500"],
                     "source": f"{repo / 'pyproject.toml'} [tool.genailog.summarize]"}
-    [zone] = [r for r in data["settings"] if r["key"] == "timezone"]
-    assert zone["source"] == "default"
     table = cli("config")
     assert "pyproject.toml" in table.stdout and "latency_ms_p95 > 500" in table.stdout
+    # genailog.toml in the same folder takes over
+    (repo / "genailog.toml").write_text('[summarize]\nmin_records = 7\n', encoding="utf-8")
+    shown = json.loads(cli("config", "summarize", "--format", "json").stdout)
+    [floor] = [r for r in shown["settings"] if r["key"] == "min_records"]
+    assert (floor["value"], floor["source"]) == (7, f"{repo / 'genailog.toml'} [summarize]")
+    [zone] = [r for r in data["settings"] if r["key"] == "timezone"]
+    assert zone["source"] == "default"
 
 
 def test_genailog_toml_beats_pyproject(repo: Path) -> None:

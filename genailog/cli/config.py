@@ -100,6 +100,8 @@ def _show(data: dict[str, Any], fmt: str) -> None:
 
     grid = Table("command", "setting", "value", "source", caption=esc(head),
                  caption_justify="left")
+    for column in grid.columns:  # long paths fold onto the next line, never cut
+        column.overflow = "fold"
     for row in rows:
         grid.add_row(*(esc(cell) for cell in row))
     stdout.print(grid)
