@@ -244,7 +244,6 @@ def diff_prompts_command(
     from genailog.analysis.compare import DiffOptions, check_sides, parse_min_effect
     from genailog.api import diff_prompts
     from genailog.config import config_default
-    from genailog.ingest import read_logs
     from genailog.query.filters import check_where
 
     options = DiffOptions(
