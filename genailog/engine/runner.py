@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ def connect(spec: EngineSpec, workers: int | None = None) -> Iterator[Any]:
     distributed = _distributed()
     if spec.address:
         address = spec.address if "://" in spec.address else f"tcp://{spec.address}"
+        _check_reachable(spec, address)
         try:
             client = distributed.Client(address, timeout="10s")
         except (OSError, TimeoutError) as exc:
@@ -71,11 +73,24 @@ def connect(spec: EngineSpec, workers: int | None = None) -> Iterator[Any]:
             yield client
         return
     n = workers or os.cpu_count() or 1
+    # Everything listens on 127.0.0.1 only, the status page on a free port.
     with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         yield client
+
+
+def _check_reachable(spec: EngineSpec, address: str) -> None:
+    """A refused or unresolvable TCP address fails at once, not after the client's wait."""
+    host, _, port = address.partition("://")[2].rpartition(":")
+    if not address.startswith("tcp://") or not port.isdigit():
+        return  # other transports: the client says what is wrong
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise UsageError(f"--engine {spec}: cannot reach the Dask scheduler: "
+                         f"{exc.strerror or exc}") from None
 
 
 def map_units(func: Callable[[T], R], units: Sequence[T], spec: EngineSpec,
