@@ -181,6 +181,8 @@ def test_markdown_and_csv(artifacts: tuple[Path, Path]) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--window", "1d"], "windows of two artifacts do not line up"),
+    (["--sort", "cost_usd"], "--sort does not combine with --reference"),
+    (["--partial-out", "p.json"], "--partial-out does not combine with --reference"),
     (["--fail-if", "cost_per_request > reference.cost_per_requests"],
      "unknown metric reference.cost_per_requests (did you mean reference.cost_per_request?)"),
 ])
@@ -232,3 +234,15 @@ def test_delta_is_current_minus_reference_and_swaps_sign(a: float, b: float) -> 
         assert forward["delta_pct"] == pytest.approx((a - b) / abs(b) * 100)
     else:
         assert forward["delta_pct"] is None
+
+
+def test_sketch_quantiles_apply_to_both_sides(artifacts: tuple[Path, Path]) -> None:
+    head, main = artifacts
+    data = json.loads(_cli(str(head), "--reference", str(main), "--quantiles", "sketch",
+                           "--format", "json").stdout)
+    exact = json.loads(_cli(str(head), "--reference", str(main), "--format", "json").stdout)
+    assert data["quantiles"]["method"] == "sketch"
+    for side in ("current", "reference"):
+        got = data["reference"]["total"]["latency_ms_p95"][side]
+        want = exact["reference"]["total"]["latency_ms_p95"][side]
+        assert got == pytest.approx(want, rel=0.011)

@@ -492,7 +492,10 @@ def summarize_command(
             prices=config_default("summarize", "prices", prices, None),
             fail_if=fail_if or config_gates("summarize"), top=top, safety=safety,
             allow_empty=config_default("summarize", "allow_empty", allow_empty, False),
-            min_records=config_default("summarize", "min_records", min_records, 0)):
+            min_records=config_default("summarize", "min_records", min_records, 0),
+            quantiles=quantiles.value, refused={"--sort": sort is not None, "--engine":
+                                                engine is not None,
+                                                "--partial-out": partial_out is not None}):
             raise typer.Exit(1)
         return
     order = parse_sort(sort, split_names(by), top)

@@ -170,8 +170,16 @@ def render_csv(data: dict[str, Any]) -> str:
 
 def summarize_reference_command(paths: list[str], reference: list[str], fmt: str, *,
                                 on_invalid: str, input_format: str,
+                                refused: dict[str, bool] | None = None,
                                 **options: Any) -> bool:
-    """Read both sides, compare, emit every requested output; True when a gate failed."""
+    """Read both sides, compare, emit every requested output; True when a gate failed.
+    ``refused``: options given that do not combine with ``--reference`` (refused first)."""
+    from genailog.errors import UsageError
+
+    given = [name for name, on in (refused or {}).items() if on]
+    if given:
+        raise UsageError(f"{', '.join(given)} does not combine with --reference (the "
+                         "comparison keeps the groups in --by order and runs here)")
     from genailog.analysis.reference import (
         check_reference_options,
         load_reference,
