@@ -246,3 +246,19 @@ def test_sketch_quantiles_apply_to_both_sides(artifacts: tuple[Path, Path]) -> N
         got = data["reference"]["total"]["latency_ms_p95"][side]
         want = exact["reference"]["total"]["latency_ms_p95"][side]
         assert got == pytest.approx(want, rel=0.011)
+
+
+def test_partitions_the_filters_exclude_are_skipped_on_both_sides(tmp_path: Path) -> None:
+    for side in ("main", "pr"):
+        for day in ("2026-11-01", "2026-11-02"):
+            folder = tmp_path / side / f"day={day}"
+            folder.mkdir(parents=True)
+            _write(folder / "a.jsonl", [dict(r, timestamp=f"{day}T10:00:00Z")
+                                        for r in _records(3, {"gpt-4.1": 1.0}, n=30)])
+    result = _cli(str(tmp_path / "pr"), "--reference", str(tmp_path / "main"), "--where",
+                  "day = '2026-11-02'", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["reference"]["total"]["requests"] == {"current": 30, "reference": 30,
+                                                      "delta": 0.0, "delta_pct": 0.0}
+    assert result.stderr.count("1 of 2 file(s) skipped unopened") == 2, result.stderr

@@ -187,13 +187,16 @@ def summarize_reference_command(paths: list[str], reference: list[str], fmt: str
     )
     from genailog.cli.render import Renderers, emit, esc, stderr
     from genailog.ingest import read_logs
+    from genailog.query.prune import partition_prune
     from genailog.render.checks import gate_lines
 
     check_reference_options(by=options.get("by", ()), window=options.get("window"),
                             fail_if=options.get("fail_if", ()))
+    # the filters apply to both sides: partitions they exclude are skipped unopened on both
+    prune = partition_prune(options.get("where"), options.get("since"), options.get("until"))
     theirs = load_reference(reference) or read_logs(
-        reference, on_invalid=on_invalid, input_format=input_format)
-    ours = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+        reference, on_invalid=on_invalid, input_format=input_format, prune=prune)
+    ours = read_logs(paths, on_invalid=on_invalid, input_format=input_format, prune=prune)
     result = summarize_against(ours, theirs, **options)
     data = result.to_dict()
     emit("summarize", data, Renderers(lambda: print_table(data), render_markdown, render_csv),
