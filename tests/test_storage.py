@@ -326,3 +326,19 @@ def test_the_command_line_prunes_and_says_so(s3: tuple[Server, Any]) -> None:
     assert "4 of 6 file(s) skipped unopened" in result.stderr
     groups = {g["hour"]: g["requests"] for g in json.loads(result.stdout)["groups"]}
     assert groups == {13: 4, 14: 4}
+
+
+def test_an_object_that_fails_midway_gives_no_partial_records(s3: tuple[Server, Any]) -> None:
+    import gzip
+
+    _, client = s3
+    lines = "".join(json.dumps(r) + "\n" for _ in range(20_000)
+                    for r in _records("2026-11-27", 1)).encode()
+    whole = gzip.compress(lines)
+    client.put_object(Bucket=BUCKET, Key="broken/a.jsonl", Body=lines[:200])
+    client.put_object(Bucket=BUCKET, Key="broken/b.jsonl.gz", Body=whole[: len(whole) // 2])
+    logs = read_logs(f"s3://{BUCKET}/broken/", on_invalid="skip", chunk_bytes=1 << 16)
+    complete = lines[:200].count(b"\n")
+    assert logs.collect().height == complete  # nothing of the truncated object
+    assert [f.path for f in logs.report.files] == [f"s3://{BUCKET}/broken/a.jsonl"]
+    assert [name for name, _ in logs.report.unreadable] == [f"s3://{BUCKET}/broken/b.jsonl.gz"]

@@ -121,6 +121,7 @@ def read_logs(
             if policy.mode == "fail" or len(sources) == 1 or isinstance(
                     exc, InvalidRecordError):
                 raise
+            _forget(source, start, report, parts)
             report.unreadable.append((source.name, str(exc)))
     by_name = {s.name: tag for s, tag in zip(sources, tags, strict=True) if tag}
     for fmt, items in foreign.items():
@@ -138,6 +139,15 @@ def read_logs(
         for text in report.messages():
             progress.notice(text)
     return Logs(frame, report)
+
+
+def _forget(source: Source, start: int, report: ReadReport, parts: _Parts) -> None:
+    """Drop what was read of a file before it failed (a truncated .gz, a dropped
+    connection): a file listed as not read gives no record, not its first part."""
+    del parts.frames[start:]
+    del parts.json_names[start:]
+    report.files = [f for f in report.files if f.path != source.name]
+    report.invalid = [r for r in report.invalid if r.file != source.name]
 
 
 def as_paths(paths: str | Path | Sequence[str | Path]) -> list[str | Path]:
