@@ -195,7 +195,7 @@ def test_output_extension_refused_before_reading(tmp_path: Path) -> None:
 
 def test_log_data_never_starts_a_workflow_command(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    hostile = "::error file=x::owned\n::add-mask::x"
+    hostile = "::error file=x::owned\n::add-mask::x\r\n::warning::y"
     logs = write_jsonl(tmp_path / "a.jsonl", [base_record(model=hostile, latency_ms=5)])
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
@@ -207,6 +207,10 @@ def test_log_data_never_starts_a_workflow_command(tmp_path: Path,
         assert all(c.startswith("::error title=genailog summarize::gate failed") for c in
                    commands), (fmt, commands)
         assert len(commands) == 2  # the model's group and the total row
+        if fmt == "json":  # still JSON a step can redirect to a file, annotations after it
+            data, end = json.JSONDecoder().raw_decode(result.stdout)
+            assert data["groups"][0]["model"] == hostile
+            assert result.stdout[end:].strip().splitlines() == commands
 
 
 @given(st.text())

@@ -166,28 +166,35 @@ def emit(command: str, data: dict[str, Any], renderers: Renderers, fmt: str = "t
     for path in req.outputs:
         _write_output(path, command, data, renderers, checks)
     if not req.quiet:
-        _guarded(req.github, lambda: _print_stdout(data, renderers, fmt))
+        _print_stdout(data, renderers, fmt, req.github)
     if req.github:
         _github(command, data, renderers, checks)
 
 
-def _print_stdout(data: dict[str, Any], renderers: Renderers, fmt: str) -> None:
+def _print_stdout(data: dict[str, Any], renderers: Renderers, fmt: str, github: bool) -> None:
+    """The data formats are printed as they are (a step may redirect them to a file), in
+    GitHub mode with no line starting ``::``; the table, for people only, is printed
+    between ``::stop-commands::`` and its token."""
+    text = None
     if fmt == "json":
-        print_json(data)
+        text = json_text(data)
     elif fmt == "markdown" and renderers.markdown is not None:
-        write_text(renderers.markdown(data))
+        text = renderers.markdown(data)
     elif fmt == "csv" and renderers.csv is not None:
-        write_text(renderers.csv(data))
+        text = renderers.csv(data)
+    if text is not None:
+        from genailog.render.github import no_command_lines
+
+        write_text(no_command_lines(text) if github else text)
+    elif github:
+        _guarded(renderers.table)
     else:
         renderers.table()
 
 
-def _guarded(github: bool, show: Callable[[], None]) -> None:
-    """In GitHub mode data is printed between ``::stop-commands::`` and its token, so no
-    line of log data can act as a workflow command."""
-    if not github:
-        show()
-        return
+def _guarded(show: Callable[[], None]) -> None:
+    """``show`` between ``::stop-commands::TOKEN`` and ``::TOKEN::``: no line it prints
+    can act as a workflow command."""
     from genailog.render.github import stop_token
 
     token = stop_token()

@@ -1,8 +1,10 @@
 """GitHub Actions workflow commands: annotations and the step summary.
 
 GitHub reads a stdout line that starts with ``::`` as a command, so log data must never
-start a line there: the CLI wraps its data output in ``::stop-commands::TOKEN`` ..
-``::TOKEN::`` (GitHub's own switch for printing untrusted text), and every message or
+start a line there: the CLI prints a table between ``::stop-commands::TOKEN`` and
+``::TOKEN::`` (GitHub's own switch for printing untrusted text), prints JSON, CSV and
+markdown as they are (a step may redirect them to a file) with a space before any line
+that would start with ``::`` (:func:`no_command_lines`), and every message or
 property written here is escaped as the runner's parser expects: ``%``, CR and LF in a
 message; also ``:`` and ``,`` in a property. Annotations are grouped because GitHub shows
 only the first few per step: one per file with the count and the first lines, one per
@@ -72,6 +74,13 @@ def _relative(file: str | None, workspace: str | None) -> str | None:
         return Path(file).resolve().relative_to(Path(workspace).resolve()).as_posix()
     except ValueError:
         return file
+
+
+def no_command_lines(text: str) -> str:
+    """``text`` with a space before any line that starts ``::`` (possible only inside a
+    multi-line CSV cell or a hand-written markdown line; JSON never starts a line so)."""
+    return "\n".join(" " + line if line.startswith("::") else line
+                     for line in text.split("\n"))
 
 
 def stop_token() -> str:
