@@ -406,7 +406,7 @@ def _row(metric: Metric, statistic: str, n_a: int, n_b: int, paired: bool) -> Me
                         n_a, n_b)
     need = MIN_SAMPLES[statistic]
     if min(n_a, n_b) < need:
-        unit = "matched pairs" if paired else "records per version"
+        unit = "matched pairs" if paired else "records on each side"
         return replace(base, note=f"insufficient data: needs at least {need} {unit} with a value")
     return base
 
