@@ -8,6 +8,8 @@ schemas/). The rest pins the escaping rules of GitHub's workflow commands and of
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -258,7 +260,7 @@ def test_junit_of_diff_prompts_and_drift(tmp_path: Path) -> None:
     diff = step("diff-prompts", logs, str(ROOT / "sample_logs" / "week2.jsonl"),
                 "--baseline", "v1", "--candidate", "v2", "--metrics", "latency_ms,error_rate",
                 "--resamples", "200", "-q", "--output", str(tmp_path / "d.xml"),
-                "--output", str(tmp_path / "d.json"))
+                "--output", str(tmp_path / "d.json"), "--output", str(tmp_path / "d.csv"))
     data = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
     schema.validate(str(tmp_path / "d.xml"))
     cases = ET.parse(tmp_path / "d.xml").getroot().findall(".//testcase")
@@ -269,9 +271,20 @@ def test_junit_of_diff_prompts_and_drift(tmp_path: Path) -> None:
                         if m["regression"]]
     assert diff.exit_code == (1 if failures else 0), diff.output
 
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "d.csv").read_text(encoding="utf-8"))))
+    assert [(r["metric"], r["regression"]) for r in rows] == [
+        (m["metric"], str(m["regression"])) for m in data["metrics"]]
+    validator = jsonschema.Draft202012Validator(load_output_schema("diff-prompts"))
+    validator.validate(data)
+
     drift = step("drift", logs, "--features", "latency_ms,model", "--window", "1d", "-q",
-                 "--output", str(tmp_path / "w.xml"), "--output", str(tmp_path / "w.json"))
+                 "--output", str(tmp_path / "w.xml"), "--output", str(tmp_path / "w.json"),
+                 "--output", str(tmp_path / "w.csv"))
     data = json.loads((tmp_path / "w.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(load_output_schema("drift")).validate(data)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "w.csv").read_text(encoding="utf-8"))))
+    assert sum(r["drifted"] == "True" for r in rows) == sum(
+        f["drifted"] for w in data["windows"] for f in w["features"])
     schema.validate(str(tmp_path / "w.xml"))
     root = ET.parse(tmp_path / "w.xml").getroot()
     drifted = sum(f["drifted"] for w in data["windows"] if w["judged"] for f in w["features"])

@@ -142,8 +142,8 @@ MinRecords = Annotated[
 OUTPUT_FORMATS: dict[str, frozenset[str]] = {
     "validate": frozenset({"json", "markdown", "junit"}),
     "summarize": frozenset({"json", "markdown", "csv", "junit"}),
-    "diff-prompts": frozenset({"json", "markdown", "junit"}),
-    "drift": frozenset({"json", "markdown", "junit"}),
+    "diff-prompts": frozenset({"json", "markdown", "csv", "junit"}),
+    "drift": frozenset({"json", "markdown", "csv", "junit"}),
     "traces": frozenset({"json", "markdown", "junit"}),
     "export-dataset": frozenset({"json", "markdown"}),
     "redact": frozenset({"json", "markdown"}),

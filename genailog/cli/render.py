@@ -219,8 +219,10 @@ def output_text(path: Path, command: str, data: dict[str, Any], renderers: Rende
         return json_text({**stamp, **data})
     if kind == "markdown" and renderers.markdown is not None:
         return renderers.markdown(data)
-    if kind == "csv" and renderers.csv is not None:
-        return renderers.csv(data)
+    if kind == "csv":
+        from genailog.render.tables import CSV
+
+        return (renderers.csv or CSV[command])(data)
     return to_junit(checks, f"genailog {command}")
 
 
