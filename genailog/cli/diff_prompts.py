@@ -248,8 +248,10 @@ def diff_prompts_command(
 
     options = DiffOptions(
         version_field=version_field, metrics=split_names(metrics) or None, pair_on=pair_on,
-        alpha=alpha,
-        min_effect=dict(parse_min_effect(m) for m in min_effect or []), correction=correction,
+        alpha=config_default("diff-prompts", "alpha", alpha, 0.05),
+        min_effect=dict(parse_min_effect(m) for m in min_effect
+                        or config_default("diff-prompts", "min_effect", [], [])),
+        correction=correction,
         seed=seed, resamples=resamples, examples=examples, where=where, since=since,
         until=until,
     )

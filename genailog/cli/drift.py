@@ -273,7 +273,9 @@ def drift_command(
     options = DriftOptions(
         window=window, reference_window=_reference_window(reference_window),
         features=tuple(split_names(features)), methods=_pairs(method, "--method"),
-        thresholds=_thresholds(threshold), alpha=alpha, min_records=min_records,
+        thresholds=_thresholds(threshold or config_default("drift", "threshold", [], [])),
+        alpha=config_default("drift", "alpha", alpha, 0.01),
+        min_records=config_default("drift", "min_records", min_records, 100),
         drift_share=drift_share, sample_size=sample_size, seed=seed,
     )
     if reference and options.reference_window:
