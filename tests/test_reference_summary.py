@@ -262,3 +262,22 @@ def test_partitions_the_filters_exclude_are_skipped_on_both_sides(tmp_path: Path
     assert data["reference"]["total"]["requests"] == {"current": 30, "reference": 30,
                                                       "delta": 0.0, "delta_pct": 0.0}
     assert result.stderr.count("1 of 2 file(s) skipped unopened") == 2, result.stderr
+
+
+def test_ci_outputs_carry_the_reference_gates(artifacts: tuple[Path, Path],
+                                              tmp_path: Path) -> None:
+    """--output .xml has one failure per failed gate row, .md the delta table, .json the
+    summarize schema with its reference object."""
+    import xml.etree.ElementTree as ET
+
+    head, main = artifacts
+    paths = [tmp_path / name for name in ("r.xml", "r.md", "r.json")]
+    result = _cli(str(head), "--reference", str(main), "--by", "model", "--fail-if", GATE,
+                  *(a for p in paths for a in ("--output", str(p))), "--quiet")
+    assert result.exit_code == 1, result.output
+    failures = ET.parse(paths[0]).getroot().iter("failure")
+    assert len(list(failures)) == 3  # gpt-4.1, o4-mini (not in main), total
+    assert "current vs reference" in paths[1].read_text()
+    stamped = json.loads(paths[2].read_text())
+    jsonschema.validate(stamped, SCHEMA)
+    assert stamped["reference"]["only_reference"] == ["model=llama"]
