@@ -106,3 +106,22 @@ def test_refused_settings_exit_2_with_one_line(repo: Path, text: str, message: s
     result = cli("summarize", "../logs", "-q")
     assert result.exit_code == 2, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_thresholds_of_diff_prompts_and_drift_from_the_file(repo: Path) -> None:
+    write_jsonl(repo / "logs" / "versions.jsonl", [
+        base_record(prompt_version=v, latency_ms=10 + i, timestamp=f"2026-01-0{d}T10:00:0{i}Z")
+        for v, d in (("v1", 1), ("v2", 2)) for i in range(6)])
+    diff = ["diff-prompts", "../logs/versions.jsonl", "--baseline", "v1", "--candidate", "v2",
+            "-q"]
+    drift = ["drift", "../logs/versions.jsonl", "--features", "latency_ms", "-q"]
+    assert cli(*diff).exit_code == 0  # thin data is reported, not judged
+    assert cli(*drift).exit_code == 2  # a reference of 6 records is under the default 100
+    (repo / "genailog.toml").write_text(
+        "[diff-prompts]\nfail_on_insufficient = true\n[drift]\nmin_records = 5\n",
+        encoding="utf-8")
+    strict = cli(*diff)
+    assert strict.exit_code == 1 and strict.stderr.startswith("insufficient data: "), \
+        strict.output
+    judged = cli(*drift[:-1], "--format", "json")
+    assert json.loads(judged.stdout)["settings"]["min_records"] == 5, judged.output
