@@ -210,3 +210,10 @@ def test_partitions_the_filters_exclude_are_skipped_on_both_sides(tmp_path: Path
     assert (data["n_baseline"], data["n_candidate"]) == (60, 60)
     for read in (data["input"], data["reference"]["input"]):
         assert read["partitions"]["files_skipped"] == 1, read
+
+
+@pytest.mark.parametrize("command", [["diff-prompts"], ["summarize"]])
+def test_standard_input_is_read_once(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "-", "--reference", "-"], input="")
+    assert result.exit_code == 2, result.output
+    assert "both name - (standard input)" in result.stderr

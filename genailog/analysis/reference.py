@@ -190,6 +190,13 @@ def compare_summaries(current: SummaryResult, reference: Mapping[str, Any], *,
                             deltas(current.total, reference["total"]), only, gates)
 
 
+def check_one_stdin(paths: Sequence[str | Path], reference: Sequence[str | Path]) -> None:
+    """Standard input can be read once: as the current logs or as the reference."""
+    if "-" in [str(p) for p in paths] and "-" in [str(p) for p in reference]:
+        raise UsageError("PATHS and --reference both name - (standard input), which can be "
+                         "read once; give one of them as files")
+
+
 def check_reference_options(*, by: Sequence[str] = (), window: str | None = None,
                             fail_if: Sequence[str] = ()) -> None:
     """What can be refused before any log is read."""

@@ -242,6 +242,7 @@ def diff_prompts_command(
     PR against main: genailog diff-prompts pr-logs/ --reference main-logs/
     """
     from genailog.analysis.compare import DiffOptions, check_sides, parse_min_effect
+    from genailog.analysis.reference import check_one_stdin
     from genailog.api import diff_prompts
     from genailog.config import config_default
     from genailog.query.filters import check_where
@@ -257,6 +258,7 @@ def diff_prompts_command(
     )
     check_where(where)  # before any log is opened
     check_sides(baseline, candidate, reference=bool(reference))
+    check_one_stdin(paths, reference or [])
     if partial_out is not None:  # this part's partial only (genailog merge compares)
         from genailog.cli.engine_run import write_diff_partial
 

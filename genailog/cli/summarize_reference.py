@@ -181,6 +181,7 @@ def summarize_reference_command(paths: list[str], reference: list[str], fmt: str
         raise UsageError(f"{', '.join(given)} does not combine with --reference (the "
                          "comparison keeps the groups in --by order and runs here)")
     from genailog.analysis.reference import (
+        check_one_stdin,
         check_reference_options,
         load_reference,
         summarize_against,
@@ -190,6 +191,7 @@ def summarize_reference_command(paths: list[str], reference: list[str], fmt: str
     from genailog.query.prune import partition_prune
     from genailog.render.checks import gate_lines
 
+    check_one_stdin(paths, reference)
     check_reference_options(by=options.get("by", ()), window=options.get("window"),
                             fail_if=options.get("fail_if", ()))
     # the filters apply to both sides: partitions they exclude are skipped unopened on both
