@@ -14,12 +14,13 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from operator import attrgetter
 from typing import Any
 
 import msgspec
 import polars as pl
+from msgspec import UNSET
 
+from genailog.ingest.breaches import breaches, column
 from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk
@@ -136,6 +137,7 @@ class Triage:
 
 
 MAX_EXTRA_FIELDS = 64
+_RENAMEABLE = re.compile(r'[^\\"\x00-\x1f]*\Z')
 
 
 def one_object_per_line(data: bytes) -> bool:
@@ -168,8 +170,8 @@ def _decode_batch(joined: bytes, expected: int, extras: tuple[str, ...] = (), *,
                            else closed_batch(extras).decode(joined))
             except msgspec.ValidationError as exc:
                 name = unknown_field(exc)
-                if name is None or name in extras:
-                    return None
+                if name is None or name in extras or not _RENAMEABLE.match(name):
+                    return None  # msgspec cannot name a field with `\`, `"` or controls
                 extras = (*extras, name)
                 continue
             except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
@@ -315,7 +317,7 @@ class ChunkReader:
             .then(parse_timestamps(pl.lit(stamps)))).to_series()
         parsed = parsed.set(~parsed.dt.year().is_between(1, 9999).fill_null(True), None)
         late = parsed.is_null().arg_true().to_list()
-        flagged = _breaches(records, extras)
+        flagged = breaches(records, extras, text)
         if flagged:
             late = sorted(set(late) | flagged)
             parsed = parsed.scatter(sorted(flagged), None)
@@ -342,52 +344,13 @@ class ChunkReader:
         return frame
 
 
-#: A number in compact JSON with 19 or more digits before any fraction (beyond 64 bits
-#: when an integer, beyond a double from 309 digits) or a three-digit exponent (a double
-#: ends at 1.8e308): a record whose metadata holds one is judged line by line.
-_BIG_NUMBER = r"[:,\[]-?(?:[0-9]{19}|[0-9]+(?:\.[0-9]+)?[eE][+-]?0*[1-9][0-9]{2})"
-_TOKENS = attrgetter("input_tokens", "cached_input_tokens", "cache_write_tokens")
-
-
-def _breaches(records: list[Any], extras: tuple[str, ...]) -> set[int]:
-    """Positions of decoded records that break a rule of :mod:`genailog.schema.limits`
-    the compiled twin cannot see: cached and cache-write tokens above the input tokens,
-    numbers beyond 64 bits or a double in ``metadata`` (which the twin keeps raw), and
-    user fields holding integers beyond 64 bits or nested too deeply."""
-    flagged = {i for i, (total, cached, written) in enumerate(map(_TOKENS, records))
-               if (cached or written) and total is not None
-               and (cached or 0) + (written or 0) > total}
-    metadata = list(map(attrgetter("metadata"), records))
-    if any(metadata) and _big_numbers([msgspec.json.encode(metadata)]).any():
-        found = _big_numbers([msgspec.json.encode(m) if m else b"" for m in metadata])
-        flagged.update(found.arg_true().to_list())
-    for index in range(len(extras)):
-        values = _attribute(records, f"x{index}")
-        kinds = set(map(type, values))
-        if int in kinds:
-            ints = [v for v in values if type(v) is int]
-            if min(ints) < limits.INT64_MIN or max(ints) > limits.INT64_MAX:
-                flagged.update(i for i, v in enumerate(values) if type(v) is int and not (
-                    limits.INT64_MIN <= v <= limits.INT64_MAX))
-        if dict in kinds or list in kinds:
-            flagged.update(i for i, v in enumerate(values) if type(v) in (dict, list)
-                           and limits.value_problem(v, level=2) is not None)
-    return flagged
-
-
-def _big_numbers(texts: list[bytes]) -> pl.Series:
-    """Whether each JSON text holds a number :data:`_BIG_NUMBER` matches (in Rust's
-    regex engine: Python's takes ten times as long on this pattern)."""
-    return pl.Series(texts, dtype=pl.Binary).cast(pl.String).str.contains(_BIG_NUMBER)
-
-
 def _attribute(records: list[Any], name: str) -> list[Any]:
-    """Every record's attribute ``name`` (None where a record decoded before the field
-    was seen lacks it)."""
-    try:
-        return list(map(attrgetter(name), records))
-    except AttributeError:
-        return [getattr(r, name, None) for r in records]
+    """Every record's attribute ``name``, None where a record lacks it (left out of the
+    line, or decoded before the field was seen)."""
+    values = column(records, name)
+    if UNSET in values:
+        values = [None if v is UNSET else v for v in values]
+    return values
 
 
 def _extra_columns(records: list[Any], extras: tuple[str, ...], result: ChunkResult,

@@ -108,7 +108,7 @@ def render_schema_docs(schema: dict[str, Any]) -> str:
 
 def _rejections() -> str:
     """The parse-level rules of :mod:`genailog.schema.limits`, one row each."""
-    from genailog.schema.limits import NOT_YET, RULES
+    from genailog.schema.limits import FAST_READER, RULES
 
     lines = [
         "## Parse-level rejections\n",
@@ -121,7 +121,7 @@ def _rejections() -> str:
         "an invalid record naming file, line and rule, under `--on-invalid` as usual.\n",
         "| rule | rejected |", "| --- | --- |"]
     lines += [f"| {rule} | {_cell(text)} |" for rule, text in RULES]
-    return "\n".join([*lines, "", NOT_YET]) + "\n"
+    return "\n".join([*lines, "", FAST_READER]) + "\n"
 
 
 def _check_groups(properties: dict[str, Any]) -> None:

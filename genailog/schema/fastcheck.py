@@ -13,6 +13,7 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 # rfc3339-validator's pattern (what jsonschema's "date-time" uses, after upper()), with
 # ASCII digits only, no year 0000 and no trailing newline. Day-of-month is checked later.
@@ -35,17 +36,19 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
 
+# A field left out is UNSET, not None, here and in the batch records: a reader counts the
+# members a record holds to find duplicate keys (schema/duplicates.py).
 class Message(msgspec.Struct):
     role: str
-    content: str | list[Any] | None = None
+    content: str | list[Any] | None | UnsetType = UNSET
 
 
 class RetrievalDoc(msgspec.Struct):
-    id: str | None = None
-    score: float | None = None
-    source: str | None = None
-    relevant: bool | float | None = None
-    text: str | None = None
+    id: str | None | UnsetType = UNSET
+    score: float | None | UnsetType = UNSET
+    source: str | None | UnsetType = UNSET
+    relevant: bool | float | None | UnsetType = UNSET
+    text: str | None | UnsetType = UNSET
 
 
 class _Fields(msgspec.Struct, kw_only=True, gc=False):
@@ -119,10 +122,14 @@ _UNKNOWN = re.compile(r"^Object contains unknown field `(.*)` - at `\$\[\d+\]`$"
 
 @cache
 def _record(extras: tuple[str, ...]) -> type:
+    """The batch record with ``extras``; a field left out of a line is UNSET (an explicit
+    null is None), so that its members can be counted."""
+    optional = [(f.name, f.type | UnsetType, UNSET)
+                for f in msgspec.structs.fields(_BatchRecord) if not f.required]
     return msgspec.defstruct(
-        "Record", [(f"x{i}", Any, None) for i in range(len(extras))], bases=(_BatchRecord,),
-        rename={f"x{i}": name for i, name in enumerate(extras)}, forbid_unknown_fields=True,
-        gc=False, kw_only=True)
+        "Record", [*optional, *((f"x{i}", Any, UNSET) for i in range(len(extras)))],
+        bases=(_BatchRecord,), rename={f"x{i}": name for i, name in enumerate(extras)},
+        forbid_unknown_fields=True, gc=False, kw_only=True)
 
 
 @cache
