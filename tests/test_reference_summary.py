@@ -281,3 +281,19 @@ def test_ci_outputs_carry_the_reference_gates(artifacts: tuple[Path, Path],
     stamped = json.loads(paths[2].read_text())
     jsonschema.validate(stamped, SCHEMA)
     assert stamped["reference"]["only_reference"] == ["model=llama"]
+
+
+def test_a_reference_priced_otherwise_is_said(artifacts: tuple[Path, Path],
+                                             tmp_path: Path) -> None:
+    head, main = artifacts
+    summary = json.loads(_cli(str(main), "--format", "json").stdout)
+    summary["prices"] = {**summary["prices"], "source": "old.json", "as_of": "2025-01-01"}
+    (tmp_path / "s.json").write_text(json.dumps(summary))
+    result = _cli(str(head), "--reference", str(tmp_path / "s.json"), "--format", "markdown")
+    assert "prices differ: the reference was priced by old.json (as of 2025-01-01)" \
+        in result.stdout
+    same = _cli(str(head), "--reference", str(main), "--format", "json")
+    assert json.loads(same.stdout)["reference"]["prices"] == summary["prices"] | {
+        "source": json.loads(same.stdout)["prices"]["source"],
+        "as_of": json.loads(same.stdout)["prices"]["as_of"]}
+    assert "prices differ" not in _cli(str(head), "--reference", str(main)).stdout

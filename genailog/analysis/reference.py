@@ -73,6 +73,7 @@ class ReferenceSummary:
                 "records": self.reference["total"].get("requests"),
                 "span": _span(self.reference),
                 "skipped_records": self.reference.get("skipped_records", 0),
+                "prices": self.reference.get("prices"),
                 "groups": self.groups,
                 "total": self.total,
                 "only_reference": self.only_reference,

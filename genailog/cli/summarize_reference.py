@@ -90,6 +90,13 @@ def notes(data: dict[str, Any], failed_gates: bool = True) -> list[str]:
         lines.append(f"not in the reference (new): {', '.join(new)}")
     if ref["only_reference"]:
         lines.append(f"only in the reference (gone): {', '.join(ref['only_reference'])}")
+    theirs, ours = ref.get("prices") or {}, data["prices"]
+    if theirs and (theirs.get("source"), theirs.get("as_of")) != (ours["source"],
+                                                                  ours["as_of"]):
+        lines.append(f"prices differ: the reference was priced by {theirs.get('source')} (as "
+                     f"of {theirs.get('as_of') or 'unknown date'}), this run by "
+                     f"{ours['source']} (as of {ours['as_of'] or 'unknown date'}); cost "
+                     "deltas include the price change")
     if data["skipped_records"] or ref["skipped_records"]:
         lines.append(f"skipped invalid records: {data['skipped_records']:,} current, "
                      f"{ref['skipped_records']:,} reference")
