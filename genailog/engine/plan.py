@@ -37,6 +37,8 @@ class Plan:
 
     units: list[Unit]
     partitions: dict[str, Any]
+    #: What pruning skipped, as one read says it (None: nothing skipped).
+    skipped: str | None = None
 
 
 def plan(paths: str | Path | Sequence[str | Path], prune: Prune | None = None) -> Plan:
@@ -46,4 +48,4 @@ def plan(paths: str | Path | Sequence[str | Path], prune: Prune | None = None) -
         raise UsageError("--engine reads files, not standard input: name the files")
     sources, values, dtypes, report = partitions.prune(discover(listed), prune)
     units = [Unit(s.name, v, dtypes) for s, v in zip(sources, values, strict=True)]
-    return Plan(units, report.to_dict())
+    return Plan(units, report.to_dict(), report.message())

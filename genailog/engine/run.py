@@ -23,6 +23,7 @@ from genailog.engine.plan import Plan, plan
 from genailog.engine.runner import EngineSpec, map_units
 from genailog.engine.tasks import DiffTask, DriftTask, ReadSettings, SummaryTask
 from genailog.errors import InputError
+from genailog.ingest import progress
 from genailog.ingest.context import current_options
 from genailog.query.prune import partition_prune
 
@@ -35,7 +36,10 @@ def _settings(on_invalid: str, input_format: str) -> ReadSettings:
 
 
 def _parts(results: list[tuple[P, int]], listing: Plan) -> list[P]:
-    """The partials, once the whole input is known to hold LLM calls."""
+    """The partials, once the whole input is known to hold LLM calls (and what pruning
+    skipped said, as one read says it)."""
+    if listing.skipped:
+        progress.notice(listing.skipped)
     if listing.units and not sum(records for _, records in results):
         raise InputError(f"no LLM call found in {len(listing.units)} file(s); see "
                          "`genailog inspect` for what they hold")

@@ -2,9 +2,9 @@
 imports the engine's own package, and only when a run starts.
 
 ``--engine dask`` starts a local cluster of worker processes on 127.0.0.1 (one per CPU,
-or ``workers``); ``--engine dask://HOST:PORT`` uses a running Dask scheduler, whose
-workers need genailog installed and read access to the inputs (object storage URLs, or
-paths they share with the client).
+or ``workers``, or ``GENAILOG_ENGINE_WORKERS``); ``--engine dask://HOST:PORT`` uses a
+running Dask scheduler, whose workers need genailog installed and read access to the
+inputs (object storage URLs, or paths they share with the client).
 """
 
 from __future__ import annotations
@@ -72,13 +72,24 @@ def connect(spec: EngineSpec, workers: int | None = None) -> Iterator[Any]:
         with client:
             yield client
         return
-    n = workers or os.cpu_count() or 1
+    n = workers or _workers_from_env() or os.cpu_count() or 1
     # Everything listens on 127.0.0.1 only, the status page on a free port.
     with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         yield client
+
+
+def _workers_from_env() -> int | None:
+    """``GENAILOG_ENGINE_WORKERS``: the local cluster's size (default: one per CPU)."""
+    text = os.environ.get("GENAILOG_ENGINE_WORKERS", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise UsageError(f"GENAILOG_ENGINE_WORKERS={text!r}: give a number of worker "
+                         "processes from 1 to 256")
+    return int(text)
 
 
 def _check_reachable(spec: EngineSpec, address: str) -> None:
