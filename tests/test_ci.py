@@ -343,3 +343,30 @@ def test_docs_ci_workflows_use_real_options() -> None:
         command = registered.get(argv[0])
         assert command is not None, argv
         command.make_context(argv[0], argv[1:])  # raises on an unknown option
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6), st.integers(-10**9, 10**9)),
+                max_size=12), st.booleans(), st.one_of(st.none(), st.integers(1, 15)))
+def test_sort_groups_orders_numbers_as_numbers(values: list[float | None], descending: bool,
+                                               top: int | None) -> None:
+    from genailog.cli.summarize import sort_groups
+
+    groups = [{"user_id": f"u{i}", "cost_usd": v} for i, v in enumerate(values)]
+    data = sort_groups({"groups": groups}, ("cost_usd", descending), top)
+    known = sorted((v for v in values if v is not None), reverse=descending)
+    expected = (known + [None] * values.count(None))[:top]
+    assert [g["cost_usd"] for g in data["groups"]] == expected
+    assert data["sort"]["groups"] == len(values)
+
+
+def test_sort_and_top_on_the_command_line(tmp_path: Path) -> None:
+    latencies = {f"u{i}": 10.0 * ((i * 7) % 13) for i in range(13)}
+    logs = write_jsonl(tmp_path / "a.jsonl", [base_record(user_id=u, latency_ms=ms)
+                                              for u, ms in latencies.items()])
+    result = step("summarize", str(logs), "--by", "user_id", "--sort", "latency_ms_p50",
+                  "--top", "3", "--format", "json")
+    assert result.exit_code == 0, result.output
+    shown = [g["user_id"] for g in json.loads(result.stdout)["groups"]]
+    assert shown == sorted(latencies, key=lambda u: -latencies[u])[:3]
+    bad = step("summarize", str(logs), "--by", "user_id", "--sort", "latency")
+    assert bad.exit_code == 2 and "--sort latency: not a metric" in bad.stderr
