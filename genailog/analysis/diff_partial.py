@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ import polars as pl
 from genailog.analysis import compare, stats
 from genailog.analysis.compare import DiffOptions, DiffResult, Metric, MinEffect
 from genailog.analysis.frame_codec import decode, encode
-from genailog.analysis.partial_input import merge_inputs
+from genailog.analysis.partial_input import check_header, merge_inputs
 from genailog.errors import InputError, UsageError
 from genailog.query.filters import apply_filters
 
@@ -192,11 +191,7 @@ class DiffPartial:
 
     @classmethod
     def from_dict(cls, data: Any, what: str = "partial") -> DiffPartial:
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{what}: not a diff-prompts partial (format {FORMAT!r})")
-        if data.get("version") != PARTIAL_VERSION:
-            raise InputError(f"{what}: partial version {data.get('version')!r}; this "
-                             f"genailog reads version {PARTIAL_VERSION}")
+        check_header(data, FORMAT, PARTIAL_VERSION, what)
         try:
             return cls(
                 str(data["baseline"]), str(data["candidate"]),
@@ -429,11 +424,3 @@ def merge(parts: Sequence[DiffPartial]) -> DiffPartial:
     for part in parts[1:]:
         out = out.merge(part)
     return out
-
-
-def read_partial(path: str | Path) -> DiffPartial:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read a partial: {exc}") from None
-    return DiffPartial.from_dict(data, str(path))

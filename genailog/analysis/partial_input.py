@@ -1,4 +1,5 @@
-"""What was read, added up over the parts of a partitioned run.
+"""What was read, added up over the parts of a partitioned run; the header check every
+partial's JSON form goes through.
 
 Each part carries its read report (``ReadReport.to_dict()``); merged, the files are listed
 in part order, counts add, notes and unreadable files are kept once each. The merged
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from genailog.errors import InputError
 
 _COUNTS = ("records", "skipped", "quarantined", "other_lines")
 
@@ -40,3 +43,12 @@ def _merge_partitions(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             "files": int(a.get("files", 0)) + int(b.get("files", 0)),
             "files_skipped": int(a.get("files_skipped", 0)) + int(b.get("files_skipped", 0)),
             "pruned_by": sorted(set(a.get("pruned_by", [])) | set(b.get("pruned_by", [])))}
+
+
+def check_header(data: Any, format_: str, version: int, what: str) -> None:
+    """A partial's JSON names its kind and version; anything else is an InputError."""
+    if not isinstance(data, dict) or data.get("format") != format_:
+        raise InputError(f"{what}: not a partial of format {format_!r}")
+    if data.get("version") != version:
+        raise InputError(f"{what}: partial version {data.get('version')!r}; this genailog "
+                         f"reads version {version}")

@@ -22,7 +22,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -40,7 +39,7 @@ from genailog.analysis.drift.detect import (
 from genailog.analysis.drift.result import DriftResult
 from genailog.analysis.drift.windows import Split, sample_mask, window_end
 from genailog.analysis.frame_codec import decode, encode
-from genailog.analysis.partial_input import merge_inputs
+from genailog.analysis.partial_input import check_header, merge_inputs
 from genailog.errors import InputError, UsageError
 
 FORMAT = "genailog.drift-partial"
@@ -102,11 +101,7 @@ class DriftPartial:
 
     @classmethod
     def from_dict(cls, data: Any, what: str = "partial") -> DriftPartial:
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{what}: not a drift partial (format {FORMAT!r})")
-        if data.get("version") != PARTIAL_VERSION:
-            raise InputError(f"{what}: partial version {data.get('version')!r}; this "
-                             f"genailog reads version {PARTIAL_VERSION}")
+        check_header(data, FORMAT, PARTIAL_VERSION, what)
         try:
             role = data.get("role", "logs")
             if role not in ("logs", "reference"):
@@ -284,11 +279,3 @@ def _options_of(data: Any) -> DriftOptions:
         alpha=float(data["alpha"]), min_records=int(data["min_records"]),
         drift_share=None if data["drift_share"] is None else float(data["drift_share"]),
         sample_size=int(data["sample_size"]), seed=int(data["seed"]))
-
-
-def read_partial(path: str | Path) -> DriftPartial:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read a partial: {exc}") from None
-    return DriftPartial.from_dict(data, str(path))
