@@ -144,6 +144,8 @@ OUTPUT_FORMATS: dict[str, frozenset[str]] = {
     "summarize": frozenset({"json", "markdown", "csv", "junit"}),
     "diff-prompts": frozenset({"json", "markdown", "csv", "junit"}),
     "drift": frozenset({"json", "markdown", "csv", "junit"}),
+    # merge finishes summarize, diff-prompts or drift partials and renders like them
+    "merge": frozenset({"json", "markdown", "csv", "junit"}),
     "traces": frozenset({"json", "markdown", "junit"}),
     "export-dataset": frozenset({"json", "markdown"}),
     "redact": frozenset({"json", "markdown"}),
