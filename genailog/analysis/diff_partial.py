@@ -10,8 +10,9 @@ What merges exactly and what is recomputed (also in the merged JSON's ``merge`` 
 * recomputed on the merged reduced data: the Mann-Whitney / Wilcoxon rank tests, the
   bootstrap intervals of medians and p95s, and means with their Welch interval. A
   partial carries, per version, the values of each numeric metric and nothing else
-  (unpaired), or one row per pair key with per-key sums, counts, flags and the first
-  prompt and response (paired: ``--pair-on``); the merge runs the same tests on them.
+  (unpaired), or one row per pair key with every repeat's numbers, whether each flag was
+  ever true, and the first prompt and response (paired: ``--pair-on``); the merge averages
+  the repeats and runs the same tests on them.
 
 Two sets of logs (``reference=``) are not covered: a partial is one set of logs split in
 parts. The comparisons themselves are :mod:`genailog.analysis.compare`'s; this module only
@@ -47,8 +48,9 @@ MERGE_NOTE = {
     "recomputed_on_merged_data": ["median and p95 bootstrap intervals",
                                   "Mann-Whitney U / Wilcoxon p-values",
                                   "means and Welch / paired-t intervals"],
-    "kept_per_part": "per version, the values of each numeric metric (paired: per key "
-                     "sums, counts, flags, first prompt and response)",
+    "kept_per_part": "per version, the values of each numeric metric and the counts of "
+                     "each rate (paired: per key, every repeat's numbers, whether each flag "
+                     "was ever true, the first prompt and response)",
 }
 
 

@@ -33,17 +33,17 @@ def merge_command(
 
     Example: genailog merge parts/*.json --fail-if "error_rate > 0.05"
     """
+    from genailog.analysis.diff_partial import DiffPartial
     from genailog.analysis.partial_files import merge_files
+    from genailog.analysis.partials import SummaryPartial
 
     kind, merged = merge_files(parts)
+    _say_how(kind, merged.parts if not isinstance(merged, SummaryPartial) else None)
     if kind != "summarize" and (fail_if or top is not None or min_records):
         raise UsageError(f"--fail-if, --top and --min-records apply to summaries; these "
                          f"are {kind} partials")
     if kind != "summarize" and fmt is SummaryFormat.csv:
         raise UsageError(f"--format csv applies to summaries; these are {kind} partials")
-    from genailog.analysis.diff_partial import DiffPartial
-    from genailog.analysis.partials import SummaryPartial
-
     if isinstance(merged, SummaryPartial):
         from genailog.cli.summarize import show_summary
 
@@ -57,3 +57,16 @@ def merge_command(
         from genailog.cli.drift import show_drift
 
         show_drift(merged.finalize(), fmt.value, allow_empty)
+
+
+def _say_how(kind: str, parts: int | None) -> None:
+    """One note on stderr: what merged exactly and what ran again on the merged data."""
+    from genailog.ingest import progress
+
+    if kind == "summarize":
+        progress.notice("merged: counts, sums and percentile inputs add exactly "
+                        "(docs/scale.md)")
+    else:
+        progress.notice(f"merged {parts} part(s): counts add exactly; rank tests, bootstrap "
+                        f"intervals{', drift methods' if kind == 'drift' else ''} ran again "
+                        "on the merged data (JSON: merge; docs/scale.md)")
