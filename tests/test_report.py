@@ -232,3 +232,39 @@ def test_sparkline_keeps_one_cell_per_value_and_the_extremes(values: list[Any]) 
     if known and max(known) > min(known):
         assert line[values.index(max(known))] == "█"
         assert line[values.index(min(known))] == "▁"
+
+
+def test_charts_from_the_partials_equal_numbers_from_the_records(frame: pl.DataFrame) -> None:
+    """The latency ECDF, per-window-and-model p95 and top users come from summarize's
+    partials; here they are recomputed from the records with numpy and per-record cost."""
+    import numpy as np
+
+    from genailog.pricing import default_prices
+    from genailog.pricing.cost import with_cost
+
+    report = build_report(frame, ReportOptions(diff=False, drift=False, window="1d"))
+    latency = frame.filter(pl.col("latency_ms").is_not_null())
+    for model, points in report.latency_ecdf.items():
+        values = latency.filter(pl.col("model") == model)["latency_ms"].to_numpy()
+        expected = np.quantile(values, np.linspace(0, 1, len(points)), method="linear")
+        assert points == pytest.approx(expected.tolist(), rel=1e-12)
+    day = latency.with_columns(pl.col("timestamp").dt.truncate("1d").alias("d"))
+    starts = sorted(day["d"].unique().to_list())
+    for model, series in report.timing["latency_ms_p95_by_model"].items():
+        for start, got in zip(starts, series, strict=True):
+            values = day.filter((pl.col("d") == start) & (pl.col("model") == model))
+            want = (None if values.height == 0 else
+                    float(np.quantile(values["latency_ms"].to_numpy(), 0.95)))
+            assert got == (None if want is None else pytest.approx(want, rel=1e-12))
+    priced = with_cost(frame.lazy(), default_prices()).collect()
+    per_user = (priced.group_by("user_id").agg(pl.col("_cost").sum())
+                .sort(["_cost", "user_id"], descending=[True, False]).head(10))
+    assert [u["key"] for u in report.top_users] == per_user["user_id"].to_list()
+    assert [u["cost_usd"] for u in report.top_users] == pytest.approx(
+        per_user["_cost"].to_list(), rel=1e-9)
+
+
+def test_version_field_may_be_a_key_the_cells_already_have(frame: pl.DataFrame) -> None:
+    report = build_report(frame, ReportOptions(diff=False, drift=False, version_field="model"))
+    assert {row["version"] for row in report.quality_by_version} == set(
+        frame["model"].unique().to_list())

@@ -333,31 +333,37 @@ def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
         raise UsageError(f"--by {WINDOW_KEY} clashes with the --window bucket column")
 
 
-def _stage_one(records: pl.LazyFrame, finest: list[str], quantiles: str) -> pl.DataFrame:
-    """Partials per finest group, from one streaming pass over the records.
+#: One grouping of a pass: the finest keys and the aggregations per group.
+Grouping = tuple[list[str], list[pl.Expr]]
+
+
+def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
+    """Partials per finest group of each grouping, from one streaming pass over the records.
 
     Each streamed batch is aggregated on arrival and only its partials are kept (the
     latency and TTFT values, 8 bytes each, or their sketches, and a row of sums per group):
     a streaming ``group_by`` holding the values for exact percentiles keeps several times
     that per record. Partials are merged whenever they pile up, so many small groups and
-    many batches of sketches stay bounded.
+    many batches of sketches stay bounded. Every grouping sees the same batches, so a
+    grouping's partials do not depend on the others asked for in the same pass.
     """
-    exprs = _partials(quantiles)
     if not hasattr(records, "sink_batches"):  # polars before sink_batches: one group_by
-        return combine([records.group_by(finest).agg(exprs).collect()], finest)
-    parts = [records.clear().collect().group_by(finest).agg(exprs)]  # the schema
-    pending = [0]
+        return [combine([records.group_by(f).agg(e).collect()], f) for f, e in groupings]
+    empty = records.clear().collect()
+    parts = [[empty.group_by(f).agg(e)] for f, e in groupings]  # the schemas
+    pending = [0] * len(groupings)
 
     def consume(batch: pl.DataFrame) -> None:
-        part = batch.group_by(finest).agg(exprs)
-        parts.append(part)
-        pending[0] += part.height
-        if pending[0] > MAX_PARTIAL_ROWS:
-            parts[:] = [combine(parts, finest)]
-            pending[0] = 0
+        for i, (finest, exprs) in enumerate(groupings):
+            part = batch.group_by(finest).agg(exprs)
+            parts[i].append(part)
+            pending[i] += part.height
+            if pending[i] > MAX_PARTIAL_ROWS:
+                parts[i][:] = [combine(parts[i], finest)]
+                pending[i] = 0
 
     records.sink_batches(consume, chunk_size=BATCH_ROWS, maintain_order=True)
-    return combine(parts, finest)
+    return [combine(part, finest) for part, (finest, _) in zip(parts, groupings, strict=True)]
 
 
 def combine(parts: Sequence[pl.DataFrame], finest: list[str]) -> pl.DataFrame:
@@ -383,7 +389,7 @@ def with_rates(partials: pl.DataFrame, table: PriceTable) -> pl.DataFrame:
     return joined.with_columns(pl.col("model").cast(partials.schema["model"]))
 
 
-def _priced(partials: pl.DataFrame) -> pl.DataFrame:
+def priced_rows(partials: pl.DataFrame) -> pl.DataFrame:
     """Each row priced from its token sums (cost is linear in the token sums of one model
     and one set of price keys), rates and token sums then dropped."""
     rates = rate_columns()
@@ -398,11 +404,19 @@ def stage(frame: pl.LazyFrame, keys: list[str], table: PriceTable,
           quantiles: str = "exact") -> pl.DataFrame:
     """The partial frame: one row per group of ``keys``, model and price keys, from one read
     of the records, with the rates of its model and keys (see :func:`finish`)."""
-    finest = finest_keys(keys)
-    needed = {name for e in _partials(quantiles) for name in e.meta.root_names()} | set(finest)
+    return stage_many(frame, [keys], table, quantiles)[0]
+
+
+def stage_many(frame: pl.LazyFrame, groupings: Sequence[list[str]], table: PriceTable,
+               quantiles: str = "exact") -> list[pl.DataFrame]:
+    """:func:`stage`'s partial frame for each list of keys in ``groupings``, all from ONE
+    read of the records (``genailog report`` takes its overview and its cells this way)."""
+    asked: list[Grouping] = [(finest_keys(keys), _partials(quantiles)) for keys in groupings]
+    needed = {name for e in _partials(quantiles) for name in e.meta.root_names()}
+    needed |= {name for finest, _ in asked for name in finest}
     records = (frame.with_columns(price_keys(table)).with_columns(_record_columns(quantiles))
                .select(sorted(needed)))
-    return with_rates(_stage_one(records, finest, quantiles), table)
+    return [with_rates(part, table) for part in _stage_one(records, asked)]
 
 
 def rate_columns() -> list[str]:
@@ -410,7 +424,7 @@ def rate_columns() -> list[str]:
 
 
 def finest_keys(keys: list[str]) -> list[str]:
-    return [*(keys if "model" in keys else [*keys, "model"]), *PRICE_KEYS]
+    return [*dict.fromkeys([*keys, "model"]), *PRICE_KEYS]
 
 
 def finish(partials: pl.DataFrame, keys: list[str],
@@ -419,7 +433,7 @@ def finish(partials: pl.DataFrame, keys: list[str],
     partial frame of :func:`stage` (``keys`` a prefix of its groups' keys); ``accuracy``
     is the sketches' relative accuracy (None: exact values)."""
     quantiles = "exact" if accuracy is None else "sketch"
-    priced = _priced(partials)
+    priced = priced_rows(partials)
     columns = [c for c in priced.columns if c not in finest_keys(keys) and c not in keys]
     lazy = priced.lazy()
     total = lazy.select(_merged(columns, grouped=False))
@@ -565,10 +579,11 @@ def summarize(
     result = result_from(partials, by, window, accuracy, skipped, table.to_dict())
     from genailog.analysis.partials import SummaryPartial
 
+    sampled = is_sampled(frame)
     result.partial = SummaryPartial(by=by, window=window, relative_accuracy=accuracy,
                                     prices=table.to_dict(), skipped_records=skipped,
-                                    frame=partials, sampled=is_sampled(frame))
-    if is_sampled(frame):
+                                    frame=partials, sampled=sampled)
+    if sampled:
         _reweight(result, frame, keys, table, sample_unit)
     result.gates = evaluate_gates(fail_if, result.groups or [], result.total, keys,
                                   GatePolicy(allow_empty=allow_empty, min_records=min_records))

@@ -1,10 +1,12 @@
 """What ``genailog report`` shows, computed from logs: aggregates only, never records.
 
-:func:`build_report` reads the logs once, keeps the columns the sections need in memory,
-and computes every section from it: the overview is :func:`genailog.summarize` itself (so
-its numbers are summarize's, to the bit), cost and errors per window, model and prompt
-version come from summarize's :func:`~genailog.analysis.summarize.aggregate` (one error
-rule, one cost formula), the rest are small polars group-bys. The diff and drift sections
+:func:`build_report` reads the records ONCE, in summarize's own streaming pass
+(:func:`genailog.analysis.summarize.stage_many`), into mergeable partials for several
+groupings at a time: summarize's own grouping, so the overview is summarize's result to
+the bit (same batches, same sums, same order); window x model x version cells with their
+latency/TTFT values, from which every series, rate and latency chart is finished (one
+error rule, one cost formula); and users and sessions with the sums behind their cost.
+Eval scores are decoded from their distinct JSON texts only. The diff and drift sections
 are :func:`diff_prompts` and :func:`detect_drift` on the same records. Everything kept is
 sized by groups and windows: series per window, 51 latency quantiles per model, the top
 users and sessions. Rendering is :mod:`genailog.report.html`'s job.
@@ -22,17 +24,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from genailog.analysis.summarize import WINDOW_KEY, summarize
+from genailog.analysis.summarize import (
+    WINDOW_KEY,
+    priced_rows,
+    result_from,
+    stage_many,
+    summarize,
+)
+from genailog.analysis.weighting import is_sampled
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
-from genailog.pricing.cost import with_cost
+from genailog.pricing.cost import PRICE_KEYS, cost_columns, price_keys
 from genailog.query.filters import apply_filters
 from genailog.schema.rules import check_window as _window_grammar
-from genailog.schema.rules import is_error
 
 if TYPE_CHECKING:
     from genailog.ingest import Logs
 
+_RATES = ("input", "output", "cache_read", "cache_write", "reasoning")
 #: Points of each model's latency ECDF (quantiles 0, 0.02, ..., 1).
 ECDF_POINTS = 51
 #: At most this many eval score names get a series.
@@ -115,11 +124,35 @@ def _table(prices: PriceTable | str | Path | None) -> PriceTable:
     return load_prices(prices) if prices is not None else default_prices()
 
 
-#: The columns the sections beyond the overview read (the overview is summarize's own read).
-_NEEDED = ("timestamp", "model", "status", "error_type", "input_tokens", "output_tokens",
-           "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
-           "latency_ms", "ttft_ms", "hallucination_flag", "refusal", "feedback_rating",
-           "eval_scores", "user_id", "session_id")  # fmt: skip
+def _span(lazy: pl.LazyFrame) -> float | None:
+    """Seconds from the first to the last timestamp; None when no record has one."""
+    stamp = pl.col("timestamp")
+    first, last = lazy.select(stamp.min(), stamp.max().alias("last")).collect().row(0)
+    if first is None:
+        raise UsageError("no timestamped records to report on (check --where/--since/--until)")
+    return float((last - first).total_seconds())
+
+
+def _people(lazy: pl.LazyFrame, overview: pl.DataFrame, table: PriceTable,
+            keys: list[str]) -> dict[str, pl.DataFrame]:
+    """Requests, cost, priced and unpriced records per user and per session: each record
+    priced by the one formula (:func:`~genailog.pricing.cost.cost_columns`) with the rates
+    the overview's partials already resolved per model and price keys (a plain join, no
+    lookup per batch), both group-bys over one scan."""
+    if not keys:
+        return {}
+    rates = overview.select("model", *PRICE_KEYS, pl.struct(
+        pl.col(f"_rate_{r}").alias(r) for r in _RATES).alias("_rates"))
+    needed = ["model", "timestamp", "cost_usd", "input_tokens", "output_tokens",
+              "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", *keys]
+    priced = (lazy.select(list(dict.fromkeys(needed))).with_columns(price_keys(table))
+              .join(rates.lazy(), on=["model", *PRICE_KEYS], how="left")
+              .with_columns(cost_columns()))
+    aggs = [pl.len().cast(pl.Int64).alias("requests"), pl.col("_cost").sum().alias("cost_usd"),
+            pl.col("_cost").count().alias("cost_usd_count"),
+            pl.col("_unpriced").sum().alias("unpriced_requests")]
+    frames = pl.collect_all([priced.group_by(key).agg(aggs) for key in keys])
+    return dict(zip(keys, frames, strict=True))
 
 
 def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
@@ -135,32 +168,31 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
         raise UsageError(f"--version-field {vf!r} is not a field of these logs")
     lazy = apply_filters(lazy, where=opts.where, since=opts.since, until=opts.until)
     table = _table(opts.prices)
-    # summarize reads its own columns, streaming, exactly as `genailog summarize` does
-    overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
-    frame = lazy.select(list(dict.fromkeys(c for c in (*_NEEDED, vf) if c in schema))).collect()
-    if frame.height == 0 or frame["timestamp"].null_count() == frame.height:
-        raise UsageError("no timestamped records to report on (check --where/--since/--until)")
-    window = opts.window or _window_for(overview.total["span_seconds"])
-    priced = with_cost(frame.lazy(), table).collect()
-    timed = priced.filter(pl.col("timestamp").is_not_null()).with_columns(
-        pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY)).with_columns(
-        (pl.col(WINDOW_KEY).rank("dense") - 1).cast(pl.Int64).alias("_i"))
-    starts = timed.select(pl.col(WINDOW_KEY).unique().sort())[WINDOW_KEY].to_list()
-    cells, evals = _cells(timed, vf), _eval_cells(timed, vf)
+    window = opts.window or _window_for(_span(lazy))
+    timed = lazy.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
+    parts = stage_many(timed, [[], [WINDOW_KEY, "model", vf]], table)
+    overview = result_from(parts[0], [], None, None, skipped, table.to_dict())
+    sampled = is_sampled(lazy)
+    if sampled:  # weighted estimates need the records: summarize's own path
+        overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
+    cells, starts = _cells(parts[1], vf)
+    evals = _eval_cells(timed, starts, vf) if "eval_scores" in schema else None
     by_model = _by_model(cells, len(starts))
-    ecdf, timing = _latency(timed, [m for m in by_model if m != "(null)"], len(starts))
+    ecdf, timing = _latency(parts[1], starts, [m for m in by_model if m != "(null)"])
+    people = _people(lazy, parts[0], table, [k for k in ("user_id", "session_id")
+                                              if k in schema])
     report = Report(
         title=opts.title, window=window, windows=[_label(s, window) for s in starts],
         overview=overview.to_dict(), by_model=by_model,
         cost_by_version=_cost_by_version(cells, vf),
-        top_users=_top(priced, "user_id", opts.top),
-        top_sessions=_top(priced, "session_id", opts.top),
+        top_users=_top(people.get("user_id"), "user_id", opts.top),
+        top_sessions=_top(people.get("session_id"), "session_id", opts.top),
         latency_ecdf=ecdf, timing=timing,
         quality_over_time=_quality(cells, evals, len(starts)),
         quality_by_version=_quality_by_version(cells, evals, vf),
         version_field=vf,
     )
-    if overview.sampling is not None:
+    if sampled:
         report.notes["sampling"] = ("records are head-sampled: the overview holds weighted "
                                     "estimates, the charts count the records as logged")
     if opts.diff:
@@ -185,22 +217,30 @@ def _series(frame: pl.DataFrame, value: str, windows: int) -> list[float | None]
     return out
 
 
-def _cells(timed: pl.DataFrame, vf: str) -> pl.DataFrame:
-    """Additive partials per window, model and version, from one group-by: requests,
-    errors (summarize's rule), cost (the one cost formula, via ``with_cost``), and the
-    sums and counts behind the quality rates and means."""
+def _window_index(frame: pl.DataFrame, starts: list[datetime]) -> pl.DataFrame:
+    """``frame`` (rows with a window) plus ``_i``, the window's index in ``starts``."""
+    index = pl.DataFrame({WINDOW_KEY: starts, "_i": list(range(len(starts)))},
+                         schema={WINDOW_KEY: frame.schema[WINDOW_KEY], "_i": pl.Int64})
+    return frame.join(index, on=WINDOW_KEY, how="inner", maintain_order="left")
+
+
+def _cells(part: pl.DataFrame, vf: str) -> tuple[pl.DataFrame, list[datetime]]:
+    """Additive partials per window, model and version (summarize's partials of the
+    records with a timestamp, priced, price keys merged): requests, errors, cost, and the
+    sums and counts behind the quality rates and means; and the windows, in order."""
     col = pl.col
-    # categorical keys group about 2x faster than strings (measured on 1M records)
-    keyed = timed.with_columns(col("model", vf).cast(pl.Categorical))
-    return keyed.group_by("_i", "model", vf).agg(
-        pl.len().alias("requests"), is_error().sum().alias("errors"),
-        col("_cost").sum().alias("cost_usd"), col("_cost").count().alias("cost_usd_count"),
-        col("timestamp").min().alias("first_timestamp"),
-        *(col(flag).sum().alias(f"{rate}_sum") for flag, rate in _QUALITY),
-        *(col(flag).count().alias(f"{rate}_count") for flag, rate in _QUALITY),
-        col("feedback_rating").sum().alias("feedback_mean_sum"),
-        col("feedback_rating").count().alias("feedback_mean_count"),
-    ).with_columns(col("model").cast(timed.schema["model"]), col(vf).cast(timed.schema[vf]))
+    priced = priced_rows(part).filter(col(WINDOW_KEY).is_not_null())
+    cells = priced.group_by(list(dict.fromkeys([WINDOW_KEY, "model", vf])),
+                            maintain_order=True).agg(
+        col("requests").sum(), col("errors").sum(), col("cost_usd").sum(),
+        col("cost_usd_count").sum(), col("first_timestamp").min(),
+        *(col(f"_{rate}_true").sum().alias(f"{rate}_sum") for _, rate in _QUALITY),
+        *(col(f"{rate}_count").sum() for _, rate in _QUALITY),
+        col("_feedback_sum").sum().alias("feedback_mean_sum"),
+        col("feedback_count").sum().alias("feedback_mean_count"),
+    )
+    starts = cells[WINDOW_KEY].unique().sort().to_list()
+    return _window_index(cells, starts), starts
 
 
 def _summed_cost() -> pl.Expr:
@@ -231,84 +271,88 @@ def _cost_by_version(cells: pl.DataFrame, vf: str) -> list[tuple[str, float]]:
             for v, c in zip(per[vf].to_list(), per["cost_usd"].to_list(), strict=True)]
 
 
-def _top(priced: pl.DataFrame, key: str, top: int) -> list[dict[str, Any]]:
-    """The ``top`` values of ``key`` by cost (records priced by ``with_cost``)."""
-    if key not in priced.columns or priced[key].null_count() == priced.height:
+def _top(part: pl.DataFrame | None, key: str, top: int) -> list[dict[str, Any]]:
+    """The ``top`` values of ``key`` by cost (one row per value from the pass, each record
+    priced by the one cost formula)."""
+    if part is None:
         return []
-    per = (priced.lazy().filter(pl.col(key).is_not_null()).group_by(key).agg(
-        pl.len().alias("requests"), pl.col("_cost").sum().alias("cost_usd"),
-        pl.col("_cost").count().alias("priced"), pl.col("_unpriced").sum().alias("unpriced"))
-        .filter(pl.col("priced") > 0)
-        .sort(["cost_usd", key], descending=[True, False]).head(top).collect())
+    col = pl.col
+    per = (part.filter(col(key).is_not_null() & (col("cost_usd_count") > 0))
+           .sort(["cost_usd", key], descending=[True, False]).head(top)
+           .rename({"unpriced_requests": "unpriced"}))
     return [{"key": str(r[key]), "requests": r["requests"], "cost_usd": r["cost_usd"],
              "unpriced_requests": r["unpriced"]} for r in per.to_dicts()]
 
 
-class SortedValues:
-    """One column's non-null values sorted once, to take quantiles per any grouping:
-    each grouping is then a stable radix sort of small integer keys, not another sort of
-    the values. Quantiles interpolate linearly (numpy's and polars' ``linear``, the rule
-    summarize uses)."""
-
-    def __init__(self, frame: pl.DataFrame, column: str, keys: list[str]) -> None:
-        rows = frame.select(*keys, column).filter(pl.col(column).is_not_null())
-        order = np.argsort(rows[column].to_numpy(), kind="quicksort")
-        self.values = rows[column].to_numpy()[order]
-        self.keys = {k: rows[k].to_numpy()[order] for k in keys}
-
-    def quantiles(self, key: Any, qs: Sequence[float]) -> dict[int, list[float]]:
-        """``qs`` per value of ``key`` (a non-negative integer array aligned with the
-        sorted values; negative keys are left out)."""
-        keep = key >= 0
-        key, values = key[keep], self.values[keep]
-        small = key.astype(np.int16 if key.size == 0 or key.max() < 2**15 else np.int64)
-        order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
-        key, values = key[order], values[order]
-        if key.size == 0:
-            return {}
-        firsts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
-        counts = np.diff(np.concatenate((firsts, [key.size])))
-        at = np.asarray(qs, dtype=float)
-        out = {}
-        for first, n in zip(firsts.tolist(), counts.tolist(), strict=True):
-            part = values[first:first + n]
-            pos = at * (n - 1)
-            low = np.floor(pos).astype(np.int64)
-            high = np.minimum(low + 1, n - 1)
-            out[int(key[first])] = (part[low] + (part[high] - part[low]) * (pos - low)).tolist()
-        return out
+def _quantiles_by(values: pl.DataFrame, keys: list[str],
+                  qs: Sequence[float]) -> dict[Any, list[float]]:
+    """Linear-interpolation quantiles (summarize's rule, polars' ``linear``) of ``v`` per
+    value of ``keys`` (one key: its value; several: a tuple)."""
+    per = values.group_by(keys).agg(
+        pl.col("v").quantile(q, "linear").alias(f"q{i}") for i, q in enumerate(qs))
+    names = [f"q{i}" for i in range(len(qs))]
+    return {(row[0] if len(keys) == 1 else tuple(row[:len(keys)])): list(row[len(keys):])
+            for row in per.select(*keys, *names).iter_rows()}
 
 
-def _with_model_code(timed: pl.DataFrame, models: list[str]) -> pl.DataFrame:
+def _ecdf(values: pl.DataFrame, qs: Sequence[float]) -> dict[int, list[float]]:
+    """Many quantiles per model code ``_m``: each model's values sorted once (selecting
+    51 order statistics one by one costs more than the sort), read with numpy."""
+    per = values.filter(pl.col("_m") >= 0).group_by("_m").agg(pl.col("v").sort())
+    if per.height == 0:
+        return {}
+    lengths = per["v"].list.len().to_numpy().astype(np.int64)
+    flat = per["v"].explode().to_numpy()
+    firsts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    at = np.asarray(qs, dtype=float)
+    out = {}
+    for model, first, n in zip(per["_m"].to_list(), firsts.tolist(), lengths.tolist(),
+                               strict=True):
+        pos = at * (n - 1)
+        low = np.floor(pos).astype(np.int64)
+        high = np.minimum(low + 1, n - 1)
+        part = flat[first:first + n]
+        out[int(model)] = (part[low] + (part[high] - part[low]) * (pos - low)).tolist()
+    return out
+
+
+def _with_model_code(frame: pl.DataFrame, models: list[str]) -> pl.DataFrame:
     """``_m``: the model's index in ``models``, -1 for a null or unlisted model."""
     codes = pl.DataFrame({"model": models, "_m": list(range(len(models)))},
-                         schema={"model": timed.schema["model"], "_m": pl.Int64})
-    return timed.join(codes, on="model", how="left").with_columns(pl.col("_m").fill_null(-1))
+                         schema={"model": frame.schema["model"], "_m": pl.Int64})
+    return frame.join(codes, on="model", how="left").with_columns(pl.col("_m").fill_null(-1))
 
 
-def _latency(timed: pl.DataFrame, models: list[str],
-             windows: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+def _values(part: pl.DataFrame, starts: list[datetime], column: str,
+            models: list[str]) -> pl.DataFrame:
+    """The values of ``column`` kept by the cells' partials, one row each (``v``), with
+    the window index ``_i`` and model code ``_m``."""
+    rows = part.select(WINDOW_KEY, "model", pl.col(f"_{column}_values").alias("v"))
+    rows = _window_index(rows.filter(pl.col(WINDOW_KEY).is_not_null()), starts)
+    return _with_model_code(rows.explode("v").drop_nulls("v"), models)
+
+
+def _latency(part: pl.DataFrame, starts: list[datetime],
+             models: list[str]) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Each model's latency ECDF (quantiles 0, 0.02, ..., 1), p50/p95/p99 of latency and
     TTFT per window, and each model's p95 per window."""
-    coded = _with_model_code(timed.select("_i", "model", "latency_ms", "ttft_ms"), models)
+    windows = len(starts)
     out: dict[str, dict[str, list[float | None]]] = {}
-    latency = SortedValues(coded, "latency_ms", ["_i", "_m"])
-    per_model = latency.quantiles(latency.keys["_m"], np.linspace(0, 1, ECDF_POINTS).tolist())
+    latency = _values(part, starts, "latency_ms", models)
+    per_model = _ecdf(latency, np.linspace(0, 1, ECDF_POINTS).tolist())
     ecdf = {m: per_model[i] for i, m in enumerate(models) if i in per_model}
     qs = [p / 100 for p in _PCTS]
     for column, values in (("latency_ms", latency),
-                           ("ttft_ms", SortedValues(coded, "ttft_ms", ["_i"]))):
-        per = values.quantiles(values.keys["_i"], qs)
+                           ("ttft_ms", _values(part, starts, "ttft_ms", models))):
+        per = _quantiles_by(values, ["_i"], qs)
         if per:
             out[column] = {f"p{p}": [per[i][j] if i in per else None for i in range(windows)]
                            for j, p in enumerate(_PCTS)}
-    cell = np.where(latency.keys["_m"] >= 0, latency.keys["_i"] * len(models)
-                    + latency.keys["_m"], -1)
-    per = latency.quantiles(cell, [0.95])
-    if per:
+    cells = _quantiles_by(latency.filter(pl.col("_m") >= 0), ["_i", "_m"], [0.95])
+    if cells:
         out["latency_ms_p95_by_model"] = {
-            m: [per[i * len(models) + c][0] if i * len(models) + c in per else None
-                for i in range(windows)] for c, m in enumerate(models)}
+            m: [cells[(i, c)][0] if (i, c) in cells else None for i in range(windows)]
+            for c, m in enumerate(models)}
     return ecdf, out
 
 
@@ -345,26 +389,33 @@ def _quality_by_version(cells: pl.DataFrame, evals: pl.DataFrame | None,
             for k, r in sorted(rows.items())]
 
 
-def _eval_cells(timed: pl.DataFrame, vf: str) -> pl.DataFrame | None:
-    """Sums and counts of each numeric eval score per window and version, from one decode
-    of ``eval_scores`` (JSON objects); None when there are none."""
-    if "eval_scores" not in timed.columns:
-        return None
-    scores = timed.select("_i", vf, "eval_scores").filter(pl.col("eval_scores").is_not_null())
+def _eval_cells(timed: pl.LazyFrame, starts: list[datetime],
+                vf: str) -> pl.DataFrame | None:
+    """Sums and counts of each numeric eval score per window and version; None when there
+    are none. ``eval_scores`` holds JSON objects: each distinct text is decoded once, with
+    the schema inferred from all of them, so no score name is missed."""
+    scores = (timed.select(WINDOW_KEY, vf, "eval_scores")
+              .filter(pl.col("eval_scores").is_not_null() & pl.col(WINDOW_KEY).is_not_null())
+              .collect())
     if scores.height == 0:
         return None
     decoded = scores["eval_scores"]
     if decoded.dtype == pl.String:
+        texts = decoded.unique()
         try:
-            decoded = decoded.str.json_decode(infer_schema_length=None)
+            parsed = texts.str.json_decode(infer_schema_length=None)
         except pl.exceptions.PolarsError:
             return None  # not objects: the section says nothing about them
+        lookup = pl.DataFrame({"eval_scores": texts, "_decoded": parsed})
+        decoded = scores.select("eval_scores").join(
+            lookup, on="eval_scores", how="left", maintain_order="left")["_decoded"]
     if not isinstance(decoded.dtype, pl.Struct):
         return None
     names = [f.name for f in decoded.dtype.fields
              if f.dtype.is_numeric() or f.dtype == pl.Boolean][:MAX_EVALS]
-    wide = scores.select("_i", vf).with_columns(
-        decoded.struct.field(n).cast(pl.Float64).alias(f"eval_scores.{n}") for n in names)
+    wide = _window_index(scores.select(WINDOW_KEY, vf).with_columns(
+        decoded.struct.field(n).cast(pl.Float64).alias(f"eval_scores.{n}") for n in names),
+        starts)
     return wide.group_by("_i", vf).agg(
         *(pl.col(f"eval_scores.{n}").sum().alias(f"eval_scores.{n}") for n in names),
         *(pl.col(f"eval_scores.{n}").count().alias(f"eval_scores.{n}#") for n in names))
