@@ -11,7 +11,8 @@ import typer
 Paths = Annotated[
     list[str],
     typer.Argument(
-        help="Log files, directories (searched recursively), globs, or - for stdin.",
+        help="Log files, directories (searched recursively), globs, or - for stdin; also "
+        "s3://, az://, gs:// prefixes, objects and globs (docs/scale.md).",
         show_default=False,
     ),
 ]
