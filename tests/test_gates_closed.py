@@ -103,3 +103,16 @@ def test_policy_against_direct_reading(groups: list[dict[str, Any]], total: dict
         if (unjudged and not allow_empty) or (value is not None and value > 1000):
             expected.append(label)
     assert [f["label"] for f in result.failed] == expected
+
+
+def test_trace_gate_whose_selector_matches_nothing_fails() -> None:
+    spans = str(Path(__file__).resolve().parent.parent / "sample_logs" / "search.spans.jsonl")
+
+    def traces(gate: str) -> Any:
+        return CliRunner().invoke(app, ["traces", spans, "--fail-if", gate, "-q"])
+
+    typo = traces("component_p95_ms{name='rerankr'} > 500")
+    assert typo.exit_code == 1, typo.output
+    assert typo.stderr == ("gate failed: component_p95_ms{name='rerankr'} > 500 for no "
+                           "component (no component matches (name='rerankr'))\n")
+    assert traces("component_p95_ms{name='rerank'} > 1e9").exit_code == 0

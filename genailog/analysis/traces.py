@@ -600,8 +600,28 @@ def _gates(expressions: Sequence[str], components: list[dict[str, Any]],
     total = {**dict.fromkeys(f"component_{m}" for m in metrics), **trace_row}
     texts = [rewrite_selector(text) for text in expressions]
     results = evaluate_gates(texts, groups, total, ["kind", "name"])
-    return [{**r.to_dict(), "expression": text}
-            for r, text in zip(results, expressions, strict=True)]
+    gates = [{**r.to_dict(), "expression": text}
+             for r, text in zip(results, expressions, strict=True)]
+    for gate in gates:
+        _fail_unmatched_selector(gate, groups, total)
+    return gates
+
+
+def _fail_unmatched_selector(gate: dict[str, Any], groups: list[dict[str, Any]],
+                             total: dict[str, Any]) -> None:
+    """A gate whose ``{...}`` selector picks no component has nothing to judge: it fails
+    (closed, like every gate; a misspelt name must not turn CI green)."""
+    from genailog.analysis.gates import evaluate_gates
+
+    parts = selector_parts(gate["expression"])
+    if parts is None:
+        return
+    selector = parts[0]
+    [matched] = evaluate_gates([selector], groups, total, ["kind", "name"])
+    if not any(f["group"] is not None for f in matched.failed):
+        gate["failed"].append({"group": None, "label": "no component",
+                               "reason": f"no component matches {selector}"})
+        gate["passed"] = False
 
 
 TRACE_METRICS = ("traces", "spans", "p50_ms", "p95_ms", "p99_ms", "error_rate",
@@ -623,12 +643,19 @@ def rewrite_selector(text: str) -> str:
     """``component_p95_ms{name='rerank'} > 500`` as ``(name = 'rerank') AND
     (component_p95_ms > 500)``: the braces pick component rows by ``kind``/``name``
     (``,`` between conditions means AND). Every selector of one gate must be the same."""
+    parts = selector_parts(text)
+    return text if parts is None else f"({parts[0]}) AND ({parts[1]})"
+
+
+def selector_parts(text: str) -> tuple[str, str] | None:
+    """``(where over kind/name, the gate without braces)`` of a gate with a ``{...}``
+    selector, or None when it has none."""
     import re
 
     selector = re.compile(r"\b(component_[A-Za-z0-9_]+)\s*\{([^{}]*)\}")
     found = {m.group(2).strip() for m in selector.finditer(text)}
     if not found:
-        return text
+        return None
     if len(found) > 1:
         raise UsageError(f"--fail-if {text!r}: use one {{...}} selector per gate")
     condition = found.pop()
@@ -638,7 +665,7 @@ def rewrite_selector(text: str) -> str:
         raise UsageError(f"--fail-if {text!r}: the {{}} selector is empty; "
                          "e.g. component_p95_ms{name='rerank'} > 500")
     where = " AND ".join(f"({p.replace('==', '=')})" for p in parts)
-    return f"({where}) AND ({selector.sub(lambda m: m.group(1), text)})"
+    return where, selector.sub(lambda m: m.group(1), text)
 
 
 def check_gates(expressions: Sequence[str]) -> None:
