@@ -245,6 +245,11 @@ class _Web:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_HEAD(self) -> None:  # noqa: N802 - the server's name
+                if self.path == "/nohead.jsonl":
+                    self.send_response(405)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.answer(send=False)
 
             def do_GET(self) -> None:  # noqa: N802
@@ -257,7 +262,7 @@ class _Web:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                found = self.path == "/a.jsonl"
+                found = self.path in ("/a.jsonl", "/nohead.jsonl")
                 self.send_response(200 if found else 404)
                 self.send_header("Content-Length", str(len(body) if found else 0))
                 self.end_headers()
@@ -285,6 +290,8 @@ def test_web_inputs_are_off_unless_allowed(web: _Web, monkeypatch: pytest.Monkey
         read_logs(f"{web.url}/a.jsonl")
     monkeypatch.setenv("GENAILOG_ALLOW_HTTPS", "1")
     assert read_logs(f"{web.url}/a.jsonl").collect()["input_tokens"].to_list() == [100]
+    # a server that refuses HEAD is read by its GET
+    assert read_logs(f"{web.url}/nohead.jsonl").collect().height == 1
     with pytest.raises(InputError, match="plain http:// is read only from this machine"):
         read_logs("http://example.invalid/a.jsonl")
 

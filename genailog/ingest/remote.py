@@ -198,7 +198,13 @@ def _web(url: str, method: str) -> Any:
 
 
 def _web_object(url: str) -> RemoteObject:
-    with _web(url, "HEAD") as answer:
+    try:
+        answer = _web(url, "HEAD")
+    except InputError as exc:
+        if not re.search(r"HTTP (405|501)$", str(exc)):
+            raise
+        return RemoteObject(url, None)  # a server without HEAD: the GET will tell
+    with answer:
         size = answer.headers.get("Content-Length")
         return RemoteObject(url, int(size) if size and size.isdigit() else None,
                             answer.headers.get("ETag"))
