@@ -199,3 +199,9 @@ def test_records_outside_their_partition_are_reported(tmp_path: Path) -> None:
     # without time pruning nothing was skipped by time, so nothing is said
     logs = read_logs(tmp_path, prune=partition_prune(where="hour = 0"))
     assert not [n for n in logs.report.notes if "outside their partition" in n]
+
+
+@given(st.text(max_size=30).filter(lambda v: v != "__HIVE_DEFAULT_PARTITION__"))
+def test_any_value_comes_back_as_the_same_text(value: str) -> None:
+    folder = quote(value, safe="")
+    assert values_of(Source(f"root/k={folder}/x=1/f.jsonl", "root/")) == {"k": value, "x": "1"}
