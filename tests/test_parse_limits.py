@@ -235,3 +235,28 @@ def test_fast_verdicts_equal_jsonschema_and_the_parse_level_list(
     assert fast == exact
     logs = read_logs([path], on_invalid="skip", require_calls=False)
     assert [r.line for r in logs.report.invalid] == fast
+
+
+def test_text_prefixed_lines_take_the_same_checks(tmp_path: Path) -> None:
+    """Canonical records behind Python logging prefixes go through the same fast reader
+    (ingest/prefixed.py): a repeated key there is set aside at its line too."""
+    repeated = INVALID["the issue's repeated model"]
+    lines = [f"INFO:app:{GOOD}", f"INFO:app:{repeated}",
+             "DEBUG:other:no record here", f"INFO:app:{GOOD}"]
+    path = _file(tmp_path / "app.log", *lines)
+    logs = read_logs([path], on_invalid="skip", require_calls=False)
+    assert [r.line for r in logs.report.invalid] == [2]
+    assert logs.collect().height == 2
+    assert [r.line for r in validate([path]).invalid_records] == [2]
+
+
+@pytest.mark.parametrize("key", ["k\\\\", 'q\\"', "tab\\t"])
+def test_a_user_field_named_with_a_backslash_quote_or_control_is_read(tmp_path: Path,
+                                                                       key: str) -> None:
+    """msgspec cannot name a struct field with ``\\``, ``"`` or a control character: such a
+    user field used to end validate with exit 70; the line is now read the exact way."""
+    path = _file(tmp_path / "r.jsonl", GOOD, f'{{{HEAD},"{key}":1}}')
+    result = runner.invoke(app, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["records"] == 2
+    assert read_logs([path]).collect().height == 2
