@@ -370,3 +370,20 @@ def test_sort_and_top_on_the_command_line(tmp_path: Path) -> None:
     assert shown == sorted(latencies, key=lambda u: -latencies[u])[:3]
     bad = step("summarize", str(logs), "--by", "user_id", "--sort", "latency")
     assert bad.exit_code == 2 and "--sort latency: not a metric" in bad.stderr
+
+
+def test_annotation_of_a_hostile_file_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    name = "run,one:two%\x1b[31m.jsonl"
+    logs = write_jsonl(tmp_path / name, [base_record(latency_ms=-1)])
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = step("validate", str(logs))
+    assert result.exit_code == 1, result.output
+    [note] = annotations_of(result.stdout)
+    props, _, message = note.removeprefix("::error ").partition("::")
+    assert props.split(",")[0] == "file=run%2Cone%3Atwo%25\\x1b[31m.jsonl"
+    assert "\x1b" not in note and props.split(",")[1] == "line=1"
+    assert unescape(message).startswith("1 invalid record(s) in ")
