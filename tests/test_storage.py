@@ -28,6 +28,16 @@ DAYS = ("2026-11-28", "2026-11-29")
 HOURS = (12, 13, 14)
 
 
+@pytest.fixture(autouse=True)
+def fresh_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test reads as a new process with the cache off (the cache tests turn it on),
+    so that the object reads counted are this test's own."""
+    from genailog.ingest import remote
+
+    monkeypatch.setattr(remote, "_staged", {})
+    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
+
+
 def require_or_skip(reason: str) -> None:
     if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
         pytest.fail(reason)
@@ -349,3 +359,35 @@ def test_an_object_that_fails_midway_gives_no_partial_records(s3: tuple[Server, 
     assert logs.collect().height == complete  # nothing of the truncated object
     assert [f.path for f in logs.report.files] == [f"s3://{BUCKET}/broken/a.jsonl"]
     assert [name for name, _ in logs.report.unreadable] == [f"s3://{BUCKET}/broken/b.jsonl.gz"]
+
+
+def test_parquet_objects_are_kept_by_etag(s3: tuple[Server, Any], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from genailog.ingest import remote
+
+    server, client = s3
+    root = tmp_path / "cache"
+    monkeypatch.setenv("GENAILOG_CACHE_DIR", str(root))
+    monkeypatch.delenv("GENAILOG_NO_CACHE")
+    url = f"s3://{BUCKET}/parquet/date=2026-11-28/hour=13/part-0.parquet"
+    first = read_logs(url).collect()
+    kept = list((root / "objects").iterdir())
+    assert len(kept) == 2 and all(p.stat().st_mode & 0o077 == 0 for p in kept)
+    monkeypatch.setattr(remote, "_staged", {})
+    server.requests.clear()
+    assert read_logs(url).collect().equals(first)
+    assert server.object_reads() == []  # listed, not downloaded again
+    # a copy that does not match its recorded hash is downloaded again, never trusted
+    (data,) = [p for p in kept if not p.name.endswith(".json")]
+    data.write_bytes(data.read_bytes()[:-8] + b"tampered")
+    monkeypatch.setattr(remote, "_staged", {})
+    assert read_logs(url).collect().equals(first)
+    assert server.object_reads() == ["parquet/date=2026-11-28/hour=13/part-0.parquet"]
+    # a new version of the object (another ETag) is another copy
+    body = _parquet(_records("2026-11-28", 13)[:1], tmp_path / "one.parquet")
+    client.put_object(Bucket=BUCKET, Key="parquet/date=2026-11-28/hour=13/part-0.parquet",
+                      Body=body)
+    monkeypatch.setattr(remote, "_staged", {})
+    assert read_logs(url).collect().height == 1
+    client.put_object(Bucket=BUCKET, Key="parquet/date=2026-11-28/hour=13/part-0.parquet",
+                      Body=_parquet(_records("2026-11-28", 13), tmp_path / "all.parquet"))

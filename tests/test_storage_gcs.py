@@ -27,6 +27,16 @@ from genailog.query.prune import partition_prune
 DAYS = ("2026-11-28", "2026-11-29")
 
 
+@pytest.fixture(autouse=True)
+def fresh_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test reads as a new process with the cache off (the cache tests turn it on),
+    so that the object reads counted are this test's own."""
+    from genailog.ingest import remote
+
+    monkeypatch.setattr(remote, "_staged", {})
+    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
+
+
 def require_or_skip(reason: str) -> None:
     if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
         pytest.fail(reason)

@@ -17,7 +17,9 @@ line, exit 3), or trust a name it lists (names stay data).
 from __future__ import annotations
 
 import atexit
+import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -25,6 +27,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from genailog.errors import InputError
@@ -264,18 +267,97 @@ def staged_path(obj: RemoteObject) -> str | None:
 
 
 def staged_copy(obj: RemoteObject) -> str:
-    """A local copy of the object, for readers that need a file (Parquet). Copies live in
-    a private temporary folder for the life of the process (lazy frames scan them)."""
+    """A local copy of the object, for readers that need a file (Parquet). With the cache
+    on and an ETag listed, the copy is kept in the cache folder under a key of the URL,
+    ETag, version and size, and reused by later runs after its size and hash are checked;
+    otherwise it lives in a private temporary folder for the life of the process (lazy
+    frames scan it)."""
     key = _stage_key(obj)
     if key in _staged:
         return _staged[key]
+    kept = _kept(obj)
+    local = kept.load() if kept is not None else None
+    if local is None:
+        local = kept.fill(obj) if kept is not None else None
+    if local is None:
+        local = _download(obj, os.path.join(_temporary(), f"{len(_staged):06d}-"
+                                            + re.sub(r"[^A-Za-z0-9.]", "_",
+                                                     obj.url.rsplit("/", 1)[-1])[-60:]))
+    _staged[key] = local
+    return local
+
+
+def _temporary() -> str:
     if not _stage_dir:
         folder = tempfile.mkdtemp(prefix="genailog-remote-")
         atexit.register(shutil.rmtree, folder, True)
         _stage_dir.append(folder)
-    suffix = re.sub(r"[^A-Za-z0-9.]", "_", obj.url.rsplit("/", 1)[-1])[-60:]
-    local = os.path.join(_stage_dir[0], f"{len(_staged):06d}-{suffix}")
+    return _stage_dir[0]
+
+
+def _download(obj: RemoteObject, local: str) -> str:
     with open_object(obj) as stream, open(local, "wb") as out:
+        os.chmod(local, 0o600)
         shutil.copyfileobj(stream, out, 1 << 20)
-    _staged[key] = local
     return local
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """An object's copy in the cache folder: ``objects/KEY`` and its ``KEY.json``."""
+
+    data: Path
+    meta: Path
+
+    def load(self) -> str | None:
+        from genailog.ingest import cache
+
+        try:
+            if any(cache._unsafe(p) for p in (self.data.parent, self.data, self.meta)):
+                return None  # missing, or not ours alone: download again
+            meta = json.loads(self.meta.read_text(encoding="utf-8"))
+            if (meta.get("size") != self.data.stat().st_size
+                    or meta.get("digest") != cache.file_digest(self.data)):
+                return None
+        except (OSError, ValueError):
+            return None
+        return str(self.data)
+
+    def fill(self, obj: RemoteObject) -> str | None:
+        """Download into the cache folder (written aside, then renamed into place);
+        None when the folder cannot be used."""
+        from genailog.ingest import cache
+
+        aside = self.data.with_name(f".{self.data.name}.{os.getpid()}.tmp")
+        try:
+            self.data.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if cache._unsafe(self.data.parent) is not None:
+                return None
+            _download(obj, str(aside))
+            if obj.size is not None and aside.stat().st_size != obj.size:
+                raise InputError(f"{obj.url} changed while it was read; run again")
+            meta = {"url": obj.url, "etag": obj.etag, "version": obj.version,
+                    "size": aside.stat().st_size, "digest": cache.file_digest(aside)}
+            self.meta.write_text(json.dumps(meta), encoding="utf-8")
+            os.chmod(self.meta, 0o600)
+            os.replace(aside, self.data)
+        except OSError:
+            aside.unlink(missing_ok=True)
+            return None
+        except BaseException:
+            aside.unlink(missing_ok=True)
+            raise
+        return str(self.data)
+
+
+def _kept(obj: RemoteObject) -> _Kept | None:
+    """Where the cache keeps the object, or None (cache off, or no ETag to key it by)."""
+    from genailog.ingest import cache
+
+    root = cache.cache_root()
+    if root is None or obj.etag is None:
+        return None
+    name = hashlib.sha256(json.dumps([obj.url, obj.etag, obj.version, obj.size]).encode()
+                          ).hexdigest()[:32]
+    folder = root / "objects"
+    return _Kept(folder / name, folder / f"{name}.json")

@@ -66,7 +66,9 @@ class Source:
         if self.is_stdin:
             return stdin if stdin is not None else sys.stdin.buffer
         if self.remote is not None:
-            raw = storage.open_object(self.remote)
+            # Parquet is read from a local copy anyway: fetch it once (or reuse the kept one)
+            whole = self.kind == ".parquet" or storage.staged_path(self.remote) is not None
+            raw = open(self.local(), "rb") if whole else storage.open_object(self.remote)  # noqa: SIM115
         else:
             try:
                 raw = open(self.name, "rb")  # noqa: SIM115 - returned to the caller
