@@ -157,15 +157,16 @@ READS_LOGS = frozenset({"summarize", "diff-prompts", "drift", "export-dataset", 
 def with_read_options(func: F) -> F:
     """The command with ``--map``, ``--model`` and ``--timezone`` added to its options; they
     (and the config file) set the read options of every ``read_logs`` the command makes."""
-    import inspect
+    from genailog.cli.options import (
+        DefaultModel,
+        FieldMap,
+        TimeZone,
+        keyword_options,
+        show_options,
+    )
 
-    from genailog.cli.options import DefaultModel, FieldMap, TimeZone
-
-    signature = inspect.signature(func, eval_str=True)
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                               annotation=kind)
-             for name, kind in (("field_map", FieldMap), ("model", DefaultModel),
-                                ("timezone", TimeZone)) if name not in signature.parameters]
+    added = keyword_options(func, (("field_map", FieldMap, None), ("model", DefaultModel, None),
+                                   ("timezone", TimeZone, None)))
     if not added:
         return func
 
@@ -178,11 +179,7 @@ def with_read_options(func: F) -> F:
         with default_options(read_options(field_map, model, timezone)):
             return func(*args, **kwargs)
 
-    params = list(signature.parameters.values())
-    wrapper.__signature__ = signature.replace(parameters=params + added)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {**{p.name: p.annotation for p in params},
-                               **{p.name: p.annotation for p in added}}
-    return wrapper  # type: ignore[return-value]
+    return show_options(wrapper, func, added)  # type: ignore[no-any-return]
 
 
 def _register() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -157,20 +158,38 @@ OUTPUT_FORMATS: dict[str, frozenset[str]] = {
 }
 
 
+def keyword_options(func: Any, options: Sequence[tuple[str, Any, Any]]) -> list[Any]:
+    """``inspect.Parameter``s for ``(name, Annotated option, default)`` that ``func`` does
+    not take yet: the options a wrapper adds (see :func:`show_options`)."""
+    import inspect
+
+    taken = inspect.signature(func, eval_str=True).parameters
+    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                              annotation=kind)
+            for name, kind, default in options if name not in taken]
+
+
+def show_options(wrapper: Any, func: Any, added: Sequence[Any]) -> Any:
+    """``wrapper`` of ``func`` as Typer should see it: ``func``'s options, then ``added``."""
+    import inspect
+
+    signature = inspect.signature(func, eval_str=True)
+    params = [*signature.parameters.values(), *added]
+    wrapper.__signature__ = signature.replace(parameters=params)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
 def with_output_options(name: str, func: Any) -> Any:
     """``func`` with ``--output``, ``--quiet`` and ``--github`` added; they are checked
     before the command runs and read by ``genailog.cli.render.emit``."""
     import functools
-    import inspect
 
     formats = OUTPUT_FORMATS.get(name)
     if formats is None:
         return func
-    signature = inspect.signature(func, eval_str=True)
-    added = [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default,
-                               annotation=kind)
-             for key, kind, default in (("outputs", Outputs, None), ("quiet", Quiet, False),
-                                        ("github", GitHub, False))]
+    added = keyword_options(func, (("outputs", Outputs, None), ("quiet", Quiet, False),
+                                   ("github", GitHub, False)))
 
     @functools.wraps(func)
     def wrapper(*args: Any, outputs: list[Path] | None = None, quiet: bool = False,
@@ -193,8 +212,4 @@ def with_output_options(name: str, func: Any) -> Any:
         finally:
             reset_request(token)
 
-    params = list(signature.parameters.values())
-    wrapper.__signature__ = signature.replace(parameters=params + added)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {**{p.name: p.annotation for p in params},
-                               **{p.name: p.annotation for p in added}}
-    return wrapper
+    return show_options(wrapper, func, added)
