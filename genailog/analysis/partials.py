@@ -311,7 +311,7 @@ def _series(name: str, column: dict[str, Any], rows: int) -> pl.Series:
 
 def _expected_columns(part: SummaryPartial) -> list[str]:
     """The columns of a partial frame, in the order :func:`~core.stage` makes them."""
-    metrics = [e.meta.output_name() for e in core._partials(part.quantiles)]
+    metrics = core.partial_columns(part.quantiles)
     return [*core.finest_keys(part.keys), *metrics, *core.rate_columns()]
 
 

@@ -125,6 +125,11 @@ def _partials(quantiles: str = "exact") -> list[pl.Expr]:
     ]
 
 
+def partial_columns(quantiles: str = "exact") -> list[str]:
+    """The names of the partial columns stage 1 computes per group, in order."""
+    return [e.meta.output_name() for e in _partials(quantiles)]
+
+
 def _merged(columns: list[str], *, grouped: bool) -> list[pl.Expr]:
     """Stage 2: partial rows combined, per group (``grouped``) or into one total row.
     Sketch buckets are concatenated here; :func:`_dedup_sketches` adds equal buckets."""
@@ -407,11 +412,25 @@ def stage(frame: pl.LazyFrame, keys: list[str], table: PriceTable,
     return stage_many(frame, [keys], table, quantiles)[0]
 
 
+#: What a partial frame needs beyond its counts and sums to be priced (``priced_rows``).
+PRICING_PARTIALS = frozenset({"_tok_uncached", "_tok_cached", "_tok_written", "_tok_output",
+                              "_tok_reasoning", "_tok_records", "_cost_missing",
+                              "_cost_reported", "cost_reported_count"})
+
+
 def stage_many(frame: pl.LazyFrame, groupings: Sequence[list[str]], table: PriceTable,
-               quantiles: str = "exact") -> list[pl.DataFrame]:
+               quantiles: str = "exact",
+               only: Sequence[frozenset[str] | None] = ()) -> list[pl.DataFrame]:
     """:func:`stage`'s partial frame for each list of keys in ``groupings``, all from ONE
-    read of the records (``genailog report`` takes its overview and its cells this way)."""
-    asked: list[Grouping] = [(finest_keys(keys), _partials(quantiles)) for keys in groupings]
+    read of the records (``genailog report`` takes its overview and its cells this way).
+    ``only[i]``, when given, keeps just those partial columns for grouping ``i`` (fewer
+    aggregations per batch)."""
+    wanted = [*only, *[None] * (len(groupings) - len(only))]
+    asked: list[Grouping] = [
+        (finest_keys(keys), [e for e in _partials(quantiles)
+                             if keep is None or e.meta.output_name() in keep])
+        for keys, keep in zip(groupings, wanted, strict=True)
+    ]
     needed = {name for e in _partials(quantiles) for name in e.meta.root_names()}
     needed |= {name for finest, _ in asked for name in finest}
     records = (frame.with_columns(price_keys(table)).with_columns(_record_columns(quantiles))

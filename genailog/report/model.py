@@ -25,7 +25,9 @@ import numpy as np
 import polars as pl
 
 from genailog.analysis.summarize import (
+    PRICING_PARTIALS,
     WINDOW_KEY,
+    partial_columns,
     priced_rows,
     result_from,
     stage_many,
@@ -42,6 +44,15 @@ if TYPE_CHECKING:
     from genailog.ingest import Logs
 
 _RATES = ("input", "output", "cache_read", "cache_write", "reasoning")
+_VALUES = ("_latency_ms_values", "_ttft_ms_values")
+#: summarize's partials but the value lists, which come from the cells (_with_values).
+_OVERVIEW = frozenset(partial_columns()) - set(_VALUES)
+#: The partials the cells keep (summarize's names): what the series, rates and latency
+#: charts are finished from, and what pricing needs.
+_CELLS = PRICING_PARTIALS | {
+    "requests", "errors", "first_timestamp", "_latency_ms_values", "_ttft_ms_values",
+    "_hallucination_rate_true", "hallucination_rate_count", "_refusal_rate_true",
+    "refusal_rate_count", "_feedback_sum", "feedback_count"}
 #: Points of each model's latency ECDF (quantiles 0, 0.02, ..., 1).
 ECDF_POINTS = 51
 #: At most this many eval score names get a series.
@@ -133,6 +144,18 @@ def _span(lazy: pl.LazyFrame) -> float | None:
     return float((last - first).total_seconds())
 
 
+def _with_values(overview: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
+    """The overview's partials with the latency/TTFT values the cells gathered (per model
+    and price keys): percentiles do not depend on the order of the values, so they are
+    summarize's to the bit, and the pass gathers every value once, not twice."""
+    finest = ["model", *PRICE_KEYS]
+    values = cells.group_by(finest).agg(pl.col(c).explode().drop_nulls() for c in _VALUES)
+    joined = overview.join(values, on=finest, how="left", nulls_equal=True,
+                           maintain_order="left")
+    empty = pl.lit([], dtype=pl.List(pl.Float64))
+    return joined.with_columns(pl.col(c).fill_null(empty) for c in _VALUES)
+
+
 def _people(lazy: pl.LazyFrame, overview: pl.DataFrame, table: PriceTable,
             keys: list[str]) -> dict[str, pl.DataFrame]:
     """Requests, cost, priced and unpriced records per user and per session: each record
@@ -170,8 +193,10 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
     table = _table(opts.prices)
     window = opts.window or _window_for(_span(lazy))
     timed = lazy.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
-    parts = stage_many(timed, [[], [WINDOW_KEY, "model", vf]], table)
-    overview = result_from(parts[0], [], None, None, skipped, table.to_dict())
+    parts = stage_many(timed, [[], [WINDOW_KEY, "model", vf]], table,
+                       only=[_OVERVIEW, _CELLS])
+    overview = result_from(_with_values(parts[0], parts[1]), [], None, None, skipped,
+                           table.to_dict())
     sampled = is_sampled(lazy)
     if sampled:  # weighted estimates need the records: summarize's own path
         overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
@@ -272,8 +297,7 @@ def _cost_by_version(cells: pl.DataFrame, vf: str) -> list[tuple[str, float]]:
 
 
 def _top(part: pl.DataFrame | None, key: str, top: int) -> list[dict[str, Any]]:
-    """The ``top`` values of ``key`` by cost (one row per value from the pass, each record
-    priced by the one cost formula)."""
+    """The ``top`` values of ``key`` by cost (one row per value, from :func:`_people`)."""
     if part is None:
         return []
     col = pl.col
@@ -329,7 +353,8 @@ def _values(part: pl.DataFrame, starts: list[datetime], column: str,
     the window index ``_i`` and model code ``_m``."""
     rows = part.select(WINDOW_KEY, "model", pl.col(f"_{column}_values").alias("v"))
     rows = _window_index(rows.filter(pl.col(WINDOW_KEY).is_not_null()), starts)
-    return _with_model_code(rows.explode("v").drop_nulls("v"), models)
+    # codes joined on the partial rows (hundreds), then exploded to one row per value
+    return _with_model_code(rows, models).explode("v").drop_nulls("v")
 
 
 def _latency(part: pl.DataFrame, starts: list[datetime],
