@@ -43,6 +43,13 @@ class ExpressionError(UsageError):
     """A SQL predicate or gate expression could not be parsed or names an unknown column."""
 
 
+class NothingToJudge(GenailogError):
+    """A check was asked for, but the input holds no record it could judge (an empty
+    artifact, or filters that keep nothing): a check never passes on nothing."""
+
+    exit_code = ExitCode.FAILED
+
+
 class InputError(GenailogError):
     """Input could not be found or read."""
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import base_record, write_jsonl
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -28,7 +29,6 @@ from genailog.render.checks import Check
 from genailog.render.github import command, error_annotations, escape_data, escape_property
 from genailog.render.junit import to_junit
 from genailog.schema.files import load_output_schema
-from tests.conftest import base_record, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 XSD = Path(__file__).resolve().parent / "schemas" / "junit.xsd"

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import base_record, write_jsonl
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
 from genailog.config import load_config
-from tests.conftest import base_record, write_jsonl
 
 
 def cli(*args: str) -> Any:

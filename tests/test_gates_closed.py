@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import base_record, write_jsonl
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from genailog.analysis.gates import GatePolicy, evaluate_gates
 from genailog.cli.app import app
-from tests.conftest import base_record, write_jsonl
 
 
 def summarize(*args: str) -> Any:
@@ -116,3 +116,27 @@ def test_trace_gate_whose_selector_matches_nothing_fails() -> None:
     assert typo.stderr == ("gate failed: component_p95_ms{name='rerankr'} > 500 for no "
                            "component (no component matches (name='rerankr'))\n")
     assert traces("component_p95_ms{name='rerank'} > 1e9").exit_code == 0
+
+
+@pytest.mark.parametrize(("case", "args", "message"), [
+    ("empty input", ["{empty}"], "the input holds no records"),
+    ("all-filtering --where", ["{logs}", "--where", "model = 'nope'"],
+     "no records of version v1, v2 are left after --where/--since/--until"),
+])
+def test_diff_prompts_on_nothing_fails_closed(tmp_path: Path, case: str, args: list[str],
+                                             message: str) -> None:
+    """diff-prompts over an empty artifact or filters that keep nothing said "version not
+    found" (exit 2, a usage error); it is nothing to judge: exit 1 with one line."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    logs = write_jsonl(tmp_path / "calls.jsonl", [
+        base_record(prompt_version=v, latency_ms=100 + i) for v in ("v1", "v2")
+        for i in range(5)])
+    argv = [a.format(empty=empty, logs=logs) for a in args]
+    result = CliRunner().invoke(app, ["diff-prompts", *argv, "--baseline", "v1",
+                                      "--candidate", "v2"])
+    assert result.exit_code == 1, (case, result.output)
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    typo = CliRunner().invoke(app, ["diff-prompts", str(logs), "--baseline", "v1",
+                                    "--candidate", "v9"])
+    assert typo.exit_code == 2 and "v9 not found" in typo.stderr

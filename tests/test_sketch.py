@@ -18,6 +18,7 @@ import pytest
 from ddsketch import DDSketch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_summarize import make_records
 from typer.testing import CliRunner
 
 from genailog.analysis import sketch
@@ -26,7 +27,6 @@ from genailog.analysis.summarize import summarize
 from genailog.cli.app import app
 from genailog.errors import InputError, UsageError
 from genailog.ingest.frame import canonical_frame
-from tests.test_summarize import make_records
 
 ALPHA = sketch.RELATIVE_ACCURACY
 positive = st.floats(min_value=1e-300, max_value=1e300, allow_nan=False, allow_infinity=False)

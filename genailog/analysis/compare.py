@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from genailog.analysis import stats
-from genailog.errors import InputError, UsageError
+from genailog.errors import InputError, NothingToJudge, UsageError
 from genailog.query.filters import apply_filters
 from genailog.schema.columns import CANONICAL_DTYPES
 from genailog.schema.rules import is_error
@@ -266,10 +266,21 @@ def _version_counts(lf: pl.LazyFrame, version_field: str) -> dict[str, int]:
     return {str(v): int(n) for v, n in counts.iter_rows() if v is not None}
 
 
-def _check_versions(counts: Mapping[str, int], baseline: str, candidate: str, field_: str) -> None:
+def _check_versions(counts: Mapping[str, int], baseline: str, candidate: str, field_: str,
+                    unfiltered: Mapping[str, int] | None = None) -> None:
+    """Both versions must have records. A version that only the filters removed, or an
+    input with no records at all, is nothing to judge (exit 1, never a pass); a version
+    the logs never hold is a usage error (a typo, most likely)."""
     if baseline == candidate:
         raise UsageError("--baseline and --candidate name the same version")
     missing = [v for v in (baseline, candidate) if v not in counts]
+    if missing and not counts and not unfiltered:
+        raise NothingToJudge("diff-prompts: the input holds no records, so there is nothing "
+                             "to compare")
+    if missing and unfiltered is not None and all(v in unfiltered for v in missing):
+        raise NothingToJudge(
+            f"diff-prompts: no records of version {', '.join(missing)} are left after "
+            "--where/--since/--until, so there is nothing to compare")
     if missing:
         present = ", ".join(f"{v} ({n})" for v, n in sorted(counts.items())) or "none"
         raise UsageError(
@@ -643,7 +654,10 @@ def _version_sides(frame: pl.LazyFrame | pl.DataFrame, baseline: str | None,
     lf = _filtered(frame, opts)
     _validate(opts, lf.collect_schema())
     counts = _version_counts(lf, opts.version_field)
-    _check_versions(counts, baseline, candidate, opts.version_field)
+    unfiltered = None
+    if {baseline, candidate} - set(counts) and (opts.where or opts.since or opts.until):
+        unfiltered = _version_counts(frame.lazy(), opts.version_field)
+    _check_versions(counts, baseline, candidate, opts.version_field, unfiltered)
     return lf.with_columns(pl.col(opts.version_field).cast(pl.String).alias(_SIDE)), counts
 
 
