@@ -148,3 +148,20 @@ def test_an_unreachable_scheduler_is_a_usage_error(data: Path) -> None:
     pytest.importorskip("distributed")
     with pytest.raises(UsageError, match="cannot reach"):
         run_summary(data, EngineSpec("dask", "127.0.0.1:9"))
+
+
+def test_a_field_only_some_files_carry_is_null_in_the_others(cluster: EngineSpec,
+                                                             tmp_path: Path) -> None:
+    """One read of every file has the field everywhere (null where a file lacks it); a
+    worker that reads one file must see the same, or --where and --by would fail there."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "p.jsonl").write_text(
+        '{"timestamp": "2026-11-01T00:00:00Z", "model": "m", "team": "x", "latency_ms": 5}\n')
+    (tmp_path / "b" / "p.jsonl").write_text(
+        '{"timestamp": "2026-11-02T00:00:00Z", "model": "m", "latency_ms": 7}\n')
+    for options in ({"where": "team = 'x'"}, {"by": ["team"]}):
+        whole = summarize(read_logs(tmp_path), **options).to_dict()
+        merged = run_summary(tmp_path, cluster, **options).finalize().to_dict()
+        same(whole["total"], merged["total"])
+        same(whole["groups"], merged["groups"])

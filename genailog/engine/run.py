@@ -46,6 +46,16 @@ def _parts(results: list[tuple[P, int]], listing: Plan) -> list[P]:
     return [part for part, _ in results]
 
 
+def named_fields(where: str | None, *names: str | None) -> frozenset[str]:
+    """The record fields a command names: those of ``where`` and ``names`` (``FIELD`` or
+    ``FIELD:type``), less derived and nested names a read never lacks."""
+    from genailog.query.expression import parse
+
+    found = {name for name, _ in parse(where, "--where").names} if where else set()
+    found |= {n.partition(":")[0] for n in names if n}
+    return frozenset(n for n in found if n and "." not in n)
+
+
 def _with_listing(inputs: list[dict[str, Any]], listing: Plan) -> None:
     if inputs:
         inputs[0]["partitions"] = listing.partitions
@@ -58,7 +68,8 @@ def run_summary(paths: Paths, engine: EngineSpec, *, on_invalid: str = "fail",
     ``options`` are :func:`genailog.analysis.partials.summary_partial`'s."""
     listing = plan(paths, partition_prune(options.get("where"), options.get("since"),
                                           options.get("until")))
-    task = SummaryTask(_settings(on_invalid, input_format), options)
+    fields = named_fields(options.get("where"), *options.get("by") or ())
+    task = SummaryTask(_settings(on_invalid, input_format), options, fields)
     return summary_parts.merge(*_parts(map_units(task, listing.units, engine, workers),
                                        listing))
 
@@ -68,7 +79,9 @@ def run_diff(paths: Paths, engine: EngineSpec, baseline: str, candidate: str,
              workers: int | None = None) -> DiffPartial:
     """``diff-prompts``'s partial of ``paths``, computed per file on the engine, merged."""
     listing = plan(paths, partition_prune(options.where, options.since, options.until))
-    task = DiffTask(_settings(on_invalid, input_format), baseline, candidate, options)
+    fields = named_fields(options.where, options.version_field, options.pair_on,
+                          *options.metrics or ())
+    task = DiffTask(_settings(on_invalid, input_format), baseline, candidate, options, fields)
     merged = diff_parts.merge(_parts(map_units(task, listing.units, engine, workers),
                                      listing))
     _with_listing(merged.inputs, listing)
@@ -84,12 +97,13 @@ def run_drift(paths: Paths, engine: EngineSpec, options: DriftOptions, *,
     settings = _settings(on_invalid, input_format)
     filters = {"where": where, "since": since, "until": until}
     listing = plan(paths, partition_prune(where, since, until))
-    tasks: list[tuple[DriftTask, Any]] = [(DriftTask(settings, options, filters), u)
-                                          for u in listing.units]
+    fields = named_fields(where, *(f for f in options.features if f.partition(":")[2]))
+    tasks: list[tuple[DriftTask, Any]] = [(DriftTask(settings, options, filters, "logs",
+                                                     fields), u) for u in listing.units]
     ref_listing = None
     if reference is not None:
         ref_listing = plan(reference, partition_prune(where))
-        tasks = [(DriftTask(settings, options, filters, "reference"), u)
+        tasks = [(DriftTask(settings, options, filters, "reference", fields), u)
                  for u in ref_listing.units] + tasks
     results = map_units(_run_task, tasks, engine, workers)
     n_ref = len(ref_listing.units) if ref_listing else 0

@@ -76,7 +76,7 @@ def connect(spec: EngineSpec, workers: int | None = None) -> Iterator[Any]:
     # Everything listens on 127.0.0.1 only, the status page on a free port.
     with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                  silence_logs=logging.ERROR) as cluster, \
+                                  silence_logs=logging.CRITICAL) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 

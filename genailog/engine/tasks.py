@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from genailog.analysis.compare import DiffOptions
 from genailog.analysis.diff_partial import DiffPartial, diff_partial
 from genailog.analysis.drift import DriftOptions
@@ -30,10 +32,16 @@ class ReadSettings:
     options: ReadOptions | None = None
 
 
-def read_unit(unit: Unit, read: ReadSettings) -> Logs:
+def read_unit(unit: Unit, read: ReadSettings, fields: frozenset[str] = frozenset()) -> Logs:
+    """One file read, with its partition columns, and ``fields`` (the fields the command
+    names: --where, --by, the version field, ...) as null columns where this file has
+    none, as they are in the rows of such a file in one read of every file."""
     logs = read_logs([unit.path], on_invalid=read.on_invalid, input_format=read.input_format,
                      options=read.options, require_calls=False)
-    logs.frame = with_values(logs.frame, unit.values, unit.dtypes)
+    frame = with_values(logs.frame, unit.values, unit.dtypes)
+    present = set(frame.collect_schema().names())
+    logs.frame = frame.with_columns(pl.lit(None).alias(name)
+                                    for name in sorted(fields - present))
     return logs
 
 
@@ -47,9 +55,10 @@ def _report(logs: Logs) -> dict[str, Any]:
 class SummaryTask:
     read: ReadSettings
     options: dict[str, Any]
+    fields: frozenset[str] = frozenset()
 
     def __call__(self, unit: Unit) -> tuple[SummaryPartial, int]:
-        logs = read_unit(unit, self.read)
+        logs = read_unit(unit, self.read, self.fields)
         return summary_partial(logs, **self.options), logs.report.records
 
 
@@ -59,9 +68,10 @@ class DiffTask:
     baseline: str
     candidate: str
     options: DiffOptions
+    fields: frozenset[str] = frozenset()
 
     def __call__(self, unit: Unit) -> tuple[DiffPartial, int]:
-        logs = read_unit(unit, self.read)
+        logs = read_unit(unit, self.read, self.fields)
         part = diff_partial(logs.frame, self.baseline, self.candidate, self.options,
                             report=_report(logs))
         return part, logs.report.records
@@ -73,9 +83,10 @@ class DriftTask:
     options: DriftOptions
     filters: dict[str, Any]
     role: Role = "logs"
+    fields: frozenset[str] = frozenset()
 
     def __call__(self, unit: Unit) -> tuple[DriftPartial, int]:
-        logs = read_unit(unit, self.read)
+        logs = read_unit(unit, self.read, self.fields)
         part = drift_partial(logs, options=self.options, role=self.role, **self.filters)
         for report in (*part.inputs, *part.reference_inputs):
             report["partitions"] = {}
