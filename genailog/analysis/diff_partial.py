@@ -21,7 +21,6 @@ decides what a part keeps and how parts add up.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,7 +30,7 @@ import polars as pl
 
 from genailog.analysis import compare, stats
 from genailog.analysis.compare import DiffOptions, DiffResult, Metric, MinEffect
-from genailog.analysis.frame_codec import decode, encode
+from genailog.analysis.frame_codec import decode, encode, to_json
 from genailog.analysis.partial_input import check_header, merge_inputs
 from genailog.errors import InputError, UsageError
 from genailog.query.filters import apply_filters
@@ -189,7 +188,7 @@ class DiffPartial:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+        return to_json(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Any, what: str = "partial") -> DiffPartial:

@@ -3,7 +3,8 @@
 A frame becomes ``{name: {"dtype": NAME, "values": [...]}}`` with a fixed, short list of
 dtypes (no dtype text is ever evaluated: a partial file is untrusted input), datetimes as
 integer microseconds since the epoch in UTC, and floats written by Python's ``repr``, so a
-frame read back is equal to the one written. Anything else is an :class:`InputError`
+frame read back is equal to the one written (NaN, "no value" to every reader of a
+partial, is written as null). Anything else is an :class:`InputError`
 naming the column.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from genailog.errors import InputError
+from genailog.errors import InputError, UsageError
 
 _DTYPES: dict[str, pl.DataType] = {
     "float64": pl.Float64(),
@@ -45,7 +46,20 @@ def _as_stored(series: pl.Series, name: str) -> pl.Series:
         if series.dtype.time_zone is not None:  # type: ignore[attr-defined]
             series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         return series.cast(pl.Datetime("us")).cast(pl.Int64)
+    if name == "float64":  # NaN is "no value" to every reader of a partial
+        return series.cast(pl.Float64).fill_nan(None)
     return series.cast(_DTYPES[name])
+
+
+def to_json(data: dict[str, Any]) -> str:
+    """A partial's JSON text; an infinite value (JSON has none) is a one-line error."""
+    import json
+
+    try:
+        return json.dumps(data, allow_nan=False, separators=(",", ":"))
+    except ValueError as exc:
+        raise UsageError(f"cannot write the partial: {exc} (an infinite value in the "
+                         "logs)") from None
 
 
 def encode(frame: pl.DataFrame) -> dict[str, Any]:

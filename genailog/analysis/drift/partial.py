@@ -18,7 +18,6 @@ all parts. Parts of separate reference logs are computed with ``role="reference"
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -38,7 +37,7 @@ from genailog.analysis.drift.detect import (
 )
 from genailog.analysis.drift.result import DriftResult
 from genailog.analysis.drift.windows import Split, sample_mask, window_end
-from genailog.analysis.frame_codec import decode, encode
+from genailog.analysis.frame_codec import decode, encode, to_json
 from genailog.analysis.partial_input import check_header, merge_inputs
 from genailog.errors import InputError, UsageError
 
@@ -97,7 +96,7 @@ class DriftPartial:
                 "reference_parts": self.reference_parts}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+        return to_json(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Any, what: str = "partial") -> DriftPartial:
