@@ -135,18 +135,20 @@ def read_parquet(file: str) -> tuple[pl.LazyFrame, int, list[InvalidRecord]]:
     ]
     extras = [pl.col(name) for name in schema.names() if name not in CANONICAL_DTYPES]
     frame = scan.select(*exprs, *extras)
+    # only the rows with a problem are kept (a list per row would grow with the file)
+    flagged = (_problems(frame).with_row_index("__row")
+               .filter(pl.col("problems").list.len() > 0))
     try:
-        problems = _problems(frame).collect().to_series()
+        found, count = pl.collect_all([flagged, frame.select(pl.len())])
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"cannot read {file} as Parquet: {exc}") from None
-    bad = problems.list.len() > 0
-    rows = bad.arg_true().to_list()
+    rows = found["__row"].to_list()
     invalid = [
         InvalidRecord(file, row + 1, tuple(
-            (text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in problems[row]))
-        for row in rows
+            (text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in texts))
+        for row, texts in zip(rows, found["problems"].to_list(), strict=True)
     ]
     if rows:
         frame = (frame.with_row_index("__row").filter(~pl.col("__row").is_in(rows))
                  .drop("__row"))
-    return frame, len(problems) - len(rows), invalid
+    return frame, int(count.item()) - len(rows), invalid

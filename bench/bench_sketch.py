@@ -1,0 +1,110 @@
+"""Peak memory and time of ``summarize --quantiles sketch`` against exact mode, 1M vs 10M.
+
+Usage: python bench/bench_sketch.py [--repeat 3] [--by model] [--skip-10m]
+
+Each run is the CLI in its own child process (``/usr/bin/time``: wall seconds, peak RSS),
+alternating over (mode x size). The 10M file is the 1M Parquet file repeated ten times
+(``bench/data/sketch-10m.parquet``, written once by polars' streaming sink with the 1M
+file's 10,000-row row groups); the 1M file
+is written by bench/make_data.py when missing. It also checks the sketch's promise on the
+real data: every sketch percentile of the 1M run is within the stated relative accuracy of
+the exact one. Prints one JSON object; figures go to bench/README.md with the machine load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+GENAILOG = str(Path(sys.executable).with_name("genailog"))
+ONE = DATA / "report-1m-30d.parquet"
+TEN = DATA / "sketch-10m.parquet"
+
+
+def ensure_data() -> None:
+    if not ONE.exists():
+        jsonl = DATA / "report-1m-30d.jsonl"
+        subprocess.run([sys.executable, str(ROOT / "bench" / "make_data.py"), "1000000",
+                        str(jsonl), "--parquet", str(ONE), "--days", "30"], check=True)
+    if not TEN.exists():
+        import polars as pl
+
+        # the same row groups as the 1M file (10,000 rows): polars' reader holds a few row
+        # groups in flight, so larger groups alone would raise the peak
+        pl.scan_parquet([ONE] * 10).sink_parquet(TEN, row_group_size=10_000)
+
+
+def run(argv: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, peak RSS in MB, CPU seconds and stdout of one child process."""
+    proc = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", *argv], capture_output=True,
+                          text=True, check=False, env={**os.environ})
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr[-2000:]}")
+    wall, kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(kb) / 1024, float(user) + float(system), proc.stdout
+
+
+def percentiles_within_bound(exact: dict[str, object], sketch: dict[str, object]) -> bool:
+    bound = sketch["quantiles"]["relative_accuracy"]  # type: ignore[index]
+    rows = [(exact["total"], sketch["total"])] + list(
+        zip(exact["groups"], sketch["groups"], strict=True))  # type: ignore[call-overload]
+    for e, s in rows:
+        for name, value in e.items():
+            if "_p" in name and value is not None:
+                if abs(s[name] - value) > bound * abs(value) + 1e-9:
+                    return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--by", default="model")
+    parser.add_argument("--skip-10m", action="store_true")
+    args = parser.parse_args(argv)
+    ensure_data()
+    sizes = {"1M": ONE} if args.skip_10m else {"1M": ONE, "10M": TEN}
+    runs = {(mode, size): [GENAILOG, "summarize", str(path), "--by", args.by, "--quantiles",
+                           mode, "--format", "json"]
+            for size, path in sizes.items() for mode in ("sketch", "exact")}
+    walls: dict[str, list[float]] = {}
+    rss: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    outputs: dict[str, dict[str, object]] = {}
+    for _ in range(args.repeat):
+        for (mode, size), cmd in runs.items():
+            name = f"{mode} {size}"
+            wall, mb, secs, out = run(cmd)
+            walls.setdefault(name, []).append(wall)
+            rss.setdefault(name, []).append(mb)
+            cpu.setdefault(name, []).append(secs)
+            outputs[name] = json.loads(out)
+            print(f"  {name}: {wall:.2f} s, {secs:.2f} s CPU, {mb:,.0f} MB", file=sys.stderr)
+    result: dict[str, object] = {
+        name: {"seconds": statistics.median(walls[name]),
+               "cpu_seconds": statistics.median(cpu[name]),
+               "peak_rss_mb": round(statistics.median(rss[name])),
+               "peak_rss_mb_max": round(max(rss[name]))}
+        for name in walls
+    }
+    if "sketch 10M" in rss:
+        result["sketch_10m_over_1m_rss"] = round(
+            statistics.median(rss["sketch 10M"]) / statistics.median(rss["sketch 1M"]), 3)
+        result["exact_10m_over_1m_rss"] = round(
+            statistics.median(rss["exact 10M"]) / statistics.median(rss["exact 1M"]), 3)
+    result["sketch_within_bound_1m"] = percentiles_within_bound(outputs["exact 1M"],
+                                                                outputs["sketch 1M"])
+    result["load_average"] = os.getloadavg()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
