@@ -12,7 +12,7 @@ this module never decides that a record is invalid, only that it must be looked 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import attrgetter
 from typing import Any
@@ -29,13 +29,14 @@ from genailog.schema.duplicates import (
     key_ends,
     member_count,
     members_per_line,
+    quoted_colons,
 )
 
 #: A number in compact JSON with 19 or more digits before any fraction (beyond 64 bits
 #: when an integer, beyond a double from 309 digits) or a three-digit exponent (a double
 #: ends at 1.8e308): a record whose metadata holds one is judged line by line.
 _BIG_NUMBER = r"[:,\[]-?(?:[0-9]{19}|[0-9]+(?:\.[0-9]+)?[eE][+-]?0*[1-9][0-9]{2})"
-_TOKENS = attrgetter("input_tokens", "cached_input_tokens", "cache_write_tokens")
+_TOKENS = ("input_tokens", "cached_input_tokens", "cache_write_tokens")
 #: Levels (the record is 1) of a metadata value and of a message's content list.
 _METADATA_VALUE_LEVEL, _CONTENT_LEVEL = 3, 4
 
@@ -46,11 +47,12 @@ def breaches(records: list[Any], extras: tuple[str, ...], text: bytes) -> set[in
     numbers beyond 64 bits or a double in ``metadata`` (which the twin keeps raw),
     values nested too deeply or integers beyond 64 bits in metadata, message contents and
     user fields, and duplicate keys anywhere (``text`` holds the records' lines)."""
-    flagged = {i for i, (total, cached, written) in enumerate(map(_TOKENS, records))
+    names = (*_TOKENS, *_FLOATS, "metadata", *_NESTED, *(f"x{i}" for i in range(len(extras))))
+    columns = _columns(records, names)
+    tokens = zip(*(columns[name] for name in _TOKENS), strict=True)
+    flagged = {i for i, (total, cached, written) in enumerate(tokens)
                if (cached or written) and isinstance(total, int)
                and (cached or 0) + (written or 0) > total}
-    columns = {name: column(records, name) for name in (
-        "metadata", *_NESTED, *(f"x{i}" for i in range(len(extras))))}
     metadata = columns["metadata"]
     nested: dict[int, int] = {}
     if any(metadata):
@@ -62,59 +64,78 @@ def breaches(records: list[Any], extras: tuple[str, ...], text: bytes) -> set[in
         if b":{" in joined or b":[" in joined:
             nested = _nested_metadata(metadata, flagged)
     _flag_deep(columns, flagged)
-    flagged.update(_big_floats(records, columns))
-    ends = key_ends(text)
-    if ends.size != _held_total(records, columns, nested):
-        held = _held_each(records, columns, nested)
-        flagged.update(_duplicates(text, ends, held))
+    flagged.update(_big_floats(columns))
+    held = _held_total(records, columns, nested)
+    if quoted_colons(text) != held:
+        ends = key_ends(text)
+        if ends.size != held:
+            flagged.update(_duplicates(text, ends, _held_each(records, columns, nested)))
     return flagged
+
+
+def _columns(records: list[Any], names: tuple[str, ...]) -> dict[str, Sequence[Any]]:
+    """Each attribute of ``names`` over every record, in one pass (UNSET where a record
+    decoded before a user field was seen lacks it)."""
+    try:
+        rows = list(map(attrgetter(*names), records))
+    except AttributeError:
+        return {name: column(records, name) for name in names}
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, zip(*rows, strict=True), strict=True))
 
 
 #: Fields whose values hold objects the twin decodes (metadata's are kept raw).
 _NESTED = ("messages", "retrieval_docs", "eval_scores", "moderation_flags", "embedding")
-_FLOATS = attrgetter("cost_usd", "latency_ms", "ttft_ms", "feedback_rating")
+_FLOATS = ("cost_usd", "latency_ms", "ttft_ms", "feedback_rating")
 #: A float this large may have been written as an integer beyond 64 bits, which msgspec
 #: reads into a float field without a word: the exact parser tells (1e19 is valid).
 _INT64_AS_FLOAT = float(2**63)
 
 
-def _dict_numbers(value: Any) -> Iterable[Any]:
-    return value.values() if type(value) is dict else ()
+def _dict_numbers(values: Iterable[Any]) -> Iterable[Any]:
+    return chain.from_iterable(map(dict.values, [v for v in values if type(v) is dict]))
 
 
-def _doc_numbers(docs: list[Any]) -> Iterable[Any]:
-    return chain.from_iterable((d.score, d.relevant) for d in docs if type(d) is not str)
+def _doc_numbers(values: Iterable[Any]) -> Iterable[Any]:
+    docs = [d for d in chain.from_iterable(values) if type(d) is not str]
+    return chain.from_iterable(map(attrgetter("score", "relevant"), docs))
 
 
-def _list_numbers(values: list[Any]) -> Iterable[Any]:
-    return values
+def _list_numbers(values: Iterable[Any]) -> Iterable[Any]:
+    lists = list(values)
+    return (max(map(max, lists)), min(map(min, lists))) if lists else ()
 
 
-#: The numbers inside each nested field that holds some.
-_NESTED_NUMBERS: dict[str, Callable[[Any], Iterable[Any]]] = {
+#: The numbers inside the records' values of each nested field that holds some.
+_NESTED_NUMBERS: dict[str, Callable[[Iterable[Any]], Iterable[Any]]] = {
     "eval_scores": _dict_numbers, "moderation_flags": _dict_numbers,
     "embedding": _list_numbers, "retrieval_docs": _doc_numbers}
 
 
-def _big_floats(records: list[Any], columns: dict[str, list[Any]]) -> list[int]:
+def _big_floats(columns: dict[str, Sequence[Any]]) -> list[int]:
     """Positions of records holding a float of at least 2**63 in magnitude in a number
-    field, a score, a document's score or label, an embedding or a moderation score."""
-    width = len(_FLOATS(records[0])) if records else 1
-    flat = list(chain.from_iterable(map(_FLOATS, records)))
-    floats = [v for v in flat if type(v) is float]
-    found = []
-    if floats and max(max(floats), -min(floats)) >= _INT64_AS_FLOAT:
-        found = sorted({i // width for i, v in enumerate(flat)
-                        if type(v) is float and abs(v) >= _INT64_AS_FLOAT})
-    for name, numbers in _NESTED_NUMBERS.items():
-        for position, value in enumerate(columns[name]):
-            if value and any(type(n) is float and abs(n) >= _INT64_AS_FLOAT
-                             for n in numbers(value)):
-                found.append(position)
+    field, a score, a document's score or label, an embedding or a moderation score.
+    One look over the whole chunk first; records one by one only when it finds one."""
+    if not (_too_big(chain.from_iterable(columns[name] for name in _FLOATS))
+            or any(_too_big(inside(filter(None, columns[name])))
+                   for name, inside in _NESTED_NUMBERS.items())):
+        return []
+    numbers = zip(*(columns[name] for name in _FLOATS), strict=True)
+    found = [i for i, values in enumerate(numbers) if _too_big(values)]
+    for name, inside in _NESTED_NUMBERS.items():
+        found += [i for i, value in enumerate(columns[name])
+                  if value and _too_big(inside([value]))]
     return found
 
 
-def _nested_metadata(metadata: list[Any], flagged: set[int]) -> dict[int, int]:
+def _too_big(numbers: Iterable[Any]) -> bool:
+    """Whether some number is 2**63 or more in magnitude (None, UNSET, zeros and False are
+    falsy and skipped; the values are numbers or booleans otherwise)."""
+    return bool(max(map(abs, filter(None, numbers)), default=0) >= _INT64_AS_FLOAT)
+
+
+def _nested_metadata(metadata: Sequence[Any], flagged: set[int]) -> dict[int, int]:
     """The members held inside each record's nested metadata values (by position);
     flags values nested too deeply or holding numbers beyond the limits."""
     members: dict[int, int] = {}
@@ -133,16 +154,17 @@ def _nested_metadata(metadata: list[Any], flagged: set[int]) -> dict[int, int]:
     return members
 
 
-def _flag_deep(columns: dict[str, list[Any]], flagged: set[int]) -> None:
+def _flag_deep(columns: dict[str, Sequence[Any]], flagged: set[int]) -> None:
     """Flag message contents and user fields nested too deeply or holding integers
     beyond 64 bits (the twin decodes them as plain values, unchecked)."""
     messages = columns["messages"]
-    if any(type(m.content) is list for m in chain.from_iterable(filter(None, messages))):
+    contents = map(attrgetter("content"), chain.from_iterable(filter(None, messages)))
+    if list in set(map(type, contents)):
         flagged.update(i for i, value in enumerate(messages) if value and any(
             type(m.content) is list and limits.value_problem(m.content, _CONTENT_LEVEL)
             for m in value))
     for name, values in columns.items():
-        if name.startswith("x"):
+        if name.startswith("x") and set(map(type, values)) & {dict, list, int}:
             flagged.update(i for i, v in enumerate(values) if type(v) in (dict, list, int)
                            and _user_problem(v))
 
@@ -158,7 +180,7 @@ def _present(structs: Iterable[Any]) -> int:
     return sum(len(t) - t.count(UNSET) for t in map(astuple, structs))
 
 
-def _held_total(records: list[Any], columns: dict[str, list[Any]],
+def _held_total(records: list[Any], columns: dict[str, Sequence[Any]],
                 nested: dict[int, int]) -> int:
     """The object members all records hold once decoded (a duplicate key counts once),
     at every depth: summed field by field, without a walk of each record."""
@@ -173,12 +195,12 @@ def _held_total(records: list[Any], columns: dict[str, list[Any]],
              + sum(len(v) for v in columns["moderation_flags"] if type(v) is dict)
              + sum(map(len, filter(None, columns["metadata"]))))
     for name, values in columns.items():
-        if name.startswith("x"):
+        if name.startswith("x") and set(map(type, values)) & {dict, list}:
             total += sum(member_count(v) for v in values if type(v) in (dict, list))
     return total
 
 
-def _held_each(records: list[Any], columns: dict[str, list[Any]],
+def _held_each(records: list[Any], columns: dict[str, Sequence[Any]],
                nested: dict[int, int]) -> list[int]:
     """:func:`_held_total` record by record (only when some line may hold a duplicate)."""
     held = [len(t) - t.count(UNSET) for t in map(astuple, records)]

@@ -9,7 +9,11 @@ escaped alternate between opening and closing strings, and every line is a whole
 value). Counting the members a record *holds* is a walk of the decoded values, done by
 the reader that decoded them.
 
-Where the two counts differ the line is decoded once more into plain values
+The count on the bytes first takes every colon right after a quote (:func:`quoted_colons`):
+an upper bound, since a quote before a colon may also be escaped or open a string, so
+when it equals the members held no line can hold a repeat. Only otherwise are the key
+ends told apart exactly (:func:`key_ends`, which follows the strings) and counted line
+by line. Where the two counts differ the line is decoded once more into plain values
 (:func:`has_duplicate`), which settles it; lines whose decoded form hides some members (a
 message's own extra keys, which the compiled twin skips) only pay that second decode. A
 count can make a line look suspect but never hide a duplicate: each repeat adds a written
@@ -45,6 +49,19 @@ def _escaped(data: npt.NDArray[np.uint8], quotes: npt.NDArray[np.intp]) -> npt.N
         before = before - 1
         live &= (before >= 0) & (data[np.maximum(before, 0)] == _BACKSLASH)
     return escaped
+
+
+def quoted_colons(text: bytes) -> int | None:
+    """An upper bound on the object members ``text`` (valid JSON lines) writes, found
+    cheaply: the colons right after a quote. Every key ends that way unless whitespace
+    stands between its closing quote and the colon, so None when some colon follows
+    whitespace (then count with :func:`key_ends`)."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    colons = np.flatnonzero(data == _COLON)
+    before = data[colons[colons > 0] - 1]
+    if _is_space(before).any():
+        return None
+    return int(np.count_nonzero(before == _QUOTE))
 
 
 def key_ends(text: bytes) -> npt.NDArray[np.intp]:
