@@ -221,5 +221,6 @@ def test_cli_quantiles_sketch_and_partial_out(tmp_path: Path, records: pl.DataFr
     _close(read_partial(out).finalize().to_dict(), data)
     table = runner.invoke(app, ["summarize", str(logs), "--quantiles", "sketch"])
     assert "within 1% of the exact one" in table.stdout, table.output
+    assert "p95 ms ±1%" in table.stdout
     bad = runner.invoke(app, ["summarize", str(logs), "--partial-out", str(tmp_path)])
     assert bad.exit_code == 4, bad.output

@@ -252,7 +252,11 @@ def render_table(data: dict[str, Any]) -> Table:
     for i, key in enumerate(keys):  # group names stay whole; long ones fold
         widest = max(len(cells[i]) for cells, _ in rows)
         table.add_column(esc(key), min_width=max(min(widest, 40), len(key)), overflow="fold")
-    for j, (_, title, _) in enumerate(_TABLE, start=len(keys)):
+    sketched = data.get("quantiles")
+    for j, (metric, title, _) in enumerate(_TABLE, start=len(keys)):
+        if sketched and metric.rsplit("_", 1)[-1] in ("p50", "p90", "p95", "p99"):
+            # estimates: the bound beside the figures
+            title = f"{title} ±{sketched['relative_accuracy']:.0%}"
         # numbers are never cut: a column is at least as wide as its widest value
         widest = max(len(cells[j]) for cells, _ in rows)
         table.add_column(title, justify="right", no_wrap=True,
