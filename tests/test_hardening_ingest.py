@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from conftest import base_record
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -132,6 +132,7 @@ _EDGE_RECORDS = st.fixed_dictionaries({"timestamp": _EDGE_STAMPS, "model": st.ju
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=st.lists(_EDGE_RECORDS, min_size=1, max_size=8))
+@example(records=[{"timestamp": STAMP, "model": "m", "latency_ms": 2**63}])  # msgspec: a float
 def test_the_fast_reader_and_jsonschema_agree_on_edge_values(
         tmp_path: Path, records: list[dict[str, Any]]) -> None:
     """Validity is a property of the record: the bundled reader (compiled twin plus its
