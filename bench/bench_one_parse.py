@@ -1,6 +1,7 @@
 """Issue 14: where a cold JSONL read can go, measured against DuckDB on the same file.
 
-Usage: python bench/bench_one_parse.py [--n 1000000] [--rounds 2] [--only NAME,...]
+Usage: python bench/bench_one_parse.py [--n 1000000] [--rounds 2] [--only "NAME|NAME"]
+                                      [--baseline DIR]
 
 Every contender runs in its own child process, in rounds that alternate the contenders;
 wall time and peak RSS come from ``/usr/bin/time`` and the 1-minute load average is
@@ -186,14 +187,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--only", default="", help="comma-separated contender names")
+    parser.add_argument("--only", default="", help="contender names separated by |")
     parser.add_argument("--baseline", default="", help="a checkout of the code to compare "
                         "genailog's commands with (run with PYTHONPATH set to it)")
     args = parser.parse_args()
     jsonl, parquet = ensure_data(args.n)
     runs = contenders(jsonl, _models(parquet), args.baseline)
     if args.only:
-        keep = {*args.only.split(","), "DuckDB read_json + summary"}
+        keep = {*args.only.split("|"), "DuckDB read_json + summary"}
         runs = {k: v for k, v in runs.items() if k in keep}
     seen: dict[str, list[tuple[float, float, float]]] = {name: [] for name in runs}
     for round_ in range(args.rounds):

@@ -1,13 +1,17 @@
-"""Benchmark ``genailog summarize --by model`` against DuckDB SQL and a json.loads loop.
+"""Benchmark ``genailog summarize --by model`` and ``validate`` against DuckDB SQL.
 
-Usage: python bench/bench_summarize.py [--n 1000000] [--repeat 1] [--big N]
+Usage: python bench/bench_summarize.py [--n 1000000] [--repeat 3] [--naive] [--big N]
 
-Every contender runs in its own child process on the same files in the same run; wall time
-and peak RSS come from ``/usr/bin/time``. Ratios are genailog / DuckDB. Two more rows split
-genailog's time into ingest (``read_logs``) and aggregation (``summarize`` over a frame
-already in memory), and one shows the same aggregation over a projected polars lazy scan,
-i.e. what a streaming reader could give. ``--big N`` also runs N records (the JSONL
-repeated) to check that memory does not grow with the input. Data lives in bench/data/
+One run, alternating: every round runs each contender once, in order, each in its own
+child process (wall time and peak RSS from ``/usr/bin/time``, the 1-minute load average
+recorded before each run), and the table gives medians over the rounds. Contenders, on
+the same records: DuckDB's SQL over the JSONL (``read_json``), over genailog-written
+Parquet and over DuckDB-written Parquet (``COPY ... TO``); genailog summarize over the
+JSONL cold (a fresh ``GENAILOG_CACHE_DIR`` each run: the first command over an artifact),
+warm (a cache filled before the rounds) and without the cache, over both Parquet files;
+``genailog validate`` over the JSONL; ``--naive`` adds a ``json.loads`` loop. Ratios are
+genailog / DuckDB on the same file. ``--big N`` also runs N records (the JSONL repeated)
+to check that memory does not grow with the input. Data lives in bench/data/
 (git-ignored) and is written by bench/make_data.py when missing.
 """
 
@@ -15,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,19 +113,6 @@ print(len(groups))
 """
 )
 
-_SPLIT = """
-import json, sys, time
-t0 = time.perf_counter()
-from genailog.ingest import read_logs
-from genailog.api import summarize
-logs = read_logs([sys.argv[1]])
-frame = logs.frame.collect()
-t1 = time.perf_counter()
-summarize(frame, by=['model'])
-t2 = time.perf_counter()
-print(json.dumps({'ingest': t1 - t0, 'aggregate': t2 - t1}))
-"""
-
 _LAZY = """
 import sys, polars as pl
 from genailog.api import summarize
@@ -195,11 +186,6 @@ def _tree(pid: int) -> list[int]:
     return [pid, *(p for kid in kids for p in _tree(int(kid)))]
 
 
-def best(argv: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float]:
-    runs = [measure(argv, env)[:2] for _ in range(repeat)]
-    return min(runs, key=lambda r: r[0])
-
-
 def ensure_data(n: int) -> tuple[Path, Path]:
     """The n-record JSONL (bench/make_data.py) and the same records as Parquet."""
     # Own file names: other benches share bench/data and rewrite their own files.
@@ -226,37 +212,92 @@ def _models(parquet: Path) -> list[str]:
     return pl.scan_parquet(parquet).select(pl.col("model").unique()).collect()["model"].to_list()
 
 
-def run_format(
-    label: str, path: Path, reader: str, models: list[str], repeat: int, naive: bool
-) -> list[tuple[str, float, float]]:
-    duck = _DUCKDB % {"models": repr(models)}
-    cli = [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"]
-    cache = tempfile.mkdtemp(prefix="genailog-bench-cache-")
-    rows = [
-        (f"genailog summarize --by model ({label}, no cache)",
-         *best(cli, repeat, {"GENAILOG_NO_CACHE": "1"})),
-        (f"DuckDB SQL ({label})", *best([PYTHON, "-c", duck, str(path), reader], repeat)),
-        (f"polars lazy scan + genailog aggregation ({label})",
-         *best([PYTHON, "-c", _LAZY, str(path)], repeat)),
-    ]  # fmt: skip
-    if label == "JSONL":
-        measure(cli, {"GENAILOG_CACHE_DIR": cache})  # fills the columnar cache
-        rows.append((f"genailog summarize --by model ({label}, warm cache)",
-                     *best(cli, repeat, {"GENAILOG_CACHE_DIR": cache})))  # fmt: skip
-    shutil.rmtree(cache, ignore_errors=True)
+def duckdb_parquet(parquet: Path) -> Path:
+    """The same records as Parquet written by DuckDB (``COPY ... TO``), next to ours."""
+    target = parquet.with_name(parquet.stem + "-duckdb.parquet")
+    if not target.exists():
+        import duckdb
+
+        tmp = target.with_suffix(".parquet.tmp")
+        duckdb.connect().execute(
+            f"COPY (SELECT * FROM read_parquet('{parquet}')) TO '{tmp}' (FORMAT parquet)")
+        tmp.rename(target)
+    return target
+
+
+#: (name, argv, environment, the DuckDB row it is compared with, "" for DuckDB's own).
+Contender = tuple[str, list[str], dict[str, str], str]
+FRESH = "<fresh>"  # an environment value replaced by a new empty folder for each run
+
+
+def contenders(jsonl: Path, parquet: Path, models: list[str], naive: bool,
+               warm_cache: str) -> list[Contender]:
+    duck_parquet = duckdb_parquet(parquet)
+
+    def cli(path: Path) -> list[str]:
+        return [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"]
+
+    def duck(path: Path, reader: str) -> list[str]:
+        return [PYTHON, "-c", _DUCKDB % {"models": repr(models)}, str(path), reader]
+
+    jsonl_duck = "DuckDB, JSONL"
+    ours, theirs = "DuckDB, Parquet written by genailog", "DuckDB, Parquet written by DuckDB"
+    rows: list[Contender] = [
+        (jsonl_duck, duck(jsonl, "read_json"), {}, ""),
+        (ours, duck(parquet, "read_parquet"), {}, ""),
+        (theirs, duck(duck_parquet, "read_parquet"), {}, ""),
+        ("genailog summarize, JSONL, cold (fresh cache folder)", cli(jsonl),
+         {"GENAILOG_CACHE_DIR": FRESH}, jsonl_duck),
+        ("genailog summarize, JSONL, warm cache", cli(jsonl),
+         {"GENAILOG_CACHE_DIR": warm_cache}, jsonl_duck),
+        ("genailog summarize, JSONL, no cache", cli(jsonl), {"GENAILOG_NO_CACHE": "1"},
+         jsonl_duck),
+        ("genailog summarize, Parquet written by genailog", cli(parquet), {}, ours),
+        ("genailog summarize, Parquet written by DuckDB", cli(duck_parquet), {}, theirs),
+        ("genailog validate, JSONL", [GENAILOG, "validate", str(jsonl), "--format", "json"],
+         {"GENAILOG_CACHE_DIR": FRESH}, jsonl_duck),
+    ]
     if naive:
-        rows.append((f"json.loads loop ({label})", *best([PYTHON, "-c", _NAIVE, str(path)], 1)))
+        rows.append(("json.loads loop, JSONL", [PYTHON, "-c", _NAIVE, str(jsonl)], {},
+                     jsonl_duck))
     return rows
 
 
-def print_table(rows: list[tuple[str, float, float]], base: tuple[float, float]) -> None:
-    print(f"| {'contender':58} | wall s | peak MB | wall / DuckDB | RSS / DuckDB |")
-    print(f"|{'-' * 60}|-------:|--------:|--------------:|-------------:|")
-    for name, wall, mb in rows:
-        print(
-            f"| {name:58} | {wall:6.2f} | {mb:7.0f} | {wall / base[0]:13.2f} | "
-            f"{mb / base[1]:12.2f} |"
-        )
+Runs = dict[str, list[tuple[float, float, float]]]
+
+
+def run_alternating(rows: list[Contender], rounds: int) -> Runs:
+    """Every contender once per round, in order, each in its own process: (wall s, peak
+    MB, 1-minute load average before the run) per run."""
+    seen: Runs = {name: [] for name, *_ in rows}
+    for round_ in range(rounds):
+        for name, argv, env, _ in rows:
+            fresh = tempfile.mkdtemp(prefix="genailog-bench-")
+            load = os.getloadavg()[0]
+            try:
+                wall, mb, _ = measure(argv, {k: fresh if v == FRESH else v
+                                             for k, v in env.items()})
+            finally:
+                shutil.rmtree(fresh, ignore_errors=True)
+            seen[name].append((wall, mb, load))
+            print(f"round {round_ + 1}: {name}: {wall:.2f} s, {mb:.0f} MB, load {load:.1f}",
+                  file=sys.stderr)
+    return seen
+
+
+def print_table(rows: list[Contender], seen: Runs, n: int) -> None:
+    def median(name: str, index: int) -> float:
+        return statistics.median(run[index] for run in seen[name])
+
+    print("| contender | wall s (median) | peak MB | / DuckDB time | / DuckDB memory | "
+          "records/s | load 1-min per round |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for name, _, _, against in rows:
+        wall, mb = median(name, 0), median(name, 1)
+        base = against or name
+        loads = ", ".join(f"{run[2]:.1f}" for run in seen[name])
+        print(f"| {name} | {wall:.2f} | {mb:.0f} | {wall / median(base, 0):.2f}x | "
+              f"{mb / median(base, 1):.2f}x | {n / wall / 1000:.0f}k | {loads} |")
 
 
 def big_check(jsonl: Path, parquet: Path, n: int, big: int, cap_mb: float) -> None:
@@ -290,8 +331,8 @@ def big_check(jsonl: Path, parquet: Path, n: int, big: int, cap_mb: float) -> No
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over every contender")
+    parser.add_argument("--naive", action="store_true", help="add the json.loads loop (slow)")
     parser.add_argument("--cap-mb", type=float, default=6000, help="RSS cap for --big runs")
     parser.add_argument("--only-big", action="store_true", help="skip the 1M comparison")
     parser.add_argument("--big", type=int, default=0, help="also check N records (e.g. 10000000)")
@@ -300,25 +341,16 @@ def main() -> int:
     if args.only_big:
         big_check(jsonl, parquet, args.n, args.big, args.cap_mb)
         return 0
-    models = _models(parquet)
-    print(
-        f"{args.n:,} records: {jsonl.stat().st_size / 1e6:,.0f} MB JSONL, "
-        f"{parquet.stat().st_size / 1e6:,.0f} MB Parquet\n"
-    )
-    for label, path, reader in (
-        ("JSONL", jsonl, "read_json"),
-        ("Parquet", parquet, "read_parquet"),
-    ):
-        rows = run_format(
-            label, path, reader, models, args.repeat, naive=label == "JSONL" and not args.no_naive
-        )
-        print_table(rows, (rows[1][1], rows[1][2]))
-        wall, mb, out = measure([PYTHON, "-c", _SPLIT, str(path)], {"GENAILOG_NO_CACHE": "1"})
-        split = json.loads(out)
-        print(
-            f"\ngenailog split ({label}): read_logs {split['ingest']:.2f} s, "
-            f"aggregation {split['aggregate']:.2f} s (peak {mb:.0f} MB)\n"
-        )
+    print(f"{args.n:,} records: {jsonl.stat().st_size / 1e6:,.0f} MB JSONL, "
+          f"{parquet.stat().st_size / 1e6:,.0f} MB Parquet\n")
+    warm = tempfile.mkdtemp(prefix="genailog-bench-warm-")
+    try:
+        rows = contenders(jsonl, parquet, _models(parquet), args.naive, warm)
+        measure(rows[4][1], {"GENAILOG_CACHE_DIR": warm})  # fills the warm row's cache
+        seen = run_alternating(rows, args.repeat)
+    finally:
+        shutil.rmtree(warm, ignore_errors=True)
+    print_table(rows, seen, args.n)
     if args.big:
         big_check(jsonl, parquet, args.n, args.big, args.cap_mb)
     return 0
