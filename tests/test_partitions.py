@@ -205,3 +205,24 @@ def test_records_outside_their_partition_are_reported(tmp_path: Path) -> None:
 def test_any_value_comes_back_as_the_same_text(value: str) -> None:
     folder = quote(value, safe="")
     assert values_of(Source(f"root/k={folder}/x=1/f.jsonl", "root/")) == {"k": value, "x": "1"}
+
+
+@pytest.mark.parametrize("command", [
+    ["summarize"], ["retrieval"], ["export-dataset", "--out", "{out}"],
+])
+def test_every_filtering_command_opens_only_the_selected_partitions(
+        tmp_path: Path, opened: list[str], command: list[str]) -> None:
+    """summarize pruned, but retrieval and export-dataset read every partition: the same
+    answers, with every file opened."""
+    from typer.testing import CliRunner
+
+    from genailog.cli.app import app
+
+    root = tmp_path / "logs"
+    write_layout(root, [(d, h) for d in DAYS for h in (0, 12)])
+    argv = [a.format(out=tmp_path / "set.jsonl") for a in command]
+    result = CliRunner().invoke(app, [*argv, str(root), "--since", "2026-11-30",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert sorted(set(opened)) == sorted(str(root / "date=2026-11-30" / f"hour={h:02d}" /
+                                             "part-0.jsonl") for h in (0, 12))

@@ -198,6 +198,7 @@ def retrieval_command(
     from genailog.cli.render import Renderers, emit
     from genailog.errors import UsageError
     from genailog.ingest import read_logs
+    from genailog.query.prune import partition_prune
 
     try:
         cutoffs = tuple(int(k) for k in split_names(ks)) or (1, 3, 5, 10)
@@ -209,7 +210,8 @@ def retrieval_command(
                                ks=cutoffs, alpha=alpha, min_calls=min_calls, where=where,
                                since=since, until=until)
     options.check()
-    logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+    logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format,
+                     prune=partition_prune(where, since, until))
     result = analyze_retrieval(logs.frame, options)
     result.skipped_records = logs.report.skipped
     data = result.to_dict()

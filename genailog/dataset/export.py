@@ -50,9 +50,11 @@ from genailog.dataset.writers import (
 )
 from genailog.errors import GenailogError, InputError, OutputError, UsageError
 from genailog.ingest import Logs, read_logs
+from genailog.ingest.partitions import Prune
 from genailog.ingest.report import ReadReport
 from genailog.ingest.sources import Source, size_of
 from genailog.query.filters import apply_filters, check_where
+from genailog.query.prune import partition_prune
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
 
 MANIFEST_VERSION = 1
@@ -366,7 +368,9 @@ def plan_export(paths: Sequence[str | Path], options: ExportOptions, *,
     named = set(options.redact_fields) | set(options.keep_fields)
     sources = None
     if options.dataset_format == "jsonl" and not options.fields:
-        sources = genailog_sources(paths, options.input_format)
+        sources = genailog_sources(paths, options.input_format,
+                                   partition_prune(options.where, options.since,
+                                                   options.until))
     # User fields are known only from a table; naming one to redact needs it read first.
     if sources is not None and not named <= set(CANONICAL_DTYPES):
         selects = True
@@ -386,8 +390,11 @@ def run(plan: Plan, paths: Sequence[str | Path], logs: Logs | None = None) -> Ex
         outputs, redaction = logged.outputs, logged.redaction
     else:
         if logs is None:
+            # partitions that --where/--since/--until exclude are skipped unopened
             logs = read_logs(paths, on_invalid=options.on_invalid,
-                             input_format=options.input_format)
+                             input_format=options.input_format,
+                             prune=partition_prune(options.where, options.since,
+                                                   options.until))
         report = logs.report
         # Hashing a large input takes seconds; hashlib releases the GIL: it overlaps.
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -490,14 +497,17 @@ def _redact_spec(redact: bool, add: Sequence[str], keep: Sequence[str]) -> Redac
     return RedactSpec(tuple(fields), frozenset(keep))
 
 
-def genailog_sources(paths: Sequence[str | Path], input_format: str) -> list[Source] | None:
-    """The sources of ``paths`` when every one is a genailog JSONL file (not stdin)."""
+def genailog_sources(paths: Sequence[str | Path], input_format: str,
+                     rule: Prune | None = None) -> list[Source] | None:
+    """The sources of ``paths`` when every one is a genailog JSONL file (not stdin);
+    partitions that ``rule`` skips are not opened."""
     from genailog.ingest.detect import detect
+    from genailog.ingest.partitions import prune
     from genailog.ingest.sources import discover, open_peeked
 
     if input_format not in ("auto", "genailog"):
         return None
-    sources = discover(paths)
+    sources = prune(discover(paths), rule)[0]
     if not sources:
         return None
     for source in sources:
