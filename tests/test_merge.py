@@ -287,3 +287,47 @@ def test_merge_cli_refuses_bad_files_with_one_line(tmp_path: Path,
     mixed = _run("merge", str(a), str(b))
     assert mixed.exit_code == 2 and "different commands" in mixed.output
     assert _run("merge", str(b), "--fail-if", "requests > 1").exit_code == 2
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(node, list) and node:
+        return [p for i, v in enumerate(node[:3]) for p in _leaves(v, (*path, i))]
+    return [path]
+
+
+@pytest.fixture(scope="module")
+def partial_files(parts: tuple[Path, list[Path]], tmp_path_factory: pytest.TempPathFactory
+                  ) -> list[dict[str, Any]]:
+    root, files = parts
+    logs = read_part(root, files[0])
+    return [json.loads(diff_partial.diff_partial(logs.frame, "v1", "v2", opts).to_json())
+            for opts in (DiffOptions(resamples=100), DiffOptions(resamples=100,
+                                                                 pair_on="user_id"))] + [
+        json.loads(drift_partial.drift_partial(logs).to_json())]
+
+
+_JUNK = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(
+    max_size=5) | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3),
+                                                                      st.integers(), max_size=2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_damaged_partial_is_a_clear_error_never_a_crash(
+        partial_files: list[dict[str, Any]], data: st.DataObject, tmp_path_factory: Any
+        ) -> None:
+    """Any one value of a partial replaced by junk: merge finishes or fails with exit 2
+    or 3 and one line, never a traceback (exit 70)."""
+    document = json.loads(json.dumps(data.draw(st.sampled_from(partial_files))))
+    path = data.draw(st.sampled_from(_leaves(document)))
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    if path:
+        target[path[-1]] = data.draw(_JUNK)
+    out = tmp_path_factory.mktemp("junk") / "part.json"
+    out.write_text(json.dumps(document))
+    result = runner.invoke(app, ["merge", str(out), "--format", "json"])
+    assert result.exit_code in (0, 1, 2, 3), (path, result.output[-800:])

@@ -31,7 +31,7 @@ import polars as pl
 from genailog.analysis import compare, stats
 from genailog.analysis.compare import DiffOptions, DiffResult, Metric, MinEffect
 from genailog.analysis.frame_codec import decode, encode, to_json
-from genailog.analysis.partial_input import check_header, merge_inputs
+from genailog.analysis.partial_input import check_header, checked_inputs, merge_inputs
 from genailog.errors import InputError, UsageError
 from genailog.query.filters import apply_filters
 
@@ -39,6 +39,8 @@ FORMAT = "genailog.diff-prompts-partial"
 PARTIAL_VERSION = 1
 _SIDE, _KEY = "__side", "__key"
 _ROWS = "__rows"
+#: Records per version a partial file may claim (far above what one read holds).
+MAX_RECORDS = 10**9
 
 #: What the merged JSON says about how each statistic was obtained.
 MERGE_NOTE = {
@@ -132,8 +134,7 @@ class DiffPartial:
             changes = compare._paired_changes(matched, metrics, opts.examples)
             n_matched = matched.height
         else:
-            rows = [row for m in metrics for row in compare._COMPARE[m.kind](
-                m, *self._arrays(m), opts, False)]
+            rows = [row for m in metrics for row in self._unpaired(m)]
         adjusted = stats.adjust_pvalues([r.p_value for r in rows], opts.correction)
         rows = [compare._finalize(r, p, opts.alpha, effects[r.metric])
                 for r, p in zip(rows, adjusted, strict=True)]
@@ -143,9 +144,17 @@ class DiffPartial:
             n_matched, opts.alpha, opts.correction, opts.seed, opts.resamples, rows, changes,
             merge_inputs(self.inputs), merge={"parts": self.parts, **MERGE_NOTE})
 
-    def _arrays(self, metric: Metric) -> tuple[stats.FloatArray, stats.FloatArray]:
-        return (_array(self.sides.get("baseline", {}).get(metric.name), metric.kind),
-                _array(self.sides.get("candidate", {}).get(metric.name), metric.kind))
+    def _stored(self, metric: Metric) -> tuple[Any, Any]:
+        return (self.sides.get("baseline", {}).get(metric.name),
+                self.sides.get("candidate", {}).get(metric.name))
+
+    def _unpaired(self, metric: Metric) -> list[compare.MetricResult]:
+        a, b = self._stored(metric)
+        if metric.kind == "rate":
+            return [_rate_row(metric, a or [0, 0], b or [0, 0], self.options)]
+        empty = np.empty(0, dtype=np.float64)
+        return compare._numeric(metric, empty if a is None else a,
+                                empty if b is None else b, self.options, False)
 
     def _has_values(self, metric: Metric) -> bool:
         if self.options.pair_on:
@@ -156,8 +165,9 @@ class DiffPartial:
             if metric.kind == "numeric":
                 column = column.explode()
             return column.null_count() < column.len()
-        a, b = self._arrays(metric)
-        return len(a) + len(b) > 0
+        a, b = self._stored(metric)
+        return any(len(x) if isinstance(x, np.ndarray) else x[0] for x in (a, b)
+                   if x is not None)
 
     def _chosen_metrics(self) -> list[Metric]:
         known = {m.name: m.metric() for m in self.metrics}
@@ -173,6 +183,34 @@ class DiffPartial:
         return chosen
 
     # --- JSON ------------------------------------------------------------------------
+
+    def _checked(self) -> DiffPartial:
+        """Counts that hold together (a partial file is untrusted): at most
+        :data:`MAX_RECORDS` per version, a rate's counts within its version's records."""
+        if any(not 0 <= n <= MAX_RECORDS for n in self.version_counts.values()):
+            raise ValueError(f"a version count is negative or above {MAX_RECORDS:,}")
+        for side, version in (("baseline", self.baseline), ("candidate", self.candidate)):
+            for name, stored in self.sides.get(side, {}).items():
+                size = len(stored) if isinstance(stored, np.ndarray) else stored[0]
+                if size > self.version_counts.get(version, 0):
+                    raise ValueError(f"{side} {name}: {size} values, more than the "
+                                     f"version's {self.version_counts.get(version, 0)} records")
+        if set(self.sides) - {"baseline", "candidate"}:
+            raise ValueError(f"sides {sorted(self.sides)}")
+        if self.pairs is not None:
+            self._check_pairs(self.pairs)
+        return self
+
+    def _check_pairs(self, pairs: pl.DataFrame) -> None:
+        want: dict[str, Any] = {_SIDE: pl.String(), _KEY: pl.String(), _ROWS: pl.Int64(),
+                                "prompt": pl.String(), "response": pl.String()}
+        want |= {m.name: pl.Boolean() if m.kind == "rate" else pl.List(pl.Float64)
+                 for m in self.metrics if m.name in pairs.columns}
+        for name, dtype in want.items():
+            if name not in pairs.columns or pairs.schema[name] not in (dtype, pl.Null()):
+                raise ValueError(f"pairs column {name!r} missing or not {dtype}")
+        if pairs.filter(pl.col(_ROWS) < 0).height or pairs.height > MAX_RECORDS:
+            raise ValueError("pair rows out of range")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,15 +237,14 @@ class DiffPartial:
                 _options_of(data["options"]),
                 {str(k): int(v) for k, v in data["version_counts"].items()},
                 bool(data["status_logged"]),
-                [MetricDef(str(m["name"]), str(m["kind"]), bool(m["higher_is_better"]),
-                           tuple(map(str, m["statistics"])), bool(m["quality"]))
-                 for m in data["metrics"]],
+                [_metric_def(m) for m in data["metrics"]],
                 {str(s): {str(n): _unlisted(v) for n, v in by.items()}
                  for s, by in data["sides"].items()},
                 decode(data["pairs"], what) if data.get("pairs") is not None else None,
-                list(data.get("inputs") or []), int(data.get("parts", 1)))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"{what}: malformed diff-prompts partial ({exc!r})") from None
+                checked_inputs(data.get("inputs")), int(data.get("parts", 1)))._checked()
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError,
+                UsageError) as exc:
+            raise InputError(f"{what}: malformed diff-prompts partial ({exc})") from None
 
 
 # --- computing a part -------------------------------------------------------------------
@@ -348,13 +385,17 @@ def _merge_sides(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]
     return out
 
 
-def _array(stored: Any, kind: str) -> stats.FloatArray:
-    if stored is None:
-        return np.empty(0, dtype=np.float64)
-    if kind == "rate":  # n records with a value, k of them true: the same 0/1 sample
-        n, k = stored
-        return np.concatenate([np.ones(k), np.zeros(n - k)])
-    return np.asarray(stored, dtype=np.float64)
+def _rate_row(metric: Metric, a: list[int], b: list[int], opts: DiffOptions
+              ) -> compare.MetricResult:
+    """Fisher's exact test and Newcombe's interval from the counts alone: what
+    ``compare._rate`` computes from the 0/1 values (whose mean is k/n exactly)."""
+    (n1, k1), (n2, k2) = a, b
+    row = compare._row(metric, "rate", n1, n2, False)
+    if row.note is not None:
+        return row
+    ci = stats.newcombe_interval(k1, n1, k2, n2, 1.0 - opts.alpha)
+    return compare._filled(row, k1 / n1, k2 / n2, ci, stats.fisher_p(k1, n1, k2, n2),
+                           "fisher-exact", "newcombe", 0.0)
 
 
 def _listed(value: Any) -> dict[str, Any]:
@@ -391,17 +432,44 @@ def _options_dict(opts: DiffOptions) -> dict[str, Any]:
     return out
 
 
+_TYPES: dict[str, Any] = {"version_field": str, "alpha": float, "correction": str,
+                          "seed": int, "resamples": int, "examples": int}
+
+
+def _metric_def(data: Any) -> MetricDef:
+    kind, statistics = str(data["kind"]), tuple(map(str, data["statistics"]))
+    allowed = {"rate"} if kind == "rate" else {"median", "p95", "mean"}
+    if kind not in ("numeric", "rate") or not statistics or not set(statistics) <= allowed:
+        raise ValueError(f"metric {data['name']!r}: kind {kind!r}, statistics {statistics}")
+    return MetricDef(str(data["name"]), kind, bool(data["higher_is_better"]), statistics,
+                     bool(data["quality"]))
+
+
+def _text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{value!r} is not text")
+    return value
+
+
 def _options_of(data: Any) -> DiffOptions:
+    """Options from a partial file (untrusted): every value of its own type, then judged
+    as the command judges its flags."""
     data = dict(data)
-    data["min_effect"] = {str(k): MinEffect(float(v[0]), bool(v[1]))
-                          for k, v in data.get("min_effect", {}).items()}
-    if data.get("metrics") is not None:
-        data["metrics"] = tuple(map(str, data["metrics"]))
-    known = set(DiffOptions.__dataclass_fields__)
-    unknown = set(data) - known
+    unknown = set(data) - set(DiffOptions.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}")
-    return DiffOptions(**data)
+    out: dict[str, Any] = {k: cast(data[k]) for k, cast in _TYPES.items() if k in data}
+    out |= {k: _text(data.get(k)) for k in ("pair_on", "where", "since", "until")}
+    out["min_effect"] = {str(k): MinEffect(float(v[0]), bool(v[1]))
+                         for k, v in (data.get("min_effect") or {}).items()}
+    if data.get("metrics") is not None:
+        out["metrics"] = tuple(_text(m) or "" for m in data["metrics"])
+    opts = DiffOptions(**out)
+    if not 0 <= opts.seed < 2**63 or opts.examples < 0:
+        raise ValueError(f"seed {opts.seed} or examples {opts.examples} out of range")
+    compare._validate(opts, {opts.version_field: pl.String(),
+                             **({opts.pair_on: pl.String()} if opts.pair_on else {})})
+    return opts
 
 
 def _same(a: DiffPartial, b: DiffPartial) -> None:

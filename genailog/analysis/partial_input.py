@@ -52,3 +52,25 @@ def check_header(data: Any, format_: str, version: int, what: str) -> None:
     if data.get("version") != version:
         raise InputError(f"{what}: partial version {data.get('version')!r}; this genailog "
                          f"reads version {version}")
+
+
+def checked_inputs(reports: Any) -> list[dict[str, Any]]:
+    """Read reports from a partial file (untrusted), each of the shape a read writes."""
+    if reports is None:
+        return []
+    if not isinstance(reports, list) or not all(isinstance(r, dict) for r in reports):
+        raise ValueError("inputs must be a list of read reports")
+    for report in reports:
+        for key in _COUNTS:
+            value = report.get(key, 0)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 0):
+                raise ValueError(f"read report {key!r} must be a count")
+        for key, kind in (("files", list), ("unreadable", list), ("notes", list),
+                          ("partitions", dict)):
+            if report.get(key) is not None and not isinstance(report[key], kind):
+                raise ValueError(f"read report {key!r} must be a {kind.__name__}")
+        if not all(isinstance(n, str) for n in report.get("notes") or []):
+            raise ValueError("read report notes must be text")
+        _merge_partitions(dict(report.get("partitions") or {}), {"files": 0})
+    return reports

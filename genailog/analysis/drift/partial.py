@@ -38,7 +38,7 @@ from genailog.analysis.drift.detect import (
 from genailog.analysis.drift.result import DriftResult
 from genailog.analysis.drift.windows import Split, sample_mask, window_end
 from genailog.analysis.frame_codec import decode, encode, to_json
-from genailog.analysis.partial_input import check_header, merge_inputs
+from genailog.analysis.partial_input import check_header, checked_inputs, merge_inputs
 from genailog.errors import InputError, UsageError
 
 FORMAT = "genailog.drift-partial"
@@ -105,15 +105,41 @@ class DriftPartial:
             role = data.get("role", "logs")
             if role not in ("logs", "reference"):
                 raise ValueError(f"role {role!r}")
-            return cls(_options_of(data["options"]), data.get("where"), data.get("since"),
-                       data.get("until"),
+            where, since, until = (data.get(k) for k in ("where", "since", "until"))
+            if any(f is not None and not isinstance(f, str) for f in (where, since, until)):
+                raise ValueError("where, since and until must be text")
+            part = cls(_options_of(data["options"]), where, since, until,
                        [(str(f), str(k), str(m), float(t)) for f, k, m, t in data["plans"]],
                        decode(data["rows"], what), decode(data["counts"], what), role,
-                       list(data.get("inputs") or []),
-                       list(data.get("reference_inputs") or []), int(data.get("parts", 1)),
+                       checked_inputs(data.get("inputs")),
+                       checked_inputs(data.get("reference_inputs")), int(data.get("parts", 1)),
                        int(data.get("reference_parts", 0)))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"{what}: malformed drift partial ({exc!r})") from None
+            check_options(part.options, part.where)
+            _check_frames(part)
+            return part
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError,
+                UsageError) as exc:
+            raise InputError(f"{what}: malformed drift partial ({exc})") from None
+
+
+def _check_frames(part: DriftPartial) -> None:
+    """The columns a finalize reads, each of its type (a partial file is untrusted)."""
+    time = pl.Datetime("us", "UTC")
+    want = {"_ref": pl.Boolean(), _START: time, "timestamp": time}
+    _plans_of(part)  # every method known and fit for its feature type
+    for name, kind, _, _ in part.plans:
+        if kind == "numeric":
+            want[name] = pl.Float64()
+        elif kind in ("text", "embedding"):
+            want[name] = pl.String() if kind == "text" else pl.List(pl.Float64)
+    counts = {"_ref": pl.Boolean(), _START: time, "feature": pl.String(),
+              "label": pl.String(), "count": pl.Int64()}
+    for frame, expected in ((part.rows, want), (part.counts, counts)):
+        for name, dtype in expected.items():
+            if name not in frame.columns or frame.schema[name] not in (dtype, pl.Null()):
+                raise ValueError(f"column {name!r} missing or not {dtype}")
+    if part.counts.filter(pl.col("count") < 0).height:
+        raise ValueError("negative label counts")
 
 
 # --- computing a part -------------------------------------------------------------------
@@ -277,4 +303,11 @@ def _options_of(data: Any) -> DriftOptions:
         thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
         alpha=float(data["alpha"]), min_records=int(data["min_records"]),
         drift_share=None if data["drift_share"] is None else float(data["drift_share"]),
-        sample_size=int(data["sample_size"]), seed=int(data["seed"]))
+        sample_size=int(data["sample_size"]), seed=_seed(data["seed"]))
+
+
+def _seed(value: Any) -> int:
+    seed = int(value)
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed {seed} out of range")
+    return seed
