@@ -144,8 +144,8 @@ def test_without_dask_the_message_says_how_to_install(monkeypatch: pytest.Monkey
         run_summary(data, parse_engine("dask"))
 
 
-def test_an_unreachable_scheduler_is_a_usage_error(data: Path) -> None:
-    pytest.importorskip("distributed")
+def test_an_unreachable_scheduler_is_a_usage_error(data: Path, cluster: EngineSpec
+                                                    ) -> None:
     with pytest.raises(UsageError, match="cannot reach"):
         run_summary(data, EngineSpec("dask", "127.0.0.1:9"))
 
