@@ -331,3 +331,27 @@ def test_a_damaged_partial_is_a_clear_error_never_a_crash(
     out.write_text(json.dumps(document))
     result = runner.invoke(app, ["merge", str(out), "--format", "json"])
     assert result.exit_code in (0, 1, 2, 3), (path, result.output[-800:])
+
+
+def test_drift_reference_parts_merge_once(parts: tuple[Path, list[Path]], tmp_path: Path
+                                          ) -> None:
+    """--reference with --partial-out: the reference rides in one part; the merge equals
+    drift with --reference on the whole, and a reference given to two parts is refused."""
+    root, files = parts
+    reference, logs = files[:7], files[7:]
+    args = ["--window", "7d", *(a for f in reference for a in ("--reference", str(f)))]
+    for i, file in enumerate(logs):
+        extra = args if i == 0 else ["--window", "7d"]
+        assert _run("drift", str(file), *extra, "--partial-out",
+                    str(tmp_path / "d" / f"{i:02d}.json")).exit_code == 0
+    merged = _run("merge", str(tmp_path / "d"), "--format", "json")
+    whole = _run("drift", *map(str, logs), *args, "--format", "json")
+    assert merged.exit_code == whole.exit_code, merged.output
+    want, got = json.loads(whole.stdout), json.loads(merged.stdout)
+    assert got["reference"]["source"] == "reference_paths"
+    same(want["windows"], got["windows"])
+    same(want["reference"], got["reference"])
+    assert _run("drift", str(logs[1]), *args, "--partial-out",
+                str(tmp_path / "d" / "99.json")).exit_code == 0
+    twice = _run("merge", str(tmp_path / "d"))
+    assert twice.exit_code == 2 and "more than one partial" in twice.output

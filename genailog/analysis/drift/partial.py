@@ -206,6 +206,7 @@ def merge(parts: Sequence[DriftPartial]) -> DriftPartial:
     first = parts[0]
     for part in parts[1:]:
         _same(first, part)
+    _reference_once(parts)
     ordered = [p for p in parts if p.role == "reference"] + [
         p for p in parts if p.role == "logs"]  # a merged part with both keeps its order
     counts = pl.concat([p.counts for p in ordered], how="vertical_relaxed")
@@ -217,6 +218,19 @@ def merge(parts: Sequence[DriftPartial]) -> DriftPartial:
                         role, [r for p in ordered for r in p.inputs],
                         [r for p in ordered for r in p.reference_inputs],
                         sum(p.parts for p in parts), sum(p.reference_parts for p in parts))
+
+
+def _reference_once(parts: Sequence[DriftPartial]) -> None:
+    """A reference file in two parts would count twice: refuse it, naming the file."""
+    seen: set[str] = set()
+    for part in parts:
+        files = {str(f.get("path")) for r in part.reference_inputs
+                 for f in r.get("files") or [] if isinstance(f, dict)}
+        twice = sorted(files & seen)
+        if twice:
+            raise UsageError(f"the reference file {twice[0]} is in more than one partial; "
+                             "give --reference to one part only")
+        seen |= files
 
 
 def _same(a: DriftPartial, b: DriftPartial) -> None:
