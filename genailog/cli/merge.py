@@ -29,7 +29,7 @@ def merge_command(
         "--fail-on-insufficient", help="diff-prompts: exit 1 when a metric has too little "
         "data to judge.")] = False,
 ) -> None:
-    """Merge partial results (summarize --partial-out, or --engine's parts) into one result.
+    """Merge partial results (--partial-out of summarize, diff-prompts or drift) into one.
 
     Example: genailog merge parts/*.json --fail-if "error_rate > 0.05"
     """
