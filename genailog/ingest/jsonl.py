@@ -12,7 +12,8 @@ from __future__ import annotations
 import gc
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -136,6 +137,20 @@ class Triage:
     extras: tuple[str, ...]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The garbage collector off while a chunk is read: decoding makes millions of small
+    objects and the checks after it allocate more, so the collector would only walk them
+    again and again (it doubled the checks' time); none of them form cycles."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 MAX_EXTRA_FIELDS = 64
 _RENAMEABLE = re.compile(r'[^\\"\x00-\x1f]*\Z')
 
@@ -161,26 +176,26 @@ def _decode_batch(joined: bytes, expected: int, extras: tuple[str, ...] = (), *,
     (starting from ``extras``); None when some record is rejected for any other reason.
     ``joined`` is a JSON array of them, or with ``lines`` the lines themselves (which must
     pass :func:`one_object_per_line`)."""
-    gc_was_on = gc.isenabled()
-    gc.disable()  # millions of small objects: the collector would only slow decoding
-    try:
-        while len(extras) <= MAX_EXTRA_FIELDS:
-            try:
-                records = (closed_record(extras).decode_lines(joined) if lines
-                           else closed_batch(extras).decode(joined))
-            except msgspec.ValidationError as exc:
-                name = unknown_field(exc)
-                if name is None or name in extras or not _RENAMEABLE.match(name):
-                    return None  # msgspec cannot name a field with `\`, `"` or controls
-                extras = (*extras, name)
-                continue
-            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-                return None  # judged line by line (RecursionError: nested too deeply)
-            return (records, extras) if len(records) == expected else None
-        return None
-    finally:
-        if gc_was_on:
-            gc.enable()
+    with _collector_paused():
+        return _decode_learning(joined, expected, extras, lines)
+
+
+def _decode_learning(joined: bytes, expected: int, extras: tuple[str, ...],
+                     lines: bool) -> tuple[list[Any], tuple[str, ...]] | None:
+    while len(extras) <= MAX_EXTRA_FIELDS:
+        try:
+            records = (closed_record(extras).decode_lines(joined) if lines
+                       else closed_batch(extras).decode(joined))
+        except msgspec.ValidationError as exc:
+            name = unknown_field(exc)
+            if name is None or name in extras or not _RENAMEABLE.match(name):
+                return None  # msgspec cannot name a field with `\`, `"` or controls
+            extras = (*extras, name)
+            continue
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            return None  # judged line by line (RecursionError: nested too deeply)
+        return (records, extras) if len(records) == expected else None
+    return None
 
 
 BLOCK_LINES = 64
@@ -232,8 +247,9 @@ class ChunkReader:
         bounded = limits.bound_lines(chunk.data)
         if bounded is not chunk.data:
             chunk = replace(chunk, data=bounded)
-        return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
-                                                           chunk.final)
+        with _collector_paused():
+            return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
+                                                               chunk.final)
 
     def _read_whole(self, chunk: Chunk) -> ChunkResult | None:
         """The common case, without splitting lines: every line is one valid record.
