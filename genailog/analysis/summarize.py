@@ -1,9 +1,12 @@
 """Cost, latency, token and quality summaries of logged LLM calls, per group and in total.
 
-The records are read once, by one streaming polars ``group_by`` that computes mergeable
-partials per group (sums, counts, extremes, and the latency/TTFT values that exact
-percentiles need). The group rows and the total row are then finished from that small
-frame with the same merge expressions, so the total never needs a second pass.
+The records are read once (:func:`stage`), batch by batch, into mergeable partials per
+finest group (sums, counts, extremes, and the latency/TTFT values that exact percentiles
+need, or their DDSketch buckets with ``quantiles="sketch"``). The group rows and the total
+row are then finished from that small frame with the same merge expressions
+(:func:`finish`), so the total never needs a second pass. The partial frame is what
+:class:`genailog.analysis.partials.SummaryPartial` carries, writes and merges;
+:func:`stage_many` gives several groupings from one read (``genailog report``).
 
 Rules the numbers follow (docs/summarize.md):
 
