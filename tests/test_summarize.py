@@ -512,3 +512,38 @@ def test_table_numbers_are_never_cut_on_a_narrow_terminal(tmp_path: Path) -> Non
     assert out.exit_code == 0, out.output
     assert "gpt-4.1" in out.stdout and "1,000,000,000" in out.stdout
     assert "$370,370.3670" in out.stdout and "…" not in out.stdout.split("span:")[0]
+
+
+def test_groups_list_numbers_inside_names_as_numbers(tmp_path: Path) -> None:
+    """Issue 15: --by user_id listed u0, u1, u10, u100, u11 (text order)."""
+    from conftest import base_record, write_jsonl
+
+    users = [f"u{i}" for i in (10, 2, 100, 0, 1, 11)] + ["admin"]
+    path = write_jsonl(tmp_path / "u.jsonl", [base_record(user_id=u) for u in users])
+    data = json.loads(CliRunner().invoke(
+        app, ["summarize", str(path), "--by", "user_id", "--format", "json"]).stdout)
+    assert [g["user_id"] for g in data["groups"]] == [
+        "admin", "u0", "u1", "u2", "u10", "u11", "u100"]
+
+
+@given(st.lists(st.one_of(st.none(), st.text("ab0123456789", max_size=6)), min_size=2,
+                max_size=30))
+def test_natural_order_sorts_the_numbers_inside_text(values: list[str | None]) -> None:
+    """Reading each run of digits as a number and comparing run by run is the order."""
+    import re
+
+    import polars as pl
+
+    from genailog.analysis.summarize import natural_order
+
+    # what the aggregation hands over: groups sorted as text, nulls last
+    frame = pl.DataFrame({"k": values}, schema={"k": pl.String}).sort("k", nulls_last=True)
+    shown = natural_order(frame, ["k"])
+    got = shown["k"].to_list()
+    assert sorted(got, key=lambda v: v is None) == got  # nulls last
+    present = [v for v in got if v is not None]
+
+    def runs(v: str) -> list[tuple[int, int | str]]:
+        return [(0, int(r)) if r.isdigit() else (1, r) for r in re.findall(r"\d+|\D+", v)]
+
+    assert all(runs(a) <= runs(b) for a, b in zip(present, present[1:], strict=False))

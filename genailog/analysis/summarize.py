@@ -20,6 +20,7 @@ Rules the numbers follow (docs/summarize.md):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -464,12 +465,38 @@ def finish(partials: pl.DataFrame, keys: list[str],
     groups = (groups if keys else groups.clear()).with_columns(*_percentiles(quantiles))
     total = total.with_columns(*_percentiles(quantiles))
     if accuracy is None:
-        return (groups.with_columns(*_derived()).collect(),
+        return (natural_order(groups.with_columns(*_derived()).collect(), keys),
                 total.with_columns(*_derived()).collect(), priced)
-    return (_sketch_percentiles(_dedup_sketches(groups.collect()), accuracy)
-            .with_columns(*_derived()),
+    return (natural_order(_sketch_percentiles(_dedup_sketches(groups.collect()), accuracy)
+                          .with_columns(*_derived()), keys),
             _sketch_percentiles(_dedup_sketches(total.collect()), accuracy)
             .with_columns(*_derived()), priced)
+
+
+_RUNS = re.compile(r"[0-9]+|[^0-9]+")
+
+
+def _natural(value: Any) -> tuple[Any, ...]:
+    """A sort key that orders numbers inside text as numbers (``u2`` before ``u10``),
+    nulls last."""
+    if value is None:
+        return (1,)
+    if not isinstance(value, str):
+        return (0, value)
+    return (0, tuple((0, int(run), run) if run[0] in "0123456789" else (1, run, run)
+                     for run in _RUNS.findall(value)))
+
+
+def natural_order(groups: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Group rows ordered by key with numbers inside text compared as numbers: ``--by
+    user_id`` lists u0, u1, u2, ..., u10, not u0, u1, u10, u100."""
+    text = [k for k in keys if groups.schema.get(k) == pl.String]
+    if groups.height < 2 or not any(groups[k].str.contains("[0-9]").any() for k in text):
+        return groups
+    rows = groups.select(keys).rows()
+    order = sorted(range(groups.height),
+                   key=lambda i: tuple(_natural(value) for value in rows[i]))
+    return groups[order]
 
 
 def aggregate(
