@@ -209,11 +209,12 @@ def test_any_value_comes_back_as_the_same_text(value: str) -> None:
 
 @pytest.mark.parametrize("command", [
     ["summarize"], ["retrieval"], ["export-dataset", "--out", "{out}"],
+    ["report", "--out", "{out}.html"],
 ])
 def test_every_filtering_command_opens_only_the_selected_partitions(
         tmp_path: Path, opened: list[str], command: list[str]) -> None:
-    """summarize pruned, but retrieval and export-dataset read every partition: the same
-    answers, with every file opened."""
+    """summarize pruned, but retrieval, export-dataset and report read every partition:
+    the same answers, with every file opened."""
     from typer.testing import CliRunner
 
     from genailog.cli.app import app
@@ -222,7 +223,7 @@ def test_every_filtering_command_opens_only_the_selected_partitions(
     write_layout(root, [(d, h) for d in DAYS for h in (0, 12)])
     argv = [a.format(out=tmp_path / "set.jsonl") for a in command]
     result = CliRunner().invoke(app, [*argv, str(root), "--since", "2026-11-30",
-                                      "--format", "json"])
+                                      *(["--format", "json"] if argv[0] != "report" else [])])
     assert result.exit_code == 0, result.output
     assert sorted(set(opened)) == sorted(str(root / "date=2026-11-30" / f"hour={h:02d}" /
                                              "part-0.jsonl") for h in (0, 12))

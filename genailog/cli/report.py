@@ -58,12 +58,14 @@ def report_command(
     from genailog.cli.render import info
     from genailog.ingest import read_logs
     from genailog.outputs import atomic_writer
+    from genailog.query.prune import partition_prune
     from genailog.report.html import render_html
     from genailog.report.model import ReportOptions, build_report, check_window
 
     if window is not None:
         check_window(window)  # a usage error before a long read
-    logs = read_logs(list(paths), on_invalid=on_invalid, input_format=input_format)
+    logs = read_logs(list(paths), on_invalid=on_invalid, input_format=input_format,
+                     prune=partition_prune(where, since, until))
     options = ReportOptions(window=window, where=where, since=since, until=until,
                             prices=prices, version_field=version_field, baseline=baseline,
                             candidate=candidate, diff=diff, drift=drift, top=top, title=title)
