@@ -165,3 +165,18 @@ def test_a_field_only_some_files_carry_is_null_in_the_others(cluster: EngineSpec
         merged = run_summary(tmp_path, cluster, **options).finalize().to_dict()
         same(whole["total"], merged["total"])
         same(whole["groups"], merged["groups"])
+
+
+def test_engine_with_partial_out_writes_the_merged_partial(cluster: EngineSpec, data: Path,
+                                                           tmp_path: Path) -> None:
+    """--engine --partial-out: the cluster's merged partial, which merge finishes like the
+    command (so a cluster's result can itself be a part of a larger merge)."""
+    runner = CliRunner()
+    out = tmp_path / "parts" / "all.json"
+    args = ["drift", str(data), "--window", "7d", "--sample-size", "200"]
+    wrote = runner.invoke(app, [*args, "--engine", str(cluster), "--partial-out", str(out)])
+    assert wrote.exit_code == 0, wrote.output
+    merged = runner.invoke(app, ["merge", str(out.parent), "--format", "json"])
+    whole = runner.invoke(app, [*args, "--format", "json"])
+    assert merged.exit_code == whole.exit_code == 1  # week two drifts
+    same(json.loads(whole.stdout)["windows"], json.loads(merged.stdout)["windows"])

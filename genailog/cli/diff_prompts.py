@@ -264,7 +264,7 @@ def diff_prompts_command(
 
         write_diff_partial(partial_out, paths, baseline, candidate, options,
                            reference=reference, on_invalid=on_invalid,
-                           input_format=input_format)
+                           input_format=input_format, engine=engine)
         return
     if engine is not None:  # per file on a cluster, merged: the same answer
         from genailog.cli.engine_run import diff_on_engine

@@ -285,7 +285,7 @@ def drift_command(
 
         write_drift_partial(partial_out, paths, options, reference=reference or None,
                             where=where, since=since, until=until, on_invalid=on_invalid,
-                            input_format=input_format)
+                            input_format=input_format, engine=engine)
         return
     if engine is not None:  # per file on a cluster, merged: the same answer
         from genailog.cli.engine_run import drift_on_engine

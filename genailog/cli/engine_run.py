@@ -83,30 +83,44 @@ def _write(path: Path, text: str) -> None:
 
 def write_diff_partial(path: Path, paths: list[str], baseline: str | None,
                        candidate: str | None, options: DiffOptions, *,
-                       reference: list[str] | None, on_invalid: str, input_format: str
-                       ) -> None:
-    """``diff-prompts --partial-out``: this input's partial, for ``genailog merge``."""
+                       reference: list[str] | None, on_invalid: str, input_format: str,
+                       engine: str | None = None) -> None:
+    """``diff-prompts --partial-out``: this input's partial, for ``genailog merge`` (with
+    ``--engine``, computed per file on the cluster and merged)."""
     from genailog.analysis.diff_partial import diff_partial
+    from genailog.engine import run_diff
     from genailog.ingest import read_logs
 
     if reference:
         raise UsageError("--partial-out compares two versions of one set of logs; run "
                          "--reference without it")
     assert baseline is not None and candidate is not None  # check_sides ran
-    logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
-    part = diff_partial(logs.frame, baseline, candidate, options,
-                        report=logs.report.to_dict())
+    if engine is not None:
+        part = run_diff(paths, _announce(engine), baseline, candidate, options,
+                        on_invalid=on_invalid, input_format=input_format)
+    else:
+        logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
+        part = diff_partial(logs.frame, baseline, candidate, options,
+                            report=logs.report.to_dict())
     _write(path, part.to_json())
 
 
 def write_drift_partial(path: Path, paths: list[str], options: DriftOptions, *,
                         reference: list[str] | None, where: str | None, since: str | None,
-                        until: str | None, on_invalid: str, input_format: str) -> None:
+                        until: str | None, on_invalid: str, input_format: str,
+                        engine: str | None = None) -> None:
     """``drift --partial-out``: this input's partial (with ``--reference``, the reference
-    logs' part first, marked as such), for ``genailog merge``."""
+    logs' part first, marked as such), for ``genailog merge`` (with ``--engine``, computed
+    per file on the cluster and merged)."""
     from genailog.analysis.drift.partial import drift_partial, merge
+    from genailog.engine import run_drift
     from genailog.ingest import read_logs
 
+    if engine is not None:
+        _write(path, run_drift(paths, _announce(engine), options, reference=reference,
+                               where=where, since=since, until=until, on_invalid=on_invalid,
+                               input_format=input_format).to_json())
+        return
     logs = read_logs(paths, on_invalid=on_invalid, input_format=input_format)
     part = drift_partial(logs, options=options, where=where, since=since, until=until)
     if reference:
