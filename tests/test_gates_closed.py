@@ -140,3 +140,26 @@ def test_diff_prompts_on_nothing_fails_closed(tmp_path: Path, case: str, args: l
     typo = CliRunner().invoke(app, ["diff-prompts", str(logs), "--baseline", "v1",
                                     "--candidate", "v9"])
     assert typo.exit_code == 2 and "v9 not found" in typo.stderr
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**40)])
+def test_a_seed_out_of_range_is_a_usage_error_not_a_crash(tmp_path: Path, seed: str) -> None:
+    """--seed -1 reached numpy (which refuses negative seeds) and exited 70."""
+    logs = write_jsonl(tmp_path / "calls.jsonl", [
+        base_record(prompt_version=v, latency_ms=100 + i) for v in ("v1", "v2")
+        for i in range(5)])
+    result = CliRunner().invoke(app, ["diff-prompts", str(logs), "--baseline", "v1",
+                                      "--candidate", "v2", "--seed", seed])
+    assert result.exit_code == 2, result.output
+
+
+def test_the_library_refuses_a_negative_seed_too(tmp_path: Path) -> None:
+    from genailog import diff_prompts
+    from genailog.analysis.compare import DiffOptions
+    from genailog.errors import UsageError
+
+    logs = write_jsonl(tmp_path / "calls.jsonl", [
+        base_record(prompt_version=v, latency_ms=100 + i) for v in ("v1", "v2")
+        for i in range(5)])
+    with pytest.raises(UsageError, match="--seed -1"):
+        diff_prompts(str(logs), "v1", "v2", DiffOptions(seed=-1))

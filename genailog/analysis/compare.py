@@ -622,6 +622,8 @@ def _validate(opts: DiffOptions, schema: Mapping[str, pl.DataType], *,
         raise UsageError(f"--correction {opts.correction!r} must be holm, bonferroni or none")
     if opts.resamples < 100:
         raise UsageError(f"--resamples {opts.resamples} is too few; use at least 100")
+    if not 0 <= opts.seed < 2**31:
+        raise UsageError(f"--seed {opts.seed} must be a whole number from 0 to 2**31-1")
 
 
 def _effects(opts: DiffOptions, metrics: list[Metric]) -> dict[str, MinEffect]:

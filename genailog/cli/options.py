@@ -44,7 +44,9 @@ Since = Annotated[
 Until = Annotated[
     str | None, typer.Option("--until", help="Keep records before this date/datetime.")
 ]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed, for reproducible results.")]
+Seed = Annotated[int, typer.Option("--seed", min=0, max=2**31 - 1,
+                                   help="Random seed (0 to 2**31-1), for reproducible "
+                                   "results.")]
 Prices = Annotated[
     Path | None,
     typer.Option("--prices", help="Price file in LiteLLM's "
