@@ -260,3 +260,23 @@ def test_a_user_field_named_with_a_backslash_quote_or_control_is_read(tmp_path: 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["records"] == 2
     assert read_logs([path]).collect().height == 2
+
+
+def _one_per_line_by_loop(data: bytes) -> bool:
+    """The reference: every line starts with ``{`` and ends with ``}``, no CR."""
+    if not data or b"\r" in data:
+        return False
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return bool(lines) and all(line[:1] == b"{" and line[-1:] == b"}" for line in lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from([b"{", b"}", b"\n", b"\r", b" ", b"a", b"{}", b"}\n{"]),
+                      max_size=12))
+def test_one_object_per_line_agrees_with_a_line_loop(parts: list[bytes]) -> None:
+    from genailog.ingest.jsonl import one_object_per_line
+
+    data = b"".join(parts)
+    assert one_object_per_line(data) == _one_per_line_by_loop(data), data
