@@ -205,7 +205,8 @@ def _temp_prefix(path: Path, pid: int) -> str:
     return f".{path.name}.{pid}."
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a process of another user counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -227,7 +228,7 @@ def sweep_temporaries(path: Path) -> list[Path]:
         return removed
     for candidate in candidates:
         match = pattern.match(candidate.name)
-        if match is None or int(match[1]) == os.getpid() or _alive(int(match[1])):
+        if match is None or int(match[1]) == os.getpid() or alive(int(match[1])):
             continue
         try:
             info = candidate.lstat()

@@ -47,6 +47,7 @@ import polars as pl
 from genailog import __version__
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Source
+from genailog.outputs import alive
 
 MIN_BYTES = 16 * 1024 * 1024
 #: A file changed less than this long before it was hashed is hashed again next time.
@@ -290,20 +291,10 @@ def _sweep(root: Path) -> None:
     for folder in root.glob(".*.*.tmp*"):
         parts = folder.name.split(".")
         pid = int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
-        if pid is None or pid == os.getpid() or _alive(pid):
+        if pid is None or pid == os.getpid() or alive(pid):
             continue
         if _unsafe(folder) is None:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's process
-    return True
 
 
 class CacheWriter:
