@@ -169,21 +169,6 @@ def _print_examples(changes: dict[str, Any]) -> None:
                 stdout.print(f"  {label}: {esc(case[key])}")
 
 
-def print_wide(table: Table) -> None:
-    """Print at the table's natural width, even when stdout is a narrow pipe (CI logs)."""
-    from rich.measure import Measurement
-
-    from genailog.cli.render import stdout
-
-    width = Measurement.get(stdout, stdout.options.update_width(10_000), table).maximum
-    before = stdout.width
-    stdout.width = max(before, width)  # rich clamps print(width=) to the console's width
-    try:
-        stdout.print(table)
-    finally:
-        stdout.width = before
-
-
 def diff_prompts_command(
     paths: Paths,
     baseline: Annotated[str | None, typer.Option(
@@ -300,6 +285,8 @@ def show_diff(result: DiffResult, fmt: str, strict: bool = False) -> None:
 
 
 def _print_all(data: dict[str, Any]) -> None:
+    from genailog.cli.render import print_wide
+
     print_wide(render_table(data))
     if data["paired_changes"]:
         _print_examples(data["paired_changes"])

@@ -319,8 +319,7 @@ def show_drift(result: DriftResult, fmt: str, allow_empty: bool = False) -> None
 
 
 def _print_table(data: dict[str, Any]) -> None:
-    from genailog.cli.diff_prompts import print_wide
-    from genailog.cli.render import write_text
+    from genailog.cli.render import print_wide, write_text
 
     print_wide(render_table(data))  # titles and dates whole, even in a narrow CI log
     for line in moved(data):

@@ -46,6 +46,23 @@ def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
 
 
+def print_wide(*renderables: Any) -> None:
+    """Print at the renderables' natural width, wider than the terminal rather than cut:
+    a table's numbers, titles and dates stay whole even when stdout is a narrow pipe (a CI
+    log). rich clamps ``print(width=)`` to the console's width, so the console widens."""
+    from rich.measure import Measurement
+
+    needed = max((Measurement.get(stdout, stdout.options.update_width(10_000), r).maximum
+                  for r in renderables), default=0)
+    before = stdout.width
+    stdout.width = max(before, needed)
+    try:
+        for renderable in renderables:
+            stdout.print(renderable)
+    finally:
+        stdout.width = before
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (the ``--format json`` contract)."""
     STDOUT.write(json_text(data))

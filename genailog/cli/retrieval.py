@@ -143,7 +143,7 @@ def render_tables(data: dict[str, Any], top: int) -> None:
     from rich import box
     from rich.table import Table
 
-    from genailog.cli.render import esc, stdout
+    from genailog.cli.render import esc, print_wide, stdout
 
     stdout.print(esc(_summary_line(data)))
     for title, header, rows in sections(data, top):
@@ -156,12 +156,7 @@ def render_tables(data: dict[str, Any], top: int) -> None:
                              no_wrap=i != 0, overflow="fold")
         for row in rows:
             table.add_row(*(esc(cell) for cell in row))
-        width = stdout.width
-        stdout.width = max(width, sum((c.min_width or 0) + 3 for c in table.columns) + 4)
-        try:
-            stdout.print(table)
-        finally:
-            stdout.width = width
+        print_wide(table)
 
 
 def retrieval_command(

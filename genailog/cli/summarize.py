@@ -554,21 +554,13 @@ def show_summary(result: SummaryResult, fmt: str, order: tuple[str, bool] | None
 
 
 def _print_tables(data: dict[str, Any]) -> None:
-    from genailog.cli.render import stdout
+    from genailog.cli.render import print_wide, stdout
 
-    table = render_table(data)
-    # Wider than the terminal rather than cut: a summary's numbers must stay whole.
-    needed = sum((c.min_width or 0) + 3 for c in table.columns) + 4
-    width = stdout.width
-    trends = render_trends(data) if stdout.encoding.lower().startswith("utf") else None
-    if trends is not None:  # block characters need a UTF-8 terminal
-        needed = max(needed, sum((c.min_width or 0) + 3 for c in trends.columns) + 4)
-    stdout.width = max(width, needed)
-    try:
-        stdout.print(table)
+    tables = [render_table(data)]
+    if stdout.encoding.lower().startswith("utf"):  # block characters need UTF-8
+        trends = render_trends(data)
         if trends is not None:
-            stdout.print(trends)
-        if data.get("safety"):
-            stdout.print(render_safety_table(data))
-    finally:
-        stdout.width = width
+            tables.append(trends)
+    if data.get("safety"):
+        tables.append(render_safety_table(data))
+    print_wide(*tables)  # wider than the terminal rather than cut: numbers stay whole

@@ -127,15 +127,9 @@ def render_table(data: dict[str, Any]) -> Table:
 
 def print_table(data: dict[str, Any]) -> None:
     """The table at its natural width: a number is never cut, even in a narrow CI log."""
-    from genailog.cli.render import stdout
+    from genailog.cli.render import print_wide
 
-    table = render_table(data)
-    width = stdout.width
-    stdout.width = max(width, sum((c.min_width or 0) + 3 for c in table.columns) + 4)
-    try:
-        stdout.print(table)
-    finally:
-        stdout.width = width
+    print_wide(render_table(data))
 
 
 def render_markdown(data: dict[str, Any]) -> str:
