@@ -483,8 +483,11 @@ def _natural(value: Any) -> tuple[Any, ...]:
         return (1,)
     if not isinstance(value, str):
         return (0, value)
-    return (0, tuple((0, int(run), run) if run[0] in "0123456789" else (1, run, run)
-                     for run in _RUNS.findall(value)))
+    # a run of digits compares as a number: by its length without leading zeros, then
+    # digit by digit (no int(): a 5,000-digit id would exceed Python's conversion limit)
+    runs = tuple((0, len(run.lstrip("0")), run.lstrip("0")) if run[0] in "0123456789"
+                 else (1, 0, run) for run in _RUNS.findall(value))
+    return (0, runs, value)  # the text itself breaks ties ("01" and "1")
 
 
 def natural_order(groups: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
