@@ -355,3 +355,28 @@ def test_drift_reference_parts_merge_once(parts: tuple[Path, list[Path]], tmp_pa
                 str(tmp_path / "d" / "99.json")).exit_code == 0
     twice = _run("merge", str(tmp_path / "d"))
     assert twice.exit_code == 2 and "more than one partial" in twice.output
+
+
+@pytest.mark.parametrize(("which", "path", "junk", "says"), [
+    (0, ("options", "metrics"), [], "names no metric"),
+    (0, ("options", "metrics"), [""], "names no metric"),
+    (0, ("options", "pair_on"), "x", "pair_on and the pairs disagree"),
+    (0, ("options", "resamples"), 2**70, "resamples"),
+    (2, ("rows", "_start", "values", 0), None, "a null in _start"),
+    (2, ("inputs", 0, "policy"), float("nan"), "NaN is not a number JSON allows"),
+])
+def test_damaged_partials_found_by_a_sweep_are_exit_3(
+        partial_files: list[dict[str, Any]], which: int, path: tuple[Any, ...], junk: Any,
+        says: str, tmp_path: Path) -> None:
+    """A sweep of every value of a partial replaced by junk found these exits 70 (no
+    column to explode, an assertion, a bootstrap of 2**70 resamples, a null window, NaN
+    echoed into JSON output)."""
+    document = json.loads(json.dumps(partial_files[which]))
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = junk
+    out = tmp_path / "part.json"
+    out.write_text(json.dumps(document))  # NaN is written as the token NaN
+    result = runner.invoke(app, ["merge", str(out), "--format", "json"])
+    assert result.exit_code == 3 and says in result.output, result.output

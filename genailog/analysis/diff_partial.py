@@ -197,6 +197,9 @@ class DiffPartial:
                                      f"version's {self.version_counts.get(version, 0)} records")
         if set(self.sides) - {"baseline", "candidate"}:
             raise ValueError(f"sides {sorted(self.sides)}")
+        if (self.pairs is not None) != bool(self.options.pair_on):
+            raise ValueError("options.pair_on and the pairs disagree (paired parts hold "
+                             "pairs, unpaired parts none)")
         if self.pairs is not None:
             self._check_pairs(self.pairs)
         return self
@@ -464,9 +467,13 @@ def _options_of(data: Any) -> DiffOptions:
                          for k, v in (data.get("min_effect") or {}).items()}
     if data.get("metrics") is not None:
         out["metrics"] = tuple(_text(m) or "" for m in data["metrics"])
+        if not out["metrics"] or not all(out["metrics"]):
+            raise ValueError("options.metrics names no metric (null means every metric)")
     opts = DiffOptions(**out)
-    if not 0 <= opts.seed < 2**63 or opts.examples < 0:
+    if not 0 <= opts.seed < 2**63 or not 0 <= opts.examples <= 1000:
         raise ValueError(f"seed {opts.seed} or examples {opts.examples} out of range")
+    if opts.resamples > 1_000_000:
+        raise ValueError(f"resamples {opts.resamples} above 1,000,000")
     compare._validate(opts, {opts.version_field: pl.String(),
                              **({opts.pair_on: pl.String()} if opts.pair_on else {})})
     return opts

@@ -36,7 +36,7 @@ def expand(paths: Sequence[str | Path]) -> list[Path]:
 
 def _load(path: Path) -> tuple[str, Any]:
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(path.read_bytes(), parse_constant=partials.no_constant)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, RecursionError) as exc:

@@ -139,7 +139,7 @@ class SummaryPartial:
     @classmethod
     def from_json(cls, text: str | bytes) -> SummaryPartial:
         try:
-            data = json.loads(text, parse_constant=_no_constant)
+            data = json.loads(text, parse_constant=no_constant)
         except (ValueError, RecursionError) as exc:
             raise InputError(f"not a genailog summary partial: invalid JSON ({exc})") from None
         return cls.from_dict(data)
@@ -198,7 +198,8 @@ def merge(*parts: SummaryPartial) -> SummaryPartial:
                    skipped_records=sum(p.skipped_records for p in parts))
 
 
-def _no_constant(name: str) -> None:
+def no_constant(name: str) -> None:
+    """For ``json.loads``: NaN and Infinity are not JSON numbers (a partial is untrusted)."""
     raise ValueError(f"{name} is not a number JSON allows")
 
 

@@ -140,6 +140,9 @@ def _check_frames(part: DriftPartial) -> None:
                 raise ValueError(f"column {name!r} missing or not {dtype}")
     if part.counts.filter(pl.col("count") < 0).height:
         raise ValueError("negative label counts")
+    for frame, columns in ((part.rows, (_START, "timestamp")), (part.counts, (_START,))):
+        if any(frame[c].null_count() for c in columns):
+            raise ValueError(f"a null in {' or '.join(columns)}: every row has its window")
 
 
 # --- computing a part -------------------------------------------------------------------
