@@ -24,8 +24,6 @@ import os
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -175,16 +173,21 @@ def expand(arg: str, wanted: Any) -> list[RemoteObject]:
     return objects
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
-                         newurl: str) -> None:
-        raise InputError(f"{req.full_url} redirects ({code}) to {visible(newurl)}; genailog "
-                         "does not follow redirects: name that address if you trust it")
+def _refuse_redirect(req: Any, fp: Any, code: int, msg: str, headers: Any,
+                     newurl: str) -> None:
+    raise InputError(f"{req.full_url} redirects ({code}) to {visible(newurl)}; genailog "
+                     "does not follow redirects: name that address if you trust it")
 
 
 def _web(url: str, method: str) -> Any:
     """An answer of 200 to ``method`` on ``url``; anything else is one-line error."""
-    opener = urllib.request.build_opener(_NoRedirect())
+    import urllib.error  # imported here: http.client costs every command 35 ms to load
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        redirect_request = staticmethod(_refuse_redirect)
+
+    opener = urllib.request.build_opener(NoRedirect())
     try:
         return opener.open(urllib.request.Request(url, method=method), timeout=60)
     except urllib.error.HTTPError as exc:
