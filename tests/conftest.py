@@ -1,11 +1,13 @@
-"""Shared test fixtures: a stable terminal and small record builders."""
+"""Shared test fixtures: a stable terminal, small record builders, and the rule for tests
+that need an optional heavy tool."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -17,6 +19,25 @@ def _stable_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERM", "dumb")
+
+
+def require_or_skip(reason: str, *, module: bool = False) -> NoReturn:
+    """A test whose heavy optional tool (a browser, litellm, an emulator, an engine) is
+    missing: skipped with ``reason`` on a user's machine, failed under
+    ``GENAILOG_REQUIRE_ALL=1``, which CI sets after installing every tool."""
+    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
+        pytest.fail(f"{reason} (GENAILOG_REQUIRE_ALL=1)")
+    pytest.skip(reason, allow_module_level=module)
+
+
+@pytest.fixture
+def fresh_remote_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Object-storage tests: each test reads as a new process would, with the cache off
+    (the cache tests turn it on), so that the object reads counted are its own."""
+    from genailog.ingest import remote
+
+    monkeypatch.setattr(remote, "_staged", {})
+    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
 
 
 def base_record(**fields: Any) -> dict[str, Any]:

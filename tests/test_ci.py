@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import base_record, write_jsonl
+from conftest import base_record, require_or_skip, write_jsonl
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -33,11 +32,6 @@ from genailog.schema.files import load_output_schema
 ROOT = Path(__file__).resolve().parent.parent
 XSD = Path(__file__).resolve().parent / "schemas" / "junit.xsd"
 
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def junit_schema() -> Any:

@@ -8,12 +8,12 @@ GENAILOG_REQUIRE_ALL=1 (CI installs it), where a skip is a failure.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import require_or_skip
 from test_merge import RECORDS, same, write_partitions
 from typer.testing import CliRunner
 
@@ -29,11 +29,6 @@ from genailog.query.prune import partition_prune
 
 WORKERS = 2
 
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

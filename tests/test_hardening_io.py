@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from conftest import base_record, write_jsonl
+from conftest import base_record, require_or_skip, write_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
@@ -204,11 +204,6 @@ def test_any_text_is_a_filter_or_a_usage_error(pieces: list[str]) -> None:
 
 
 # --- finding 2: --out --overwrite replaced devices, FIFOs and symlinks ----------------------
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 class _FifoReader:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_or_skip
 from log_fake_server import MARKER, FakeLLMServer
 from typer.testing import CliRunner
 
@@ -24,18 +24,12 @@ import genailog
 from genailog.cli.app import app
 from genailog.log import Logger, instrument, prompt, template_version
 
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason, allow_module_level=True)
-
-
 try:
     import anthropic
     import openai
 except ImportError:  # pragma: no cover - the test extra installs both
-    require_or_skip("openai and anthropic are not installed (pip install -e '.[test]')")
+    require_or_skip("openai and anthropic are not installed (pip install -e '.[test]')",
+                    module=True)
 
 TRIGGERS = ("hello", "cached", "write", "think", "ratelimit", "fail")
 

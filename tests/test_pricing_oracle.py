@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_or_skip
 
 from genailog.api import summarize
 from genailog.ingest.frame import canonical_frame
@@ -124,11 +125,6 @@ ANTHROPIC_USAGE: list[tuple[str, dict[str, int]]] = [
       "cache_creation_input_tokens": 1_000, "output_tokens": 10}),  # exactly 200k: base
 ]  # fmt: skip
 
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _litellm_python() -> str | None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_or_skip
 from typer.testing import CliRunner
 
 from genailog.cli.app import app
@@ -52,11 +53,6 @@ EXPECTED_SERIES = {
 #: diff-ci draws one interval per metric that diff-prompts compares: counted from it, so
 #: the test follows the metrics diff-prompts offers.
 
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(f"{reason} (GENAILOG_REQUIRE_ALL=1)")
-    pytest.skip(reason)
 
 
 def _chromium() -> str:

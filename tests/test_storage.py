@@ -9,7 +9,6 @@ failed under GENAILOG_REQUIRE_ALL=1 (CI installs them).
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from conftest import require_or_skip
 from typer.testing import CliRunner
 
 from genailog.errors import InputError
@@ -28,20 +28,9 @@ DAYS = ("2026-11-28", "2026-11-29")
 HOURS = (12, 13, 14)
 
 
-@pytest.fixture(autouse=True)
-def fresh_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test reads as a new process with the cache off (the cache tests turn it on),
-    so that the object reads counted are this test's own."""
-    from genailog.ingest import remote
+#: Every test reads as a new process with the cache off (conftest.fresh_remote_reads).
+pytestmark = pytest.mark.usefixtures("fresh_remote_reads")
 
-    monkeypatch.setattr(remote, "_staged", {})
-    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
-
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 class Server:

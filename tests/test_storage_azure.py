@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from conftest import require_or_skip
 
 from genailog.errors import InputError
 from genailog.ingest import read_logs, remote
@@ -33,20 +34,9 @@ KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOt
 DAYS = ("2026-11-28", "2026-11-29")
 
 
-@pytest.fixture(autouse=True)
-def fresh_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test reads as a new process with the cache off (the cache tests turn it on),
-    so that the object reads counted are this test's own."""
-    from genailog.ingest import remote
+#: Every test reads as a new process with the cache off (conftest.fresh_remote_reads).
+pytestmark = pytest.mark.usefixtures("fresh_remote_reads")
 
-    monkeypatch.setattr(remote, "_staged", {})
-    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
-
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _records(day: str, hour: int) -> list[dict[str, Any]]:

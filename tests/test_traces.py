@@ -5,7 +5,6 @@ generated pipeline of tests/tracegen.py and the real-producer fixtures."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import jsonschema
 import polars as pl
 import pytest
+from conftest import require_or_skip
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tracegen import START, generate, write_otlp
@@ -29,11 +29,6 @@ REAL = Path(__file__).parent / "fixtures" / "real"
 SPLIT = START + timedelta(days=3)
 runner = CliRunner()
 
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("GENAILOG_REQUIRE_ALL") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _frame(spans: list[tuple[str, str | None, str, str, int, int, str]]) -> pl.DataFrame:
