@@ -163,3 +163,25 @@ def test_the_library_refuses_a_negative_seed_too(tmp_path: Path) -> None:
         for i in range(5)])
     with pytest.raises(UsageError, match="--seed -1"):
         diff_prompts(str(logs), "v1", "v2", DiffOptions(seed=-1))
+
+
+@pytest.mark.parametrize(("case", "current", "extra", "message"), [
+    ("empty PR artifact", "{empty}", [], "the current input holds no records"),
+    ("all-filtering --where", "{logs}", ["--where", "model = 'nope'"],
+     "no records in the reference input are left after --where/--since/--until"),
+    ("version filtered out", "{logs}", ["--baseline", "v1", "--where", "latency_ms > 1e9"],
+     "no records of version v1 in the reference input are left"),
+])
+def test_diff_prompts_against_a_reference_on_nothing_fails_closed(
+        tmp_path: Path, case: str, current: str, extra: list[str], message: str) -> None:
+    """The same rule with --reference: it exited 0 ("insufficient data") on an empty PR
+    artifact or on filters that keep nothing."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    logs = write_jsonl(tmp_path / "calls.jsonl", [
+        base_record(prompt_version="v1", latency_ms=100 + i) for i in range(5)])
+    result = CliRunner().invoke(app, [
+        "diff-prompts", current.format(empty=empty, logs=logs), "--reference", str(logs),
+        *extra])
+    assert result.exit_code == 1, (case, result.output)
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

@@ -266,27 +266,41 @@ def _version_counts(lf: pl.LazyFrame, version_field: str) -> dict[str, int]:
     return {str(v): int(n) for v, n in counts.iter_rows() if v is not None}
 
 
-def _check_versions(counts: Mapping[str, int], baseline: str, candidate: str, field_: str,
-                    unfiltered: Mapping[str, int] | None = None) -> None:
-    """Both versions must have records. A version that only the filters removed, or an
-    input with no records at all, is nothing to judge (exit 1, never a pass); a version
-    the logs never hold is a usage error (a typo, most likely)."""
+def _check_versions(counts: Mapping[str, int], baseline: str, candidate: str,
+                    field_: str) -> None:
+    """Both versions must have records; a version the logs never hold is a usage error (a
+    typo, most likely). Call :func:`_nothing_left` first where the filters or an empty
+    input may be why."""
     if baseline == candidate:
         raise UsageError("--baseline and --candidate name the same version")
     missing = [v for v in (baseline, candidate) if v not in counts]
-    if missing and not counts and not unfiltered:
-        raise NothingToJudge("diff-prompts: the input holds no records, so there is nothing "
-                             "to compare")
-    if missing and unfiltered is not None and all(v in unfiltered for v in missing):
-        raise NothingToJudge(
-            f"diff-prompts: no records of version {', '.join(missing)} are left after "
-            "--where/--since/--until, so there is nothing to compare")
     if missing:
         present = ", ".join(f"{v} ({n})" for v, n in sorted(counts.items())) or "none"
         raise UsageError(
             f"version {', '.join(missing)} not found in field {field_}; "
             f"versions present (records): {present}"
         )
+
+
+def _nothing_left(frame: pl.LazyFrame | pl.DataFrame, opts: DiffOptions,
+                  missing: Sequence[str], subject: str) -> None:
+    """Raise :class:`NothingToJudge` (exit 1: a check never passes on nothing) when the
+    records a comparison needs are absent because ``subject`` (the input) holds none, or
+    because --where/--since/--until removed them (``missing`` versions the unfiltered
+    input holds; none asked: every record). Otherwise return: the caller's usage error
+    follows. Runs only on that error path, so the unfiltered counts cost nothing else."""
+    lazy = frame.lazy()
+    if int(lazy.select(pl.len()).collect().item()) == 0:
+        raise NothingToJudge(f"diff-prompts: {subject} holds no records, so there is "
+                             "nothing to compare")
+    if not (opts.where or opts.since is not None or opts.until is not None):
+        return
+    if missing and not set(missing) <= set(_version_counts(lazy, opts.version_field)):
+        return
+    what = (f"no records of version {', '.join(missing)}" if missing else "no records")
+    where = "" if subject == "the input" else f" in {subject}"
+    raise NothingToJudge(f"diff-prompts: {what}{where} are left after "
+                         "--where/--since/--until, so there is nothing to compare")
 
 
 def _with_eval(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Metric]]:
@@ -656,10 +670,10 @@ def _version_sides(frame: pl.LazyFrame | pl.DataFrame, baseline: str | None,
     lf = _filtered(frame, opts)
     _validate(opts, lf.collect_schema())
     counts = _version_counts(lf, opts.version_field)
-    unfiltered = None
-    if {baseline, candidate} - set(counts) and (opts.where or opts.since or opts.until):
-        unfiltered = _version_counts(frame.lazy(), opts.version_field)
-    _check_versions(counts, baseline, candidate, opts.version_field, unfiltered)
+    missing = [v for v in (baseline, candidate) if v not in counts]
+    if missing and baseline != candidate:
+        _nothing_left(frame, opts, missing, "the input")
+    _check_versions(counts, baseline, candidate, opts.version_field)
     return lf.with_columns(pl.col(opts.version_field).cast(pl.String).alias(_SIDE)), counts
 
 
@@ -670,9 +684,11 @@ def _side(frame: pl.LazyFrame | pl.DataFrame, label: str, version: str | None,
     lf = _with_builtin_columns(_filtered(frame, opts))
     schema = lf.collect_schema()
     _validate(opts, schema, version=version is not None)
+    subject = f"the {label} input"
     if version is not None:
         counts = _version_counts(lf, opts.version_field)
         if version not in counts:
+            _nothing_left(frame, opts, [version], subject)
             present = ", ".join(f"{v} ({n})" for v, n in sorted(counts.items())) or "none"
             option = "--baseline" if label == REFERENCE else "--candidate"
             raise UsageError(f"{option} {version}: the {label} logs have no records with "
@@ -680,6 +696,8 @@ def _side(frame: pl.LazyFrame | pl.DataFrame, label: str, version: str | None,
                              f"(records): {present}")
         lf = lf.filter(pl.col(opts.version_field).cast(pl.String) == version)
     n = int(lf.select(pl.len()).collect().item())
+    if n == 0:
+        _nothing_left(frame, opts, [], subject)
     return lf.select(_needed_columns(opts, schema)).with_columns(pl.lit(label).alias(_SIDE)), n
 
 
