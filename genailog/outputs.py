@@ -30,6 +30,7 @@ Must not import anything from genailog but ``errors`` (it sits below every layer
 from __future__ import annotations
 
 import errno
+import glob
 import io
 import os
 import re
@@ -223,7 +224,7 @@ def sweep_temporaries(path: Path) -> list[Path]:
     removed: list[Path] = []
     pattern = re.compile(re.escape(f".{path.name}.") + r"(\d+)\.[^/]*\.tmp\Z")
     try:
-        candidates = list(path.parent.glob(f".{glob_escape(path.name)}.*.tmp"))
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
     except OSError:
         return removed
     for candidate in candidates:
@@ -240,11 +241,6 @@ def sweep_temporaries(path: Path) -> list[Path]:
         except OSError:
             continue
     return removed
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob's special characters taken literally."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 @contextmanager
