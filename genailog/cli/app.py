@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from genailog import __version__
+from genailog.cli import coerce
 from genailog.errors import ExitCode, GenailogError
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ def _flags_show_no_value() -> None:
 
 
 _flags_show_no_value()
+coerce.install()  # options converted without importing pydantic (genailog.cli.coerce)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
