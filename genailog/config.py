@@ -19,8 +19,10 @@ paths are relative to the file.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,8 +153,33 @@ def _root(folder: Path) -> Path:
     return folder
 
 
+#: The settings read so far in this command's run, by folder (see :func:`read_once`).
+_READ: ContextVar[dict[Path, Config] | None] = ContextVar("genailog_config", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within the block (one command's run: the CLI wraps each), the settings file is found
+    and parsed once, however many options ask for a setting."""
+    token = _READ.set({})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
 def load_config(start: Path | None = None) -> Config:
     """The settings in force here, or empty settings when there is no file."""
+    read = _READ.get()
+    if read is None:
+        return _read_config(start)
+    folder = (start or Path.cwd()).resolve()
+    if folder not in read:
+        read[folder] = _read_config(folder)
+    return read[folder]
+
+
+def _read_config(start: Path | None) -> Config:
     path = find_config(start)
     if path is None:
         return Config()
@@ -183,6 +210,8 @@ def _check_key(path: Path, name: str, key: str, value: Any,
         raise UsageError(f"{path}: {name}: the config cannot turn on network access; set "
                          "the environment variable for that one job instead")
     if key not in known:
+        import difflib
+
         guess = difflib.get_close_matches(key, [*known, *EXTRA_KEYS], n=1)
         hint = f" (did you mean {guess[0]}?)" if guess else ""
         raise UsageError(f"{path}: unknown setting {name}{hint}; see docs/config.md")

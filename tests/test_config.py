@@ -125,3 +125,23 @@ def test_thresholds_of_diff_prompts_and_drift_from_the_file(repo: Path) -> None:
         strict.output
     judged = cli(*drift[:-1], "--format", "json")
     assert json.loads(judged.stdout)["settings"]["min_records"] == 5, judged.output
+
+
+def test_the_file_is_parsed_once_per_command_and_afresh_by_the_next(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import genailog.config as config
+
+    parsed: list[Path] = []
+    load = config._load
+    monkeypatch.setattr(config, "_load", lambda path: parsed.append(path) or load(path))
+    (repo / "genailog.toml").write_text('[summarize]\nfail_if = ["requests > 100"]\n'
+                                        'min_records = 1\n', encoding="utf-8")
+    # --output, --map/--model/--timezone, the gates, min_records, allow_empty, prices:
+    # six settings asked for, one parse
+    assert cli("summarize", "../logs", "-q").exit_code == 0
+    assert parsed == [repo / "genailog.toml"]
+    (repo / "genailog.toml").write_text('[summarize]\nfail_if = ["requests > 10"]\n',
+                                        encoding="utf-8")
+    assert cli("summarize", "../logs", "-q").exit_code == 1  # the edit is seen
+    assert len(parsed) == 2
+    assert load_config().section("summarize") == {"fail_if": ["requests > 10"]}

@@ -57,6 +57,7 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from genailog.cli.render import ReadProgress, esc, stderr
+        from genailog.config import read_once
         from genailog.ingest import progress
         from genailog.outputs import StdoutError
 
@@ -64,7 +65,8 @@ def handle_errors(func: F) -> F:
         progress.set_hook(bar)
         progress.set_notice_hook(lambda text: stderr.print(f"[dim]note:[/] {esc(text)}"))
         try:
-            return func(*args, **kwargs)
+            with read_once():  # the settings file parsed once per command, not per option
+                return func(*args, **kwargs)
         except GenailogError as exc:
             if _state["debug"]:
                 raise
