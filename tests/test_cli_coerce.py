@@ -1,4 +1,5 @@
-"""genailog.cli.coerce converts option values as Typer's own pydantic conversion does.
+"""genailog.cli.coerce converts option values as Typer's own pydantic conversion does, and
+a command that prints JSON imports neither pydantic nor rich.
 
 For every option of every command, any value the direct conversion accepts must come out
 equal, and of the same type, to what Typer gives; a value Typer refuses must be left to
@@ -112,7 +113,8 @@ def test_a_refused_value_keeps_typers_message() -> None:
         assert message in " ".join(result.output.replace("│", " ").split()), result.output
 
 
-def test_a_command_converts_its_options_without_pydantic() -> None:
+def test_a_json_summary_imports_neither_pydantic_nor_rich() -> None:
+    """Option values need no pydantic, JSON on stdout no rich (they cost 90 and 20 ms)."""
     import subprocess
     import sys
 
@@ -120,7 +122,40 @@ def test_a_command_converts_its_options_without_pydantic() -> None:
             f"sys.argv = ['genailog', 'summarize', {SAMPLE!r}, '--by', 'model', "
             "'--format', 'json', '--top', '2']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('pydantic' in sys.modules, file=sys.stderr)")
+            "print('pydantic' in sys.modules, 'rich' in sys.modules, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
-    assert done.stderr.strip().splitlines()[-1] == "False", done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "False False", done.stderr
+    assert '"groups"' in done.stdout
+
+
+@pytest.mark.parametrize("tty", [False, True])
+@pytest.mark.parametrize("compatible", [None, "0", "1", ""])
+@pytest.mark.parametrize("force_color", [None, "", "1"])
+def test_the_terminal_check_agrees_with_rich(monkeypatch: pytest.MonkeyPatch, tty: bool,
+                                             compatible: str | None,
+                                             force_color: str | None) -> None:
+    import os
+    import sys
+
+    from rich.console import Console
+
+    from genailog.cli.render import stderr_is_terminal
+
+    for name, value in (("TTY_COMPATIBLE", compatible), ("FORCE_COLOR", force_color)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    if tty:
+        leader, follower = os.openpty()
+        stream = open(follower, "w")  # noqa: SIM115 - closed below
+    else:
+        stream = open(os.devnull, "w")  # noqa: SIM115
+    monkeypatch.setattr(sys, "stderr", stream)
+    try:
+        assert stderr_is_terminal() == Console(stderr=True).is_terminal
+    finally:
+        stream.close()
+        if tty:
+            os.close(leader)

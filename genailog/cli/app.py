@@ -56,21 +56,23 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from genailog.cli.render import ReadProgress, esc, stderr
+        from genailog.cli import render
+        from genailog.cli.render import ReadProgress, esc, stderr_is_terminal
         from genailog.config import read_once
         from genailog.ingest import progress
         from genailog.outputs import StdoutError
 
-        bar = ReadProgress() if stderr.is_terminal else None
+        bar = ReadProgress() if stderr_is_terminal() else None
         progress.set_hook(bar)
-        progress.set_notice_hook(lambda text: stderr.print(f"[dim]note:[/] {esc(text)}"))
+        progress.set_notice_hook(
+            lambda text: render.stderr.print(f"[dim]note:[/] {esc(text)}"))
         try:
             with read_once():  # the settings file parsed once per command, not per option
                 return func(*args, **kwargs)
         except GenailogError as exc:
             if _state["debug"]:
                 raise
-            stderr.print(f"[bold red]error:[/] {esc(exc)}")
+            render.stderr.print(f"[bold red]error:[/] {esc(exc)}")
             if isinstance(exc, StdoutError):  # disk full on stdout: exit 4, said once
                 _discard_stdout()
             raise typer.Exit(int(exc.exit_code)) from None
@@ -80,14 +82,14 @@ def handle_errors(func: F) -> F:
             _discard_stdout()
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
-            stderr.print("[red]interrupted[/]")
+            render.stderr.print("[red]interrupted[/]")
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:
             if _state["debug"]:
                 raise
-            stderr.print(
+            render.stderr.print(
                 f"[bold red]internal error:[/] {esc(type(exc).__name__)}: {esc(exc)}\n"
                 "This is a bug in genailog; rerun with --debug and report the traceback."
             )

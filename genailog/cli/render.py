@@ -16,15 +16,49 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from genailog.outputs import STDOUT
 from genailog.textsafe import for_terminal
 
-stdout = Console(file=STDOUT, soft_wrap=True, highlight=False, emoji=False)  # type: ignore[arg-type]
-stderr = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    stdout: Console
+    stderr: Console
+
+
+def _console(name: str) -> Console:
+    """The ``stdout`` or ``stderr`` console, made on first use (module ``__getattr__``):
+    a command that prints JSON and nothing on stderr never imports rich (20 ms)."""
+    found = globals().get(name)
+    if found is None:
+        from rich.console import Console
+
+        found = (Console(file=STDOUT, soft_wrap=True, highlight=False, emoji=False)  # type: ignore[arg-type]
+                 if name == "stdout"
+                 else Console(stderr=True, soft_wrap=True, highlight=False, emoji=False))
+        globals()[name] = found
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("stdout", "stderr"):
+        return _console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def stderr_is_terminal() -> bool:
+    """rich's ``stderr.is_terminal``, without importing rich when it cannot be: rich says
+    yes only for ``TTY_COMPATIBLE=1``, a non-empty ``FORCE_COLOR`` or a tty."""
+    import sys
+
+    try:
+        maybe = (os.environ.get("TTY_COMPATIBLE") == "1" or bool(os.environ.get("FORCE_COLOR"))
+                 or sys.stderr.isatty())
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        maybe = False
+    return maybe and _console("stderr").is_terminal
 
 
 def esc(value: object) -> str:
@@ -34,11 +68,11 @@ def esc(value: object) -> str:
 
 def warn(message: str) -> None:
     """One warning line on stderr; ``message`` is plain text, escaped here."""
-    stderr.print(f"[yellow]warning:[/] {esc(message)}")
+    _console("stderr").print(f"[yellow]warning:[/] {esc(message)}")
 
 
 def info(message: str) -> None:
-    stderr.print(esc(message), style="dim")
+    _console("stderr").print(esc(message), style="dim")
 
 
 def json_text(data: Any) -> str:
@@ -52,6 +86,7 @@ def print_wide(*renderables: Any) -> None:
     log). rich clamps ``print(width=)`` to the console's width, so the console widens."""
     from rich.measure import Measurement
 
+    stdout = _console("stdout")
     needed = max((Measurement.get(stdout, stdout.options.update_width(10_000), r).maximum
                   for r in renderables), default=0)
     before = stdout.width
@@ -97,7 +132,8 @@ class ReadProgress:
 
         if self._progress is None:
             self._progress = Progress(TextColumn("reading {task.description}"), BarColumn(),
-                                      DownloadColumn(), TimeRemainingColumn(), console=stderr,
+                                      DownloadColumn(), TimeRemainingColumn(),
+                                      console=_console("stderr"),
                                       transient=True)
             self._progress.start()
         if name not in self._tasks:
@@ -219,7 +255,7 @@ def _guarded(show: Callable[[], None]) -> None:
     try:
         show()
     finally:
-        stdout.file.flush()
+        _console("stdout").file.flush()
         write_text(f"::{token}::")
 
 

@@ -540,7 +540,8 @@ def summarize_command(
 def show_summary(result: SummaryResult, fmt: str, order: tuple[str, bool] | None = None,
                  top: int | None = None) -> None:
     """Render a summary (also ``genailog merge``'s), say failed gates, exit 1 on them."""
-    from genailog.cli.render import Renderers, emit, esc, stderr
+    from genailog.cli import render
+    from genailog.cli.render import Renderers, emit, esc
     from genailog.render.checks import gate_lines
 
     data = sort_groups(result.to_dict(), order, top)
@@ -548,7 +549,7 @@ def show_summary(result: SummaryResult, fmt: str, order: tuple[str, bool] | None
                                       render_csv), fmt)
     for gate in data["gates"]:
         for line in gate_lines(gate) if not gate["passed"] else []:
-            stderr.print(f"[bold red]{esc(line)}[/]")
+            render.stderr.print(f"[bold red]{esc(line)}[/]")
     if result.failed:
         raise typer.Exit(1)
 
