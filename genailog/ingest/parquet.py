@@ -9,7 +9,6 @@ from typing import Any
 import polars as pl
 
 from genailog.errors import InputError
-from genailog.ingest.jsonl import parse_timestamps
 from genailog.ingest.report import InvalidRecord
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 
@@ -23,7 +22,9 @@ def _conform(name: str, actual: pl.DataType, expected: pl.DataType, file: str) -
     if name == "timestamp":
         if actual == expected:  # as is: --since/--until then reach the reader's statistics
             return col
-        if actual == pl.String:
+        if actual == pl.String:  # the JSONL reader's parser (imported only then: numpy)
+            from genailog.ingest.jsonl import parse_timestamps
+
             return parse_timestamps(col)
         if isinstance(actual, pl.Datetime):
             zoned = col if actual.time_zone else col.dt.replace_time_zone("UTC")

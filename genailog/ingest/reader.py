@@ -12,16 +12,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import polars as pl
 
 from genailog.errors import InputError, InvalidRecordError, UsageError
-from genailog.ingest import cache, parallel, partitions, prefixed, progress
+from genailog.ingest import cache, parallel, partitions, progress
 from genailog.ingest.context import ReadContext, ReadOptions, current_options
 from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.formats._common import OtherLine
-from genailog.ingest.jsonl import ChunkReader, ChunkResult
 from genailog.ingest.parquet import read_parquet, rows_as_jsonl
 from genailog.ingest.parquet import shape as parquet_shape
 from genailog.ingest.policy import InvalidPolicy
@@ -35,6 +34,10 @@ from genailog.ingest.sources import (
     size_of,
 )
 from genailog.schema.columns import CANONICAL_DTYPES
+
+if TYPE_CHECKING:  # the JSONL parser (and numpy under it) loads only when a file needs it:
+    # Parquet and the columnar cache start faster without it
+    from genailog.ingest.jsonl import ChunkResult
 
 CHUNK_BYTES = 32 * 1024 * 1024
 
@@ -227,7 +230,7 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
             file_report.empty = not records and not invalid  # no calls were logged
             parts.add(frame, set())
         elif fmt != "genailog":
-            if fmt == "json" and not source.is_stdin and prefixed.looks_simple(head):
+            if fmt == "json" and not source.is_stdin and _looks_prefixed(head):
                 if _read_prefixed(source, stream, chunk_bytes, policy, report, file_report,
                                   parts):
                     return
@@ -250,6 +253,8 @@ def _read_prefixed(source: Source, stream: Prefixed, chunk_bytes: int, policy: I
                    report: ReadReport, file_report: FileReport, parts: _Parts) -> bool:
     """Canonical records behind text prefixes, read as canonical JSONL (see prefixed.py);
     False, with nothing recorded, when the file needs the line-by-line reader."""
+    from genailog.ingest import prefixed
+
     size = size_of(source)
     try:
         spread = parallel.read_ranges(source.name, size, chunk_bytes, None, keep_frames=True,
@@ -359,7 +364,15 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
     return entry
 
 
+def _looks_prefixed(head: bytes) -> bool:
+    from genailog.ingest import prefixed
+
+    return prefixed.looks_simple(head)
+
+
 def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[ChunkResult]:
+    from genailog.ingest.jsonl import ChunkReader
+
     reader = ChunkReader(source.name)
     for chunk in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
         yield reader.read(chunk)
