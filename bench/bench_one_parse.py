@@ -2,6 +2,7 @@
 
 Usage: python bench/bench_one_parse.py [--n 1000000] [--rounds 2] [--only "NAME|NAME"]
                                       [--baseline DIR]
+       python bench/bench_one_parse.py --budget [--n 1000000]
 
 Every contender runs in its own child process, in rounds that alternate the contenders;
 wall time and peak RSS come from ``/usr/bin/time`` and the 1-minute load average is
@@ -17,6 +18,11 @@ recorded before each run (the machine is shared). Contenders:
   every other field skipped (the issue's lower bound; it judges nothing), and polars'
   ``scan_ndjson`` with a ten-column schema (all threads).
 
+``--budget`` instead times, in this process and on one core, each stage of a cold read of
+one 16 MB chunk of the file (what each worker task holds): CPU seconds per 100,000
+records, best of 9, the garbage collector off as in the reader. It shows where a cold read
+and ``validate`` spend their time, stage by stage, against DuckDB's whole run.
+
 ``--baseline DIR`` adds the two genailog commands run from another checkout (before and
 after a change, alternating). Prints one Markdown table: median wall and peak RSS per
 contender, and ratios to DuckDB.
@@ -30,6 +36,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -161,7 +168,7 @@ def contenders(jsonl: Path, models: list[str], baseline: str = "",
               "msgspec, 10 fields, rest skipped": _NEEDED,
               "checks on 2 processes + DuckDB typing all columns (prototype)": _HYBRID,
               "polars scan_ndjson, 10 columns": _SCAN}
-    found = {
+    found: dict[str, tuple[list[str], dict[str, str]]] = {
         "genailog summarize, cold": (
             [GENAILOG, "summarize", path, "--by", "model", "--format", "json"], {}),
         "genailog validate": ([GENAILOG, "validate", path, "--format", "json"], {}),
@@ -179,6 +186,71 @@ def contenders(jsonl: Path, models: list[str], baseline: str = "",
     return found
 
 
+def budget(jsonl: Path, chunk_bytes: int = 16 << 20) -> None:
+    """CPU seconds per 100,000 records of each stage of a cold read of one chunk."""
+    import gc
+    import io
+    import time
+
+    import msgspec
+    import polars as pl
+
+    from genailog.ingest import breaches
+    from genailog.ingest.jsonl import LOAD_SCHEMA, ChunkReader, parse_timestamps
+    from genailog.ingest.sources import Chunk
+    from genailog.schema.duplicates import quoted_colons
+    from genailog.schema.fastcheck import RFC3339_RUST, closed_record
+
+    with jsonl.open("rb") as handle:
+        data = handle.read(chunk_bytes)
+    data = data[:data.rindex(b"\n") + 1]
+    lines = data.count(b"\n")
+    gc.disable()
+    extras = ChunkReader("budget", build_frames=False)
+    extras.read(Chunk(data, 1, lines, True))  # learns the user fields of the file
+    decoder = closed_record(extras.extras)
+    records = decoder.decode_lines(data)
+    names = (*breaches._TOKENS, *breaches._FLOATS, "metadata", *breaches._NESTED,
+             *(f"x{i}" for i in range(len(extras.extras))))
+    columns = breaches._columns(records, names)
+    stamps = pl.Series([r.timestamp for r in records], dtype=pl.String)
+    frame = pl.read_ndjson(io.BytesIO(data), schema=LOAD_SCHEMA)
+    part = Path(tempfile.mkdtemp(prefix="genailog-budget-")) / "part.parquet"
+    stages: dict[str, Callable[[], object]] = {
+        "the twin's decode (msgspec, every field validated)": lambda: decoder.decode_lines(data),
+        "parse-level checks, all (breaches)": lambda: breaches.breaches(
+            records, extras.extras, data),
+        "  of which: members held, counted on the decoded records": lambda: (
+            breaches._held_total(records, columns, {})),
+        "  of which: members written, counted on the bytes": lambda: quoted_colons(data),
+        "  of which: the columns the checks read": lambda: breaches._columns(records, names),
+        "  of which: numbers of 2**63 or more": lambda: breaches._big_floats(columns),
+        "timestamps: RFC 3339 pattern and parse (polars)": lambda: pl.select(
+            pl.when(pl.lit(stamps).str.contains(RFC3339_RUST))
+            .then(parse_timestamps(pl.lit(stamps)))),
+        "polars read_ndjson, every column": lambda: pl.read_ndjson(io.BytesIO(data),
+                                                                   schema=LOAD_SCHEMA),
+        "the cache's Parquet part (lz4)": lambda: frame.write_parquet(
+            part, compression="lz4", statistics=False),
+        "generic msgspec decode (no schema)": lambda: msgspec.json.Decoder().decode_lines(data),
+        "whole chunk, validate (ChunkReader, no frame)": lambda: ChunkReader(
+            "budget", build_frames=False).read(Chunk(data, 1, lines, True)),
+        "whole chunk, cold read (ChunkReader, typed frame)": lambda: ChunkReader(
+            "budget").read(Chunk(data, 1, lines, True)),
+    }
+    print(f"| stage ({lines:,} records, {len(data) / 2**20:.0f} MB, one core) | "
+          "CPU s per 100k records |")
+    print("| --- | ---: |")
+    for name, stage in stages.items():
+        best = float("inf")
+        for _ in range(9):
+            started = time.process_time()
+            stage()
+            best = min(best, time.process_time() - started)
+        print(f"| {name} | {best * 100_000 / lines:.3f} |", flush=True)
+    shutil.rmtree(part.parent, ignore_errors=True)
+
+
 def load() -> float:
     return os.getloadavg()[0]
 
@@ -190,8 +262,13 @@ def main() -> int:
     parser.add_argument("--only", default="", help="contender names separated by |")
     parser.add_argument("--baseline", default="", help="a checkout of the code to compare "
                         "genailog's commands with (run with PYTHONPATH set to it)")
+    parser.add_argument("--budget", action="store_true", help="time each stage of a cold "
+                        "read of one chunk instead (CPU seconds per 100k records)")
     args = parser.parse_args()
     jsonl, parquet = ensure_data(args.n)
+    if args.budget:
+        budget(jsonl)
+        return 0
     runs = contenders(jsonl, _models(parquet), args.baseline)
     if args.only:
         keep = {*args.only.split("|"), "DuckDB read_json + summary"}
