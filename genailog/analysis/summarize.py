@@ -655,14 +655,17 @@ def _check_top(top: int | None, by: list[str], window: str | None) -> None:
 
 def _cost_and_safety_views(result: SummaryResult, frame: pl.LazyFrame | None, keys: list[str],
                            top: int | None, safety: bool) -> None:
-    from genailog.analysis.costviews import cost_anomalies, top_groups
-
+    # each view imported only when asked for: costviews imports numpy (75-150 ms)
     if top is not None:
+        from genailog.analysis.costviews import top_groups
+
         result.top = {"n": top, "groups": len(result.groups)}
         result.groups = top_groups(result.groups, result.total["cost_usd"], top)
         shares = [g["cost_share"] for g in result.groups if g["cost_share"] is not None]
         result.top["cost_share"] = sum(shares) if shares else None
     if result.window:
+        from genailog.analysis.costviews import cost_anomalies
+
         result.cost_anomalies = cost_anomalies(result.groups, result.by)
     if safety and frame is not None:
         from genailog.analysis.safety import safety_view
