@@ -464,9 +464,10 @@ def finish(partials: pl.DataFrame, keys: list[str],
     groups = lazy.group_by(by, maintain_order=True).agg(_merged(columns, grouped=True))
     groups = (groups if keys else groups.clear()).with_columns(*_percentiles(quantiles))
     total = total.with_columns(*_percentiles(quantiles))
-    if accuracy is None:
-        return (natural_order(groups.with_columns(*_derived()).collect(), keys),
-                total.with_columns(*_derived()).collect(), priced)
+    if accuracy is None:  # the groups and the total side by side, one on each core
+        grouped, totalled = pl.collect_all([groups.with_columns(*_derived()),
+                                            total.with_columns(*_derived())])
+        return natural_order(grouped, keys), totalled, priced
     return (natural_order(_sketch_percentiles(_dedup_sketches(groups.collect()), accuracy)
                           .with_columns(*_derived()), keys),
             _sketch_percentiles(_dedup_sketches(total.collect()), accuracy)
