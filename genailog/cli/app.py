@@ -1,15 +1,17 @@
 """The ``genailog`` Typer application and the one place errors become exit codes.
 
 Command modules import polars and friends inside their functions, so ``genailog --help``
-starts fast.
+starts fast; :func:`main` registers only the command it is asked for (the other modules
+are not even imported), and ``app``, with every command, is built on first use.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -17,19 +19,11 @@ from genailog import __version__
 from genailog.cli import coerce
 from genailog.errors import ExitCode, GenailogError
 
-app = typer.Typer(
-    name="genailog",
-    help="Analyze generative-AI application logs offline: validate, summarize, "
-    "diff prompt versions, detect drift, export datasets.",
-    epilog="Exit codes: 0 ok, 1 check failed, 2 usage error, 3 unreadable or invalid input, "
-    "4 output not written, 70 internal error. Example: genailog summarize sample_logs/",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+if TYPE_CHECKING:
+    app: typer.Typer
 
-_state = {"debug": False}
+#: --debug, and whether the command may read large files on every core (set by main).
+_state = {"debug": False, "workers": False}
 
 
 def _flags_show_no_value() -> None:
@@ -62,6 +56,10 @@ def handle_errors(func: F) -> F:
         from genailog.ingest import progress
         from genailog.outputs import StdoutError
 
+        if _state["workers"]:  # the CLI's own run, not a test's runner
+            from genailog.ingest import parallel
+
+            parallel.enable()
         bar = ReadProgress() if stderr_is_terminal() else None
         progress.set_hook(bar)
         progress.set_notice_hook(
@@ -121,7 +119,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main_callback(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks for errors.")
@@ -188,10 +185,31 @@ def with_read_options(func: F) -> F:
     return show_options(wrapper, func, added)  # type: ignore[no-any-return]
 
 
-def _register() -> None:
+def build_app(only: str | None = None) -> typer.Typer:
+    """The application with every command, or with the command ``only`` alone."""
+    built = typer.Typer(
+        name="genailog",
+        help="Analyze generative-AI application logs offline: validate, summarize, "
+        "diff prompt versions, detect drift, export datasets.",
+        epilog="Exit codes: 0 ok, 1 check failed, 2 usage error, 3 unreadable or invalid "
+        "input, 4 output not written, 70 internal error. Example: genailog summarize "
+        "sample_logs/",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    built.callback()(main_callback)
+    _register(built, only)
+    return built
+
+
+def _register(target: typer.Typer, only: str | None) -> None:
     from genailog.cli.options import with_output_options
 
     for name, module, func in COMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             mod = importlib.import_module(f"genailog.cli.{module}")
         except ModuleNotFoundError as exc:
@@ -201,17 +219,30 @@ def _register() -> None:
         command = with_output_options(name, getattr(mod, func))
         if name in READS_LOGS:
             command = with_read_options(command)
-        app.command(name)(handle_errors(command))
+        target.command(name)(handle_errors(command))
 
 
-_register()
+def __getattr__(name: str) -> Any:
+    if name == "app":  # every command: for tests, documentation and shell completion
+        built = globals()["app"] = build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def asked_command(args: list[str]) -> str | None:
+    """The command ``args`` run, when it is one of ours and comes first (after --debug):
+    then only its module is needed. Anything else (``--help``, ``--version``, a typo,
+    completion) gets every command."""
+    names = {name for name, _, _ in COMMANDS}
+    for arg in args:
+        if arg != "--debug":
+            return arg if arg in names else None
+    return None
 
 
 def main() -> None:
     """Console-script entry point."""
     import signal
-
-    from genailog.ingest import parallel
 
     def _stop(signum: int, frame: object) -> None:
         # SIGTERM/SIGHUP (CI cancelling a job) run the cleanup that finally blocks do:
@@ -220,5 +251,5 @@ def main() -> None:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
-    parallel.enable()
-    app()
+    _state["workers"] = True  # large files read on every core (genailog.ingest.parallel)
+    build_app(asked_command(sys.argv[1:]))()
