@@ -224,3 +224,20 @@ def test_cli_quantiles_sketch_and_partial_out(tmp_path: Path, records: pl.DataFr
     assert "p95 ms ±1%" in table.stdout
     bad = runner.invoke(app, ["summarize", str(logs), "--partial-out", str(tmp_path)])
     assert bad.exit_code == 4, bad.output
+
+
+def test_partials_merged_while_streaming_give_the_one_pass_answer(
+        records: pl.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many small batches whose sketches are merged along the way (as many groups or a
+    long input do) give the answer of one batch; merged sketches and a new batch's
+    sketch stack (their counts once had different integer types: exit 70)."""
+    from genailog.analysis import summarize as core
+
+    whole = summarize(records, by=["model"], window="1d", quantiles="sketch")
+    monkeypatch.setattr(core, "BATCH_ROWS", 40)
+    monkeypatch.setattr(core, "MAX_PARTIAL_ROWS", 5)
+    streamed = summarize(records, by=["model"], window="1d", quantiles="sketch")
+    _close(streamed.to_dict(), whole.to_dict())
+    assert whole.partial is not None and streamed.partial is not None
+    sketches = ["_latency_ms_sketch", "_ttft_ms_sketch"]
+    assert streamed.partial.frame.select(sketches).equals(whole.partial.frame.select(sketches))

@@ -75,7 +75,10 @@ def bucket_value(key: int, relative_accuracy: float = RELATIVE_ACCURACY) -> floa
 def bucket_counts(keys: pl.Expr) -> pl.Expr:
     """Aggregation over a column of :func:`bucket_key`: the sketch of a group, a list of
     ``{key, count}`` structs."""
-    return keys.alias(KEY).drop_nulls().value_counts(sort=False, name=COUNT)
+    counts = keys.alias(KEY).drop_nulls().value_counts(sort=False, name=COUNT)
+    # Int64 counts, as merged sketches hold them (value_counts gives UInt32), so a batch's
+    # sketch stacks with sketches merged before it
+    return counts.struct.with_fields(pl.field(COUNT).cast(pl.Int64))
 
 
 def with_bucket_values(buckets: pl.DataFrame, relative_accuracy: float) -> pl.DataFrame:
