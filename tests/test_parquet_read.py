@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genailog.ingest import read_logs
+from genailog.ingest import parquet, read_logs
 from genailog.ingest.parquet import read_parquet
 from genailog.schema.diagnose import record_validator
 
@@ -71,19 +72,46 @@ def _verdicts(path: Path) -> dict[int, set[str]]:
     return {r.line: {p.removeprefix("/") for p, _ in r.problems} for r in invalid}
 
 
-@settings(max_examples=60, deadline=None)
-@given(records=st.lists(rows, min_size=1, max_size=30), statistics=st.booleans())
+@settings(max_examples=80, deadline=None)
+@given(records=st.lists(rows, min_size=1, max_size=30), statistics=st.booleans(),
+       slice_rows=st.sampled_from([1, 3, 7, parquet.SLICE_ROWS]))
 def test_invalid_rows_and_their_fields_are_jsonschemas(
         tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]],
-        statistics: bool) -> None:
+        statistics: bool, slice_rows: int) -> None:
+    """Also with the file read in slices of a few rows (a large file's way): the kept
+    rows are the valid ones, in order, whichever slice an invalid row falls in."""
     path = _write(records, tmp_path_factory.mktemp("p") / "a.parquet", statistics=statistics)
     expected = _schema_verdicts(records)
-    assert _verdicts(path) == expected
-    frame, valid, _ = read_parquet(str(path))
+    with mock.patch.object(parquet, "SLICE_ROWS", slice_rows):
+        assert _verdicts(path) == expected
+        frame, valid, _ = read_parquet(str(path))
     kept = [r for line, r in enumerate(records, 1) if line not in expected]
     assert valid == len(kept)
     got = frame.select("model", "input_tokens", "latency_ms").collect().to_dicts()
     assert got == [{k: r[k] for k in ("model", "input_tokens", "latency_ms")} for r in kept]
+    assert frame.select(pl.len()).collect().item() == len(kept)
+
+
+def test_a_sliced_file_filters_like_a_whole_one(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """--where and --since over a file read in slices (and a column named like the row
+    index the slices use) select what they select over the frame read whole."""
+    records = [{"timestamp": START + timedelta(hours=i), "model": f"m{i % 3}",
+                "status": "ok", **dict.fromkeys(INTS, i),
+                **dict.fromkeys(FLOATS, float(i))} for i in range(50)]
+    records[19]["retries"] = -1  # invalid, in the third slice, and would match the filter
+    path = tmp_path / "a.parquet"
+    pl.DataFrame(records).with_columns(pl.lit(1).alias("__row")).write_parquet(
+        path, row_group_size=6)
+    since = START + timedelta(hours=10)
+    query = [pl.col("model") == "m1", pl.col("timestamp") >= since]
+    whole = read_logs([path], on_invalid="skip").frame.filter(query).collect()
+    monkeypatch.setattr(parquet, "SLICE_ROWS", 8)
+    sliced = read_logs([path], on_invalid="skip").frame.filter(query).collect()
+    assert sliced.equals(whole)
+    assert sliced["input_tokens"].to_list() == [i for i in range(10, 50)
+                                                if i % 3 == 1 and i != 19]
+    assert sliced["__row"].to_list() == [1] * sliced.height
 
 
 def test_a_clean_row_group_beside_a_bad_one_is_not_flagged(tmp_path: Path) -> None:

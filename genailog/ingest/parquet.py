@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +16,9 @@ from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTA
 _NON_NEGATIVE = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
                  "reasoning_tokens", "retries", "cost_usd", "latency_ms", "ttft_ms")
 _ENUMS = {"status": ("ok", "error"), "stage": ("training", "inference", "deployment")}
+#: Rows per scan of a large file (see :func:`_sliced`): at 250k, a 1M-row summarize takes
+#: the same CPU time as one scan and peaks about 80 MB lower.
+SLICE_ROWS = 250_000
 
 
 def _conform(name: str, actual: pl.DataType, expected: pl.DataType, file: str) -> pl.Expr:
@@ -125,8 +129,8 @@ def _checks(column: dict[str, pl.Expr]) -> dict[Problem, pl.Expr]:
     return checks
 
 
-def _flagged(file: str, column: dict[str, pl.Expr]) -> list[pl.LazyFrame]:
-    """Per check, the row numbers (``__row``) of the rows that fail it.
+def _flagged(file: str, column: dict[str, pl.Expr], index: str) -> list[pl.LazyFrame]:
+    """Per check, the row numbers (column ``index``) of the rows that fail it.
 
     One query per check, each a filter on the bare scan: the Parquet reader then skips
     every row group whose statistics (minimum, null count) or dictionary prove that no
@@ -135,8 +139,8 @@ def _flagged(file: str, column: dict[str, pl.Expr]) -> list[pl.LazyFrame]:
     and a list of problems per row (the former way) builds one list per row."""
     # a scan of its own: on a scan whose schema was collected, polars keeps the row index
     # as a separate step and filters above it, past the statistics
-    indexed = pl.scan_parquet(file, row_index_name="__row")
-    return [indexed.filter(check).select("__row") for check in _checks(column).values()]
+    indexed = pl.scan_parquet(file, row_index_name=index)
+    return [indexed.filter(check).select(index) for check in _checks(column).values()]
 
 
 def _keeps_nulls(actual: pl.DataType | None) -> bool:
@@ -164,19 +168,44 @@ def read_parquet(file: str) -> tuple[pl.LazyFrame, int, list[InvalidRecord]]:
     checked = dict(column)
     if _keeps_nulls(schema.get("timestamp")):  # the bare column: statistics judge it
         checked["timestamp"] = pl.col("timestamp")
+    index = "__row"
+    while index in schema:  # a name no column of the file has
+        index += "_"
     try:
-        *found, count = pl.collect_all([*_flagged(file, checked), scan.select(pl.len())])
+        *found, count = pl.collect_all([*_flagged(file, checked, index), scan.select(pl.len())])
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"cannot read {file} as Parquet: {exc}") from None
     problems: dict[int, list[Problem]] = {}
     for problem, failed in zip(_checks(checked), found, strict=True):
-        for row in failed["__row"].to_list():
+        for row in failed[index].to_list():
             problems.setdefault(row, []).append(problem)
     rows = sorted(problems)
     invalid = [InvalidRecord(file, row + 1, tuple(problems[row])) for row in rows]
-    if rows:  # the row numbers of the scan itself, as the checks saw them
-        scan = pl.scan_parquet(file, row_index_name="__row").filter(
-            ~pl.col("__row").is_in(rows))
+    total = int(count.item())
+    if rows or total > SLICE_ROWS:
+        scan = _sliced(file, total, rows, index)
     extras = [pl.col(name) for name in schema.names() if name not in CANONICAL_DTYPES]
     frame = scan.select(*(expr.alias(name) for name, expr in column.items()), *extras)
-    return frame, int(count.item()) - len(rows), invalid
+    return frame, total - len(rows), invalid
+
+
+def _sliced(file: str, total: int, invalid: list[int], index: str) -> pl.LazyFrame:
+    """The file's valid rows as consecutive scans of ``SLICE_ROWS`` rows each, in order.
+
+    Polars' streaming reader runs ahead of a slow consumer (summarize's per-batch
+    aggregation) by as many row groups as it can: over a whole 10M-row file with 100k-row
+    groups that reached 700 MB, against 340 MB at 1M. A scan limited to a range of row
+    numbers reads only the row groups in that range (the range is a predicate on the row
+    index, which the reader resolves from the row counts without decoding), so the
+    read-ahead is bounded by one slice whatever the file's size; filters from the command
+    (--where, --since) still reach each scan. Row numbers are those the checks used, so
+    the invalid rows (sorted) are left out slice by slice."""
+    pieces = []
+    for start in range(0, max(total, 1), SLICE_ROWS):
+        stop = start + SLICE_ROWS
+        keep = pl.col(index).is_between(start, stop, closed="left")
+        dropped = invalid[bisect_left(invalid, start):bisect_left(invalid, stop)]
+        if dropped:
+            keep &= ~pl.col(index).is_in(dropped)
+        pieces.append(pl.scan_parquet(file, row_index_name=index).filter(keep).drop(index))
+    return pieces[0] if len(pieces) == 1 else pl.concat(pieces, how="vertical")
