@@ -129,17 +129,16 @@ def _checks(column: dict[str, pl.Expr]) -> dict[Problem, pl.Expr]:
     return checks
 
 
-def _flagged(file: str, column: dict[str, pl.Expr], index: str) -> list[pl.LazyFrame]:
-    """Per check, the row numbers (column ``index``) of the rows that fail it.
+def _flagged(indexed: pl.LazyFrame, column: dict[str, pl.Expr],
+             index: str) -> list[pl.LazyFrame]:
+    """Per check, the row numbers (column ``index`` of the scan ``indexed``) of the rows
+    that fail it.
 
     One query per check, each a filter on the bare scan: the Parquet reader then skips
     every row group whose statistics (minimum, null count) or dictionary prove that no
     row fails, so a clean file is judged from its metadata at a few milliseconds. The
     checks of one filter joined by ``|`` would be evaluated row by row (10-20x slower),
     and a list of problems per row (the former way) builds one list per row."""
-    # a scan of its own: on a scan whose schema was collected, polars keeps the row index
-    # as a separate step and filters above it, past the statistics
-    indexed = pl.scan_parquet(file, row_index_name=index)
     return [indexed.filter(check).select(index) for check in _checks(column).values()]
 
 
@@ -172,7 +171,14 @@ def read_parquet(file: str) -> tuple[pl.LazyFrame, int, list[InvalidRecord]]:
     while index in schema:  # a name no column of the file has
         index += "_"
     try:
-        *found, count = pl.collect_all([*_flagged(file, checked, index), scan.select(pl.len())])
+        # The row index belongs to the scan itself (on a scan whose schema was collected,
+        # a later with_row_index stays a step of its own and filters above it, past the
+        # statistics); the checks and the slices share this scan, so the file's footer is
+        # parsed once (about 30 ms for a 10M-row file of 1,000 row groups).
+        indexed = pl.scan_parquet(file, row_index_name=index)
+        indexed.collect_schema()
+        *found, count = pl.collect_all([*_flagged(indexed, checked, index),
+                                        scan.select(pl.len())])
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"cannot read {file} as Parquet: {exc}") from None
     problems: dict[int, list[Problem]] = {}
@@ -183,13 +189,13 @@ def read_parquet(file: str) -> tuple[pl.LazyFrame, int, list[InvalidRecord]]:
     invalid = [InvalidRecord(file, row + 1, tuple(problems[row])) for row in rows]
     total = int(count.item())
     if rows or total > SLICE_ROWS:
-        scan = _sliced(file, total, rows, index)
+        scan = _sliced(indexed, total, rows, index)
     extras = [pl.col(name) for name in schema.names() if name not in CANONICAL_DTYPES]
     frame = scan.select(*(expr.alias(name) for name, expr in column.items()), *extras)
     return frame, total - len(rows), invalid
 
 
-def _sliced(file: str, total: int, invalid: list[int], index: str) -> pl.LazyFrame:
+def _sliced(indexed: pl.LazyFrame, total: int, invalid: list[int], index: str) -> pl.LazyFrame:
     """The file's valid rows as consecutive scans of ``SLICE_ROWS`` rows each, in order.
 
     Polars' streaming reader runs ahead of a slow consumer (summarize's per-batch
@@ -207,5 +213,5 @@ def _sliced(file: str, total: int, invalid: list[int], index: str) -> pl.LazyFra
         dropped = invalid[bisect_left(invalid, start):bisect_left(invalid, stop)]
         if dropped:
             keep &= ~pl.col(index).is_in(dropped)
-        pieces.append(pl.scan_parquet(file, row_index_name=index).filter(keep).drop(index))
+        pieces.append(indexed.filter(keep).drop(index))
     return pieces[0] if len(pieces) == 1 else pl.concat(pieces, how="vertical")
