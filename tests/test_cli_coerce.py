@@ -32,7 +32,7 @@ _PARAMS = [(name, param) for name, command in _ROOT.commands.items()  # type: ig
 _KINDS = {(repr(p.type_descriptor.annotation), repr(p.type_descriptor.parameter_info.min),
            repr(p.type_descriptor.parameter_info.max)): (name, p) for name, p in _PARAMS}
 
-_SHORT = st.text(alphabet=string.printable + "éß€\u200b", max_size=8)
+_SHORT = st.text(alphabet=string.printable + "éß€\u200b\x00\udcff", max_size=8)
 _NUMBERS = st.one_of(
     st.integers(-(10**20), 10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -58,7 +58,7 @@ def _values(annotation: Any) -> st.SearchStrategy[Any]:
         return st.one_of(st.booleans(), _SHORT)
     if annotation is Path:
         return st.one_of(st.sampled_from([SAMPLE, SAMPLE + "/week1.jsonl", "-",
-                                          "", "nowhere/x.json", "."]), _SHORT)
+                                          "", "nowhere/x.json", ".", "a\x00b"]), _SHORT)
     return _SHORT
 
 

@@ -79,9 +79,9 @@ def _choice(kind: type[Enum], info: Any, value: Any) -> Any:
 def _path(info: Any, value: Any) -> Any:
     """A plain path option (no existence, dash or resolve settings): ``Path(value)``,
     unless it names something unreadable (Typer's message)."""
-    if (type(value) is not str or not value or info.exists or info.allow_dash
-            or info.resolve_path or info.path_type is not None or info.writable
-            or not info.file_okay or not info.dir_okay):
+    if (type(value) is not str or not value or "\x00" in value or info.exists
+            or info.allow_dash or info.resolve_path or info.path_type is not None
+            or info.writable or not info.file_okay or not info.dir_okay):
         return UNSURE
     path = Path(value)
     if info.readable and os.path.lexists(value) and not os.access(value, os.R_OK):
