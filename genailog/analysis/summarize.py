@@ -36,7 +36,7 @@ from genailog.analysis.gates import (
     check_gate_expressions,
     evaluate_gates,
 )
-from genailog.analysis.weighting import is_sampled, sampling_note, weighted
+from genailog.analysis.weighting import sampling_note, weighted
 from genailog.errors import UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import (
@@ -346,7 +346,23 @@ def _check_keys(frame: pl.LazyFrame, by: list[str], window: str | None) -> None:
 Grouping = tuple[list[str], list[pl.Expr]]
 
 
-def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping]) -> list[pl.DataFrame]:
+@dataclass
+class SampledRecords:
+    """Whether a record of the pass was head-sampled (``sample_rate`` below 1), seen on the
+    batches the stage reads anyway: :func:`genailog.analysis.weighting.is_sampled` without
+    a second read of the records."""
+
+    found: bool = False
+    columns: tuple[str, ...] = ("sample_rate",)
+
+    def __call__(self, batch: pl.DataFrame) -> None:
+        if not self.found and "sample_rate" in batch.columns:
+            rates = batch.get_column("sample_rate")
+            self.found = rates.null_count() < rates.len() and bool((rates < 1).any())
+
+
+def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping],
+               watch: SampledRecords | None = None) -> list[pl.DataFrame]:
     """Partials per finest group of each grouping, from one streaming pass over the records.
 
     Each streamed batch is aggregated on arrival and only its partials are kept (the
@@ -357,12 +373,17 @@ def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping]) -> list[pl.
     grouping's partials do not depend on the others asked for in the same pass.
     """
     if not hasattr(records, "sink_batches"):  # polars before sink_batches: one group_by
-        return [combine([records.group_by(f).agg(e).collect()], f) for f, e in groupings]
+        whole = records.collect()
+        if watch is not None:
+            watch(whole)
+        return [combine([whole.group_by(f).agg(e)], f) for f, e in groupings]
     empty = records.clear().collect()
     parts = [[empty.group_by(f).agg(e)] for f, e in groupings]  # the schemas
     pending = [0] * len(groupings)
 
     def consume(batch: pl.DataFrame) -> None:
+        if watch is not None:
+            watch(batch)
         for i, (finest, exprs) in enumerate(groupings):
             part = batch.group_by(finest).agg(exprs)
             parts[i].append(part)
@@ -424,11 +445,12 @@ PRICING_PARTIALS = frozenset({"_tok_uncached", "_tok_cached", "_tok_written", "_
 
 def stage_many(frame: pl.LazyFrame, groupings: Sequence[list[str]], table: PriceTable,
                quantiles: str = "exact",
-               only: Sequence[frozenset[str] | None] = ()) -> list[pl.DataFrame]:
+               only: Sequence[frozenset[str] | None] = (),
+               watch: SampledRecords | None = None) -> list[pl.DataFrame]:
     """:func:`stage`'s partial frame for each list of keys in ``groupings``, all from ONE
     read of the records (``genailog report`` takes its overview and its cells this way).
     ``only[i]``, when given, keeps just those partial columns for grouping ``i`` (fewer
-    aggregations per batch)."""
+    aggregations per batch); ``watch`` sees every batch of records."""
     wanted = [*only, *[None] * (len(groupings) - len(only))]
     asked: list[Grouping] = [
         (finest_keys(keys), [e for e in _partials(quantiles)
@@ -437,9 +459,11 @@ def stage_many(frame: pl.LazyFrame, groupings: Sequence[list[str]], table: Price
     ]
     needed = {name for e in _partials(quantiles) for name in e.meta.root_names()}
     needed |= {name for finest, _ in asked for name in finest}
+    if watch is not None:
+        needed |= set(watch.columns) & set(frame.collect_schema().names())
     records = (frame.with_columns(price_keys(table)).with_columns(_record_columns(quantiles))
                .select(sorted(needed)))
-    return [with_rates(part, table) for part in _stage_one(records, asked)]
+    return [with_rates(part, table) for part in _stage_one(records, asked, watch)]
 
 
 def rate_columns() -> list[str]:
@@ -628,11 +652,12 @@ def summarize(
     table = price_table(prices)
     frame, skipped = prepare(logs, by, window, where, since, until)
     accuracy = None if quantiles == "exact" else sketch.RELATIVE_ACCURACY
-    partials = stage(frame, keys, table, quantiles)
+    watch = SampledRecords()  # sampling seen in the same pass, not by a second read
+    partials = stage_many(frame, [keys], table, quantiles, watch=watch)[0]
     result = result_from(partials, by, window, accuracy, skipped, table.to_dict())
     from genailog.analysis.partials import SummaryPartial
 
-    sampled = is_sampled(frame)
+    sampled = watch.found
     result.partial = SummaryPartial(by=by, window=window, relative_accuracy=accuracy,
                                     prices=table.to_dict(), skipped_records=skipped,
                                     frame=partials, sampled=sampled)
