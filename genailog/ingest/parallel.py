@@ -13,17 +13,16 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import newline_cuts
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the process machinery is imported when workers start (about 14 ms)
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     import polars as pl
 
 T = TypeVar("T")
@@ -132,6 +131,9 @@ def die_with(parent: int) -> None:
 def pool(count: int) -> ProcessPoolExecutor:
     """``count`` spawned worker processes, set up by :func:`worker_init` (they die with
     this process)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     return ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn"),
                                initializer=worker_init, initargs=(os.getpid(),))
 
@@ -212,6 +214,8 @@ def ordered(executor: ProcessPoolExecutor, path: str,
 
     Two tasks per worker are in flight at a time, so results that wait to be taken never
     pile up: memory stays flat however many tasks there are."""
+    from concurrent.futures.process import BrokenProcessPool
+
     ahead = 2 * max(1, workers)
     pending: deque[Future[T]] = deque()
     finished = False
