@@ -2,11 +2,13 @@
 
 Usage: python bench/bench_sketch.py [--repeat 3] [--by model] [--skip-10m]
 
-Each run is the CLI in its own child process (``/usr/bin/time``: wall seconds, peak RSS),
-alternating over (mode x size). The 10M file is the 1M Parquet file repeated ten times
-(``bench/data/sketch-10m.parquet``, written once by polars' streaming sink with the 1M
-file's 10,000-row row groups); the 1M file
-is written by bench/make_data.py when missing. It also checks the sketch's promise on the
+Each run is the CLI in its own child process (``/usr/bin/time``: wall seconds, peak RSS,
+CPU seconds), alternating over (mode x size). The 10M file is the 1M Parquet file
+repeated ten times (``bench/data/sketch-10m.parquet``, written once by polars' streaming
+sink with the 1M file's 10,000-row row groups); ``--wide`` adds the same records with
+100,000-row groups (``sketch-10m-rg100k.parquet``: a tenth of the footer, and the layout
+whose read-ahead once reached 700 MB); the 1M file is written by bench/make_data.py when
+missing. It also checks the sketch's promise on the
 real data: every sketch percentile of the 1M run is within the stated relative accuracy of
 the exact one. Prints one JSON object; figures go to bench/README.md with the machine load.
 """
@@ -20,15 +22,17 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 GENAILOG = str(Path(sys.executable).with_name("genailog"))
 ONE = DATA / "report-1m-30d.parquet"
 TEN = DATA / "sketch-10m.parquet"
+WIDE = DATA / "sketch-10m-rg100k.parquet"
 
 
-def ensure_data() -> None:
+def ensure_data(wide: bool = False) -> None:
     if not ONE.exists():
         jsonl = DATA / "report-1m-30d.jsonl"
         subprocess.run([sys.executable, str(ROOT / "bench" / "make_data.py"), "1000000",
@@ -39,6 +43,10 @@ def ensure_data() -> None:
         # the same row groups as the 1M file (10,000 rows): polars' reader holds a few row
         # groups in flight, so larger groups alone would raise the peak
         pl.scan_parquet([ONE] * 10).sink_parquet(TEN, row_group_size=10_000)
+    if wide and not WIDE.exists():
+        import polars as pl
+
+        pl.scan_parquet([ONE] * 10).sink_parquet(WIDE, row_group_size=100_000)
 
 
 def run(argv: list[str]) -> tuple[float, float, float, str]:
@@ -51,10 +59,10 @@ def run(argv: list[str]) -> tuple[float, float, float, str]:
     return float(wall), int(kb) / 1024, float(user) + float(system), proc.stdout
 
 
-def percentiles_within_bound(exact: dict[str, object], sketch: dict[str, object]) -> bool:
-    bound = sketch["quantiles"]["relative_accuracy"]  # type: ignore[index]
+def percentiles_within_bound(exact: dict[str, Any], sketch: dict[str, Any]) -> bool:
+    bound = sketch["quantiles"]["relative_accuracy"]
     rows = [(exact["total"], sketch["total"])] + list(
-        zip(exact["groups"], sketch["groups"], strict=True))  # type: ignore[call-overload]
+        zip(exact["groups"], sketch["groups"], strict=True))
     for e, s in rows:
         for name, value in e.items():
             if "_p" in name and value is not None:
@@ -68,16 +76,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--by", default="model")
     parser.add_argument("--skip-10m", action="store_true")
+    parser.add_argument("--wide", action="store_true", help="also 10M in 100k-row groups")
     args = parser.parse_args(argv)
-    ensure_data()
+    ensure_data(args.wide)
     sizes = {"1M": ONE} if args.skip_10m else {"1M": ONE, "10M": TEN}
+    if args.wide:
+        sizes["10M-rg100k"] = WIDE
     runs = {(mode, size): [GENAILOG, "summarize", str(path), "--by", args.by, "--quantiles",
                            mode, "--format", "json"]
             for size, path in sizes.items() for mode in ("sketch", "exact")}
     walls: dict[str, list[float]] = {}
     rss: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
-    outputs: dict[str, dict[str, object]] = {}
+    outputs: dict[str, dict[str, Any]] = {}
     for _ in range(args.repeat):
         for (mode, size), cmd in runs.items():
             name = f"{mode} {size}"
@@ -94,11 +105,15 @@ def main(argv: list[str] | None = None) -> int:
                "peak_rss_mb_max": round(max(rss[name]))}
         for name in walls
     }
-    if "sketch 10M" in rss:
-        result["sketch_10m_over_1m_rss"] = round(
-            statistics.median(rss["sketch 10M"]) / statistics.median(rss["sketch 1M"]), 3)
-        result["exact_10m_over_1m_rss"] = round(
-            statistics.median(rss["exact 10M"]) / statistics.median(rss["exact 1M"]), 3)
+    for size in sizes:
+        if size != "1M":
+            for mode in ("sketch", "exact"):
+                key = f"{mode}_{size.lower()}_over_1m_rss"
+                result[key] = round(statistics.median(rss[f"{mode} {size}"])
+                                    / statistics.median(rss[f"{mode} 1M"]), 3)
+                runs_ratio = [a / b for a, b in zip(rss[f"{mode} {size}"], rss[f"{mode} 1M"],
+                                                    strict=True)]
+                result[f"{key}_per_round"] = [round(r, 3) for r in runs_ratio]
     result["sketch_within_bound_1m"] = percentiles_within_bound(outputs["exact 1M"],
                                                                 outputs["sketch 1M"])
     result["load_average"] = os.getloadavg()
