@@ -38,7 +38,10 @@ def category_counts(
 ) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
     """Shared category labels and the count of each in reference and current."""
     ref, cur = counter(reference), counter(current)
-    ranked = [c for c, _ in (ref + cur).most_common()]
+    # Ranked by count, ties by label: never by the order the labels arrived in (a polars
+    # value_counts or group_by gives them in a different order from run to run), so that
+    # the category order, and with it the floating-point sums over it, is the same each run.
+    ranked = [c for c, _ in sorted((ref + cur).items(), key=lambda item: (-item[1], item[0]))]
     kept = ranked[:MAX_CATEGORIES]
     labels = kept + ([OTHER] if len(ranked) > MAX_CATEGORIES else [])
 
