@@ -74,15 +74,17 @@ def _verdicts(path: Path) -> dict[int, set[str]]:
 
 @settings(max_examples=80, deadline=None)
 @given(records=st.lists(rows, min_size=1, max_size=30), statistics=st.booleans(),
-       slice_rows=st.sampled_from([1, 3, 7, parquet.SLICE_ROWS]))
+       slice_rows=st.sampled_from([1, 3, 7, parquet.SLICE_ROWS]), one_pass=st.booleans())
 def test_invalid_rows_and_their_fields_are_jsonschemas(
         tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]],
-        statistics: bool, slice_rows: int) -> None:
-    """Also with the file read in slices of a few rows (a large file's way): the kept
-    rows are the valid ones, in order, whichever slice an invalid row falls in."""
+        statistics: bool, slice_rows: int, one_pass: bool) -> None:
+    """Both ways of judging a file (one pass for a small file, a query per check for a
+    large one), and with the file read in slices of a few rows (a large file's way): the
+    kept rows are the valid ones, in order, whichever slice an invalid row falls in."""
     path = _write(records, tmp_path_factory.mktemp("p") / "a.parquet", statistics=statistics)
     expected = _schema_verdicts(records)
-    with mock.patch.object(parquet, "SLICE_ROWS", slice_rows):
+    with mock.patch.object(parquet, "SLICE_ROWS", slice_rows), \
+            mock.patch.object(parquet, "ONE_PASS_ROWS", 10**9 if one_pass else 0):
         assert _verdicts(path) == expected
         frame, valid, _ = read_parquet(str(path))
     kept = [r for line, r in enumerate(records, 1) if line not in expected]
@@ -114,7 +116,10 @@ def test_a_sliced_file_filters_like_a_whole_one(tmp_path: Path,
     assert sliced["__row"].to_list() == [1] * sliced.height
 
 
-def test_a_clean_row_group_beside_a_bad_one_is_not_flagged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("one_pass_rows", [0, 10**9])
+def test_a_clean_row_group_beside_a_bad_one_is_not_flagged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_pass_rows: int) -> None:
+    monkeypatch.setattr(parquet, "ONE_PASS_ROWS", one_pass_rows)
     good = {"timestamp": START, "model": "m", "status": "ok", "stage": None,
             **dict.fromkeys(INTS, 1), **dict.fromkeys(FLOATS, 1.0)}
     records = [good] * 8 + [{**good, "retries": -1}] + [good] * 3 + [
