@@ -1,4 +1,11 @@
-"""Reading canonical Parquet files: column types are checked, rows validated by vector."""
+"""Reading canonical Parquet files: column types are checked, rows validated by vector.
+
+A file is judged by filtered scans that row-group statistics settle without decoding
+(:func:`_flagged`; a small file in one pass), and read as consecutive scans of
+``SLICE_ROWS`` rows (:func:`_sliced`), so memory does not follow the file's size. Row
+numbers come from the scan's own row index: an invalid row is reported as line = row
+number + 1 and left out of the frame by that number.
+"""
 
 from __future__ import annotations
 
