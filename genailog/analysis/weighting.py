@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from genailog.errors import InputError
 from genailog.pricing import PriceTable
 from genailog.pricing.cost import with_cost
 from genailog.schema.rules import is_error
@@ -43,6 +44,31 @@ def is_sampled(frame: pl.LazyFrame) -> bool:
         return False
     found = frame.select((pl.col("sample_rate") < 1).any()).collect().item()
     return bool(found)
+
+
+def bad_rate(rate: pl.Expr) -> pl.Expr:
+    """True where a logged ``sample_rate`` breaks the schema's rule ``0 < rate <= 1``
+    (0, negative, above 1, NaN or infinite); null (not sampled) is never bad."""
+    return rate.is_not_null() & ~((rate > 0) & (rate <= 1))
+
+
+def check_rates(frame: pl.LazyFrame) -> None:
+    """Refuse rates :func:`bad_rate` flags with one line naming the column, the first bad
+    record and the rule: weighting by ``1/sample_rate`` has no meaning for them."""
+    if "sample_rate" not in frame.collect_schema().names():
+        return
+    bad = bad_rate(pl.col("sample_rate"))
+    found = frame.select(
+        bad.sum().alias("n"),
+        pl.int_range(pl.len()).filter(bad).first().alias("at"),
+        pl.col("sample_rate").filter(bad).first().alias("rate"),
+    ).collect().row(0, named=True)
+    if found["n"]:
+        n = found["n"]
+        raise InputError(
+            f"sample_rate {found['rate']!r} in record {found['at'] + 1} of the logs ({n} "
+            f"record{'s' if n > 1 else ''} in all): the rule is 0 < sample_rate <= 1, or "
+            "null when the call was not sampled; genailog validate lists them")
 
 
 def _prepared(frame: pl.LazyFrame, unit: str, table: PriceTable) -> pl.LazyFrame:
@@ -134,7 +160,9 @@ def _finish(row: dict[str, Any], timed: dict[str, Any]) -> dict[str, Any]:
 def weighted(
     frame: pl.LazyFrame, keys: list[str], table: PriceTable, unit: str = "session_id"
 ) -> tuple[dict[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
-    """Estimated metrics per group key tuple, and for the total."""
+    """Estimated metrics per group key tuple, and for the total; :class:`InputError`
+    when a ``sample_rate`` breaks the schema's rule (:func:`check_rates`)."""
+    check_rates(frame)
     prepared = _prepared(frame, unit, table)
     per_unit = prepared.group_by([*keys, _UNIT, _R]).agg(_unit_sums())
     groups = per_unit.group_by(keys).agg(_estimates()).collect() if keys else None
