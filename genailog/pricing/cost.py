@@ -23,6 +23,8 @@ is what ``summarize`` uses since it keeps Python out of the per-record path.
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from genailog.pricing.table import OffPeakWindow, PriceTable
@@ -68,11 +70,47 @@ def _in_window(window: OffPeakWindow, zone: str | None) -> pl.Expr:
     return inside
 
 
+Schedules = tuple[tuple[tuple[OffPeakWindow, ...], str | None], ...]
+#: Minutes in a week, and the first minute of a Monday (1970-01-05 00:00 UTC).
+_WEEK = 7 * 1440
+_MONDAY_MINUTE = 4 * 1440
+
+
 def off_peak_expr(table: PriceTable) -> pl.Expr:
     """``_off_peak``: a bit per off-peak schedule of the table, set when the record's
-    timestamp (taken as UTC, as LiteLLM takes its billing time) is inside it."""
+    timestamp (taken as UTC, as LiteLLM takes its billing time) is inside it.
+
+    Without a time zone the bits depend only on the minute of the UTC week, so they are
+    read from a table of the 10,080 minutes of a week, computed once by
+    :func:`off_peak_rule` (same bits, about 5x less CPU per record); a schedule with a
+    zone (weekday in local time, daylight saving) keeps the rule itself.
+    """
+    schedules: Schedules = tuple(table.schedules)
+    if not schedules:
+        return pl.lit(0, dtype=pl.Int32).alias(OFF_PEAK)
+    if any(zone for _, zone in schedules):
+        return off_peak_rule(schedules)
+    bits, if_null = _week_bits(schedules)
+    minute = (pl.col("timestamp").dt.epoch("us") // 60_000_000 - _MONDAY_MINUTE) % _WEEK
+    return pl.lit(bits).gather(minute).fill_null(if_null).cast(pl.Int32).alias(OFF_PEAK)
+
+
+@functools.cache
+def _week_bits(schedules: Schedules) -> tuple[pl.Series, int]:
+    """:func:`off_peak_rule` at each minute of the UTC week from a Monday, and its value
+    for a null timestamp."""
+    minutes = pl.int_range(_WEEK, dtype=pl.Int64, eager=True)
+    stamps = ((minutes + _MONDAY_MINUTE) * 60_000_000).cast(pl.Datetime("us", "UTC"))
+    week = pl.DataFrame({"timestamp": pl.concat([stamps, stamps.clear(1)])})
+    # with_columns, not select: a rule without a column (a whole day, every day) broadcasts
+    bits = week.with_columns(off_peak_rule(schedules)).get_column(OFF_PEAK)
+    return bits.head(_WEEK), int(bits[_WEEK])
+
+
+def off_peak_rule(schedules: Schedules) -> pl.Expr:
+    """:func:`off_peak_expr` computed from each record's timestamp by the schedules' rule."""
     flags: list[pl.Expr] = []
-    for bit, (windows, zone) in enumerate(table.schedules):
+    for bit, (windows, zone) in enumerate(schedules):
         inside = pl.lit(False)
         for window in windows:
             inside = inside | _in_window(window, zone)
