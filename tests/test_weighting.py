@@ -47,6 +47,14 @@ def test_weighted_refuses_a_bad_rate_even_when_no_other_record_is_sampled(rate: 
         weighted(_frame([1.0, rate, rate]).lazy(), ["model"], default_prices())
 
 
+@pytest.mark.parametrize("rate", BAD, ids=repr)
+def test_summarize_refuses_a_bad_rate_when_no_record_is_sampled(rate: float) -> None:
+    # NaN, inf and 1.5 are not "below 1": the bad rate alone must still be refused, not
+    # summarized as an unsampled record
+    with pytest.raises(InputError, match=r"^sample_rate .* in record 2 of the logs"):
+        summarize(_frame([1.0, rate, None]), by=["model"])
+
+
 def test_valid_rates_are_still_weighted() -> None:
     result = summarize(_frame([0.5, None, 1.0, 0.25]), by=["model"])
     assert result.sampling is not None

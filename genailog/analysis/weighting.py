@@ -39,10 +39,12 @@ _R, _UNIT = "_rate", "_unit"
 
 
 def is_sampled(frame: pl.LazyFrame) -> bool:
-    """Whether any record says it was head-sampled (``sample_rate`` below 1)."""
+    """Whether any record says it was head-sampled (``sample_rate`` below 1), or holds a
+    rate the schema refuses (which :func:`weighted` then reports)."""
     if "sample_rate" not in frame.collect_schema().names():
         return False
-    found = frame.select((pl.col("sample_rate") < 1).any()).collect().item()
+    rate = pl.col("sample_rate")
+    found = frame.select(((rate < 1) | bad_rate(rate)).any()).collect().item()
     return bool(found)
 
 
