@@ -71,6 +71,11 @@ INVALID = {
     "-2**63-1 in a score": f'{{{HEAD},"eval_scores":{{"f":{-(2**63) - 1}}}}}',
     "-2**63-1 in a content list":
         f'{{{HEAD},"messages":[{{"role":"user","content":[{-(2**63) - 1}]}}]}}',
+    "10**20 in a document's score": f'{{{HEAD},"retrieval_docs":[{{"id":"d","score":{10**20}}}]}}',
+    "2**64 as a document's label": f'{{{HEAD},"retrieval_docs":[{{"id":"d","relevant":{2**64}}}]}}',
+    "2**63 in a moderation score": f'{{{HEAD},"moderation_flags":{{"hate":{2**63}}}}}',
+    "-2**63-1 as a rating": f'{{{HEAD},"feedback_rating":{-(2**63) - 1}}}',
+    "10**20 as a cost": f'{{{HEAD},"cost_usd":{10**20}}}',
 }
 
 #: Lookalikes that are valid: the checks must not touch them.
@@ -88,6 +93,10 @@ VALID = {
     "2**63-1 in a content part":
         f'{{{HEAD},"messages":[{{"role":"user","content":[{{"n":{2**63 - 1}}}]}}]}}',
     "2**63-1 and 1e19 in float fields": f'{{{HEAD},"latency_ms":{2**63 - 1},"cost_usd":1e19}}',
+    "1e20, -1e19 and whole numbers in scores, labels and embeddings":
+        f'{{{HEAD},"feedback_rating":-1e19,"eval_scores":{{"f":1e20,"g":3}},'
+        '"embedding":[1,2.5,-3],"moderation_flags":{"hate":1e300,"spam":0},'
+        '"retrieval_docs":[{"id":"d","score":7,"relevant":2}]}',
     "explicit nulls everywhere": f'{{{HEAD},"provider":null,"metadata":{{"a":null}},'
                                  '"messages":[{"role":"user","content":null}],'
                                  '"retrieval_docs":[{"id":null}]}',

@@ -4,15 +4,16 @@ The JSONL reader decodes a chunk's lines once, with msgspec, into the schema's t
 module finds, among those records, the ones that break a rule of
 :mod:`genailog.schema.limits` anyway: token counts that do not add up, numbers beyond 64
 bits or a double where the twin reads plain values or keeps them raw (``metadata``,
-message contents, user fields, number fields), nesting deeper than the limit inside them,
-and duplicate keys at any depth (:mod:`genailog.schema.duplicates`). Flagged records are
+message contents, user fields), nesting deeper than the limit inside them, and duplicate
+keys at any depth (number fields need nothing here: the twin reads an integer literal in
+them as an integer held to 64 bits) (:mod:`genailog.schema.duplicates`). Flagged records are
 judged line by line by the exact parser, which has the last word and writes the message;
 this module never decides that a record is invalid, only that it must be looked at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import attrgetter
 from typing import Any
@@ -47,7 +48,7 @@ def breaches(records: list[Any], extras: tuple[str, ...], text: bytes) -> set[in
     numbers beyond 64 bits or a double in ``metadata`` (which the twin keeps raw),
     values nested too deeply or integers beyond 64 bits in metadata, message contents and
     user fields, and duplicate keys anywhere (``text`` holds the records' lines)."""
-    names = (*_TOKENS, *_FLOATS, "metadata", *_NESTED, *(f"x{i}" for i in range(len(extras))))
+    names = (*_TOKENS, "metadata", *_NESTED, *(f"x{i}" for i in range(len(extras))))
     columns = _columns(records, names)
     tokens = zip(*(columns[name] for name in _TOKENS), strict=True)
     flagged = {i for i, (total, cached, written) in enumerate(tokens)
@@ -64,7 +65,6 @@ def breaches(records: list[Any], extras: tuple[str, ...], text: bytes) -> set[in
         if b":{" in joined or b":[" in joined:
             nested = _nested_metadata(metadata, flagged)
     _flag_deep(columns, flagged)
-    flagged.update(_big_floats(columns))
     held = _held_total(records, columns, nested)
     if quoted_colons(text) != held:
         ends = key_ends(text)
@@ -87,52 +87,6 @@ def _columns(records: list[Any], names: tuple[str, ...]) -> dict[str, Sequence[A
 
 #: Fields whose values hold objects the twin decodes (metadata's are kept raw).
 _NESTED = ("messages", "retrieval_docs", "eval_scores", "moderation_flags", "embedding")
-_FLOATS = ("cost_usd", "latency_ms", "ttft_ms", "feedback_rating")
-#: A float this large may have been written as an integer beyond 64 bits, which msgspec
-#: reads into a float field without a word: the exact parser tells (1e19 is valid).
-_INT64_AS_FLOAT = float(2**63)
-
-
-def _dict_numbers(values: Iterable[Any]) -> Iterable[Any]:
-    return chain.from_iterable(map(dict.values, [v for v in values if type(v) is dict]))
-
-
-def _doc_numbers(values: Iterable[Any]) -> Iterable[Any]:
-    docs = [d for d in chain.from_iterable(values) if type(d) is not str]
-    return chain.from_iterable(map(attrgetter("score", "relevant"), docs))
-
-
-def _list_numbers(values: Iterable[Any]) -> Iterable[Any]:
-    lists = list(values)
-    return (max(map(max, lists)), min(map(min, lists))) if lists else ()
-
-
-#: The numbers inside the records' values of each nested field that holds some.
-_NESTED_NUMBERS: dict[str, Callable[[Iterable[Any]], Iterable[Any]]] = {
-    "eval_scores": _dict_numbers, "moderation_flags": _dict_numbers,
-    "embedding": _list_numbers, "retrieval_docs": _doc_numbers}
-
-
-def _big_floats(columns: dict[str, Sequence[Any]]) -> list[int]:
-    """Positions of records holding a float of at least 2**63 in magnitude in a number
-    field, a score, a document's score or label, an embedding or a moderation score.
-    One look over the whole chunk first; records one by one only when it finds one."""
-    if not (_too_big(chain.from_iterable(columns[name] for name in _FLOATS))
-            or any(_too_big(inside(filter(None, columns[name])))
-                   for name, inside in _NESTED_NUMBERS.items())):
-        return []
-    numbers = zip(*(columns[name] for name in _FLOATS), strict=True)
-    found = [i for i, values in enumerate(numbers) if _too_big(values)]
-    for name, inside in _NESTED_NUMBERS.items():
-        found += [i for i, value in enumerate(columns[name])
-                  if value and _too_big(inside([value]))]
-    return found
-
-
-def _too_big(numbers: Iterable[Any]) -> bool:
-    """Whether some number is 2**63 or more in magnitude (None, UNSET, zeros and False are
-    falsy and skipped; the values are numbers or booleans otherwise)."""
-    return bool(max(map(abs, filter(None, numbers)), default=0) >= _INT64_AS_FLOAT)
 
 
 def _nested_metadata(metadata: Sequence[Any], flagged: set[int]) -> dict[int, int]:

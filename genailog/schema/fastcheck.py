@@ -33,7 +33,11 @@ Timestamp = Annotated[str, msgspec.Meta(pattern=RFC3339_PATTERN)]
 #: At most 2**63 - 1, the parse-level rule of :mod:`genailog.schema.limits` (msgspec itself
 #: would decode any integer).
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
-NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+#: A number field: a literal written as an integer is read as one and held to 64 bits here,
+#: in C (msgspec would otherwise read 10**20 into a float field without a word, and the
+#: parse-level list rejects an integer beyond 64 bits anywhere); any other number is a float.
+Number = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)] | float
+NonNegative = Count | Annotated[float, msgspec.Meta(ge=0)]
 
 
 # A field left out is UNSET, not None, here and in the batch records: a reader counts the
@@ -45,9 +49,9 @@ class Message(msgspec.Struct):
 
 class RetrievalDoc(msgspec.Struct):
     id: str | None | UnsetType = UNSET
-    score: float | None | UnsetType = UNSET
+    score: Number | None | UnsetType = UNSET
     source: str | None | UnsetType = UNSET
-    relevant: bool | float | None | UnsetType = UNSET
+    relevant: bool | Number | None | UnsetType = UNSET
     text: str | None | UnsetType = UNSET
 
 
@@ -69,12 +73,12 @@ class _Fields(msgspec.Struct, kw_only=True, gc=False):
     latency_ms: NonNegative | None = None
     ttft_ms: NonNegative | None = None
     retrieval_docs: list[str | RetrievalDoc] | None = None
-    feedback_rating: float | None = None
+    feedback_rating: Number | None = None
     feedback_comment: str | None = None
     hallucination_flag: bool | None = None
-    eval_scores: dict[str, float] | None = None
+    eval_scores: dict[str, Number] | None = None
     refusal: bool | None = None
-    moderation_flags: list[str] | dict[str, bool | float] | None = None
+    moderation_flags: list[str] | dict[str, bool | Number] | None = None
     status: Literal["ok", "error"] | None = None
     error_type: str | None = None
     error_message: str | None = None
@@ -92,7 +96,7 @@ class _Fields(msgspec.Struct, kw_only=True, gc=False):
     app: str | None = None
     environment: str | None = None
     stage: Literal["training", "inference", "deployment"] | None = None
-    embedding: list[float] | None = None
+    embedding: list[Number] | None = None
     tags: list[str] | None = None
     metadata: dict[str, msgspec.Raw] | None = None  # any object; values are not inspected
 
