@@ -86,7 +86,7 @@ def _columns(records: list[Any], names: tuple[str, ...]) -> dict[str, Sequence[A
 
 
 #: Fields whose values hold objects the twin decodes (metadata's are kept raw).
-_NESTED = ("messages", "retrieval_docs", "eval_scores", "moderation_flags", "embedding")
+_NESTED = ("messages", "retrieval_docs", "eval_scores", "moderation_flags")
 
 
 def _nested_metadata(metadata: Sequence[Any], flagged: set[int]) -> dict[int, int]:
