@@ -22,19 +22,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 from genailog.analysis.summarize import (
     PRICING_PARTIALS,
     WINDOW_KEY,
+    SampledRecords,
     partial_columns,
     priced_rows,
     result_from,
     stage_many,
     summarize,
 )
-from genailog.analysis.weighting import is_sampled
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import PRICE_KEYS, cost_columns, price_keys
@@ -200,14 +199,15 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         pending = pool.submit(_eval_scores, timed, vf) if "eval_scores" in schema else None
+        watch = SampledRecords()  # sampling seen in the same pass, not by a second read
         parts = stage_many(timed, [[], [WINDOW_KEY, "model", vf]], table,
-                           only=[_OVERVIEW, _CELLS])
+                           only=[_OVERVIEW, _CELLS], watch=watch)
         found = pending.result() if pending is not None else None
         people_pending = pool.submit(_people, lazy, parts[0], table, [
             k for k in ("user_id", "session_id") if k in schema])
         overview = result_from(_with_values(parts[0], parts[1]), [], None, None, skipped,
                                table.to_dict())
-        sampled = is_sampled(lazy)
+        sampled = watch.found
         if sampled:  # weighted estimates need the records: summarize's own path
             overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
         cells, starts = _cells(parts[1], vf)
@@ -332,23 +332,27 @@ def _quantiles_by(values: pl.DataFrame, keys: list[str],
 
 def _ecdf(values: pl.DataFrame, qs: Sequence[float]) -> dict[int, list[float]]:
     """Many quantiles per model code ``_m``: each model's values sorted once (selecting
-    51 order statistics one by one costs more than the sort), read with numpy."""
+    51 order statistics one by one costs more than the sort), then each quantile read by
+    linear interpolation between its two order statistics, as ``quantile_cont`` does."""
     per = values.filter(pl.col("_m") >= 0).group_by("_m").agg(pl.col("v").sort())
     if per.height == 0:
         return {}
-    lengths = per["v"].list.len().to_numpy().astype(np.int64)
-    flat = per["v"].explode().to_numpy()
-    firsts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    at = np.asarray(qs, dtype=float)
-    out = {}
-    for model, first, n in zip(per["_m"].to_list(), firsts.tolist(), lengths.tolist(),
-                               strict=True):
-        pos = at * (n - 1)
-        low = np.floor(pos).astype(np.int64)
-        high = np.minimum(low + 1, n - 1)
-        part = flat[first:first + n]
-        out[int(model)] = (part[low] + (part[high] - part[low]) * (pos - low)).tolist()
-    return out
+    v, last = pl.col("v"), pl.col("v").list.len().cast(pl.Int64) - 1
+    points = []
+    for j, q in enumerate(qs):
+        pos = pl.lit(q, dtype=pl.Float64) * last
+        low = pos.floor().cast(pl.Int64)
+        below, above = v.list.get(low), v.list.get(pl.min_horizontal(low + 1, last))
+        points.append((below + (above - below) * (pos - low)).alias(f"q{j}"))
+    rows = per.select("_m", *points).iter_rows()
+    return {int(row[0]): list(row[1:]) for row in rows}
+
+
+def _linspace(points: int) -> list[float]:
+    """``points`` evenly spaced quantiles from 0 to 1, as numpy's ``linspace`` makes them
+    (``i * step``, the last one exactly 1)."""
+    step = 1.0 / (points - 1)
+    return [*(i * step for i in range(points - 1)), 1.0]
 
 
 def _with_model_code(frame: pl.DataFrame, models: list[str]) -> pl.DataFrame:
@@ -375,7 +379,7 @@ def _latency(part: pl.DataFrame, starts: list[datetime],
     windows = len(starts)
     out: dict[str, dict[str, list[float | None]]] = {}
     latency = _values(part, starts, "latency_ms", models)
-    per_model = _ecdf(latency, np.linspace(0, 1, ECDF_POINTS).tolist())
+    per_model = _ecdf(latency, _linspace(ECDF_POINTS))
     ecdf = {m: per_model[i] for i, m in enumerate(models) if i in per_model}
     qs = [p / 100 for p in _PCTS]
     for column, values in (("latency_ms", latency),
