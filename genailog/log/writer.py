@@ -7,11 +7,12 @@ here), encodes it with msgspec and keeps the lines in a buffer that it hands to 
 operating system in one ``write`` every ``flush_interval`` seconds.
 
 Why a file never holds a torn line in its middle: the file is opened with ``O_APPEND``
-and only ever receives whole lines, in one ``write`` per flush. A ``kill -9`` lands
-between two system calls, never inside one, so a crash loses at most the lines still in
-the buffer (one flush interval) and leaves every written line whole. The only torn line
-possible is the last, when the disk fills mid-write; ``genailog validate`` reports that as
-a truncated last line.
+and only ever receives whole lines, in one ``write`` per flush, so a crash loses at most
+the lines still in the buffer (one flush interval). The last line can still be torn: Linux
+stops a write of several pages at a page boundary when ``kill -9`` arrives during it, and
+a full disk stops it anywhere; ``genailog validate`` reports that as a truncated last line.
+A writer that opens a file ending in such a torn line starts with a newline, so its own
+first line is whole and the torn one stays the single invalid line.
 
 Rotation renames the full file to ``<stem>.<UTC time>.<n><suffix>`` and compresses it
 with gzip in a second thread, so compression never stalls writing.
@@ -194,6 +195,9 @@ class Writer:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         self._fd = os.open(self.path, flags, 0o644)
         self._file_bytes = os.fstat(self._fd).st_size
+        if self._file_bytes and not _ends_with_newline(self.path):
+            os.write(self._fd, b"\n")  # after a torn last line (kill -9, full disk)
+            self._file_bytes += 1
         self._opened_at = time.time()
 
     def _run(self) -> None:
@@ -328,3 +332,10 @@ def _close_all() -> None:
     """Flush on interpreter exit: whatever is queued is written."""
     for writer in list(_writers):
         writer.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether the file's last byte is a newline (it must not be empty)."""
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
