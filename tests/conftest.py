@@ -40,6 +40,22 @@ def fresh_remote_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
 
 
+@pytest.fixture
+def opened_objects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs of the objects a test's reads open, in order (pruning tests count them)."""
+    from genailog.ingest import remote
+
+    opened: list[str] = []
+    real = remote.open_object
+
+    def counting(obj: Any) -> Any:
+        opened.append(obj.url)
+        return real(obj)
+
+    monkeypatch.setattr(remote, "open_object", counting)
+    return opened
+
+
 def base_record(**fields: Any) -> dict[str, Any]:
     """A minimal valid canonical record, with ``fields`` on top."""
     record: dict[str, Any] = {"timestamp": "2025-12-26T10:00:12Z", "model": "gpt-4.1"}

@@ -24,7 +24,7 @@ import pytest
 from conftest import require_or_skip
 
 from genailog.errors import InputError
-from genailog.ingest import read_logs, remote
+from genailog.ingest import read_logs
 from genailog.query.prune import partition_prune
 
 #: Azurite's documented development account (public, fixed, only valid on the emulator).
@@ -108,18 +108,9 @@ def test_reads_a_partitioned_container_prefix(azure: None) -> None:
     assert sorted(frame["date"].unique().to_list()) == list(DAYS)
 
 
-def test_since_opens_only_the_selected_partitions(azure: None,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    opened: list[str] = []
-    real = remote.open_object
-
-    def counting(obj: remote.RemoteObject) -> Any:
-        opened.append(obj.url)
-        return real(obj)
-
-    monkeypatch.setattr(remote, "open_object", counting)
+def test_since_opens_only_the_selected_partitions(azure: None, opened_objects: list[str]) -> None:
     logs = read_logs("az://logs/prod/", prune=partition_prune(since="2026-11-29T12:00:00Z"))
-    assert sorted(set(opened)) == [f"az://logs/prod/date=2026-11-29/hour=13/part-{n}"
+    assert sorted(set(opened_objects)) == [f"az://logs/prod/date=2026-11-29/hour=13/part-{n}"
                                    for n in ("0.jsonl", "1.parquet")]
     assert logs.report.partitions["files_skipped"] == 6
     assert logs.collect().height == 6

@@ -21,7 +21,7 @@ import pytest
 from conftest import require_or_skip
 
 from genailog.errors import InputError
-from genailog.ingest import read_logs, remote
+from genailog.ingest import read_logs
 from genailog.query.prune import partition_prune
 
 DAYS = ("2026-11-28", "2026-11-29")
@@ -85,19 +85,10 @@ def test_reads_a_partitioned_bucket_prefix(gcs: None) -> None:
     assert sorted(frame["date"].unique().to_list()) == list(DAYS)
 
 
-def test_where_opens_only_the_selected_partitions(gcs: None,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    opened: list[str] = []
-    real = remote.open_object
-
-    def counting(obj: remote.RemoteObject) -> Any:
-        opened.append(obj.url)
-        return real(obj)
-
-    monkeypatch.setattr(remote, "open_object", counting)
+def test_where_opens_only_the_selected_partitions(gcs: None, opened_objects: list[str]) -> None:
     logs = read_logs("gs://logs/prod/", prune=partition_prune(
         where="hour = 1 AND date = '2026-11-28'"))
-    assert sorted(set(opened)) == [f"gs://logs/prod/date=2026-11-28/hour=1/part-{n}"
+    assert sorted(set(opened_objects)) == [f"gs://logs/prod/date=2026-11-28/hour=1/part-{n}"
                                    for n in ("0.jsonl", "1.parquet")]
     assert logs.report.partitions["files_skipped"] == 6
     assert logs.collect().height == 6
