@@ -81,7 +81,8 @@ if __name__ == '__main__':
     run(work)
 """
 
-_CHECKED = _RANGES + """
+#: The fast reader's verdicts on a range, without typing: the records it accepts.
+_CHECK_RANGE = _RANGES + """
 from genailog.ingest.jsonl import ChunkReader
 from genailog.ingest.sources import Chunk
 
@@ -89,21 +90,16 @@ def work(start, end):
     chunk = data(start, end)
     out = ChunkReader(PATH, build_frames=False).read(Chunk(chunk, 1, chunk.count(b'\\n'), True))
     return out.checked - len(out.invalid)
+"""
 
+_CHECKED = _CHECK_RANGE + """
 if __name__ == '__main__':
     run(work)
 """
 
-_HYBRID = _RANGES + """
+_HYBRID = _CHECK_RANGE + """
 import duckdb, polars as pl
-from genailog.ingest.jsonl import ChunkReader
-from genailog.ingest.sources import Chunk
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS
-
-def work(start, end):
-    chunk = data(start, end)
-    out = ChunkReader(PATH, build_frames=False).read(Chunk(chunk, 1, chunk.count(b'\\n'), True))
-    return out.checked - len(out.invalid)
 
 def duck_type(name, dtype):
     if name in JSON_TEXT_COLUMNS or name == 'messages':
