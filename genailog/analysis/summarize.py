@@ -36,7 +36,7 @@ from genailog.analysis.gates import (
     check_gate_expressions,
     evaluate_gates,
 )
-from genailog.analysis.weighting import bad_rate, sampling_note, weighted
+from genailog.analysis.weighting import needs_weighting, sampling_note, weighted
 from genailog.errors import UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
 from genailog.pricing.cost import (
@@ -357,10 +357,9 @@ class SampledRecords:
 
     def __call__(self, batch: pl.DataFrame) -> None:
         if not self.found and "sample_rate" in batch.columns:
-            rates = batch.get_column("sample_rate")  # a rate the schema refuses counts too:
-            self.found = rates.null_count() < rates.len() and bool(  # weighting says so
-                batch.select(((pl.col("sample_rate") < 1) | bad_rate(pl.col("sample_rate")))
-                             .any()).item())
+            rates = batch.get_column("sample_rate")
+            self.found = rates.null_count() < rates.len() and bool(
+                batch.select(needs_weighting(pl.col("sample_rate")).any()).item())
 
 
 def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping],

@@ -43,9 +43,13 @@ def is_sampled(frame: pl.LazyFrame) -> bool:
     rate the schema refuses (which :func:`weighted` then reports)."""
     if "sample_rate" not in frame.collect_schema().names():
         return False
-    rate = pl.col("sample_rate")
-    found = frame.select(((rate < 1) | bad_rate(rate)).any()).collect().item()
-    return bool(found)
+    return bool(frame.select(needs_weighting(pl.col("sample_rate")).any()).collect().item())
+
+
+def needs_weighting(rate: pl.Expr) -> pl.Expr:
+    """True where a record must go through :func:`weighted`: head-sampled (``sample_rate``
+    below 1), or a rate the schema refuses, which :func:`weighted` reports."""
+    return (rate < 1) | bad_rate(rate)
 
 
 def bad_rate(rate: pl.Expr) -> pl.Expr:
