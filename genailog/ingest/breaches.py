@@ -5,8 +5,8 @@ module finds, among those records, the ones that break a rule of
 :mod:`genailog.schema.limits` anyway: token counts that do not add up, numbers beyond 64
 bits or a double where the twin reads plain values or keeps them raw (``metadata``,
 message contents, user fields), nesting deeper than the limit inside them, and duplicate
-keys at any depth (number fields need nothing here: the twin reads an integer literal in
-them as an integer held to 64 bits) (:mod:`genailog.schema.duplicates`). Flagged records are
+keys at any depth (:mod:`genailog.schema.duplicates`). Number fields need nothing here:
+the twin reads an integer literal in them as an integer held to 64 bits. Flagged records are
 judged line by line by the exact parser, which has the last word and writes the message;
 this module never decides that a record is invalid, only that it must be looked at.
 """

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from genailog.schema.limits import INT64_MAX, INT64_MIN
+
 # rfc3339-validator's pattern (what jsonschema's "date-time" uses, after upper()), with
 # ASCII digits only, no year 0000 and no trailing newline. Day-of-month is checked later.
 RFC3339_PATTERN = (
@@ -32,11 +34,11 @@ RFC3339_RUST = (
 Timestamp = Annotated[str, msgspec.Meta(pattern=RFC3339_PATTERN)]
 #: At most 2**63 - 1, the parse-level rule of :mod:`genailog.schema.limits` (msgspec itself
 #: would decode any integer).
-Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 #: A number field: a literal written as an integer is read as one and held to 64 bits here,
 #: in C (msgspec would otherwise read 10**20 into a float field without a word, and the
 #: parse-level list rejects an integer beyond 64 bits anywhere); any other number is a float.
-Number = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)] | float
+Number = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)] | float
 NonNegative = Count | Annotated[float, msgspec.Meta(ge=0)]
 
 
