@@ -7,11 +7,13 @@ Usage:
         [-- --where "latency_ms >= 0"]
 
 Each run is a new process (``python -m genailog export-dataset INPUT --out ... --redact
---overwrite ARGS``) with ``PYTHONPATH`` pointing at one tree; the order alternates per
-round. Reported: CPU seconds of the process and its workers (user + sys, from
-``getrusage(RUSAGE_CHILDREN)``), which a busy shared machine disturbs far less than wall
-time, and wall time; then whether both versions wrote identical bytes. Used for issue 12's
-"no speed regresses" when the machine is never idle.
+--overwrite ARGS``) with ``PYTHONPATH`` pointing at one tree and ``PYTHONSAFEPATH`` set:
+without it ``-m`` puts the working directory first, so that, run from a checkout, both
+"versions" were that checkout (figures taken before 2026-11-29 21:30 UTC compared it with
+itself). The order alternates per round. Reported: CPU seconds of the process and its
+workers (user + sys, from ``getrusage(RUSAGE_CHILDREN)``), which a busy shared machine
+disturbs far less than wall time, and wall time; then whether both versions wrote
+identical bytes. Used for issue 12's "no speed regresses" when the machine is never idle.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def run_once(tree: str, source: Path, out: Path, extra: list[str]) -> tuple[floa
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "genailog", "export-dataset", str(source),
                            "--out", str(out), "--redact", "--overwrite", *extra],
-                          env={**os.environ, "PYTHONPATH": tree}, capture_output=True,
+                          env={**os.environ, "PYTHONPATH": tree, "PYTHONSAFEPATH": "1"},
+                          capture_output=True,
                           text=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

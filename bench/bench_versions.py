@@ -5,7 +5,8 @@ Usage:
     python bench/bench_versions.py --old /tmp/old [--rounds 3] [--only "validate|cold"]
 
 For issue 12's "no speed regresses": every command below runs once per round from each
-tree (``PYTHONPATH`` pointing at it, a new process each time), the order of the two trees
+tree (``PYTHONPATH`` pointing at it, with ``PYTHONSAFEPATH`` so that ``-m`` does not put the
+working directory first, a new process each time), the order of the two trees
 alternating per round. Reported per command and tree: median wall seconds, median CPU
 seconds of the process and its workers (user + sys, from ``getrusage(RUSAGE_CHILDREN)``;
 a busy machine disturbs CPU time far less than wall time), median peak RSS of the main
@@ -74,8 +75,9 @@ def run_once(tree: str, argv: list[str], env: dict[str, str]) -> tuple[float, fl
     """Wall seconds, CPU seconds (with workers) and peak RSS in MB of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": tree, "PYTHONSAFEPATH": "1", **env}
     done = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "genailog",
-                           *argv], env={**os.environ, "PYTHONPATH": tree, **env},
+                           *argv], env=env,
                           capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
