@@ -174,7 +174,8 @@ def contenders(jsonl: Path, models: list[str], baseline: str = "",
     for name, code in script.items():
         found[name] = ([PYTHON, "-c", code, path], {})
     if baseline:  # the same commands from another checkout (e.g. `git worktree add`)
-        old = {"PYTHONPATH": baseline}
+        # PYTHONSAFEPATH: `-m` would otherwise put the working directory (a checkout) first
+        old = {"PYTHONPATH": baseline, "PYTHONSAFEPATH": "1"}
         found["genailog summarize, cold (baseline)"] = (
             [PYTHON, "-m", "genailog", *found["genailog summarize, cold"][0][1:]], old)
         found["genailog validate (baseline)"] = (
