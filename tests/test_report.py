@@ -268,3 +268,40 @@ def test_version_field_may_be_a_key_the_cells_already_have(frame: pl.DataFrame) 
     report = build_report(frame, ReportOptions(diff=False, drift=False, version_field="model"))
     assert {row["version"] for row in report.quality_by_version} == set(
         frame["model"].unique().to_list())
+
+
+_SCORE_VALUES = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.integers(-10**6, 10**6),
+                          st.booleans(), st.none(), st.text(max_size=5),
+                          st.dictionaries(st.sampled_from("xy"), st.integers(0, 9), max_size=1))
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(["a", "b", "c:d", "é"]), _SCORE_VALUES,
+                                max_size=3).map(json.dumps)
+                | st.sampled_from(["0.5", "[1]", '{"a": 1, "a": 2}', "{}"]), min_size=1,
+                max_size=12), st.integers(1, 4))
+def test_eval_scores_fast_decode_equals_the_full_inference(texts: list[str],
+                                                           sample: int) -> None:
+    """The eval texts decoded from a sample's fields (when nothing was lost) read the same
+    scores as a decode with the schema inferred from every text, or fail alike."""
+    import genailog.report.model as model
+
+    series = pl.Series(texts)
+
+    def scores(decode: Any) -> Any:
+        try:
+            decoded = decode(series)
+        except pl.exceptions.PolarsError:
+            return "error"
+        if not isinstance(decoded.dtype, pl.Struct):
+            return decoded.dtype
+        names = [f.name for f in decoded.dtype.fields
+                 if f.dtype.is_numeric() or f.dtype == pl.Boolean]
+        return {n: decoded.struct.field(n).cast(pl.Float64).to_list() for n in names}
+
+    full = scores(lambda s: s.str.json_decode(infer_schema_length=None))
+    old, model._SAMPLE = model._SAMPLE, sample
+    try:
+        fast = scores(model._decode_objects)
+    finally:
+        model._SAMPLE = old
+    assert fast == full

@@ -15,7 +15,8 @@ users and sessions. Rendering is :mod:`genailog.report.html`'s job.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import queue
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,19 +25,24 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from genailog.analysis import summarize as _summarize
 from genailog.analysis.summarize import (
+    MAX_PARTIAL_ROWS,
     PRICING_PARTIALS,
     WINDOW_KEY,
     SampledRecords,
+    combine,
+    finest_keys,
     partial_columns,
     priced_rows,
     result_from,
     stage_many,
     summarize,
+    with_rates,
 )
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
-from genailog.pricing.cost import PRICE_KEYS, cost_columns, price_keys
+from genailog.pricing.cost import OFF_PEAK, PRICE_KEYS, TIER, cost_columns, tier_rates_frame
 from genailog.query.filters import apply_filters
 from genailog.schema.rules import check_window as _window_grammar
 
@@ -156,26 +162,122 @@ def _with_values(overview: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(pl.col(c).fill_null(empty) for c in _VALUES)
 
 
-def _people(lazy: pl.LazyFrame, overview: pl.DataFrame, table: PriceTable,
-            keys: list[str]) -> dict[str, pl.DataFrame]:
-    """Requests, cost, priced and unpriced records per user and per session: each record
-    priced by the one formula (:func:`~genailog.pricing.cost.cost_columns`) with the rates
-    the overview's partials already resolved per model and price keys (a plain join, no
-    lookup per batch), both group-bys over one scan."""
-    if not keys:
-        return {}
-    rates = overview.select("model", *PRICE_KEYS, pl.struct(
-        pl.col(f"_rate_{r}").alias(r) for r in _RATES).alias("_rates"))
-    needed = ["model", "timestamp", "cost_usd", "input_tokens", "output_tokens",
-              "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", *keys]
-    priced = (lazy.select(list(dict.fromkeys(needed))).with_columns(price_keys(table))
-              .join(rates.lazy(), on=["model", *PRICE_KEYS], how="left")
-              .with_columns(cost_columns()))
+#: Batches the main pass may hand on before it waits for the worker (each holds at most
+#: summarize's BATCH_ROWS records of the columns read).
+_QUEUED = 2
+#: What the per-user and per-session partials add up.
+_PERSON_SUMS = ("requests", "cost_usd", "cost_usd_count", "unpriced_requests")
+
+
+def _partial_exprs(keep: frozenset[str]) -> list[pl.Expr]:
+    """summarize's stage-1 aggregations named in ``keep`` (one home for them)."""
+    return [e for e in _summarize._partials() if e.meta.output_name() in keep]
+
+
+@dataclass
+class _Feed(SampledRecords):
+    """The main pass's watch: whether a record was head-sampled (as summarize sees it),
+    and each batch handed on to :func:`_aggregate` in a worker thread, which aggregates
+    the report's own groupings on the very batches summarize's grouping reads."""
+
+    batches: queue.Queue[pl.DataFrame | None] = field(
+        default_factory=lambda: queue.Queue(maxsize=_QUEUED))
+
+    def __call__(self, batch: pl.DataFrame) -> None:
+        super().__call__(batch)
+        self.batches.put(batch)
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    """Partial rows of one batch (``of_batch``), and partial rows merged (``merge``)."""
+
+    of_batch: Callable[[pl.DataFrame], pl.DataFrame]
+    merge: Callable[[list[pl.DataFrame]], pl.DataFrame]
+
+
+def _cell_grouping(keys: list[str]) -> _Grouping:
+    """summarize's own partials (:data:`_CELLS`) per ``keys``, model and price keys."""
+    finest, exprs = finest_keys(keys), _partial_exprs(_CELLS)
+    return _Grouping(lambda batch: batch.group_by(finest).agg(exprs),
+                     lambda parts: combine(parts, finest))
+
+
+def _people_grouping(keys: list[str], table: PriceTable) -> _Grouping:
+    """Requests, cost, priced and unpriced records per value of ``keys`` (user and
+    session), each record priced by the one formula (:func:`~genailog.pricing.cost.
+    cost_columns`) with its model's rates for its price keys."""
     aggs = [pl.len().cast(pl.Int64).alias("requests"), pl.col("_cost").sum().alias("cost_usd"),
             pl.col("_cost").count().alias("cost_usd_count"),
-            pl.col("_unpriced").sum().alias("unpriced_requests")]
-    frames = pl.collect_all([priced.group_by(key).agg(aggs) for key in keys])
-    return dict(zip(keys, frames, strict=True))
+            pl.col("_unpriced").sum().cast(pl.Int64).alias("unpriced_requests")]
+    rates = _Rates(table)
+
+    def of_batch(batch: pl.DataFrame) -> pl.DataFrame:
+        return (batch.select(*keys, "cost_usd", *_TOKENS, rates.of(batch).alias("_rates"))
+                .with_columns(cost_columns()).group_by(keys).agg(aggs))
+
+    def merge(parts: list[pl.DataFrame]) -> pl.DataFrame:
+        return pl.concat(parts).group_by(keys).agg(pl.col(c).sum() for c in _PERSON_SUMS)
+
+    return _Grouping(of_batch, merge)
+
+
+_TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+           "reasoning_tokens")
+
+
+class _Rates:
+    """Each record's rates (a struct, null when its model has no price), gathered from
+    the rates of every model, prompt-size tier and off-peak value of its batch by
+    position: one lookup of the model's name per record instead of a join on three keys."""
+
+    def __init__(self, table: PriceTable) -> None:
+        self.table = table
+        self.tiers = len(table.thresholds) + 1
+
+    def of(self, batch: pl.DataFrame) -> pl.Expr:
+        models = batch.get_column("model").unique().drop_nulls().sort().to_list()
+        offs = batch.get_column(OFF_PEAK).unique().drop_nulls().sort().to_list()
+        keys = pl.DataFrame(
+            [(m, t, o) for m in models for t in range(self.tiers) for o in offs],
+            schema={"model": pl.String, TIER: pl.Int32, OFF_PEAK: pl.Int32}, orient="row")
+        found = tier_rates_frame(keys, self.table).select(pl.struct(*_RATES))
+        model = pl.col("model").replace_strict(models, list(range(len(models))),
+                                               default=None, return_dtype=pl.Int64)
+        off = pl.col(OFF_PEAK).replace_strict(offs, list(range(len(offs))), default=None,
+                                              return_dtype=pl.Int64)
+        at = (model * self.tiers + pl.col(TIER)) * len(offs) + off
+        return pl.lit(found.to_series()).gather(at)
+
+
+def _aggregate(batches: queue.Queue[pl.DataFrame | None],
+               groupings: list[_Grouping]) -> list[pl.DataFrame] | None:
+    """Each grouping's partial rows, from the batches until ``None`` (as summarize's own
+    pass makes them: each batch aggregated on arrival, merged when they pile up, then
+    merged in batch order); None when no batch came."""
+    parts: list[list[pl.DataFrame]] = [[] for _ in groupings]
+    pending = [0] * len(groupings)
+    try:
+        while (batch := batches.get()) is not None:
+            for i, grouping in enumerate(groupings):
+                part = grouping.of_batch(batch)
+                parts[i].append(part)
+                pending[i] += part.height
+                if pending[i] > MAX_PARTIAL_ROWS:
+                    parts[i][:] = [grouping.merge(parts[i])]
+                    pending[i] = 0
+    except BaseException:
+        while batches.get() is not None:  # the pass waits on a full queue: let it end
+            pass
+        raise
+    if not parts or not parts[0]:
+        return None
+    return [grouping.merge(part) for part, grouping in zip(parts, groupings, strict=True)]
+
+
+def _people(part: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The per-user (or per-session) sums, from the partials per user and session."""
+    return part.group_by(key).agg(pl.col(c).sum() for c in _PERSON_SUMS)
 
 
 def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequence[str | Path],
@@ -193,36 +295,54 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
     table = _table(opts.prices)
     window = opts.window or _window_for(_span(lazy))
     timed = lazy.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
-    # The eval scores' scan and JSON decode need nothing from the main pass, and the
-    # per-user and per-session costs need only its overview: a thread runs each beside
-    # the main thread's work (polars releases the GIL). 2.50 s -> 2.43 s on 1M records.
-    pool = ThreadPoolExecutor(max_workers=1)
+    # Summarize's own pass reads the records once, in batches, for the overview (so it is
+    # summarize's to the bit); each batch is also handed to a worker thread that
+    # aggregates the window x model x version cells and the per-user and per-session
+    # costs on the same batches, while the main thread aggregates the overview (polars
+    # releases the GIL). The eval scores' decode needs nothing from the pass: a third
+    # thread, from a scan of their own column.
+    people = [k for k in ("user_id", "session_id") if k in schema]
+    cell_keys = list(dict.fromkeys([WINDOW_KEY, "model", vf]))
+    groupings = [_cell_grouping(cell_keys)]
+    if people:  # one grouping for both: a user's sessions are few, so it stays small
+        groupings.append(_people_grouping(people, table))
+    feed = _Feed(columns=tuple(dict.fromkeys(("sample_rate", *cell_keys, *people))))
+    pool = ThreadPoolExecutor(max_workers=2)
     try:
         pending = pool.submit(_eval_scores, timed, vf) if "eval_scores" in schema else None
-        watch = SampledRecords()  # sampling seen in the same pass, not by a second read
-        parts = stage_many(timed, [[], [WINDOW_KEY, "model", vf]], table,
-                           only=[_OVERVIEW, _CELLS], watch=watch)
-        found = pending.result() if pending is not None else None
-        people_pending = pool.submit(_people, lazy, parts[0], table, [
-            k for k in ("user_id", "session_id") if k in schema])
-        overview = result_from(_with_values(parts[0], parts[1]), [], None, None, skipped,
-                               table.to_dict())
-        sampled = watch.found
+        worker = pool.submit(_aggregate, feed.batches, groupings)
+        try:
+            overview_part = stage_many(timed, [[]], table, only=[_OVERVIEW], watch=feed)[0]
+        finally:
+            feed.batches.put(None)  # the worker ends whether or not the pass did
+        aggregated = worker.result()
+        if aggregated is None:
+            raise UsageError("no timestamped records to report on "
+                             "(check --where/--since/--until)")
+        cell_part, *people_part = aggregated
+        cell_part = with_rates(cell_part, table)
+        cells, starts = _cells(cell_part, vf)
+        by_model = _by_model(cells, len(starts))
+        # the latency charts' quantiles beside the overview's (a thread each)
+        timed_charts = pool.submit(_latency, cell_part, starts,
+                                   [m for m in by_model if m != "(null)"])
+        overview = result_from(_with_values(overview_part, cell_part), [], None, None,
+                               skipped, table.to_dict())
+        sampled = feed.found
         if sampled:  # weighted estimates need the records: summarize's own path
             overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
-        cells, starts = _cells(parts[1], vf)
+        found = pending.result() if pending is not None else None
         evals = _eval_cells(found, starts, vf)
-        by_model = _by_model(cells, len(starts))
-        ecdf, timing = _latency(parts[1], starts, [m for m in by_model if m != "(null)"])
-        people = people_pending.result()
+        by_person = {k: _people(people_part[0], k) for k in people}
+        ecdf, timing = timed_charts.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     report = Report(
         title=opts.title, window=window, windows=[_label(s, window) for s in starts],
         overview=overview.to_dict(), by_model=by_model,
         cost_by_version=_cost_by_version(cells, vf),
-        top_users=_top(people.get("user_id"), "user_id", opts.top),
-        top_sessions=_top(people.get("session_id"), "session_id", opts.top),
+        top_users=_top(by_person.get("user_id"), "user_id", opts.top),
+        top_sessions=_top(by_person.get("session_id"), "session_id", opts.top),
         latency_ecdf=ecdf, timing=timing,
         quality_over_time=_quality(cells, evals, len(starts)),
         quality_by_version=_quality_by_version(cells, evals, vf),
@@ -333,19 +453,18 @@ def _quantiles_by(values: pl.DataFrame, keys: list[str],
 def _ecdf(values: pl.DataFrame, qs: Sequence[float]) -> dict[int, list[float]]:
     """Many quantiles per model code ``_m``: each model's values sorted once (selecting
     51 order statistics one by one costs more than the sort), then each quantile read by
-    linear interpolation between its two order statistics, as ``quantile_cont`` does."""
+    linear interpolation between its two order statistics, as ``quantile_cont`` does:
+    the two picked in one gather, the interpolation in Python's floats (the same IEEE
+    operations in the same order; an expression per quantile cost ~10 ms to plan)."""
     per = values.filter(pl.col("_m") >= 0).group_by("_m").agg(pl.col("v").sort())
-    if per.height == 0:
-        return {}
-    v, last = pl.col("v"), pl.col("v").list.len().cast(pl.Int64) - 1
-    points = []
-    for j, q in enumerate(qs):
-        pos = pl.lit(q, dtype=pl.Float64) * last
-        low = pos.floor().cast(pl.Int64)
-        below, above = v.list.get(low), v.list.get(pl.min_horizontal(low + 1, last))
-        points.append((below + (above - below) * (pos - low)).alias(f"q{j}"))
-    rows = per.select("_m", *points).iter_rows()
-    return {int(row[0]): list(row[1:]) for row in rows}
+    spots = [[(pos, math.floor(pos), n - 1) for pos in (q * (n - 1) for q in qs)]
+             for n in per["v"].list.len().to_list()]
+    picks = pl.Series([[i for _, low, last in row for i in (low, min(low + 1, last))]
+                       for row in spots], dtype=pl.List(pl.Int64))
+    got = per.select(pl.col("v").list.gather(picks)).to_series().to_list()
+    return {int(m): [pair[2 * j] + (pair[2 * j + 1] - pair[2 * j]) * (pos - low)
+                     for j, (pos, low, _) in enumerate(row)]
+            for m, row, pair in zip(per["_m"].to_list(), spots, got, strict=True)}
 
 
 def _linspace(points: int) -> list[float]:
@@ -443,13 +562,43 @@ def _eval_scores(timed: pl.LazyFrame, vf: str) -> tuple[pl.DataFrame, pl.Series]
     if decoded.dtype == pl.String:
         texts = decoded.unique()
         try:
-            parsed = texts.str.json_decode(infer_schema_length=None)
+            parsed = _decode_objects(texts)
         except pl.exceptions.PolarsError:
             return None  # not objects: the section says nothing about them
         lookup = pl.DataFrame({"eval_scores": texts, "_decoded": parsed})
         decoded = scores.select("eval_scores").join(
             lookup, on="eval_scores", how="left", maintain_order="left")["_decoded"]
     return scores, decoded
+
+
+#: Distinct eval texts whose fields are inferred first (see :func:`_decode_objects`).
+_SAMPLE = 1000
+
+
+def _decode_objects(texts: pl.Series) -> pl.Series:
+    """``texts.str.json_decode(infer_schema_length=None)`` for the texts eval scores hold,
+    about twice as fast when they share their names (inferring the schema from every
+    text takes longer than decoding them): the fields are inferred from the first
+    ``_SAMPLE`` texts, numbers widened to Float64 (the scores are read as floats), and
+    every text decoded with them. That decode is kept only when it lost nothing: every
+    text an object, and as many non-null fields as it has colons (each member has at
+    least one, so an unknown, null, nested or repeated member, or a colon inside a
+    string, means a shortfall). Otherwise, and on any decode error, the full inference."""
+    sample = texts.head(_SAMPLE).str.json_decode(infer_schema_length=None)
+    if isinstance(sample.dtype, pl.Struct) and sample.dtype.fields:
+        widened = pl.Struct({f.name: pl.Float64 if f.dtype.is_numeric() else f.dtype
+                             for f in sample.dtype.fields})
+        try:
+            parsed = texts.str.json_decode(widened)
+        except pl.exceptions.PolarsError:
+            parsed = None
+        if parsed is not None and parsed.null_count() == 0:
+            fields = parsed.struct.unnest().select(
+                pl.sum_horizontal(pl.all().is_not_null().cast(pl.Int64))).to_series()
+            colons = texts.str.count_matches(":", literal=True).cast(pl.Int64)
+            if bool((fields == colons).all()):
+                return parsed
+    return texts.str.json_decode(infer_schema_length=None)
 
 
 def _eval_cells(found: tuple[pl.DataFrame, pl.Series] | None, starts: list[datetime],
