@@ -21,6 +21,7 @@ import msgspec
 import polars as pl
 from msgspec import UNSET
 
+from genailog.ingest import scanner
 from genailog.ingest.breaches import breaches, column
 from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
@@ -248,6 +249,10 @@ class ChunkReader:
         if bounded is not chunk.data:
             chunk = replace(chunk, data=bounded)
         with _collector_paused():
+            if scanner.SCANNER is not None and chunk.data:
+                scanned = _Scanned(self, chunk.data, chunk.first_line, chunk.final).read()
+                if scanned is not None:
+                    return scanned
             return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
                                                                chunk.final)
 
@@ -358,6 +363,115 @@ class ChunkReader:
             [r for r, bad in zip(records, late, strict=True) if not bad])
         result.json_columns |= json_columns
         return frame
+
+
+class _Scanned:
+    """A chunk read with the C scanner's verdicts (:mod:`genailog.ingest.scanner`).
+
+    The lines it vouches for are typed by polars straight from their text, with no
+    decode in Python; the lines it hands on are judged as before (the compiled twin, then
+    jsonschema). When the twin accepts a line the scanner handed on (an escaped key, a
+    timestamp near year 9999, ...), or polars cannot type what the scanner passed, the
+    chunk goes the twin's road instead (:meth:`read` returns None), so the result never
+    depends on whether the scanner is there.
+    """
+
+    def __init__(self, reader: ChunkReader, data: bytes, first_line: int, final: bool) -> None:
+        self.reader, self.data, self.first_line, self.final = reader, data, first_line, final
+
+    def read(self) -> ChunkResult | None:
+        flags, blob = scanner.SCANNER.scan(self.data)
+        if not flags.count(1):  # every line is a valid record: the common case
+            result = ChunkResult(checked=len(flags))
+            return self._typed(self.data, blob, None, result)
+        lines = Lines.split(self.data, self.first_line)
+        if not lines.items:
+            return None
+        if lines.text is None:  # blank lines or CRs: scan the lines themselves
+            flags, blob = scanner.SCANNER.scan(b"\n".join(lines.items))
+        handed = [i for i, flag in enumerate(flags) if flag]
+        twin = triage([lines.items[i] for i in handed], self.reader.extras)
+        if twin.good:
+            return None  # the twin accepts a line the scanner handed on: its road
+        result = ChunkResult(checked=len(lines.items))
+        exact: list[tuple[int, dict[str, Any]]] = []
+        last = len(lines.items) - 1
+        last_open = self.final and not self.data.endswith(b"\n")
+        for index in handed:
+            self.reader._judge(lines, index, last_open and index == last, result, exact)
+        sure = [i for i, flag in enumerate(flags) if not flag]
+        if not self.reader.build_frames or not sure and not exact:
+            return result
+        if exact:  # valid records the twin cannot type: every record through Python
+            if blob is not None:
+                self.reader.extras = _learned(self.reader.extras, [
+                    u for u, flag in zip(msgspec.json.decode(blob), flags, strict=True)
+                    if not flag])
+            values = dict(exact)
+            if sure:
+                decoded = raw_batch.decode(_joined([lines.items[i] for i in sure]))
+                values |= dict(zip(sure, decoded, strict=True))
+            frame, json_columns = canonical_frame([values[i] for i in sorted(values)])
+            result.frames.append(frame)
+            result.json_columns |= json_columns
+            return result
+        return self._typed(b"\n".join(lines.items[i] for i in sure), blob, sure, result)
+
+    def _typed(self, text: bytes, blob: bytes | None, rows: list[int] | None,
+               result: ChunkResult) -> ChunkResult | None:
+        """``result`` with the frame of ``text`` (vouched-for lines; ``rows`` are their
+        positions among the lines ``blob`` describes, None for all of them); None when
+        polars cannot type them as the twin's road would."""
+        if not self.reader.build_frames:
+            return result
+        extras, users = self.reader.extras, None
+        if blob is not None:
+            users = msgspec.json.decode(blob)
+            if rows is not None:
+                users = [users[i] for i in rows]
+            extras = _learned(extras, users)
+            if len(extras) > MAX_EXTRA_FIELDS:
+                return None
+        try:
+            frame = pl.read_ndjson(io.BytesIO(text), schema=LOAD_SCHEMA)
+        except pl.exceptions.PolarsError:
+            return None  # e.g. 430.0 in an integer field: the twin's road types it
+        if _ambiguous_messages(frame):
+            return None
+        stamps = parse_timestamps(pl.col("timestamp"))
+        frame = frame.with_columns(stamps)
+        if frame.get_column("timestamp").null_count():
+            return None
+        frame = _escape_nested_text(frame)
+        if extras:
+            frame = frame.with_columns(
+                _user_columns(extras, users, frame.height, result))
+        self.reader.extras = extras
+        result.frames.append(frame)
+        return result
+
+
+def _learned(extras: tuple[str, ...], users: list[dict[str, Any]]) -> tuple[str, ...]:
+    """``extras`` followed by the user fields of ``users`` not among them, in the order
+    they first appear (the order in which the twin learns them)."""
+    names = dict.fromkeys(extras)
+    for fields in users:
+        names.update(dict.fromkeys(fields))
+    return tuple(names)
+
+
+def _user_columns(extras: tuple[str, ...], users: list[dict[str, Any]] | None, height: int,
+                  result: ChunkResult) -> list[pl.Series]:
+    """The user's own fields of vouched-for lines (``users``: each line's, from the
+    scanner; None when no line has any), typed as :func:`_extra_columns` types them."""
+    columns = []
+    for name in extras:
+        values = [None] * height if users is None else [u.get(name) for u in users]
+        series, as_json = extra_series(name, values)
+        if as_json:
+            result.json_columns.add(name)
+        columns.append(series)
+    return columns
 
 
 def _attribute(records: list[Any], name: str) -> list[Any]:

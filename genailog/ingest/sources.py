@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from genailog.errors import InputError
 from genailog.ingest import remote as storage
+from genailog.ingest.scanner import count_newlines
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log", ".pb")
 COMPRESSIONS = (".gz", ".zst")
@@ -332,7 +333,7 @@ def numbered_chunks(stream: Any, size: int, name: str = "", total: int | None = 
         done += len(data)
         if line == 1 and strip_bom:
             data = data.removeprefix(b"\xef\xbb\xbf")
-        newlines = data.count(b"\n")
+        newlines = count_newlines(data)
         yield Chunk(data, line, newlines, pending is None)
         report(name, done, total)
         line += newlines

@@ -64,14 +64,17 @@ RULES: tuple[tuple[str, str], ...] = (
 
 #: How the bundled fast reader applies the list (rendered into docs/schema.md).
 FAST_READER = (
-    "The bundled fast reader decodes each line once with a compiled twin of the schema and "
-    "applies the rules the twin cannot see on what it decoded: it compares the object "
+    "The bundled fast reader first runs a C scanner over each chunk's bytes: it vouches for "
+    "a line only when the line certainly keeps the schema and every rule above (it is "
+    "stricter than what follows, never looser), and hands on anything unusual. Lines it "
+    "hands on are decoded with a compiled twin of the schema, and the reader applies the "
+    "rules the twin cannot see on what it decoded: it compares the object "
     "members each line writes (counted on its bytes) with those its record holds, so a "
     "repeated key at any depth is caught without parsing clean lines twice; the twin "
     "itself reads an integer written in a number field as an integer held to 64 bits, and "
     "the reader walks `metadata` values, message `content` lists and user fields for depth "
     "and 64-bit integers. "
-    "Lines it sets aside are judged by the exact parser, which names the rule, so "
+    "Lines the twin sets aside are judged by the exact parser, which names the rule, so "
     "`validate`, `validate --schema` and every command reject the same lines."
 )
 

@@ -1,0 +1,873 @@
+/* genailog._scan: one pass over canonical JSONL lines that vouches for the clean ones.
+ *
+ * scan(data) reads every line of ``data`` (split on "\n") once, in C, without building
+ * Python objects, and returns a verdict per line: 0 when the line is certainly a valid
+ * record, 1 when it must be judged by the Python readers (the compiled msgspec twin, then
+ * jsonschema, in genailog/ingest/jsonl.py). The scanner is *at least as strict* as the
+ * twin together with the parse-level rules of genailog/schema/limits.py: whatever it
+ * vouches for, they accept too. Anything unusual -- an escaped key, a number written in
+ * an unexpected way, a timestamp near the ends of the calendar, a line with a CR or
+ * surrounding spaces -- is not judged here but handed on (verdict 1), so correctness
+ * only rests on the checks below being no looser than the twin's; tests compare the two
+ * on generated lines (tests/test_scan.py).
+ *
+ * For lines it vouches for, it also copies the user's own fields (members the schema
+ * does not name) into a JSON array with one object per line, so that the reader can
+ * type them without decoding each record.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* The deepest nesting vouched for (limits.MAX_DEPTH is 64; the record is level 1). */
+#define MAX_LEVEL 60
+/* Objects with more members than this are handed on (the duplicate check is quadratic). */
+#define MAX_MEMBERS 256
+
+typedef const unsigned char *cursor;
+
+typedef struct {
+    cursor p, end;
+} Scanner;
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed;
+} Buffer;
+
+static void buf_add(Buffer *b, const void *src, size_t n) {
+    if (b->failed) return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown) { b->failed = 1; return; }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+}
+
+/* ------------------------------------------------------------------ JSON pieces */
+
+static inline void skip_ws(Scanner *s) {
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t')) s->p++;
+}
+
+static inline int hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static int read_hex4(cursor p, cursor end, unsigned *out) {
+    if (end - p < 4) return 0;
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(p[i]);
+        if (h < 0) return 0;
+        v = (v << 4) | (unsigned)h;
+    }
+    *out = v;
+    return 1;
+}
+
+/* A string starting at the opening quote: valid UTF-8, no raw control characters,
+ * known escapes, surrogate escapes only in proper pairs. Sets the span between the quotes
+ * and whether it holds an escape. Returns 0 when the string is handed on. */
+static int scan_string(Scanner *s, cursor *start, size_t *len, int *escaped) {
+    cursor p = s->p + 1, end = s->end;
+    *escaped = 0;
+    *start = p;
+    while (p < end) {
+#if defined(__SSE2__)
+        /* 16 bytes at a time while they are plain ASCII text: no quote, no backslash,
+         * no control character, nothing at or above 0x80 (which is checked below) */
+        while (end - p >= 16) {
+            __m128i chunk = _mm_loadu_si128((const __m128i *)p);
+            __m128i special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'))),
+                /* signed: bytes >= 0x80 are negative, so this also catches them */
+                _mm_cmplt_epi8(chunk, _mm_set1_epi8(0x20)));
+            int mask = _mm_movemask_epi8(special);
+            if (mask) {
+                p += __builtin_ctz((unsigned)mask);
+                break;
+            }
+            p += 16;
+        }
+        if (p >= end) break;
+#endif
+        unsigned char c = *p;
+        if (c == '"') {
+            *len = (size_t)(p - *start);
+            s->p = p + 1;
+            return 1;
+        }
+        if (c < 0x20) return 0;
+        if (c == '\\') {
+            *escaped = 1;
+            if (p + 1 >= end) return 0;
+            unsigned char e = p[1];
+            if (e == 'u') {
+                unsigned u;
+                if (!read_hex4(p + 2, end, &u)) return 0;
+                p += 6;
+                if (u >= 0xDC00 && u <= 0xDFFF) return 0;  /* a lone low half */
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                    unsigned low;
+                    if (end - p < 6 || p[0] != '\\' || p[1] != 'u') return 0;
+                    if (!read_hex4(p + 2, end, &low) || low < 0xDC00 || low > 0xDFFF) return 0;
+                    p += 6;
+                }
+                continue;
+            }
+            if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
+                e == 'r' || e == 't') {
+                p += 2;
+                continue;
+            }
+            return 0;
+        }
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        /* UTF-8: no overlong forms, no encoded surrogates, nothing above U+10FFFF */
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (end - p < 2 || (p[1] & 0xC0) != 0x80) return 0;
+            p += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+            if (c == 0xE0 && p[1] < 0xA0) return 0;
+            if (c == 0xED && p[1] >= 0xA0) return 0;
+            p += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (p[3] & 0xC0) != 0x80)
+                return 0;
+            if (c == 0xF0 && p[1] < 0x90) return 0;
+            if (c == 0xF4 && p[1] >= 0x90) return 0;
+            p += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+enum { NUM_INT = 1, NUM_FLOAT = 2 };
+
+typedef struct {
+    int kind;
+    int negative;
+    long long integer; /* NUM_INT: the value (within 64 bits) */
+    double real;       /* NUM_FLOAT: the value (finite, not an underflow to zero), or
+                          only its sign when the caller did not ask for the value */
+} Number;
+
+static int scan_number_as(Scanner *s, Number *n, int need_value);
+
+/* A JSON number whose float value is not needed, only its sign and that it is finite. */
+static int scan_number(Scanner *s, Number *n) { return scan_number_as(s, n, 0); }
+
+/* A JSON number: integers must fit in 64 bits, others must be finite doubles. */
+static int scan_number_as(Scanner *s, Number *n, int need_value) {
+    cursor p = s->p, end = s->end, begin = p;
+    n->negative = 0;
+    if (p < end && *p == '-') {
+        n->negative = 1;
+        p++;
+    }
+    if (p >= end) return 0;
+    cursor digits = p;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    } else {
+        return 0;
+    }
+    size_t ndigits = (size_t)(p - digits);
+    int is_float = 0;
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9') return 0;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        is_float = 1;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || *p < '0' || *p > '9') return 0;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        is_float = 1;
+    }
+    s->p = p;
+    if (!is_float) {
+        if (ndigits > 19) return 0;
+        unsigned long long v = 0;
+        for (cursor d = digits; d < digits + ndigits; d++) {
+            unsigned digit = (unsigned)(*d - '0');
+            if (v > (ULLONG_MAX - digit) / 10) return 0;
+            v = v * 10 + digit;
+        }
+        if (n->negative ? v > 9223372036854775808ULL : v > 9223372036854775807ULL) return 0;
+        n->kind = NUM_INT;
+        n->integer = n->negative ? (long long)(0 - v) : (long long)v;
+        return 1;
+    }
+    size_t length = (size_t)(p - begin);
+    if (!need_value && length < 64 && !memchr(begin, 'e', length) &&
+        !memchr(begin, 'E', length)) {
+        /* no exponent and under 64 characters: between 1e-63 and 1e64 or zero, so finite
+         * and no underflow; the value itself is not needed */
+        n->kind = NUM_FLOAT;
+        n->real = n->negative ? -1.0 : 1.0;  /* the sign only */
+        return 1;
+    }
+    /* strtod stops where the JSON number ends (a delimiter follows it) */
+    char small[64];
+    if (length >= sizeof small) return 0;  /* very long numbers are handed on */
+    memcpy(small, begin, length);
+    small[length] = 0;
+    errno = 0;
+    char *stop;
+    double v = strtod(small, &stop);
+    if (stop != small + length || errno == ERANGE || !isfinite(v)) return 0;
+    n->kind = NUM_FLOAT;
+    n->real = v;
+    return 1;
+}
+
+static int scan_literal(Scanner *s, const char *word, size_t n) {
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) return 0;
+    s->p += n;
+    return 1;
+}
+
+typedef struct {
+    cursor start;
+    size_t len;
+} Key;
+
+/* Whether ``key`` was already seen among ``keys`` (raw bytes; escaped keys never get
+ * here). */
+static int seen_before(const Key *keys, int count, cursor start, size_t len) {
+    for (int i = 0; i < count; i++)
+        if (keys[i].len == len && memcmp(keys[i].start, start, len) == 0) return 1;
+    return 0;
+}
+
+static int scan_value(Scanner *s, int level);
+
+/* An object or an array with any members (defined with the typed ones below). */
+static int scan_object(Scanner *s, int level);
+static int scan_array(Scanner *s, int level);
+
+/* Any JSON value; ``level`` is its own nesting level (the record is 1). */
+static int scan_value(Scanner *s, int level) {
+    if (s->p >= s->end) return 0;
+    switch (*s->p) {
+    case '{':
+        return scan_object(s, level);
+    case '[':
+        return scan_array(s, level);
+    case '"': {
+        cursor k;
+        size_t n;
+        int escaped;
+        return scan_string(s, &k, &n, &escaped);
+    }
+    case 't':
+        return scan_literal(s, "true", 4);
+    case 'f':
+        return scan_literal(s, "false", 5);
+    case 'n':
+        return scan_literal(s, "null", 4);
+    default: {
+        Number n;
+        return scan_number(s, &n);
+    }
+    }
+}
+
+/* ------------------------------------------------------------------ the record's types */
+
+static int is_null(Scanner *s) {
+    if (s->p < s->end && *s->p == 'n') return scan_literal(s, "null", 4);
+    return 0;
+}
+
+static int scan_text(Scanner *s) {
+    if (s->p >= s->end || *s->p != '"') return 0;
+    cursor k;
+    size_t n;
+    int escaped;
+    return scan_string(s, &k, &n, &escaped);
+}
+
+static int scan_bool(Scanner *s) {
+    if (s->p < s->end && *s->p == 't') return scan_literal(s, "true", 4);
+    if (s->p < s->end && *s->p == 'f') return scan_literal(s, "false", 5);
+    return 0;
+}
+
+static inline int starts_number(Scanner *s) {
+    return s->p < s->end && (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'));
+}
+
+/* Number: an integer within 64 bits or a finite double. */
+static int scan_any_number(Scanner *s) {
+    Number n;
+    return starts_number(s) && scan_number(s, &n);
+}
+
+/* Count: an integer 0..2**63-1 written as an integer. */
+static int scan_count(Scanner *s, long long *value) {
+    Number n;
+    if (!starts_number(s) || !scan_number(s, &n) || n.kind != NUM_INT || n.negative)
+        return 0;
+    *value = n.integer;
+    return 1;
+}
+
+/* NonNegative: a count, or a double >= 0 (a minus sign is handed on, even for -0.0). */
+static int scan_non_negative(Scanner *s) {
+    Number n;
+    return starts_number(s) && scan_number(s, &n) && !n.negative;
+}
+
+/* sample_rate: a number in (0, 1]. */
+static int scan_rate(Scanner *s) {
+    Number n;
+    if (!starts_number(s) || !scan_number_as(s, &n, 1) || n.negative) return 0;
+    if (n.kind == NUM_INT) return n.integer == 1;
+    return n.real > 0.0 && n.real <= 1.0;
+}
+
+/* A string, without escapes, equal to one of ``words``. */
+static int scan_enum(Scanner *s, const char *const *words) {
+    if (s->p >= s->end || *s->p != '"') return 0;
+    cursor k;
+    size_t n;
+    int escaped;
+    if (!scan_string(s, &k, &n, &escaped) || escaped) return 0;
+    for (; *words; words++)
+        if (strlen(*words) == n && memcmp(*words, k, n) == 0) return 1;
+    return 0;
+}
+
+static int days_in_month(int year, int month) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) return 29;
+    return days[month - 1];
+}
+
+static inline int digits(cursor p, int n, int *value) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return 0;
+        v = v * 10 + (p[i] - '0');
+    }
+    *value = v;
+    return 1;
+}
+
+/* The RFC 3339 pattern of schema/fastcheck.py, a real calendar day, at most 9 fraction
+ * digits (what the reader's parser takes), and a year far enough from 1 and 9999 that no
+ * offset can leave the range. */
+static int scan_timestamp(Scanner *s) {
+    if (s->p >= s->end || *s->p != '"') return 0;
+    cursor t;
+    size_t n;
+    int escaped;
+    if (!scan_string(s, &t, &n, &escaped) || escaped || n < 20) return 0;
+    cursor end = t + n;
+    int year, month, day, hour, minute, second;
+    if (!digits(t, 4, &year) || t[4] != '-' || !digits(t + 5, 2, &month) || t[7] != '-' ||
+        !digits(t + 8, 2, &day) || (t[10] != 'T' && t[10] != 't') ||
+        !digits(t + 11, 2, &hour) || t[13] != ':' || !digits(t + 14, 2, &minute) ||
+        t[16] != ':' || !digits(t + 17, 2, &second))
+        return 0;
+    if (year < 2 || year > 9998 || month < 1 || month > 12 || day < 1 ||
+        day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59)
+        return 0;
+    cursor p = t + 19;
+    if (p < end && *p == '.') {
+        cursor f = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == f || p - f > 9) return 0;
+    }
+    if (p < end && (*p == 'Z' || *p == 'z')) return p + 1 == end;
+    if (end - p != 6 || (*p != '+' && *p != '-') || p[3] != ':') return 0;
+    int oh, om;
+    if (!digits(p + 1, 2, &oh) || !digits(p + 4, 2, &om)) return 0;
+    return oh <= 23 && om <= 59;
+}
+
+/* After a member or an item: 1 and past the comma when another follows, 2 and past
+ * ``close`` when the container ends here, 0 otherwise. */
+enum { MORE = 1, CLOSED = 2 };
+
+static int after_item(Scanner *s, unsigned char close) {
+    skip_ws(s);
+    if (s->p >= s->end) return 0;
+    if (*s->p == ',') {
+        s->p++;
+        skip_ws(s);
+        return MORE;
+    }
+    if (*s->p == close) {
+        s->p++;
+        return CLOSED;
+    }
+    return 0;
+}
+
+/* A list whose every item passes ``item``. */
+static int scan_list_of(Scanner *s, int level, int (*item)(Scanner *, int)) {
+    if (s->p >= s->end || *s->p != '[' || level > MAX_LEVEL) return 0;
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return 1;
+    }
+    int next;
+    do {
+        if (!item(s, level + 1)) return 0;
+    } while ((next = after_item(s, ']')) == MORE);
+    return next == CLOSED;
+}
+
+/* An object whose members are judged by ``member`` (given the key, the value's level,
+ * and a per-object bit set for the known keys it has seen). */
+typedef int (*MemberFn)(Scanner *s, cursor key, size_t klen, int level, unsigned *seen);
+
+static int scan_object_of(Scanner *s, int level, MemberFn member, unsigned *seen) {
+    if (s->p >= s->end || *s->p != '{' || level > MAX_LEVEL) return 0;
+    Key keys[MAX_MEMBERS];
+    int count = 0;
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 1;
+    }
+    for (;;) {
+        if (s->p >= s->end || *s->p != '"') return 0;
+        cursor k;
+        size_t klen;
+        int escaped;
+        if (!scan_string(s, &k, &klen, &escaped) || escaped) return 0;
+        if (count >= MAX_MEMBERS || seen_before(keys, count, k, klen)) return 0;
+        keys[count].start = k;
+        keys[count].len = klen;
+        count++;
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != ':') return 0;
+        s->p++;
+        skip_ws(s);
+        if (!member(s, k, klen, level + 1, seen)) return 0;
+        int next = after_item(s, '}');
+        if (next != MORE) return next == CLOSED;
+    }
+}
+
+#define KEY_IS(word) (klen == sizeof(word) - 1 && memcmp(key, word, klen) == 0)
+
+/* Message: role (a string, required); content a string, a list of anything, or null;
+ * other members are skipped by the twin, so anything valid. */
+static int message_member(Scanner *s, cursor key, size_t klen, int level, unsigned *seen) {
+    if (KEY_IS("role")) {
+        *seen |= 1;
+        return scan_text(s);
+    }
+    if (KEY_IS("content")) {
+        if (is_null(s)) return 1;
+        if (s->p < s->end && *s->p == '[') return scan_array(s, level);
+        return scan_text(s);
+    }
+    return scan_value(s, level);
+}
+
+static int scan_message(Scanner *s, int level) {
+    unsigned seen = 0;
+    return scan_object_of(s, level, message_member, &seen) && (seen & 1);
+}
+
+static int scan_number_or_null(Scanner *s) {
+    return is_null(s) || scan_any_number(s);
+}
+
+static int doc_member(Scanner *s, cursor key, size_t klen, int level, unsigned *seen) {
+    (void)seen;
+    if (KEY_IS("id") || KEY_IS("source") || KEY_IS("text")) return is_null(s) || scan_text(s);
+    if (KEY_IS("score")) return scan_number_or_null(s);
+    if (KEY_IS("relevant")) return is_null(s) || scan_bool(s) || scan_any_number(s);
+    return scan_value(s, level);
+}
+
+static int scan_doc(Scanner *s, int level) {
+    if (s->p < s->end && *s->p == '"') return scan_text(s);
+    unsigned seen = 0;
+    return scan_object_of(s, level, doc_member, &seen);
+}
+
+static int number_member(Scanner *s, cursor key, size_t klen, int level, unsigned *seen) {
+    (void)key, (void)klen, (void)level, (void)seen;
+    return scan_any_number(s);
+}
+
+static int flag_member(Scanner *s, cursor key, size_t klen, int level, unsigned *seen) {
+    (void)key, (void)klen, (void)level, (void)seen;
+    return scan_bool(s) || scan_any_number(s);
+}
+
+static int any_member(Scanner *s, cursor key, size_t klen, int level, unsigned *seen) {
+    (void)key, (void)klen, (void)seen;
+    return scan_value(s, level);
+}
+
+static int scan_object(Scanner *s, int level) {
+    unsigned seen = 0;
+    return scan_object_of(s, level, any_member, &seen);
+}
+
+static int scan_array(Scanner *s, int level) { return scan_list_of(s, level, scan_value); }
+
+static int text_item(Scanner *s, int level) {
+    (void)level;
+    return scan_text(s);
+}
+
+static int number_item(Scanner *s, int level) {
+    (void)level;
+    return scan_any_number(s);
+}
+
+/* ------------------------------------------------------------------ the record */
+
+enum Kind {
+    K_TIMESTAMP, K_MODEL, K_TEXT, K_COUNT, K_NON_NEGATIVE, K_NUMBER, K_BOOL, K_STATUS,
+    K_STAGE, K_RATE, K_VERSION, K_MESSAGES, K_DOCS, K_SCORES, K_FLAGS, K_EMBEDDING, K_TAGS,
+    K_METADATA
+};
+
+typedef struct {
+    const char *name;
+    enum Kind kind;
+} Field;
+
+/* The fields of schema/fastcheck.py's twin (tests/test_scan.py checks the list). */
+static const Field FIELDS[] = {
+    {"timestamp", K_TIMESTAMP}, {"model", K_MODEL}, {"provider", K_TEXT},
+    {"operation", K_TEXT}, {"prompt", K_TEXT}, {"system_prompt", K_TEXT},
+    {"messages", K_MESSAGES}, {"response", K_TEXT}, {"input_tokens", K_COUNT},
+    {"output_tokens", K_COUNT}, {"cached_input_tokens", K_COUNT},
+    {"cache_write_tokens", K_COUNT}, {"reasoning_tokens", K_COUNT},
+    {"cost_usd", K_NON_NEGATIVE}, {"latency_ms", K_NON_NEGATIVE},
+    {"ttft_ms", K_NON_NEGATIVE}, {"retrieval_docs", K_DOCS}, {"feedback_rating", K_NUMBER},
+    {"feedback_comment", K_TEXT}, {"hallucination_flag", K_BOOL},
+    {"eval_scores", K_SCORES}, {"refusal", K_BOOL}, {"moderation_flags", K_FLAGS},
+    {"status", K_STATUS}, {"error_type", K_TEXT}, {"error_message", K_TEXT},
+    {"retries", K_COUNT}, {"sample_rate", K_RATE}, {"finish_reason", K_TEXT},
+    {"request_id", K_TEXT}, {"trace_id", K_TEXT}, {"span_id", K_TEXT},
+    {"parent_span_id", K_TEXT}, {"session_id", K_TEXT}, {"user_id", K_TEXT},
+    {"prompt_id", K_TEXT}, {"prompt_version", K_VERSION}, {"app", K_TEXT},
+    {"environment", K_TEXT}, {"stage", K_STAGE}, {"embedding", K_EMBEDDING},
+    {"tags", K_TAGS}, {"metadata", K_METADATA},
+};
+#define FIELD_COUNT ((int)(sizeof FIELDS / sizeof FIELDS[0]))
+#define F_INPUT 8
+#define F_CACHED 10
+#define F_WRITTEN 11
+
+static const char *const STATUSES[] = {"ok", "error", NULL};
+static const char *const STAGES[] = {"training", "inference", "deployment", NULL};
+
+/* FIELDS by name length: the indices of the names of each length, -1 after the last. */
+#define LONGEST_NAME 24
+static signed char BY_LENGTH[LONGEST_NAME + 1][FIELD_COUNT + 1];
+
+static void index_fields(void) {
+    int used[LONGEST_NAME + 1] = {0};
+    memset(BY_LENGTH, -1, sizeof BY_LENGTH);
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        size_t n = strlen(FIELDS[i].name);
+        BY_LENGTH[n][used[n]++] = (signed char)i;
+    }
+}
+
+static int field_index(cursor key, size_t klen) {
+    if (klen > LONGEST_NAME) return -1;
+    for (const signed char *i = BY_LENGTH[klen]; *i >= 0; i++) {
+        const char *name = FIELDS[*i].name;
+        if (name[0] == (char)key[0] && name[klen - 1] == (char)key[klen - 1] &&
+            memcmp(name, key, klen) == 0)
+            return *i;
+    }
+    return -1;
+}
+
+typedef struct {
+    long long tokens[3]; /* input, cached input, cache write; -1 when absent or null */
+} Totals;
+
+/* A known field's value; ``level`` is the value's level (2 for the record's members). */
+static int scan_field(Scanner *s, int index, Totals *totals) {
+    int level = 2;
+    unsigned seen = 0;
+    switch (FIELDS[index].kind) {
+    case K_TIMESTAMP:
+        return scan_timestamp(s);
+    case K_MODEL: {
+        if (s->p >= s->end || *s->p != '"') return 0;
+        cursor k;
+        size_t n;
+        int escaped;
+        return scan_string(s, &k, &n, &escaped) && n > 0;
+    }
+    case K_TEXT:
+        return is_null(s) || scan_text(s);
+    case K_COUNT: {
+        if (is_null(s)) return 1;
+        long long value;
+        if (!scan_count(s, &value)) return 0;
+        if (index == F_INPUT) totals->tokens[0] = value;
+        if (index == F_CACHED) totals->tokens[1] = value;
+        if (index == F_WRITTEN) totals->tokens[2] = value;
+        return 1;
+    }
+    case K_NON_NEGATIVE:
+        return is_null(s) || scan_non_negative(s);
+    case K_NUMBER:
+        return scan_number_or_null(s);
+    case K_BOOL:
+        return is_null(s) || scan_bool(s);
+    case K_STATUS:
+        return is_null(s) || scan_enum(s, STATUSES);
+    case K_STAGE:
+        return is_null(s) || scan_enum(s, STAGES);
+    case K_RATE:
+        return is_null(s) || scan_rate(s);
+    case K_VERSION: {
+        if (is_null(s)) return 1;
+        if (s->p < s->end && *s->p == '"') return scan_text(s);
+        Number n;
+        return starts_number(s) && scan_number(s, &n) && n.kind == NUM_INT;
+    }
+    case K_MESSAGES:
+        return is_null(s) || scan_list_of(s, level, scan_message);
+    case K_DOCS:
+        return is_null(s) || scan_list_of(s, level, scan_doc);
+    case K_SCORES:
+        return is_null(s) || scan_object_of(s, level, number_member, &seen);
+    case K_FLAGS:
+        if (is_null(s)) return 1;
+        if (s->p < s->end && *s->p == '[') return scan_list_of(s, level, text_item);
+        return scan_object_of(s, level, flag_member, &seen);
+    case K_EMBEDDING:
+        return is_null(s) || scan_list_of(s, level, number_item);
+    case K_TAGS:
+        return is_null(s) || scan_list_of(s, level, text_item);
+    case K_METADATA:
+        return is_null(s) || scan_object_of(s, level, any_member, &seen);
+    }
+    return 0;
+}
+
+/* One line starting at ``line``: a record object and nothing else up to the newline
+ * (or ``stop``, the end of the data). Returns where the line ends, or NULL when the line
+ * is handed on. No token of the scanner runs across a newline (strings refuse raw control
+ * characters, whitespace is only spaces and tabs), so ``stop`` bounds every read.
+ * Copies the user fields into ``extras`` (as `"key":value` members, comma-separated; when
+ * ``extras`` is not NULL) and sets ``*has_extras``. */
+static cursor scan_record(cursor line, cursor stop, Buffer *extras, int *has_extras) {
+    Scanner s = {line, stop};
+    Key keys[MAX_MEMBERS];
+    int count = 0;
+    uint64_t known = 0;
+    Totals totals = {{-1, -1, -1}};
+    size_t mark = extras ? extras->len : 0;
+    *has_extras = 0;
+    if (s.p >= s.end || *s.p != '{') return NULL;
+    s.p++;
+    skip_ws(&s);
+    if (s.p < s.end && *s.p == '}') return NULL;  /* no timestamp, no model */
+    for (;;) {
+        if (s.p >= s.end || *s.p != '"') goto refuse;
+        cursor k;
+        size_t klen;
+        int escaped;
+        cursor quote = s.p;
+        if (!scan_string(&s, &k, &klen, &escaped) || escaped || klen == 0) goto refuse;
+        skip_ws(&s);
+        if (s.p >= s.end || *s.p != ':') goto refuse;
+        s.p++;
+        skip_ws(&s);
+        int index = field_index(k, klen);
+        if (index >= 0) {
+            if (known & (1ULL << index)) goto refuse;
+            known |= 1ULL << index;
+            if (!scan_field(&s, index, &totals)) goto refuse;
+        } else {
+            if (count >= MAX_MEMBERS || seen_before(keys, count, k, klen)) goto refuse;
+            keys[count].start = k;
+            keys[count].len = klen;
+            count++;
+            cursor value = s.p;
+            if (!scan_value(&s, 2)) goto refuse;
+            if (extras) {
+                if (*has_extras) buf_add(extras, ",", 1);
+                buf_add(extras, quote, (size_t)(k + klen + 1 - quote));
+                buf_add(extras, ":", 1);
+                buf_add(extras, value, (size_t)(s.p - value));
+            }
+            *has_extras = 1;
+        }
+        int next = after_item(&s, '}');
+        if (next == CLOSED) break;
+        if (next != MORE) goto refuse;
+    }
+    if (s.p != s.end && *s.p != '\n') goto refuse;  /* trailing text, even spaces */
+    if ((known & 3) != 3) goto refuse;
+    long long total = totals.tokens[0], cached = totals.tokens[1], written = totals.tokens[2];
+    if (total >= 0 && (cached > 0 || written > 0)) {
+        unsigned long long sum = (unsigned long long)(cached > 0 ? cached : 0) +
+                                 (unsigned long long)(written > 0 ? written : 0);
+        if (sum > (unsigned long long)total) goto refuse;
+    }
+    return s.p;
+refuse:
+    if (extras) extras->len = mark;
+    *has_extras = 0;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ the module */
+
+PyDoc_STRVAR(scan_doc_text,
+"scan(data: bytes, extras: bool = True) -> tuple[bytes, bytes | None]\n\n"
+"One verdict byte per line of data (split on newlines; a final newline ends the last\n"
+"line): 0 when the line is certainly a valid record, 1 when it must be judged by the\n"
+"exact readers. Also, when extras is true and some vouched-for line holds fields the\n"
+"schema does not name, a JSON array with one object of those fields per line ({} for\n"
+"the other lines); else None.");
+
+static PyObject *scan(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *source;
+    int want_extras = 1;
+    if (!PyArg_ParseTuple(args, "O|p:scan", &source, &want_extras)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0) return NULL;
+    cursor p = view.buf, stop = p + view.len;
+    Buffer verdicts = {NULL, 0, 0, 0}, extras = {NULL, 0, 0, 0};
+    Buffer *users = want_extras ? &extras : NULL;
+    int any_extras = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (users) buf_add(users, "[", 1);
+    for (Py_ssize_t i = 0; p < stop; i++) {
+        if (users) buf_add(users, i ? ",{" : "{", i ? 2 : 1);
+        int has_extras;
+        cursor end = scan_record(p, stop, users, &has_extras);
+        char verdict = end ? 0 : 1;
+        if (!end) {
+            end = memchr(p, '\n', (size_t)(stop - p));
+            if (!end) end = stop;
+        }
+        buf_add(&verdicts, &verdict, 1);
+        any_extras |= has_extras;
+        if (users) buf_add(users, "}", 1);
+        p = end + 1;
+    }
+    if (users) buf_add(users, "]", 1);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *flags = NULL, *blob = NULL;
+    if (verdicts.failed || extras.failed) {
+        PyErr_NoMemory();
+    } else {
+        flags = PyBytes_FromStringAndSize(verdicts.data, (Py_ssize_t)verdicts.len);
+        if (any_extras && users) {
+            blob = PyBytes_FromStringAndSize(extras.data, (Py_ssize_t)extras.len);
+        } else {
+            blob = Py_None;
+            Py_INCREF(blob);
+        }
+    }
+    free(verdicts.data);
+    free(extras.data);
+    if (!flags || !blob) {
+        Py_XDECREF(flags);
+        Py_XDECREF(blob);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", flags, blob);
+}
+
+PyDoc_STRVAR(count_lines_doc,
+"count_lines(data: bytes) -> int\n\n"
+"How many newline bytes data holds (what data.count(b'\\n') returns, several times\n"
+"faster: memchr jumps from one to the next).");
+
+static PyObject *count_lines(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    cursor p = view.buf, stop = p + view.len;
+    Py_ssize_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (; (p = memchr(p, '\n', (size_t)(stop - p))) != NULL; p++) count++;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(count);
+}
+
+static PyObject *field_names(PyObject *self, PyObject *unused) {
+    (void)self, (void)unused;
+    PyObject *names = PyTuple_New(FIELD_COUNT);
+    if (!names) return NULL;
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        PyObject *name = PyUnicode_FromString(FIELDS[i].name);
+        if (!name) {
+            Py_DECREF(names);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(names, i, name);
+    }
+    return names;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, scan_doc_text},
+    {"count_lines", count_lines, METH_O, count_lines_doc},
+    {"field_names", field_names, METH_NOARGS,
+     "field_names() -> tuple[str, ...]\n\nThe record fields the scanner knows, in order."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "genailog._scan",
+    "A C scanner that vouches for clean canonical JSONL lines (see genailog/_scan.c).",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    index_fields();
+    return PyModule_Create(&module);
+}
