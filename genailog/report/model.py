@@ -323,18 +323,18 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
         cell_part = with_rates(cell_part, table)
         cells, starts = _cells(cell_part, vf)
         by_model = _by_model(cells, len(starts))
-        # the latency charts' quantiles beside the overview's (a thread each)
-        timed_charts = pool.submit(_latency, cell_part, starts,
-                                   [m for m in by_model if m != "(null)"])
+        # the latency charts' quantiles beside the overview's (on the pool's threads)
+        timed_charts = _latency(cell_part, starts, [m for m in by_model if m != "(null)"],
+                                pool)
         overview = result_from(_with_values(overview_part, cell_part), [], None, None,
                                skipped, table.to_dict())
         sampled = feed.found
         if sampled:  # weighted estimates need the records: summarize's own path
             overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
         found = pending.result() if pending is not None else None
-        evals = _eval_cells(found, starts, vf)
+        evals = _eval_cells(found, starts)
         by_person = {k: _people(people_part[0], k) for k in people}
-        ecdf, timing = timed_charts.result()
+        ecdf, timing = timed_charts()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     report = Report(
@@ -491,15 +491,27 @@ def _values(part: pl.DataFrame, starts: list[datetime], column: str,
     return _with_model_code(rows, models).explode("v").drop_nulls("v")
 
 
-def _latency(part: pl.DataFrame, starts: list[datetime],
-             models: list[str]) -> tuple[dict[str, list[float]], dict[str, Any]]:
+def _latency(part: pl.DataFrame, starts: list[datetime], models: list[str],
+             pool: ThreadPoolExecutor) -> Callable[[], tuple[dict[str, list[float]],
+                                                          dict[str, Any]]]:
     """Each model's latency ECDF (quantiles 0, 0.02, ..., 1), p50/p95/p99 of latency and
-    TTFT per window, and each model's p95 per window."""
+    TTFT per window, and each model's p95 per window: the ECDF and the rest on two of
+    ``pool``'s threads; the returned function waits for both."""
+    latency = _values(part, starts, "latency_ms", models)
+    per_model = pool.submit(_ecdf, latency, _linspace(ECDF_POINTS))
+    timing = pool.submit(_timing, part, starts, models, latency)
+
+    def result() -> tuple[dict[str, list[float]], dict[str, Any]]:
+        found = per_model.result()
+        return {m: found[i] for i, m in enumerate(models) if i in found}, timing.result()
+
+    return result
+
+
+def _timing(part: pl.DataFrame, starts: list[datetime], models: list[str],
+            latency: pl.DataFrame) -> dict[str, Any]:
     windows = len(starts)
     out: dict[str, dict[str, list[float | None]]] = {}
-    latency = _values(part, starts, "latency_ms", models)
-    per_model = _ecdf(latency, _linspace(ECDF_POINTS))
-    ecdf = {m: per_model[i] for i, m in enumerate(models) if i in per_model}
     qs = [p / 100 for p in _PCTS]
     for column, values in (("latency_ms", latency),
                            ("ttft_ms", _values(part, starts, "ttft_ms", models))):
@@ -512,7 +524,7 @@ def _latency(part: pl.DataFrame, starts: list[datetime],
         out["latency_ms_p95_by_model"] = {
             m: [cells[(i, c)][0] if (i, c) in cells else None for i in range(windows)]
             for c, m in enumerate(models)}
-    return ecdf, out
+    return out
 
 
 def _merged(cells: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -548,27 +560,39 @@ def _quality_by_version(cells: pl.DataFrame, evals: pl.DataFrame | None,
             for k, r in sorted(rows.items())]
 
 
-def _eval_scores(timed: pl.LazyFrame, vf: str) -> tuple[pl.DataFrame, pl.Series] | None:
-    """The records with eval scores (window, version) and their scores decoded; None when
-    there are none. ``eval_scores`` holds JSON objects: each distinct text is decoded
-    once, with the schema inferred from all of them, so no score name is missed. Needs no
-    result of the main pass, so it runs beside it."""
-    scores = (timed.select(WINDOW_KEY, vf, "eval_scores")
+def _eval_scores(timed: pl.LazyFrame, vf: str) -> pl.DataFrame | None:
+    """Sums and counts of each numeric eval score (at most :data:`MAX_EVALS`) per window
+    and version; None when there are none. ``eval_scores`` holds JSON objects: each
+    distinct text is decoded once, with the schema of all of them (:func:`_decode_objects`),
+    so no score name is missed. Needs no result of the main pass, so it runs beside it."""
+    keys = list(dict.fromkeys([WINDOW_KEY, vf]))
+    scores = (timed.select(*dict.fromkeys([*keys, "eval_scores"]))
               .filter(pl.col("eval_scores").is_not_null() & pl.col(WINDOW_KEY).is_not_null())
               .collect())
     if scores.height == 0:
         return None
-    decoded = scores["eval_scores"]
+    decoded, texts = scores["eval_scores"], None
     if decoded.dtype == pl.String:
         texts = decoded.unique()
         try:
-            parsed = _decode_objects(texts)
+            decoded = _decode_objects(texts)
         except pl.exceptions.PolarsError:
             return None  # not objects: the section says nothing about them
-        lookup = pl.DataFrame({"eval_scores": texts, "_decoded": parsed})
-        decoded = scores.select("eval_scores").join(
-            lookup, on="eval_scores", how="left", maintain_order="left")["_decoded"]
-    return scores, decoded
+    if not isinstance(decoded.dtype, pl.Struct):
+        return None
+    names = [f.name for f in decoded.dtype.fields
+             if f.dtype.is_numeric() or f.dtype == pl.Boolean][:MAX_EVALS]
+    values = [decoded.struct.field(n).cast(pl.Float64).alias(f"eval_scores.{n}")
+              for n in names]
+    if texts is None:
+        wide = scores.select(*keys, *values)
+    else:  # each distinct text's scores joined to its records
+        lookup = pl.DataFrame([texts.alias("_text"), *values])
+        wide = scores.select(*keys, pl.col("eval_scores").alias("_text")).join(
+            lookup, on="_text", how="left", maintain_order="left")
+    return wide.group_by(keys).agg(
+        *(pl.col(f"eval_scores.{n}").sum().alias(f"eval_scores.{n}") for n in names),
+        *(pl.col(f"eval_scores.{n}").count().alias(f"eval_scores.{n}#") for n in names))
 
 
 #: Distinct eval texts whose fields are inferred first (see :func:`_decode_objects`).
@@ -584,7 +608,10 @@ def _decode_objects(texts: pl.Series) -> pl.Series:
     text an object, and as many non-null fields as it has colons (each member has at
     least one, so an unknown, null, nested or repeated member, or a colon inside a
     string, means a shortfall). Otherwise, and on any decode error, the full inference."""
-    sample = texts.head(_SAMPLE).str.json_decode(infer_schema_length=None)
+    try:
+        sample = texts.head(_SAMPLE).str.json_decode(infer_schema_length=None)
+    except pl.exceptions.PolarsError:  # the full inference decides
+        return texts.str.json_decode(infer_schema_length=None)
     if isinstance(sample.dtype, pl.Struct) and sample.dtype.fields:
         widened = pl.Struct({f.name: pl.Float64 if f.dtype.is_numeric() else f.dtype
                              for f in sample.dtype.fields})
@@ -601,23 +628,9 @@ def _decode_objects(texts: pl.Series) -> pl.Series:
     return texts.str.json_decode(infer_schema_length=None)
 
 
-def _eval_cells(found: tuple[pl.DataFrame, pl.Series] | None, starts: list[datetime],
-                vf: str) -> pl.DataFrame | None:
-    """Sums and counts of each numeric eval score per window and version (from
-    :func:`_eval_scores`); None when there are none."""
-    if found is None:
-        return None
-    scores, decoded = found
-    if not isinstance(decoded.dtype, pl.Struct):
-        return None
-    names = [f.name for f in decoded.dtype.fields
-             if f.dtype.is_numeric() or f.dtype == pl.Boolean][:MAX_EVALS]
-    wide = _window_index(scores.select(WINDOW_KEY, vf).with_columns(
-        decoded.struct.field(n).cast(pl.Float64).alias(f"eval_scores.{n}") for n in names),
-        starts)
-    return wide.group_by("_i", vf).agg(
-        *(pl.col(f"eval_scores.{n}").sum().alias(f"eval_scores.{n}") for n in names),
-        *(pl.col(f"eval_scores.{n}").count().alias(f"eval_scores.{n}#") for n in names))
+def _eval_cells(found: pl.DataFrame | None, starts: list[datetime]) -> pl.DataFrame | None:
+    """The eval sums and counts of :func:`_eval_scores` keyed by window index ``_i``."""
+    return None if found is None else _window_index(found, starts)
 
 
 def _eval_means(evals: pl.DataFrame | None, key: str) -> dict[str, pl.DataFrame]:
