@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -454,10 +455,7 @@ class _Scanned:
 def _learned(extras: tuple[str, ...], users: list[dict[str, Any]]) -> tuple[str, ...]:
     """``extras`` followed by the user fields of ``users`` not among them, in the order
     they first appear (the order in which the twin learns them)."""
-    names = dict.fromkeys(extras)
-    for fields in users:
-        names.update(dict.fromkeys(fields))
-    return tuple(names)
+    return tuple(dict.fromkeys(chain(extras, chain.from_iterable(users))))
 
 
 def _user_columns(extras: tuple[str, ...], users: list[dict[str, Any]] | None, height: int,
