@@ -380,9 +380,9 @@ def test_a_line_over_the_length_limit_is_never_vouched_for(
         compiled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     long = f'{{{HEAD},"prompt":"{"x" * 2000}"}}'.encode()
     data = long + b"\n" + f'{{{HEAD}}}'.encode() + b"\n"
-    assert scanner.vouched_lines(data) == 2
+    assert scanner.vouched(scanner.verdicts(data)) == 2
     monkeypatch.setenv("GENAILOG_MAX_LINE_BYTES", "1024")
-    assert scanner.vouched_lines(data) is None  # the reader sets the long line aside
+    assert scanner.verdicts(data) is None  # the reader sets the long line aside
 
 
 def test_validate_counts_the_same_with_and_without_the_scanner(

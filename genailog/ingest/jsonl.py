@@ -241,17 +241,20 @@ class ChunkReader:
         self.build_frames = build_frames
         self.extras: tuple[str, ...] = ()  # user fields seen so far: the next chunk has them
 
-    def read(self, chunk: Chunk) -> ChunkResult:
+    def read(self, chunk: Chunk, verdicts: bytes | None = None) -> ChunkResult:
         """Records and invalid lines of a chunk. A line over the length limit is one
         invalid record however the chunk was read (the chunk producers of
         :mod:`genailog.ingest.sources` replace such lines already; this covers callers
-        that read their own ranges)."""
+        that read their own ranges). ``verdicts`` are the scanner's on the chunk's lines
+        when the caller has them already (:func:`genailog.ingest.scanner.verdicts`; only
+        for a reader that builds no frames)."""
         bounded = limits.bound_lines(chunk.data)
         if bounded is not chunk.data:
-            chunk = replace(chunk, data=bounded)
+            chunk, verdicts = replace(chunk, data=bounded), None
         with _collector_paused():
             if scanner.SCANNER is not None and chunk.data:
-                scanned = _Scanned(self, chunk.data, chunk.first_line, chunk.final).read()
+                scanned = _Scanned(self, chunk.data, chunk.first_line, chunk.final,
+                                   verdicts).read()
                 if scanned is not None:
                     return scanned
             return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
@@ -377,11 +380,14 @@ class _Scanned:
     depends on whether the scanner is there.
     """
 
-    def __init__(self, reader: ChunkReader, data: bytes, first_line: int, final: bool) -> None:
+    def __init__(self, reader: ChunkReader, data: bytes, first_line: int, final: bool,
+                 verdicts: bytes | None = None) -> None:
         self.reader, self.data, self.first_line, self.final = reader, data, first_line, final
+        self.verdicts = None if reader.build_frames else verdicts
 
     def read(self) -> ChunkResult | None:
-        flags, blob = scanner.SCANNER.scan(self.data)
+        flags, blob = ((self.verdicts, None) if self.verdicts is not None
+                       else scanner.SCANNER.scan(self.data, self.reader.build_frames))
         if not flags.count(1):  # every line is a valid record: the common case
             result = ChunkResult(checked=len(flags))
             return self._typed(self.data, blob, None, result)
@@ -389,7 +395,8 @@ class _Scanned:
         if not lines.items:
             return None
         if lines.text is None:  # blank lines or CRs: scan the lines themselves
-            flags, blob = scanner.SCANNER.scan(b"\n".join(lines.items))
+            flags, blob = scanner.SCANNER.scan(b"\n".join(lines.items),
+                                               self.reader.build_frames)
         handed = [i for i, flag in enumerate(flags) if flag]
         twin = triage([lines.items[i] for i in handed], self.reader.extras)
         if twin.good:

@@ -143,7 +143,7 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     """One range, newline-aligned and at most a chunk long, read as a single chunk: its
     records written as Parquet parts (``part_prefix``), or sent back (``keep_frames``),
     or only checked."""
-    from genailog.ingest.scanner import count_newlines, vouched_lines
+    from genailog.ingest.scanner import count_newlines, verdicts, vouched
     from genailog.ingest.sources import Chunk, read_range
 
     with open(path, "rb") as handle:
@@ -152,10 +152,11 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     out = RangeOut(newlines=newlines)
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    flags = None
     if part_prefix is None and not keep_frames and not strip_prefix:
-        vouched = vouched_lines(data)  # only checked: polars is not even loaded
-        if vouched is not None:
-            out.checked = vouched
+        flags = verdicts(data)
+        if (clean := vouched(flags)) is not None:  # only checked: polars is not loaded
+            out.checked = clean
             return out
 
     from genailog.ingest.cache import write_part
@@ -167,7 +168,7 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
 
         result, out.other_lines = prefixed.read_chunk(reader, Chunk(data, 1, newlines, last))
     else:
-        result = reader.read(Chunk(data, 1, newlines, last))
+        result = reader.read(Chunk(data, 1, newlines, last), flags)
     out.checked, out.invalid = result.checked, result.invalid
     for number, frame in enumerate(result.frames):
         out.records += frame.height

@@ -29,10 +29,16 @@ def count_newlines(data: bytes) -> int:
     return SCANNER.count_lines(data) if SCANNER is not None else data.count(b"\n")
 
 
-def vouched_lines(data: bytes) -> int | None:
-    """The number of lines of ``data`` when the scanner vouches for every one (each is a
-    valid record, none too long), else None: then the chunk must be read in full."""
+def verdicts(data: bytes) -> bytes | None:
+    """The scanner's verdict on each line of ``data`` (0: certainly a valid record), or
+    None when there is no scanner or some line is too long (the reader replaces it)."""
     if SCANNER is None or not data or limits.bound_lines(data) is not data:
         return None
-    flags, _ = SCANNER.scan(data, False)
-    return None if flags.count(1) else len(flags)
+    flags: bytes = SCANNER.scan(data, False)[0]
+    return flags
+
+
+def vouched(flags: bytes | None) -> int | None:
+    """The number of lines when ``flags`` (from :func:`verdicts`) vouch for every one,
+    else None: then the chunk must be read in full (pass ``flags`` on to the reader)."""
+    return None if flags is None or flags.count(1) else len(flags)

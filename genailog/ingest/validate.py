@@ -74,7 +74,7 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
 
 def _bundled(source: Source, stream: Any, result: ValidationResult) -> None:
     from genailog.ingest.parallel import read_ranges
-    from genailog.ingest.scanner import vouched_lines
+    from genailog.ingest.scanner import verdicts, vouched
 
     size = size_of(source)
     spread = read_ranges(source.name, size, CHUNK_BYTES, None) if size else None
@@ -86,15 +86,15 @@ def _bundled(source: Source, stream: Any, result: ValidationResult) -> None:
 
     reader = None
     for chunk in numbered_chunks(stream, CHUNK_BYTES, source.name, size_of(source)):
-        vouched = vouched_lines(chunk.data)  # every line valid: polars is not loaded
-        if vouched is not None:
-            result.records += vouched
+        flags = verdicts(chunk.data)
+        if (clean := vouched(flags)) is not None:  # every line valid: polars is not loaded
+            result.records += clean
             continue
         if reader is None:
             from genailog.ingest.jsonl import ChunkReader
 
             reader = ChunkReader(source.name, build_frames=False)
-        out = reader.read(chunk)
+        out = reader.read(chunk, flags)
         result.records += out.checked
         result.invalid_records.extend(out.invalid)
 
