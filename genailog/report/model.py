@@ -312,9 +312,11 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
         pending = pool.submit(_eval_scores, timed, vf) if "eval_scores" in schema else None
         worker = pool.submit(_aggregate, feed.batches, groupings)
         try:
-            overview_part = stage_many(timed, [[]], table, only=[_OVERVIEW], watch=feed)[0]
+            overview_part = stage_many(timed, [[]], table, watch=feed)[0]
         finally:
             feed.batches.put(None)  # the worker ends whether or not the pass did
+        # summarize's own finish, while the worker aggregates the last batches
+        overview = result_from(overview_part, [], None, None, skipped, table.to_dict())
         aggregated = worker.result()
         if aggregated is None:
             raise UsageError("no timestamped records to report on "
@@ -323,18 +325,15 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
         cell_part = with_rates(cell_part, table)
         cells, starts = _cells(cell_part, vf)
         by_model = _by_model(cells, len(starts))
-        # the latency charts' quantiles beside the overview's (on the pool's threads)
-        timed_charts = _latency(cell_part, starts, [m for m in by_model if m != "(null)"],
-                                pool)
-        overview = result_from(_with_values(overview_part, cell_part), [], None, None,
-                               skipped, table.to_dict())
         sampled = feed.found
         if sampled:  # weighted estimates need the records: summarize's own path
             overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
         found = pending.result() if pending is not None else None
         evals = _eval_cells(found, starts)
         by_person = {k: _people(people_part[0], k) for k in people}
-        ecdf, timing = timed_charts()
+        # the latency charts' quantiles on the three threads
+        ecdf, timing = _latency(cell_part, starts, [m for m in by_model if m != "(null)"],
+                                pool)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     report = Report(
@@ -492,39 +491,38 @@ def _values(part: pl.DataFrame, starts: list[datetime], column: str,
 
 
 def _latency(part: pl.DataFrame, starts: list[datetime], models: list[str],
-             pool: ThreadPoolExecutor) -> Callable[[], tuple[dict[str, list[float]],
-                                                          dict[str, Any]]]:
+             pool: ThreadPoolExecutor) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Each model's latency ECDF (quantiles 0, 0.02, ..., 1), p50/p95/p99 of latency and
-    TTFT per window, and each model's p95 per window: the ECDF and the rest on two of
-    ``pool``'s threads; the returned function waits for both."""
+    TTFT per window, and each model's p95 per window: the ECDF and the TTFT on two of
+    ``pool``'s threads, the latency's quantiles on this one."""
     latency = _values(part, starts, "latency_ms", models)
     per_model = pool.submit(_ecdf, latency, _linspace(ECDF_POINTS))
-    timing = pool.submit(_timing, part, starts, models, latency)
-
-    def result() -> tuple[dict[str, list[float]], dict[str, Any]]:
-        found = per_model.result()
-        return {m: found[i] for i, m in enumerate(models) if i in found}, timing.result()
-
-    return result
-
-
-def _timing(part: pl.DataFrame, starts: list[datetime], models: list[str],
-            latency: pl.DataFrame) -> dict[str, Any]:
-    windows = len(starts)
-    out: dict[str, dict[str, list[float | None]]] = {}
-    qs = [p / 100 for p in _PCTS]
-    for column, values in (("latency_ms", latency),
-                           ("ttft_ms", _values(part, starts, "ttft_ms", models))):
-        per = _quantiles_by(values, ["_i"], qs)
-        if per:
-            out[column] = {f"p{p}": [per[i][j] if i in per else None for i in range(windows)]
-                           for j, p in enumerate(_PCTS)}
+    ttft = pool.submit(lambda: _per_window(_values(part, starts, "ttft_ms", models), starts))
+    out = {}
+    if by_window := _per_window(latency, starts):
+        out["latency_ms"] = by_window
     cells = _quantiles_by(latency.filter(pl.col("_m") >= 0), ["_i", "_m"], [0.95])
     if cells:
         out["latency_ms_p95_by_model"] = {
-            m: [cells[(i, c)][0] if (i, c) in cells else None for i in range(windows)]
+            m: [cells[(i, c)][0] if (i, c) in cells else None for i in range(len(starts))]
             for c, m in enumerate(models)}
-    return out
+    if by_window := ttft.result():
+        out["ttft_ms"] = by_window
+    found = per_model.result()
+    return {m: found[i] for i, m in enumerate(models) if i in found}, dict(sorted(
+        out.items(), key=lambda kv: _TIMING_ORDER.index(kv[0])))
+
+
+_TIMING_ORDER = ("latency_ms", "ttft_ms", "latency_ms_p95_by_model")
+
+
+def _per_window(values: pl.DataFrame, starts: list[datetime]) -> dict[str, list[float | None]]:
+    """p50/p95/p99 of ``v`` per window, one slot per window; empty without values."""
+    per = _quantiles_by(values, ["_i"], [p / 100 for p in _PCTS])
+    if not per:
+        return {}
+    return {f"p{p}": [per[i][j] if i in per else None for i in range(len(starts))]
+            for j, p in enumerate(_PCTS)}
 
 
 def _merged(cells: pl.DataFrame, key: str) -> pl.DataFrame:
