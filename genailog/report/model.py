@@ -1,12 +1,13 @@
 """What ``genailog report`` shows, computed from logs: aggregates only, never records.
 
 :func:`build_report` reads the records ONCE, in summarize's own streaming pass
-(:func:`genailog.analysis.summarize.stage_many`), into mergeable partials for several
-groupings at a time: summarize's own grouping, so the overview is summarize's result to
-the bit (same batches, same sums, same order); window x model x version cells with their
-latency/TTFT values, from which every series, rate and latency chart is finished (one
-error rule, one cost formula); and users and sessions with the sums behind their cost.
-Eval scores are decoded from their distinct JSON texts only. The diff and drift sections
+(:func:`genailog.analysis.summarize.stage_many`): the main thread aggregates summarize's
+own grouping, so the overview is summarize's result to the bit (same batches, same sums,
+same order), while a worker thread aggregates the same batches into window x model x
+version cells with their latency/TTFT values, from which every series, rate and latency
+chart is finished (one error rule, one cost formula), and into users and sessions with
+their cost. Eval scores are decoded from their distinct JSON texts only, in a third
+thread from a scan of their own column. The diff and drift sections
 are :func:`diff_prompts` and :func:`detect_drift` on the same records. Everything kept is
 sized by groups and windows: series per window, 51 latency quantiles per model, the top
 users and sessions. Rendering is :mod:`genailog.report.html`'s job.
@@ -33,7 +34,6 @@ from genailog.analysis.summarize import (
     SampledRecords,
     combine,
     finest_keys,
-    partial_columns,
     priced_rows,
     result_from,
     stage_many,
@@ -42,7 +42,7 @@ from genailog.analysis.summarize import (
 )
 from genailog.errors import GenailogError, UsageError
 from genailog.pricing import PriceTable, default_prices, load_prices
-from genailog.pricing.cost import OFF_PEAK, PRICE_KEYS, TIER, cost_columns, tier_rates_frame
+from genailog.pricing.cost import OFF_PEAK, TIER, cost_columns, tier_rates_frame
 from genailog.query.filters import apply_filters
 from genailog.schema.rules import check_window as _window_grammar
 
@@ -50,9 +50,6 @@ if TYPE_CHECKING:
     from genailog.ingest import Logs
 
 _RATES = ("input", "output", "cache_read", "cache_write", "reasoning")
-_VALUES = ("_latency_ms_values", "_ttft_ms_values")
-#: summarize's partials but the value lists, which come from the cells (_with_values).
-_OVERVIEW = frozenset(partial_columns()) - set(_VALUES)
 #: The partials the cells keep (summarize's names): what the series, rates and latency
 #: charts are finished from, and what pricing needs.
 _CELLS = PRICING_PARTIALS | {
@@ -148,18 +145,6 @@ def _span(lazy: pl.LazyFrame) -> float | None:
     if first is None:
         raise UsageError("no timestamped records to report on (check --where/--since/--until)")
     return float((last - first).total_seconds())
-
-
-def _with_values(overview: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
-    """The overview's partials with the latency/TTFT values the cells gathered (per model
-    and price keys): percentiles do not depend on the order of the values, so they are
-    summarize's to the bit, and the pass gathers every value once, not twice."""
-    finest = ["model", *PRICE_KEYS]
-    values = cells.group_by(finest).agg(pl.col(c).explode().drop_nulls() for c in _VALUES)
-    joined = overview.join(values, on=finest, how="left", nulls_equal=True,
-                           maintain_order="left")
-    empty = pl.lit([], dtype=pl.List(pl.Float64))
-    return joined.with_columns(pl.col(c).fill_null(empty) for c in _VALUES)
 
 
 #: Batches the main pass may hand on before it waits for the worker (each holds at most
