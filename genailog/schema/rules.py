@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, tzinfo
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # loaded by the two expressions below: the format adapters use the
+    import polars as pl  # time rules in processes that need no polars (validate)
 
 
 def is_error() -> pl.Expr:
     """True for a failed call, False otherwise (never null)."""
+    import polars as pl
+
     status = pl.col("status")
     return (pl.when(status.is_not_null()).then(status == "error")
             .otherwise(pl.col("error_type").is_not_null()))
@@ -41,6 +45,8 @@ def utc_text(value: datetime | date) -> str:
 def prompt_text() -> pl.Expr:
     """A record's prompt text: ``prompt``, else its non-assistant messages' contents joined
     (drift's prompt features, near-duplicate keys and traces' repeated calls all use it)."""
+    import polars as pl
+
     messages = pl.col("messages").list.eval(
         pl.element().filter(pl.element().struct.field("role") != "assistant")
         .struct.field("content")
