@@ -21,8 +21,7 @@ from genailog.ingest import cache, parallel, partitions, progress
 from genailog.ingest.context import ReadContext, ReadOptions, current_options
 from genailog.ingest.detect import INPUT_FORMATS, detect
 from genailog.ingest.formats._common import OtherLine
-from genailog.ingest.parquet import read_parquet, rows_as_jsonl
-from genailog.ingest.parquet import shape as parquet_shape
+from genailog.ingest.parquet import open_scan, read_parquet, rows_as_jsonl, shape_of
 from genailog.ingest.policy import InvalidPolicy
 from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
 from genailog.ingest.sources import (
@@ -216,13 +215,14 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
         file_report = FileReport(source.name, fmt)
         report.files.append(file_report)
         file_report.empty = not head.removeprefix(b"\xef\xbb\xbf").strip()
-        if fmt == "parquet" and parquet_shape(source.local()) != "canonical":
+        scan = open_scan(source.local()) if fmt == "parquet" else None  # its footer, once
+        if scan is not None and shape_of(scan.schema) != "canonical":
             data = rows_as_jsonl(source.local())
             fmt = _parquet_adapter(source.name, data)
             file_report.format = fmt
             foreign.setdefault(fmt, []).append((source, data))
-        elif fmt == "parquet":
-            frame, records, invalid = read_parquet(source.local())
+        elif scan is not None:
+            frame, records, invalid = read_parquet(source.local(), scan)
             invalid = [r if source.remote is None else replace(r, file=source.name)
                        for r in invalid]
             apply_policy(invalid, policy, report)
