@@ -472,7 +472,8 @@ def _values(part: pl.DataFrame, starts: list[datetime], column: str,
     rows = part.select(WINDOW_KEY, "model", pl.col(f"_{column}_values").alias("v"))
     rows = _window_index(rows.filter(pl.col(WINDOW_KEY).is_not_null()), starts)
     # codes joined on the partial rows (hundreds), then exploded to one row per value
-    return _with_model_code(rows, models).explode("v").drop_nulls("v")
+    return (_with_model_code(rows, models).select("_i", "_m", "v").explode("v")
+            .drop_nulls("v"))
 
 
 def _latency(part: pl.DataFrame, starts: list[datetime], models: list[str],
@@ -549,9 +550,10 @@ def _eval_scores(timed: pl.LazyFrame, vf: str) -> pl.DataFrame | None:
     distinct text is decoded once, with the schema of all of them (:func:`_decode_objects`),
     so no score name is missed. Needs no result of the main pass, so it runs beside it."""
     keys = list(dict.fromkeys([WINDOW_KEY, vf]))
-    scores = (timed.select(*dict.fromkeys([*keys, "eval_scores"]))
-              .filter(pl.col("eval_scores").is_not_null() & pl.col(WINDOW_KEY).is_not_null())
-              .collect())
+    # filtered on the timestamp, not the window, so the truncation runs after the filter
+    scores = (timed.filter(pl.col("eval_scores").is_not_null()
+                           & pl.col("timestamp").is_not_null())
+              .select(*dict.fromkeys([*keys, "eval_scores"])).collect())
     if scores.height == 0:
         return None
     decoded, texts = scores["eval_scores"], None
