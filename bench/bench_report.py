@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--core", action="store_true",
                         help="only summarize and the report without diff and drift")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
     size = f"{args.n // 1_000_000}m" if args.n % 1_000_000 == 0 else f"{args.n // 1000}k"
     stem = DATA / f"report-{size}-{args.days}d"
     jsonl, parquet = stem.with_suffix(".jsonl"), stem.with_suffix(".parquet")
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                  for n, (w, m, c) in r.items()} for k, r in results.items()}
     extra = {} if args.core else sizes_and_equality(parquet)
     print(json.dumps({"n": args.n, "days": args.days, "repeat": args.repeat,
+                      "load_average_1_5_15": {"before": [round(x, 2) for x in load_before],
+                                              "after": [round(x, 2) for x in os.getloadavg()]},
                       "results": table, **extra}, indent=2))
     return 0
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 import queue
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
@@ -181,11 +181,23 @@ class _Grouping:
     merge: Callable[[list[pl.DataFrame]], pl.DataFrame]
 
 
-def _cell_grouping(keys: list[str]) -> _Grouping:
-    """summarize's own partials (:data:`_CELLS`) per ``keys``, model and price keys."""
+def _cell_grouping(keys: list[str], window: Future[str]) -> _Grouping:
+    """summarize's own partials (:data:`_CELLS`) per ``keys`` (the window first), model
+    and price keys; each batch's timestamps truncated to the ``window`` once known."""
     finest, exprs = finest_keys(keys), _partial_exprs(_CELLS)
-    return _Grouping(lambda batch: batch.group_by(finest).agg(exprs),
-                     lambda parts: combine(parts, finest))
+
+    def of_batch(batch: pl.DataFrame) -> pl.DataFrame:
+        return _timed(batch, window.result()).group_by(finest).agg(exprs)
+
+    return _Grouping(of_batch, lambda parts: combine(parts, finest))
+
+
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def _timed(frame: _Frame, window: str) -> _Frame:
+    """``frame`` with its timestamps truncated to the ``window`` they fall in."""
+    return frame.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
 
 
 def _people_grouping(keys: list[str], table: PriceTable) -> _Grouping:
@@ -278,28 +290,31 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
         raise UsageError(f"--version-field {vf!r} is not a field of these logs")
     lazy = apply_filters(lazy, where=opts.where, since=opts.since, until=opts.until)
     table = _table(opts.prices)
-    window = opts.window or _window_for(_span(lazy))
-    timed = lazy.with_columns(pl.col("timestamp").dt.truncate(window).alias(WINDOW_KEY))
     # Summarize's own pass reads the records once, in batches, for the overview (so it is
     # summarize's to the bit); each batch is also handed to a worker thread that
     # aggregates the window x model x version cells and the per-user and per-session
     # costs on the same batches, while the main thread aggregates the overview (polars
-    # releases the GIL). The eval scores' decode needs nothing from the pass: a third
+    # releases the GIL). The overview needs no window: the default one (from the span of
+    # the timestamps) is found beside the pass, and the worker truncates each batch's
+    # timestamps to it. The eval scores' decode needs nothing from the pass: a third
     # thread, from a scan of their own column.
     people = [k for k in ("user_id", "session_id") if k in schema]
     cell_keys = list(dict.fromkeys([WINDOW_KEY, "model", vf]))
-    groupings = [_cell_grouping(cell_keys)]
-    if people:  # one grouping for both: a user's sessions are few, so it stays small
-        groupings.append(_people_grouping(people, table))
-    feed = _Feed(columns=tuple(dict.fromkeys(("sample_rate", *cell_keys, *people))))
-    pool = ThreadPoolExecutor(max_workers=2)
+    feed = _Feed(columns=tuple(dict.fromkeys(("sample_rate", *cell_keys[1:], *people))))
+    pool = ThreadPoolExecutor(max_workers=3)
     try:
-        pending = pool.submit(_eval_scores, timed, vf) if "eval_scores" in schema else None
+        window_of = pool.submit(lambda: opts.window or _window_for(_span(lazy)))
+        groupings = [_cell_grouping(cell_keys, window_of)]
+        if people:  # one grouping for both: a user's sessions are few, so it stays small
+            groupings.append(_people_grouping(people, table))
         worker = pool.submit(_aggregate, feed.batches, groupings)
+        pending = (pool.submit(lambda: _eval_scores(_timed(lazy, window_of.result()), vf))
+                   if "eval_scores" in schema else None)
         try:
-            overview_part = stage_many(timed, [[]], table, watch=feed)[0]
+            overview_part = stage_many(lazy, [[]], table, watch=feed)[0]
         finally:
             feed.batches.put(None)  # the worker ends whether or not the pass did
+        window = window_of.result()  # "no timestamped records" is raised here
         # summarize's own finish, while the worker aggregates the last batches
         overview = result_from(overview_part, [], None, None, skipped, table.to_dict())
         aggregated = worker.result()
