@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genailog.outputs import STDOUT
-from genailog.textsafe import for_terminal
+from genailog.textsafe import for_terminal, visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -72,6 +72,14 @@ def warn(message: str) -> None:
 
 
 def info(message: str) -> None:
+    """One dim line on stderr; plain text, without importing rich, when stderr is no
+    terminal (what rich itself would write there: no style, no wrapping)."""
+    if not stderr_is_terminal():
+        import sys
+
+        sys.stderr.write(visible(message) + "\n")
+        sys.stderr.flush()
+        return
     _console("stderr").print(esc(message), style="dim")
 
 
