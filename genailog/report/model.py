@@ -162,15 +162,22 @@ def _partial_exprs(keep: frozenset[str]) -> list[pl.Expr]:
 @dataclass
 class _Feed(SampledRecords):
     """The main pass's watch: whether a record was head-sampled (as summarize sees it),
-    and each batch handed on to :func:`_aggregate` in a worker thread, which aggregates
-    the report's own groupings on the very batches summarize's grouping reads."""
+    and each batch handed on to :func:`_aggregate` in worker threads, one per grouping,
+    which aggregate the report's own groupings on the very batches summarize's grouping
+    reads."""
 
-    batches: queue.Queue[pl.DataFrame | None] = field(
-        default_factory=lambda: queue.Queue(maxsize=_QUEUED))
+    queues: list[queue.Queue[pl.DataFrame | None]] = field(default_factory=list)
 
-    def __call__(self, batch: pl.DataFrame) -> None:
-        super().__call__(batch)
-        self.batches.put(batch)
+    def queue(self) -> queue.Queue[pl.DataFrame | None]:
+        """A new queue of the batches to come."""
+        self.queues.append(queue.Queue(maxsize=_QUEUED))
+        return self.queues[-1]
+
+    def __call__(self, batch: pl.DataFrame | None) -> None:
+        if batch is not None:
+            super().__call__(batch)
+        for batches in self.queues:
+            batches.put(batch)
 
 
 @dataclass(frozen=True)
@@ -248,28 +255,25 @@ class _Rates:
 
 
 def _aggregate(batches: queue.Queue[pl.DataFrame | None],
-               groupings: list[_Grouping]) -> list[pl.DataFrame] | None:
-    """Each grouping's partial rows, from the batches until ``None`` (as summarize's own
+               grouping: _Grouping) -> pl.DataFrame | None:
+    """The grouping's partial rows, from the batches until ``None`` (as summarize's own
     pass makes them: each batch aggregated on arrival, merged when they pile up, then
     merged in batch order); None when no batch came."""
-    parts: list[list[pl.DataFrame]] = [[] for _ in groupings]
-    pending = [0] * len(groupings)
+    parts: list[pl.DataFrame] = []
+    pending = 0
     try:
         while (batch := batches.get()) is not None:
-            for i, grouping in enumerate(groupings):
-                part = grouping.of_batch(batch)
-                parts[i].append(part)
-                pending[i] += part.height
-                if pending[i] > MAX_PARTIAL_ROWS:
-                    parts[i][:] = [grouping.merge(parts[i])]
-                    pending[i] = 0
+            part = grouping.of_batch(batch)
+            parts.append(part)
+            pending += part.height
+            if pending > MAX_PARTIAL_ROWS:
+                parts[:] = [grouping.merge(parts)]
+                pending = 0
     except BaseException:
         while batches.get() is not None:  # the pass waits on a full queue: let it end
             pass
         raise
-    if not parts or not parts[0]:
-        return None
-    return [grouping.merge(part) for part, grouping in zip(parts, groupings, strict=True)]
+    return grouping.merge(parts) if parts else None
 
 
 def _people(part: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -301,27 +305,27 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
     people = [k for k in ("user_id", "session_id") if k in schema]
     cell_keys = list(dict.fromkeys([WINDOW_KEY, "model", vf]))
     feed = _Feed(columns=tuple(dict.fromkeys(("sample_rate", *cell_keys[1:], *people))))
-    pool = ThreadPoolExecutor(max_workers=3)
+    pool = ThreadPoolExecutor(max_workers=4)
     try:
         window_of = pool.submit(lambda: opts.window or _window_for(_span(lazy)))
-        groupings = [_cell_grouping(cell_keys, window_of)]
-        if people:  # one grouping for both: a user's sessions are few, so it stays small
-            groupings.append(_people_grouping(people, table))
-        worker = pool.submit(_aggregate, feed.batches, groupings)
+        cell_worker = pool.submit(_aggregate, feed.queue(), _cell_grouping(cell_keys, window_of))
+        # one grouping for both: a user's sessions are few, so it stays small
+        people_worker = (pool.submit(_aggregate, feed.queue(), _people_grouping(people, table))
+                         if people else None)
         pending = (pool.submit(lambda: _eval_scores(_timed(lazy, window_of.result()), vf))
                    if "eval_scores" in schema else None)
         try:
             overview_part = stage_many(lazy, [[]], table, watch=feed)[0]
         finally:
-            feed.batches.put(None)  # the worker ends whether or not the pass did
+            feed(None)  # the workers end whether or not the pass did
         window = window_of.result()  # "no timestamped records" is raised here
-        # summarize's own finish, while the worker aggregates the last batches
+        # summarize's own finish, while the workers aggregate the last batches
         overview = result_from(overview_part, [], None, None, skipped, table.to_dict())
-        aggregated = worker.result()
-        if aggregated is None:
+        cell_part = cell_worker.result()
+        if cell_part is None:
             raise UsageError("no timestamped records to report on "
                              "(check --where/--since/--until)")
-        cell_part, *people_part = aggregated
+        people_part = None if people_worker is None else people_worker.result()
         cell_part = with_rates(cell_part, table)
         cells, starts = _cells(cell_part, vf)
         by_model = _by_model(cells, len(starts))
@@ -330,7 +334,8 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
             overview = replace(summarize(lazy, prices=table), skipped_records=skipped)
         found = pending.result() if pending is not None else None
         evals = _eval_cells(found, starts)
-        by_person = {k: _people(people_part[0], k) for k in people}
+        by_person = ({} if people_part is None
+                     else {k: _people(people_part, k) for k in people})
         # the latency charts' quantiles on the three threads
         ecdf, timing = _latency(cell_part, starts, [m for m in by_model if m != "(null)"],
                                 pool)
