@@ -1,6 +1,7 @@
 """Peak memory and time of ``summarize --quantiles sketch`` against exact mode, 1M vs 10M.
 
-Usage: python bench/bench_sketch.py [--repeat 3] [--by model] [--skip-10m]
+Usage: python bench/bench_sketch.py [--repeat 3] [--by model] [--skip-10m] [--wide]
+                                   [--series]
 
 Each run is the CLI in its own child process (``/usr/bin/time``: wall seconds, peak RSS,
 CPU seconds), alternating over (mode x size). The 10M file is the 1M Parquet file
@@ -10,7 +11,9 @@ sink with the 1M file's 10,000-row row groups); ``--wide`` adds the same records
 whose read-ahead once reached 700 MB); the 1M file is written by bench/make_data.py when
 missing. It also checks the sketch's promise on the
 real data: every sketch percentile of the 1M run is within the stated relative accuracy of
-the exact one. Prints one JSON object; figures go to bench/README.md with the machine load.
+the exact one. ``--series`` runs sketch mode alone at 1M, 2M, 4M and 10M records (the
+1M file repeated, the same row groups). Prints one JSON object; figures go to
+bench/README.md with the machine load.
 """
 
 from __future__ import annotations
@@ -51,8 +54,11 @@ def ensure_data(wide: bool = False) -> None:
 
 def run(argv: list[str]) -> tuple[float, float, float, str]:
     """Wall seconds, peak RSS in MB, CPU seconds and stdout of one child process."""
+    # without PYTHONDONTWRITEBYTECODE (set in some shells here): genailog runs from its
+    # bytecode, as installed, instead of compiling changed modules again in every run
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", *argv], capture_output=True,
-                          text=True, check=False, env={**os.environ})
+                          text=True, check=False, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr[-2000:]}")
     wall, kb, user, system = proc.stderr.strip().splitlines()[-1].split()
@@ -71,14 +77,49 @@ def percentiles_within_bound(exact: dict[str, Any], sketch: dict[str, Any]) -> b
     return True
 
 
+def series(repeat: int, by: str) -> int:
+    """Sketch mode's peak RSS at 1M, 2M, 4M and 10M records (the 1M file repeated, the
+    same 10,000-row groups), alternating: does the peak follow the number of records, or
+    only the file's footer (which polars holds parsed while it reads: about 2 MB per 100
+    row groups of this 45-column file)? Prints one JSON object."""
+    import polars as pl
+
+    files = {"1M": ONE}
+    for k in (2, 4):
+        path = DATA / f"sketch-{k}m.parquet"
+        if not path.exists():
+            pl.scan_parquet([ONE] * k).sink_parquet(path, row_group_size=10_000)
+        files[f"{k}M"] = path
+    files["10M"] = TEN
+    rss: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for size, path in files.items():
+            _, mb, secs, _ = run([GENAILOG, "summarize", str(path), "--by", by, "--quantiles",
+                                  "sketch", "--format", "json"])
+            rss.setdefault(size, []).append(mb)
+            print(f"  sketch {size}: {mb:,.0f} MB, {secs:.2f} s CPU", file=sys.stderr)
+    first = statistics.median(rss["1M"])
+    print(json.dumps({
+        "peak_rss_mb": {size: [round(mb) for mb in runs] for size, runs in rss.items()},
+        "median_over_1m": {size: round(statistics.median(runs) / first, 3)
+                           for size, runs in rss.items()},
+        "load_average": os.getloadavg(),
+    }, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--by", default="model")
     parser.add_argument("--skip-10m", action="store_true")
     parser.add_argument("--wide", action="store_true", help="also 10M in 100k-row groups")
+    parser.add_argument("--series", action="store_true",
+                        help="sketch mode only, 1M, 2M, 4M and 10M records (10,000-row groups)")
     args = parser.parse_args(argv)
     ensure_data(args.wide)
+    if args.series:
+        return series(args.repeat, args.by)
     sizes = {"1M": ONE} if args.skip_10m else {"1M": ONE, "10M": TEN}
     if args.wide:
         sizes["10M-rg100k"] = WIDE
