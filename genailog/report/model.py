@@ -3,11 +3,11 @@
 :func:`build_report` reads the records ONCE, in summarize's own streaming pass
 (:func:`genailog.analysis.summarize.stage_many`): the main thread aggregates summarize's
 own grouping, so the overview is summarize's result to the bit (same batches, same sums,
-same order), while a worker thread aggregates the same batches into window x model x
-version cells with their latency/TTFT values, from which every series, rate and latency
-chart is finished (one error rule, one cost formula), and into users and sessions with
-their cost. Eval scores are decoded from their distinct JSON texts only, in a third
-thread from a scan of their own column. The diff and drift sections
+same order), while two worker threads aggregate the same batches, one into window x
+model x version cells with their latency/TTFT values, from which every series, rate and
+latency chart is finished (one error rule, one cost formula), one into users and
+sessions with their cost. Eval scores are decoded from their distinct JSON texts only,
+in another thread from a scan of their own column. The diff and drift sections
 are :func:`diff_prompts` and :func:`detect_drift` on the same records. Everything kept is
 sized by groups and windows: series per window, 51 latency quantiles per model, the top
 users and sessions. Rendering is :mod:`genailog.report.html`'s job.
@@ -295,13 +295,13 @@ def build_report(logs: Logs | pl.LazyFrame | pl.DataFrame | str | Path | Sequenc
     lazy = apply_filters(lazy, where=opts.where, since=opts.since, until=opts.until)
     table = _table(opts.prices)
     # Summarize's own pass reads the records once, in batches, for the overview (so it is
-    # summarize's to the bit); each batch is also handed to a worker thread that
-    # aggregates the window x model x version cells and the per-user and per-session
-    # costs on the same batches, while the main thread aggregates the overview (polars
-    # releases the GIL). The overview needs no window: the default one (from the span of
-    # the timestamps) is found beside the pass, and the worker truncates each batch's
-    # timestamps to it. The eval scores' decode needs nothing from the pass: a third
-    # thread, from a scan of their own column.
+    # summarize's to the bit); each batch is also handed to two worker threads, one
+    # aggregating the window x model x version cells, one the per-user and per-session
+    # costs, while the main thread aggregates the overview (polars releases the GIL). The
+    # overview needs no window: the default one (from the span of the timestamps) is found
+    # beside the pass, and the cells' worker truncates each batch's timestamps to it. The
+    # eval scores' decode needs nothing from the pass: another thread, from a scan of
+    # their own column.
     people = [k for k in ("user_id", "session_id") if k in schema]
     cell_keys = list(dict.fromkeys([WINDOW_KEY, "model", vf]))
     feed = _Feed(columns=tuple(dict.fromkeys(("sample_rate", *cell_keys[1:], *people))))
