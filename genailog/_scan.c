@@ -838,6 +838,54 @@ static PyObject *count_lines(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(count);
 }
 
+PyDoc_STRVAR(spans_doc,
+"spans(data: bytes, lines: list[int]) -> list[tuple[int, int]]\n\n"
+"Where each of the given lines of data starts and ends (the end excludes the newline);\n"
+"``lines`` are 0-based line numbers in increasing order, as scan() counts them.");
+
+static PyObject *spans(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *source, *wanted;
+    if (!PyArg_ParseTuple(args, "OO!:spans", &source, &PyList_Type, &wanted)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(wanted);
+    PyObject *out = PyList_New(count);
+    cursor data = view.buf, p = data, stop = data + view.len;
+    Py_ssize_t line = 0;
+    for (Py_ssize_t i = 0; out && i < count; i++) {
+        Py_ssize_t target = PyLong_AsSsize_t(PyList_GET_ITEM(wanted, i));
+        if (target < line) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "lines must be increasing line numbers");
+            Py_CLEAR(out);
+            break;
+        }
+        while (line < target && p < stop) {
+            cursor end = memchr(p, '\n', (size_t)(stop - p));
+            p = end ? end + 1 : stop;
+            line++;
+        }
+        if (line != target || p >= stop) { /* scan() counts a line only where one starts */
+            PyErr_SetString(PyExc_ValueError, "a line number beyond the data");
+            Py_CLEAR(out);
+            break;
+        }
+        cursor end = memchr(p, '\n', (size_t)(stop - p));
+        if (!end) end = stop;
+        PyObject *pair = Py_BuildValue("(nn)", (Py_ssize_t)(p - data), (Py_ssize_t)(end - data));
+        if (!pair) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, pair);
+        p = end < stop ? end + 1 : stop;
+        line++;
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyObject *field_names(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
     PyObject *names = PyTuple_New(FIELD_COUNT);
@@ -856,6 +904,7 @@ static PyObject *field_names(PyObject *self, PyObject *unused) {
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc_text},
     {"count_lines", count_lines, METH_O, count_lines_doc},
+    {"spans", spans, METH_VARARGS, spans_doc},
     {"field_names", field_names, METH_NOARGS,
      "field_names() -> tuple[str, ...]\n\nThe record fields the scanner knows, in order."},
     {NULL, NULL, 0, NULL},

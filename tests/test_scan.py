@@ -325,22 +325,23 @@ def test_a_vouched_for_line_is_valid(line: bytes) -> None:
         assert _valid(line), line
 
 
-def _read(data: bytes, compiled: Any) -> tuple[Any, ...]:
+def _read(data: bytes, compiled: Any, frames: bool = True) -> tuple[Any, ...]:
     saved = scanner.SCANNER
     scanner.SCANNER = compiled
     try:
-        reader = jsonl.ChunkReader("f.jsonl")
+        reader = jsonl.ChunkReader("f.jsonl", build_frames=frames)
         result = reader.read(Chunk(data, 1, data.count(b"\n"), True))
     finally:
         scanner.SCANNER = saved
     frame = pl.concat(result.frames, how="diagonal") if result.frames else None
     return (frame, [(r.line, r.problems) for r in result.invalid], result.json_columns,
-            reader.extras, result.checked)
+            reader.extras if frames else None, result.checked)  # extras only type frames
 
 
-def _same_either_way(lines: list[bytes]) -> None:
+def _same_either_way(lines: list[bytes], frames: bool = True) -> None:
     data = b"\n".join(lines) + b"\n"
-    with_scanner, without = _read(data, scanner._compiled), _read(data, None)
+    with_scanner = _read(data, scanner._compiled, frames)
+    without = _read(data, None, frames)
     frame, other = with_scanner[0], without[0]
     assert (frame is None) == (other is None)
     if frame is not None:
@@ -359,6 +360,7 @@ def test_reading_with_the_scanner_equals_reading_without(lines: list[bytes]) -> 
     if scanner._compiled is None:
         require_or_skip("genailog's C scanner is not built")
     _same_either_way(lines)
+    _same_either_way(lines, frames=False)  # validate's reading: verdicts only
 
 
 @settings(max_examples=100, deadline=None)
@@ -404,3 +406,26 @@ def test_validate_counts_the_same_with_and_without_the_scanner(
                                       for r in result.invalid_records]))
     assert seen[0] == seen[1]
     assert seen[0][0] == 57 and [line for _, line, _ in seen[0][1]] == [8]
+
+
+def test_lines_the_twin_takes_but_its_checks_refuse_are_judged_in_a_scanned_chunk(
+        compiled: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number beyond 64 bits inside metadata: the scanner hands the line on, the twin
+    decodes it (metadata values are raw to it), and the rules after the twin reject it.
+    With and without the scanner, validate names the same lines in the same order."""
+    from genailog.ingest.validate import validate
+
+    lines = [f'{{{HEAD},"input_tokens":{i}}}' for i in range(40)]
+    lines[3] = f'{{{HEAD},"metadata":{{"n":{10**30}}}}}'
+    lines[9] = INVALID["duplicate field"]
+    lines[20] = f'{{{HEAD},"metadata":{{"n":[1,{{"a":2,"a":3}}]}}}}'
+    lines[30] = f'{{{HEAD},"metadata":{{"n":5}}}}'
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen = []
+    for compiled_or_none in (compiled, None):
+        monkeypatch.setattr(scanner, "SCANNER", compiled_or_none)
+        result = validate([path])
+        seen.append((result.records, [(r.line, r.problems) for r in result.invalid_records]))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == 40 and sorted(line for line, _ in seen[0][1]) == [4, 10, 21]

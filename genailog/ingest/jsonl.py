@@ -391,39 +391,64 @@ class _Scanned:
         if not flags.count(1):  # every line is a valid record: the common case
             result = ChunkResult(checked=len(flags))
             return self._typed(self.data, blob, None, result)
-        lines = Lines.split(self.data, self.first_line)
-        if not lines.items:
-            return None
-        if lines.text is None:  # blank lines or CRs: scan the lines themselves
-            flags, blob = scanner.SCANNER.scan(b"\n".join(lines.items),
-                                               self.reader.build_frames)
-        handed = [i for i, flag in enumerate(flags) if flag]
-        twin = triage([lines.items[i] for i in handed], self.reader.extras)
-        if twin.good:
+        handed = _ones(flags)  # line indices in the chunk
+        spans = scanner.SCANNER.spans(self.data, handed)
+        lines, raw = self._handed_lines(handed, spans)
+        twin = triage(lines.items, self.reader.extras)
+        if twin.good and self.reader.build_frames:
             return None  # the twin accepts a line the scanner handed on: its road
-        result = ChunkResult(checked=len(lines.items))
+        result = ChunkResult(checked=len(flags) - len(handed) + len(lines.items))
         exact: list[tuple[int, dict[str, Any]]] = []
-        last = len(lines.items) - 1
+        last = self._last_record(flags, raw)
         last_open = self.final and not self.data.endswith(b"\n")
-        for index in handed:
-            self.reader._judge(lines, index, last_open and index == last, result, exact)
-        sure = [i for i, flag in enumerate(flags) if not flag]
-        if not self.reader.build_frames or not sure and not exact:
+        for index in twin.bad:
+            self.reader._judge(lines, index, last_open and raw[index] == last, result, exact)
+        if twin.good:  # only checking: the rules the twin cannot see, as on its road
+            _, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
+                                         twin.records, twin.extras, result)
+            for position in late:  # after the rejected lines, as on the twin's road
+                self.reader._judge(lines, twin.good[position], False, result, exact)
+        if not self.reader.build_frames or len(handed) == len(flags) and not exact:
             return result
+        sure = [i for i, flag in enumerate(flags) if not flag]
         if exact:  # valid records the twin cannot type: every record through Python
             if blob is not None:
                 self.reader.extras = _learned(self.reader.extras, [
                     u for u, flag in zip(msgspec.json.decode(blob), flags, strict=True)
                     if not flag])
-            values = dict(exact)
+            values = {raw[index]: value for index, value in exact}
             if sure:
-                decoded = raw_batch.decode(_joined([lines.items[i] for i in sure]))
+                chunk_lines = self.data.split(b"\n")
+                decoded = raw_batch.decode(_joined([chunk_lines[i] for i in sure]))
                 values |= dict(zip(sure, decoded, strict=True))
             frame, json_columns = canonical_frame([values[i] for i in sorted(values)])
             result.frames.append(frame)
             result.json_columns |= json_columns
             return result
-        return self._typed(b"\n".join(lines.items[i] for i in sure), blob, sure, result)
+        return self._typed(_without(self.data, spans), blob, sure, result)
+
+    def _handed_lines(self, handed: list[int], spans: list[tuple[int, int]],
+                      ) -> tuple[Lines, list[int]]:
+        """The handed-on lines that are not blank (a CR before the newline dropped), as
+        :class:`Lines` with their line numbers, and each one's index in the chunk."""
+        items, numbers, raw = [], [], []
+        for index, (start, end) in zip(handed, spans, strict=True):
+            line = self.data[start:end].removesuffix(b"\r")
+            if line.strip():
+                items.append(line)
+                numbers.append(self.first_line + index)
+                raw.append(index)
+        return Lines(items, numbers), raw
+
+    @staticmethod
+    def _last_record(flags: bytes, raw: list[int]) -> int:
+        """The index in the chunk of its last non-blank line (blank lines are handed on
+        and left out of ``raw``)."""
+        kept = set(raw)
+        last = len(flags) - 1
+        while last >= 0 and flags[last] and last not in kept:
+            last -= 1
+        return last
 
     def _typed(self, text: bytes, blob: bytes | None, rows: list[int] | None,
                result: ChunkResult) -> ChunkResult | None:
@@ -457,6 +482,25 @@ class _Scanned:
         self.reader.extras = extras
         result.frames.append(frame)
         return result
+
+
+def _ones(flags: bytes) -> list[int]:
+    """The positions of the 1 bytes of ``flags`` (lines handed on: few, as a rule)."""
+    found, position = [], flags.find(1)
+    while position >= 0:
+        found.append(position)
+        position = flags.find(1, position + 1)
+    return found
+
+
+def _without(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """``data`` without the lines at ``spans`` (each with its newline)."""
+    view, pieces, start = memoryview(data), [], 0
+    for begin, end in spans:
+        pieces.append(view[start:begin])
+        start = end + 1
+    pieces.append(view[start:])
+    return b"".join(pieces)
 
 
 def _learned(extras: tuple[str, ...], users: list[dict[str, Any]]) -> tuple[str, ...]:
