@@ -20,7 +20,9 @@ recorded before each run (the machine is shared). Contenders:
 
 ``--budget`` instead times, in this process and on one core, each stage of a cold read of
 one 16 MB chunk of the file (what each worker task holds): CPU seconds per 100,000
-records, best of 9, the garbage collector off as in the reader. It shows where a cold read
+records, best of 9, the garbage collector off as in the reader. The C scanner's rows and
+the whole-chunk rows with and without it show what the scanner replaced (the twin's
+decode and the checks) on clean lines. It shows where a cold read
 and ``validate`` spend their time, stage by stage, against DuckDB's whole run.
 
 ``--baseline DIR`` adds the two genailog commands run from another checkout (before and
@@ -203,8 +205,21 @@ def budget(jsonl: Path, chunk_bytes: int = 16 << 20) -> None:
     data = data[:data.rindex(b"\n") + 1]
     lines = data.count(b"\n")
     gc.disable()
-    extras = ChunkReader("budget", build_frames=False)
-    extras.read(Chunk(data, 1, lines, True))  # learns the user fields of the file
+    from genailog.ingest import scanner
+
+    compiled = scanner.SCANNER
+
+    def without_scanner(stage: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            scanner.SCANNER = None
+            try:
+                return stage()
+            finally:
+                scanner.SCANNER = compiled
+        return run
+
+    extras = ChunkReader("budget", build_frames=False)  # learns the user fields (twin road)
+    without_scanner(lambda: extras.read(Chunk(data, 1, lines, True)))()
     decoder = closed_record(extras.extras)
     records = decoder.decode_lines(data)
     names = (*breaches._TOKENS, "metadata", *breaches._NESTED,
@@ -214,6 +229,8 @@ def budget(jsonl: Path, chunk_bytes: int = 16 << 20) -> None:
     frame = pl.read_ndjson(io.BytesIO(data), schema=LOAD_SCHEMA)
     part = Path(tempfile.mkdtemp(prefix="genailog-budget-")) / "part.parquet"
     stages: dict[str, Callable[[], object]] = {
+        "the C scanner's verdicts (genailog/_scan.c, every field validated)":
+            (lambda: compiled.scan(data, False)) if compiled is not None else (lambda: None),
         "the twin's decode (msgspec, every field validated)": lambda: decoder.decode_lines(data),
         "parse-level checks, all (breaches)": lambda: breaches.breaches(
             records, extras.extras, data),
@@ -233,6 +250,10 @@ def budget(jsonl: Path, chunk_bytes: int = 16 << 20) -> None:
             "budget", build_frames=False).read(Chunk(data, 1, lines, True)),
         "whole chunk, cold read (ChunkReader, typed frame)": lambda: ChunkReader(
             "budget").read(Chunk(data, 1, lines, True)),
+        "whole chunk, validate, without the scanner": without_scanner(lambda: ChunkReader(
+            "budget", build_frames=False).read(Chunk(data, 1, lines, True))),
+        "whole chunk, cold read, without the scanner": without_scanner(lambda: ChunkReader(
+            "budget").read(Chunk(data, 1, lines, True))),
     }
     print(f"| stage ({lines:,} records, {len(data) / 2**20:.0f} MB, one core) | "
           "CPU s per 100k records |")
