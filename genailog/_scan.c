@@ -761,12 +761,13 @@ refuse:
 /* ------------------------------------------------------------------ the module */
 
 PyDoc_STRVAR(scan_doc_text,
-"scan(data: bytes, extras: bool = True) -> tuple[bytes, bytes | None]\n\n"
+"scan(data: bytes, extras: bool = True) -> tuple[bytes, bytes | None, bytes]\n\n"
 "One verdict byte per line of data (split on newlines; a final newline ends the last\n"
 "line): 0 when the line is certainly a valid record, 1 when it must be judged by the\n"
 "exact readers. Also, when extras is true and some vouched-for line holds fields the\n"
 "schema does not name, a JSON array with one object of those fields per line ({} for\n"
-"the other lines); else None.");
+"the other lines), else None; and where each line given verdict 1 starts and ends\n"
+"(its newline excluded), as native int64 pairs.");
 
 static PyObject *scan(PyObject *self, PyObject *args) {
     (void)self;
@@ -776,9 +777,10 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     Py_buffer view;
     if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0) return NULL;
     cursor p = view.buf, stop = p + view.len;
-    Buffer verdicts = {NULL, 0, 0, 0}, extras = {NULL, 0, 0, 0};
+    Buffer verdicts = {NULL, 0, 0, 0}, extras = {NULL, 0, 0, 0}, handed = {NULL, 0, 0, 0};
     Buffer *users = want_extras ? &extras : NULL;
     int any_extras = 0;
+    cursor data = p;
     Py_BEGIN_ALLOW_THREADS
     if (users) buf_add(users, "[", 1);
     for (Py_ssize_t i = 0; p < stop; i++) {
@@ -789,6 +791,8 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         if (!end) {
             end = memchr(p, '\n', (size_t)(stop - p));
             if (!end) end = stop;
+            int64_t span[2] = {(int64_t)(p - data), (int64_t)(end - data)};
+            buf_add(&handed, span, sizeof span);
         }
         buf_add(&verdicts, &verdict, 1);
         any_extras |= has_extras;
@@ -798,11 +802,13 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     if (users) buf_add(users, "]", 1);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    PyObject *flags = NULL, *blob = NULL;
-    if (verdicts.failed || extras.failed) {
+    PyObject *flags = NULL, *blob = NULL, *spans = NULL;
+    if (verdicts.failed || extras.failed || handed.failed) {
         PyErr_NoMemory();
     } else {
         flags = PyBytes_FromStringAndSize(verdicts.data, (Py_ssize_t)verdicts.len);
+        spans = PyBytes_FromStringAndSize(handed.data ? handed.data : "",
+                                          (Py_ssize_t)handed.len);
         if (any_extras && users) {
             blob = PyBytes_FromStringAndSize(extras.data, (Py_ssize_t)extras.len);
         } else {
@@ -812,12 +818,14 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     }
     free(verdicts.data);
     free(extras.data);
-    if (!flags || !blob) {
+    free(handed.data);
+    if (!flags || !blob || !spans) {
         Py_XDECREF(flags);
         Py_XDECREF(blob);
+        Py_XDECREF(spans);
         return NULL;
     }
-    return Py_BuildValue("(NN)", flags, blob);
+    return Py_BuildValue("(NNN)", flags, blob, spans);
 }
 
 PyDoc_STRVAR(count_lines_doc,
@@ -838,54 +846,6 @@ static PyObject *count_lines(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(count);
 }
 
-PyDoc_STRVAR(spans_doc,
-"spans(data: bytes, lines: list[int]) -> list[tuple[int, int]]\n\n"
-"Where each of the given lines of data starts and ends (the end excludes the newline);\n"
-"``lines`` are 0-based line numbers in increasing order, as scan() counts them.");
-
-static PyObject *spans(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *source, *wanted;
-    if (!PyArg_ParseTuple(args, "OO!:spans", &source, &PyList_Type, &wanted)) return NULL;
-    Py_buffer view;
-    if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0) return NULL;
-    Py_ssize_t count = PyList_GET_SIZE(wanted);
-    PyObject *out = PyList_New(count);
-    cursor data = view.buf, p = data, stop = data + view.len;
-    Py_ssize_t line = 0;
-    for (Py_ssize_t i = 0; out && i < count; i++) {
-        Py_ssize_t target = PyLong_AsSsize_t(PyList_GET_ITEM(wanted, i));
-        if (target < line) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "lines must be increasing line numbers");
-            Py_CLEAR(out);
-            break;
-        }
-        while (line < target && p < stop) {
-            cursor end = memchr(p, '\n', (size_t)(stop - p));
-            p = end ? end + 1 : stop;
-            line++;
-        }
-        if (line != target || p >= stop) { /* scan() counts a line only where one starts */
-            PyErr_SetString(PyExc_ValueError, "a line number beyond the data");
-            Py_CLEAR(out);
-            break;
-        }
-        cursor end = memchr(p, '\n', (size_t)(stop - p));
-        if (!end) end = stop;
-        PyObject *pair = Py_BuildValue("(nn)", (Py_ssize_t)(p - data), (Py_ssize_t)(end - data));
-        if (!pair) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, i, pair);
-        p = end < stop ? end + 1 : stop;
-        line++;
-    }
-    PyBuffer_Release(&view);
-    return out;
-}
-
 static PyObject *field_names(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
     PyObject *names = PyTuple_New(FIELD_COUNT);
@@ -904,7 +864,6 @@ static PyObject *field_names(PyObject *self, PyObject *unused) {
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc_text},
     {"count_lines", count_lines, METH_O, count_lines_doc},
-    {"spans", spans, METH_VARARGS, spans_doc},
     {"field_names", field_names, METH_NOARGS,
      "field_names() -> tuple[str, ...]\n\nThe record fields the scanner knows, in order."},
     {NULL, NULL, 0, NULL},

@@ -52,7 +52,7 @@ def test_the_sample_logs_are_vouched_for_line_by_line(compiled: Any) -> None:
         if path.name.endswith(".spans.jsonl"):
             continue  # spans, not records
         data = path.read_bytes()
-        flags, _ = compiled.scan(data)
+        flags, _, _ = compiled.scan(data)
         assert len(flags) == data.count(b"\n")
         assert flags.count(1) == 0, (path, flags.index(1))
 
@@ -144,12 +144,12 @@ def test_user_fields_are_copied_for_vouched_lines_only(compiled: Any) -> None:
     lines = [f'{{{HEAD},"tenant":"a","n":[1,{{"b":null}}]}}', f'{{{HEAD}}}',
              f'{{{HEAD},"tenant":"b","model":"x"}}', f'{{{HEAD},"z" : 2.5 }}',
              f'{{{HEAD},"y":1}} ']
-    flags, blob = compiled.scan("\n".join(lines).encode())
+    flags, blob, _ = compiled.scan("\n".join(lines).encode())
     assert flags == b"\x00\x00\x01\x00\x01"
     assert json.loads(blob) == [{"tenant": "a", "n": [1, {"b": None}]}, {}, {}, {"z": 2.5},
                                 {}]
-    assert compiled.scan(f'{{{HEAD}}}\n'.encode()) == (b"\x00", None)
-    assert compiled.scan(b"") == (b"", None)
+    assert compiled.scan(f'{{{HEAD}}}\n'.encode()) == (b"\x00", None, b"")
+    assert compiled.scan(b"") == (b"", None, b"")
 
 
 # ----------------------------------------------------------- properties
@@ -375,7 +375,8 @@ def test_counting_lines_equals_bytes_count(parts: list[bytes]) -> None:
 def test_verdicts_do_not_depend_on_asking_for_user_fields(compiled: Any) -> None:
     lines = [f'{{{HEAD},"tenant":"a"}}', INVALID["duplicate field"], f'{{{HEAD}}}']
     data = "\n".join(lines).encode()
-    assert compiled.scan(data, False) == (compiled.scan(data)[0], None)
+    flags, _, spans = compiled.scan(data)
+    assert compiled.scan(data, False) == (flags, None, spans)
 
 
 def test_a_line_over_the_length_limit_is_never_vouched_for(
@@ -429,3 +430,12 @@ def test_lines_the_twin_takes_but_its_checks_refuse_are_judged_in_a_scanned_chun
         seen.append((result.records, [(r.line, r.problems) for r in result.invalid_records]))
     assert seen[0] == seen[1]
     assert seen[0][0] == 40 and sorted(line for line, _ in seen[0][1]) == [4, 10, 21]
+
+
+def test_the_handed_on_lines_are_located_exactly(compiled: Any) -> None:
+    lines = [f'{{{HEAD}}}', "", INVALID["array"], f'{{{HEAD}}}\r', f'{{{HEAD}}}', "tail"]
+    data = "\n".join(lines).encode()
+    found = scanner.verdicts(data)
+    assert found is not None and found.flags == b"\x00\x01\x01\x01\x00\x01"
+    assert [(index, data[start:end]) for index, start, end in found.handed()] == [
+        (1, b""), (2, b"[]"), (3, f'{{{HEAD}}}\r'.encode()), (5, b"tail")]

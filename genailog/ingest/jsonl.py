@@ -241,7 +241,7 @@ class ChunkReader:
         self.build_frames = build_frames
         self.extras: tuple[str, ...] = ()  # user fields seen so far: the next chunk has them
 
-    def read(self, chunk: Chunk, verdicts: bytes | None = None) -> ChunkResult:
+    def read(self, chunk: Chunk, verdicts: scanner.Verdicts | None = None) -> ChunkResult:
         """Records and invalid lines of a chunk. A line over the length limit is one
         invalid record however the chunk was read (the chunk producers of
         :mod:`genailog.ingest.sources` replace such lines already; this covers callers
@@ -381,19 +381,22 @@ class _Scanned:
     """
 
     def __init__(self, reader: ChunkReader, data: bytes, first_line: int, final: bool,
-                 verdicts: bytes | None = None) -> None:
+                 verdicts: scanner.Verdicts | None = None) -> None:
         self.reader, self.data, self.first_line, self.final = reader, data, first_line, final
         self.verdicts = None if reader.build_frames else verdicts
 
     def read(self) -> ChunkResult | None:
-        flags, blob = ((self.verdicts, None) if self.verdicts is not None
-                       else scanner.SCANNER.scan(self.data, self.reader.build_frames))
-        if not flags.count(1):  # every line is a valid record: the common case
+        blob = None
+        found = self.verdicts
+        if found is None:
+            flags, blob, spans = scanner.SCANNER.scan(self.data, self.reader.build_frames)
+            found = scanner.Verdicts(flags, spans)
+        flags = found.flags
+        if found.clean:  # every line is a valid record: the common case
             result = ChunkResult(checked=len(flags))
             return self._typed(self.data, blob, None, result)
-        handed = _ones(flags)  # line indices in the chunk
-        spans = scanner.SCANNER.spans(self.data, handed)
-        lines, raw = self._handed_lines(handed, spans)
+        handed = found.handed()  # (line index in the chunk, start, end)
+        lines, raw = self._handed_lines(handed)
         twin = triage(lines.items, self.reader.extras)
         if twin.good and self.reader.build_frames:
             return None  # the twin accepts a line the scanner handed on: its road
@@ -425,14 +428,13 @@ class _Scanned:
             result.frames.append(frame)
             result.json_columns |= json_columns
             return result
-        return self._typed(_without(self.data, spans), blob, sure, result)
+        return self._typed(_without(self.data, handed), blob, sure, result)
 
-    def _handed_lines(self, handed: list[int], spans: list[tuple[int, int]],
-                      ) -> tuple[Lines, list[int]]:
+    def _handed_lines(self, handed: list[tuple[int, int, int]]) -> tuple[Lines, list[int]]:
         """The handed-on lines that are not blank (a CR before the newline dropped), as
         :class:`Lines` with their line numbers, and each one's index in the chunk."""
         items, numbers, raw = [], [], []
-        for index, (start, end) in zip(handed, spans, strict=True):
+        for index, start, end in handed:
             line = self.data[start:end].removesuffix(b"\r")
             if line.strip():
                 items.append(line)
@@ -484,19 +486,11 @@ class _Scanned:
         return result
 
 
-def _ones(flags: bytes) -> list[int]:
-    """The positions of the 1 bytes of ``flags`` (lines handed on: few, as a rule)."""
-    found, position = [], flags.find(1)
-    while position >= 0:
-        found.append(position)
-        position = flags.find(1, position + 1)
-    return found
-
-
-def _without(data: bytes, spans: list[tuple[int, int]]) -> bytes:
-    """``data`` without the lines at ``spans`` (each with its newline)."""
+def _without(data: bytes, handed: list[tuple[int, int, int]]) -> bytes:
+    """``data`` without the ``handed`` lines ((index, start, end), each with its
+    newline)."""
     view, pieces, start = memoryview(data), [], 0
-    for begin, end in spans:
+    for _, begin, end in handed:
         pieces.append(view[start:begin])
         start = end + 1
     pieces.append(view[start:])

@@ -148,16 +148,18 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
 
     with open(path, "rb") as handle:
         data = read_range(handle, start, end)
-    newlines = count_newlines(data)
-    out = RangeOut(newlines=newlines)
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    flags = None
+    found = None
     if part_prefix is None and not keep_frames and not strip_prefix:
-        flags = verdicts(data)
-        if (clean := vouched(flags)) is not None:  # only checked: polars is not loaded
-            out.checked = clean
-            return out
+        found = verdicts(data)
+    # a line per verdict, the last one perhaps without its newline
+    newlines = (count_newlines(data) if found is None
+                else len(found.flags) - (not data.endswith(b"\n")))
+    out = RangeOut(newlines=newlines)
+    if (clean := vouched(found)) is not None:  # only checked: polars is not even loaded
+        out.checked = clean
+        return out
 
     from genailog.ingest.cache import write_part
     from genailog.ingest.jsonl import ChunkReader
@@ -168,7 +170,7 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
 
         result, out.other_lines = prefixed.read_chunk(reader, Chunk(data, 1, newlines, last))
     else:
-        result = reader.read(Chunk(data, 1, newlines, last), flags)
+        result = reader.read(Chunk(data, 1, newlines, last), found)
     out.checked, out.invalid = result.checked, result.invalid
     for number, frame in enumerate(result.frames):
         out.records += frame.height

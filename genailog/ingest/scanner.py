@@ -9,6 +9,7 @@ lines (``validate``'s workers) never loads polars unless some line needs judging
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from genailog.schema import limits
@@ -29,16 +30,38 @@ def count_newlines(data: bytes) -> int:
     return SCANNER.count_lines(data) if SCANNER is not None else data.count(b"\n")
 
 
-def verdicts(data: bytes) -> bytes | None:
-    """The scanner's verdict on each line of ``data`` (0: certainly a valid record), or
-    None when there is no scanner or some line is too long (the reader replaces it)."""
+@dataclass(frozen=True)
+class Verdicts:
+    """The scanner's verdict on each line of a chunk (0: certainly a valid record; 1:
+    handed on), and where each handed-on line starts and ends (native int64 pairs)."""
+
+    flags: bytes
+    spans: bytes
+
+    @property
+    def clean(self) -> bool:
+        return not self.flags.count(1)
+
+    def handed(self) -> list[tuple[int, int, int]]:
+        """(line index in the chunk, start, end) of each handed-on line."""
+        pairs = memoryview(self.spans).cast("q")
+        found, index = [], self.flags.find(1)
+        for number in range(len(pairs) // 2):
+            found.append((index, pairs[2 * number], pairs[2 * number + 1]))
+            index = self.flags.find(1, index + 1)
+        return found
+
+
+def verdicts(data: bytes) -> Verdicts | None:
+    """The scanner's verdicts on ``data``'s lines, or None when there is no scanner or
+    some line is too long (the reader replaces it)."""
     if SCANNER is None or not data or limits.bound_lines(data) is not data:
         return None
-    flags: bytes = SCANNER.scan(data, False)[0]
-    return flags
+    flags, _, spans = SCANNER.scan(data, False)
+    return Verdicts(flags, spans)
 
 
-def vouched(flags: bytes | None) -> int | None:
-    """The number of lines when ``flags`` (from :func:`verdicts`) vouch for every one,
-    else None: then the chunk must be read in full (pass ``flags`` on to the reader)."""
-    return None if flags is None or flags.count(1) else len(flags)
+def vouched(found: Verdicts | None) -> int | None:
+    """The number of lines when ``found`` (from :func:`verdicts`) vouches for every one,
+    else None: then the chunk must be read in full (pass ``found`` on to the reader)."""
+    return len(found.flags) if found is not None and found.clean else None

@@ -86,15 +86,15 @@ def _bundled(source: Source, stream: Any, result: ValidationResult) -> None:
 
     reader = None
     for chunk in numbered_chunks(stream, CHUNK_BYTES, source.name, size_of(source)):
-        flags = verdicts(chunk.data)
-        if (clean := vouched(flags)) is not None:  # every line valid: polars is not loaded
+        found = verdicts(chunk.data)
+        if (clean := vouched(found)) is not None:  # every line valid: polars is not loaded
             result.records += clean
             continue
         if reader is None:
             from genailog.ingest.jsonl import ChunkReader
 
             reader = ChunkReader(source.name, build_frames=False)
-        out = reader.read(chunk, flags)
+        out = reader.read(chunk, found)
         result.records += out.checked
         result.invalid_records.extend(out.invalid)
 
