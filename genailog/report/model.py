@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
-from genailog.analysis import summarize as _summarize
 from genailog.analysis.summarize import (
     MAX_PARTIAL_ROWS,
     PRICING_PARTIALS,
@@ -34,6 +33,7 @@ from genailog.analysis.summarize import (
     SampledRecords,
     combine,
     finest_keys,
+    partial_exprs,
     priced_rows,
     result_from,
     stage_many,
@@ -154,11 +154,6 @@ _QUEUED = 2
 _PERSON_SUMS = ("requests", "cost_usd", "cost_usd_count", "unpriced_requests")
 
 
-def _partial_exprs(keep: frozenset[str]) -> list[pl.Expr]:
-    """summarize's stage-1 aggregations named in ``keep`` (one home for them)."""
-    return [e for e in _summarize._partials() if e.meta.output_name() in keep]
-
-
 @dataclass
 class _Feed(SampledRecords):
     """The main pass's watch: whether a record was head-sampled (as summarize sees it),
@@ -191,7 +186,7 @@ class _Grouping:
 def _cell_grouping(keys: list[str], window: Future[str]) -> _Grouping:
     """summarize's own partials (:data:`_CELLS`) per ``keys`` (the window first), model
     and price keys; each batch's timestamps truncated to the ``window`` once known."""
-    finest, exprs = finest_keys(keys), _partial_exprs(_CELLS)
+    finest, exprs = finest_keys(keys), partial_exprs(_CELLS)
 
     def of_batch(batch: pl.DataFrame) -> pl.DataFrame:
         return _timed(batch, window.result()).group_by(finest).agg(exprs)
