@@ -116,9 +116,10 @@ class ParquetScan:
     """One parse of a file's footer, shared by every later step: the scan with a row
     index (column ``index``, a name no column of the file has) and the file's own schema.
 
-    A footer is parsed into about 25 MB for a 10M-row file of 1,000 row groups; parsing
-    it once per file instead of three times (format, schema, row-indexed scan) lowers a
-    10M-row summarize's peak by about 15 MB and its CPU by about 50 ms."""
+    A footer is parsed into about 22 MB for a 10M-row file of 1,000 row groups; parsing
+    it once per file instead of three times (format, schema, row-indexed scan) saves
+    about 50 ms there, and the RSS after reading falls from 111 to 100 MB (the peak of a
+    whole command hardly moves: the freed parses were reused)."""
 
     indexed: pl.LazyFrame
     index: str
