@@ -305,3 +305,12 @@ def test_eval_scores_fast_decode_equals_the_full_inference(texts: list[str],
     finally:
         model._SAMPLE = old
     assert fast == full
+
+
+def test_version_field_may_be_the_eval_scores_column(frame: pl.DataFrame) -> None:
+    """`--version-field eval_scores` once selected the column twice (exit 70)."""
+    report = build_report(frame, ReportOptions(diff=False, drift=False,
+                                               version_field="eval_scores"))
+    texts = frame.filter(pl.col("timestamp").is_not_null())["eval_scores"]
+    assert {row["version"] for row in report.quality_by_version} == {
+        "(null)" if t is None else t for t in texts.unique().to_list()}
