@@ -29,8 +29,10 @@
 
 /* The deepest nesting vouched for (limits.MAX_DEPTH is 64; the record is level 1). */
 #define MAX_LEVEL 60
-/* Objects with more members than this are handed on (the duplicate check is quadratic). */
-#define MAX_MEMBERS 256
+/* Objects with more members than this are handed on: the duplicate check is quadratic,
+ * and each nesting level keeps its keys on the stack (1 KiB a level, 60 KiB at most, well
+ * inside a small thread stack). */
+#define MAX_MEMBERS 64
 
 typedef const unsigned char *cursor;
 

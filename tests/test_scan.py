@@ -439,3 +439,32 @@ def test_the_handed_on_lines_are_located_exactly(compiled: Any) -> None:
     assert found is not None and found.flags == b"\x00\x01\x01\x01\x00\x01"
     assert [(index, data[start:end]) for index, start, end in found.handed()] == [
         (1, b""), (2, b"[]"), (3, f'{{{HEAD}}}\r'.encode()), (5, b"tail")]
+
+
+_SAMPLE_LINES = [line for path in sorted((ROOT / "sample_logs").glob("week*.jsonl"))
+                 for line in path.read_bytes().splitlines()[:300]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.integers(0, len(_SAMPLE_LINES) - 1),
+       edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.sampled_from(
+           ["set", "insert", "delete"]), st.sampled_from(list(b'{}[]",:0123456789-eE.\\tfnu ')
+                                                        + [0, 0x7f, 0x80, 0xc0, 0xed, 0xff])),
+           min_size=1, max_size=3))
+def test_a_vouched_for_line_stays_valid_after_random_edits(
+        index: int, edits: list[tuple[float, str, int]]) -> None:
+    """Real-shaped records with bytes changed, inserted or deleted anywhere."""
+    if scanner._compiled is None:
+        require_or_skip("genailog's C scanner is not built")
+    line = bytearray(_SAMPLE_LINES[index])
+    for where, how, byte in edits:
+        at = int(where * len(line))
+        if how == "set" and line:
+            line[min(at, len(line) - 1)] = byte
+        elif how == "insert":
+            line[at:at] = bytes([byte])
+        elif line:
+            del line[min(at, len(line) - 1)]
+    raw = bytes(line).replace(b"\n", b" ")
+    if scanner._compiled.scan(raw)[0] == b"\x00":
+        assert _valid(raw), raw
