@@ -468,3 +468,17 @@ def test_a_vouched_for_line_stays_valid_after_random_edits(
     raw = bytes(line).replace(b"\n", b" ")
     if scanner._compiled.scan(raw)[0] == b"\x00":
         assert _valid(raw), raw
+
+
+@pytest.mark.parametrize("compiled_or_none", ["scanner", "twin"])
+def test_a_record_set_aside_never_types_a_user_column(compiled_or_none: str) -> None:
+    """Feb 29 of 2023 is no date: that record is set aside, and its ``case`` (an integer)
+    must not make the column an integer one for the records kept."""
+    if compiled_or_none == "scanner" and scanner._compiled is None:
+        require_or_skip("genailog's C scanner is not built")
+    lines = [b'{"timestamp":"2023-02-29T00:00:00Z","model":"m","case":0}',
+             f'{{{HEAD},"tenant":"a"}}'.encode()]
+    frame, invalid, _, extras, _ = _read(b"\n".join(lines) + b"\n", scanner._compiled
+                                         if compiled_or_none == "scanner" else None)
+    assert [line for line, _ in invalid] == [1] and frame.height == 1
+    assert frame.schema["case"] == pl.String and frame["case"].null_count() == 1

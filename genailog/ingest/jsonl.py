@@ -30,6 +30,7 @@ from genailog.ingest.sources import Chunk
 from genailog.schema import limits
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 from genailog.schema.fastcheck import (
+    FIELD_NAMES,
     RFC3339_RUST,
     closed_batch,
     closed_record,
@@ -355,8 +356,8 @@ class ChunkReader:
         if frame is None or _ambiguous_messages(frame):
             return self._exact(text, parsed.is_null(), result), late
         frame = _escape_nested_text(frame.with_columns(parsed.alias("timestamp")))
-        if extras:
-            frame = frame.with_columns(_extra_columns(records, extras, result, flagged))
+        if extras:  # the values of records set aside (late) do not type a column
+            frame = frame.with_columns(_extra_columns(records, extras, result, set(late)))
         return (frame.filter(parsed.is_not_null()) if late else frame), late
 
     @staticmethod
@@ -391,44 +392,65 @@ class _Scanned:
         if found is None:
             flags, blob, spans = scanner.SCANNER.scan(self.data, self.reader.build_frames)
             found = scanner.Verdicts(flags, spans)
-        flags = found.flags
         if found.clean:  # every line is a valid record: the common case
-            result = ChunkResult(checked=len(flags))
-            return self._typed(self.data, blob, None, result)
+            return self._typed(self.data, blob, None, ChunkResult(checked=len(found.flags)))
         handed = found.handed()  # (line index in the chunk, start, end)
         lines, raw = self._handed_lines(handed)
         twin = triage(lines.items, self.reader.extras)
-        if twin.good and self.reader.build_frames:
-            return None  # the twin accepts a line the scanner handed on: its road
-        result = ChunkResult(checked=len(flags) - len(handed) + len(lines.items))
+        late: list[int] = []
+        if twin.good:  # the rules the twin cannot see, as on its road
+            _, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
+                                         twin.records, twin.extras, ChunkResult())
+            if self.reader.build_frames and len(late) < len(twin.good):
+                return None  # a valid line only the twin's road types: that road
+        result = ChunkResult(checked=len(found.flags) - len(handed) + len(lines.items))
         exact: list[tuple[int, dict[str, Any]]] = []
-        last = self._last_record(flags, raw)
+        last = self._last_record(found.flags, raw)
         last_open = self.final and not self.data.endswith(b"\n")
         for index in twin.bad:
             self.reader._judge(lines, index, last_open and raw[index] == last, result, exact)
-        if twin.good:  # only checking: the rules the twin cannot see, as on its road
-            _, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
-                                         twin.records, twin.extras, result)
-            for position in late:  # after the rejected lines, as on the twin's road
-                self.reader._judge(lines, twin.good[position], False, result, exact)
-        if not self.reader.build_frames or len(handed) == len(flags) and not exact:
+        for position in late:  # after the rejected lines, as on the twin's road
+            self.reader._judge(lines, twin.good[position], False, result, exact)
+        if not self.reader.build_frames:
+            return result
+        return self._frames(found, blob, lines, raw, twin, exact, result)
+
+    def _frames(self, found: scanner.Verdicts, blob: bytes | None, lines: Lines,
+                raw: list[int], twin: Triage, exact: list[tuple[int, dict[str, Any]]],
+                result: ChunkResult) -> ChunkResult | None:
+        """The frame of a chunk whose handed-on lines are judged: the vouched-for lines
+        typed from their text, or every valid record through Python when jsonschema found
+        valid records the twin could not type (``exact``)."""
+        flags, handed = found.flags, found.handed()
+        if len(handed) == len(flags) and not exact:
+            if twin.good:  # all rejected by the checks: the twin's road's empty frame
+                frame, _ = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
+                                              twin.records, twin.extras, result)
+                if frame is not None:
+                    result.frames.append(frame)
+                self.reader.extras = twin.extras
             return result
         sure = [i for i, flag in enumerate(flags) if not flag]
-        if exact:  # valid records the twin cannot type: every record through Python
-            if blob is not None:
-                self.reader.extras = _learned(self.reader.extras, [
-                    u for u, flag in zip(msgspec.json.decode(blob), flags, strict=True)
-                    if not flag])
-            values = {raw[index]: value for index, value in exact}
-            if sure:
-                chunk_lines = self.data.split(b"\n")
-                decoded = raw_batch.decode(_joined([chunk_lines[i] for i in sure]))
-                values |= dict(zip(sure, decoded, strict=True))
-            frame, json_columns = canonical_frame([values[i] for i in sorted(values)])
-            result.frames.append(frame)
-            result.json_columns |= json_columns
-            return result
-        return self._typed(_without(self.data, handed), blob, sure, result)
+        # The twin's road learns user fields from every line it decodes, those its checks
+        # then reject included (their columns stay empty): learn them in the same order.
+        users = [{} for _ in flags] if blob is None else msgspec.json.decode(blob)
+        if twin.good:
+            decoded = raw_batch.decode(_joined([lines.items[i] for i in twin.good]))
+            for index, record in zip(twin.good, decoded, strict=True):
+                users[raw[index]] = {k: None for k in record if k not in FIELD_NAMES}
+        extras = _learned(self.reader.extras, users)
+        if not exact:
+            return self._typed(_without(self.data, handed), blob, sure, result, extras)
+        self.reader.extras = extras  # valid records the twin cannot type: through Python
+        values = {raw[index]: value for index, value in exact}
+        if sure:
+            chunk_lines = self.data.split(b"\n")
+            decoded = raw_batch.decode(_joined([chunk_lines[i] for i in sure]))
+            values |= dict(zip(sure, decoded, strict=True))
+        frame, json_columns = canonical_frame([values[i] for i in sorted(values)])
+        result.frames.append(frame)
+        result.json_columns |= json_columns
+        return result
 
     def _handed_lines(self, handed: list[tuple[int, int, int]]) -> tuple[Lines, list[int]]:
         """The handed-on lines that are not blank (a CR before the newline dropped), as
@@ -453,10 +475,12 @@ class _Scanned:
         return last
 
     def _typed(self, text: bytes, blob: bytes | None, rows: list[int] | None,
-               result: ChunkResult) -> ChunkResult | None:
+               result: ChunkResult, learned: tuple[str, ...] | None = None,
+               ) -> ChunkResult | None:
         """``result`` with the frame of ``text`` (vouched-for lines; ``rows`` are their
-        positions among the lines ``blob`` describes, None for all of them); None when
-        polars cannot type them as the twin's road would."""
+        positions among the lines ``blob`` describes, None for all of them; ``learned``
+        the user fields when the caller has learned them); None when polars cannot type
+        them as the twin's road would."""
         if not self.reader.build_frames:
             return result
         extras, users = self.reader.extras, None
@@ -465,8 +489,10 @@ class _Scanned:
             if rows is not None:
                 users = [users[i] for i in rows]
             extras = _learned(extras, users)
-            if len(extras) > MAX_EXTRA_FIELDS:
-                return None
+        if learned is not None:
+            extras = learned
+        if len(extras) > MAX_EXTRA_FIELDS:
+            return None
         try:
             frame = pl.read_ndjson(io.BytesIO(text), schema=LOAD_SCHEMA)
         except pl.exceptions.PolarsError:
@@ -529,7 +555,8 @@ def _attribute(records: list[Any], name: str) -> list[Any]:
 def _extra_columns(records: list[Any], extras: tuple[str, ...], result: ChunkResult,
                    flagged: set[int]) -> list[pl.Series]:
     """The user's own fields, each typed from every one of its values (those of
-    ``flagged`` records, which are filtered out, left null)."""
+    ``flagged`` records, which are judged and filtered out, left null: a record set aside
+    never decides a column's type)."""
     columns = []
     for index, name in enumerate(extras):
         values = _attribute(records, f"x{index}")
