@@ -214,12 +214,18 @@ static int scan_number_as(Scanner *s, Number *n, int need_value) {
         p++;
         if (p < end && (*p == '+' || *p == '-')) p++;
         if (p >= end || *p < '0' || *p > '9') return 0;
+        while (p < end && *p == '0') p++;
+        cursor exponent = p;
         while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p - exponent >= 3) return 0;
         is_float = 1;
     }
     s->p = p;
+    /* 19 digits before the point, or an exponent of 100 or more either way: the twin's road
+     * takes such a record through its exact path (schema/limits' checks look twice at
+     * these numbers), so they are handed on to keep every frame the same */
+    if (ndigits >= 19) return 0;
     if (!is_float) {
-        if (ndigits > 19) return 0;
         unsigned long long v = 0;
         for (cursor d = digits; d < digits + ndigits; d++) {
             unsigned digit = (unsigned)(*d - '0');

@@ -67,6 +67,10 @@ HANDED_ON_VALID = {
     "ten fraction digits": '{"timestamp":"2026-01-01T00:00:00.0123456789Z","model":"m"}',
     "space after the end": f'{{{HEAD}}} ',
     "minus zero latency": f'{{{HEAD},"latency_ms":-0.0}}',
+    # numbers the twin's checks look at twice (its exact path): handed on, so that the
+    # frame's JSON text of metadata is the one that road writes
+    "an exponent of 100 in metadata": f'{{{HEAD},"metadata":{{"":1e+100}}}}',
+    "19 digits in metadata": f'{{{HEAD},"metadata":{{"n":1234567890123456789}}}}',
 }
 
 #: Invalid records, each for a different rule.
@@ -167,6 +171,7 @@ _NUMBERS = st.sampled_from([
     "-1e400", "1e-400", "5e-324", "9223372036854775807", "9223372036854775808",
     "-9223372036854775808", "-9223372036854775809", "18446744073709551616",
     "123456789012345678901234567890.5", "1.7976931348623157e308", "01", "1.", ".5", "-",
+    "1e+100", "1e-100", "1e099", "1234567890123456789", "123456789012345678.5",
     "+1", "0x10", "Infinity", "NaN", "true", "false", "null", '"1"', "[]", "{}",
 ])
 _TEXTS = st.sampled_from([
@@ -482,3 +487,13 @@ def test_a_record_set_aside_never_types_a_user_column(compiled_or_none: str) -> 
                                          if compiled_or_none == "scanner" else None)
     assert [line for line, _ in invalid] == [1] and frame.height == 1
     assert frame.schema["case"] == pl.String and frame["case"].null_count() == 1
+
+
+def test_a_chunk_with_an_exact_record_reads_the_same(compiled: Any) -> None:
+    """Found by a long generated run: an invalid line, and a valid record whose metadata
+    holds 1e+100, which the twin's road types through Python (so every record of that
+    chunk gets Python's JSON text for its metadata)."""
+    other = (f'{{{HEAD},"timestamp":"2026-01-02T03:04:05Z","tenant":null}}').encode()
+    exact = b'{"timestamp":"0002-01-01T00:00:00Z","model":"0","metadata":{"":1e+100}}'
+    _same_either_way([b'{"model":"m"}', other, exact, f'{{{HEAD},"metadata":{{"a":1.5}}}}'
+                      .encode()])
