@@ -751,7 +751,10 @@ static cursor scan_record(cursor line, cursor stop, Buffer *extras, int *has_ext
         if (next == CLOSED) break;
         if (next != MORE) goto refuse;
     }
-    if (s.p != s.end && *s.p != '\n') goto refuse;  /* trailing text, even spaces */
+    /* the line ends here: a newline, a CR and a newline (CRLF files), or the data's end
+     * (with or without one CR); trailing text, even spaces, is handed on */
+    if (s.p < s.end && *s.p == '\r' && (s.p + 1 == s.end || s.p[1] == '\n')) s.p++;
+    if (s.p != s.end && *s.p != '\n') goto refuse;
     if ((known & 3) != 3) goto refuse;
     long long total = totals.tokens[0], cached = totals.tokens[1], written = totals.tokens[2];
     if (total >= 0 && (cached > 0 || written > 0)) {

@@ -438,12 +438,21 @@ def test_lines_the_twin_takes_but_its_checks_refuse_are_judged_in_a_scanned_chun
 
 
 def test_the_handed_on_lines_are_located_exactly(compiled: Any) -> None:
-    lines = [f'{{{HEAD}}}', "", INVALID["array"], f'{{{HEAD}}}\r', f'{{{HEAD}}}', "tail"]
+    lines = [f'{{{HEAD}}}\r', "", INVALID["array"], f'{{{HEAD}}}\r\r', f'{{{HEAD}}}', "tail"]
     data = "\n".join(lines).encode()
     found = scanner.verdicts(data)
     assert found is not None and found.flags == b"\x00\x01\x01\x01\x00\x01"
     assert [(index, data[start:end]) for index, start, end in found.handed()] == [
-        (1, b""), (2, b"[]"), (3, f'{{{HEAD}}}\r'.encode()), (5, b"tail")]
+        (1, b""), (2, b"[]"), (3, f'{{{HEAD}}}\r\r'.encode()), (5, b"tail")]
+
+
+def test_crlf_lines_are_vouched_for_and_read_as_without_the_scanner(compiled: Any) -> None:
+    lines = [f'{{{HEAD},"tenant":"a"}}', f'{{{HEAD},"metadata":{{"k":[1]}}}}',
+             INVALID["duplicate field"], f'{{{HEAD}}}']
+    data = "\r\n".join(lines).encode() + b"\r\n"
+    assert compiled.scan(data)[0] == b"\x00\x00\x01\x00"
+    _same_either_way([line.encode() + b"\r" for line in lines])
+    _same_either_way([line.encode() + b"\r" for line in lines], frames=False)
 
 
 _SAMPLE_LINES = [line for path in sorted((ROOT / "sample_logs").glob("week*.jsonl"))
