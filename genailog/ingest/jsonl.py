@@ -393,16 +393,23 @@ class _Scanned:
             flags, blob, spans = scanner.SCANNER.scan(self.data, self.reader.build_frames)
             found = scanner.Verdicts(flags, spans)
         if found.clean:  # every line is a valid record: the common case
-            return self._typed(self.data, blob, None, ChunkResult(checked=len(found.flags)))
+            users = None if blob is None else msgspec.json.decode(blob)
+            extras = self.reader.extras if users is None else _learned(self.reader.extras,
+                                                                       users)
+            return self._typed(self.data, users, extras,
+                               ChunkResult(checked=len(found.flags)))
         handed = found.handed()  # (line index in the chunk, start, end)
         lines, raw = self._handed_lines(handed)
         twin = triage(lines.items, self.reader.extras)
         late: list[int] = []
+        taken = ChunkResult()  # the twin's road's frame of the lines it takes
         if twin.good:  # the rules the twin cannot see, as on its road
-            _, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
-                                         twin.records, twin.extras, ChunkResult())
+            frame, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
+                                             twin.records, twin.extras, taken)
             if self.reader.build_frames and len(late) < len(twin.good):
                 return None  # a valid line only the twin's road types: that road
+            if frame is not None:
+                taken.frames.append(frame)
         result = ChunkResult(checked=len(found.flags) - len(handed) + len(lines.items))
         exact: list[tuple[int, dict[str, Any]]] = []
         last = self._last_record(found.flags, raw)
@@ -413,21 +420,20 @@ class _Scanned:
             self.reader._judge(lines, twin.good[position], False, result, exact)
         if not self.reader.build_frames:
             return result
-        return self._frames(found, blob, lines, raw, twin, exact, result)
+        return self._frames(found.flags, handed, blob, lines, raw, twin, taken, exact, result)
 
-    def _frames(self, found: scanner.Verdicts, blob: bytes | None, lines: Lines,
-                raw: list[int], twin: Triage, exact: list[tuple[int, dict[str, Any]]],
-                result: ChunkResult) -> ChunkResult | None:
+    def _frames(self, flags: bytes, handed: list[tuple[int, int, int]], blob: bytes | None,
+                lines: Lines, raw: list[int], twin: Triage, taken: ChunkResult,
+                exact: list[tuple[int, dict[str, Any]]], result: ChunkResult,
+                ) -> ChunkResult | None:
         """The frame of a chunk whose handed-on lines are judged: the vouched-for lines
         typed from their text, or every valid record through Python when jsonschema found
-        valid records the twin could not type (``exact``)."""
-        flags, handed = found.flags, found.handed()
+        valid records the twin could not type (``exact``). ``taken`` holds the twin's
+        road's frame of the handed-on lines it decoded (empty: its checks rejected all)."""
         if len(handed) == len(flags) and not exact:
             if twin.good:  # all rejected by the checks: the twin's road's empty frame
-                frame, _ = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
-                                              twin.records, twin.extras, result)
-                if frame is not None:
-                    result.frames.append(frame)
+                result.frames.extend(taken.frames)
+                result.json_columns |= taken.json_columns
                 self.reader.extras = twin.extras
             return result
         sure = [i for i, flag in enumerate(flags) if not flag]
@@ -440,7 +446,8 @@ class _Scanned:
                 users[raw[index]] = {k: None for k in record if k not in FIELD_NAMES}
         extras = _learned(self.reader.extras, users)
         if not exact:
-            return self._typed(_without(self.data, handed), blob, sure, result, extras)
+            return self._typed(_without(self.data, handed), [users[i] for i in sure],
+                               extras, result)
         self.reader.extras = extras  # valid records the twin cannot type: through Python
         values = {raw[index]: value for index, value in exact}
         if sure:
@@ -474,23 +481,13 @@ class _Scanned:
             last -= 1
         return last
 
-    def _typed(self, text: bytes, blob: bytes | None, rows: list[int] | None,
-               result: ChunkResult, learned: tuple[str, ...] | None = None,
-               ) -> ChunkResult | None:
-        """``result`` with the frame of ``text`` (vouched-for lines; ``rows`` are their
-        positions among the lines ``blob`` describes, None for all of them; ``learned``
-        the user fields when the caller has learned them); None when polars cannot type
-        them as the twin's road would."""
+    def _typed(self, text: bytes, users: list[dict[str, Any]] | None,
+               extras: tuple[str, ...], result: ChunkResult) -> ChunkResult | None:
+        """``result`` with the frame of ``text`` (vouched-for lines; ``users`` their user
+        fields, one dict a line, None when none has any; ``extras`` every user field
+        learned so far); None when polars cannot type them as the twin's road would."""
         if not self.reader.build_frames:
             return result
-        extras, users = self.reader.extras, None
-        if blob is not None:
-            users = msgspec.json.decode(blob)
-            if rows is not None:
-                users = [users[i] for i in rows]
-            extras = _learned(extras, users)
-        if learned is not None:
-            extras = learned
         if len(extras) > MAX_EXTRA_FIELDS:
             return None
         try:
