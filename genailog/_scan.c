@@ -85,13 +85,21 @@ static int read_hex4(cursor p, cursor end, unsigned *out) {
     return 1;
 }
 
-/* A string starting at the opening quote: valid UTF-8, no raw control characters,
- * known escapes, surrogate escapes only in proper pairs. Sets the span between the quotes
- * and whether it holds an escape. Returns 0 when the string is handed on. */
-static int scan_string(Scanner *s, cursor *start, size_t *len, int *escaped) {
+/* A string: its bytes between the quotes, and whether they hold an escape. */
+typedef struct {
+    cursor start;
+    size_t len;
+    int escaped;
+} Text;
+
+/* A string at the cursor: valid UTF-8, no raw control characters, known escapes,
+ * surrogate escapes only in proper pairs. Returns 0 when there is none there or it is
+ * handed on. */
+static int scan_string(Scanner *s, Text *text) {
+    if (s->p >= s->end || *s->p != '"') return 0;
     cursor p = s->p + 1, end = s->end;
-    *escaped = 0;
-    *start = p;
+    text->escaped = 0;
+    text->start = p;
     while (p < end) {
 #if defined(__SSE2__)
         /* 16 bytes at a time while they are plain ASCII text: no quote, no backslash,
@@ -114,13 +122,13 @@ static int scan_string(Scanner *s, cursor *start, size_t *len, int *escaped) {
 #endif
         unsigned char c = *p;
         if (c == '"') {
-            *len = (size_t)(p - *start);
+            text->len = (size_t)(p - text->start);
             s->p = p + 1;
             return 1;
         }
         if (c < 0x20) return 0;
         if (c == '\\') {
-            *escaped = 1;
+            text->escaped = 1;
             if (p + 1 >= end) return 0;
             unsigned char e = p[1];
             if (e == 'u') {
@@ -271,15 +279,31 @@ typedef struct {
     size_t len;
 } Key;
 
-/* Whether ``key`` was already seen among ``keys`` (raw bytes; escaped keys never get
- * here). */
-static int seen_before(const Key *keys, int count, cursor start, size_t len) {
-    for (int i = 0; i < count; i++)
-        if (keys[i].len == len && memcmp(keys[i].start, start, len) == 0) return 1;
-    return 0;
+/* Adds ``key`` to the ``*count`` keys an object has shown so far; 0 when it is among
+ * them already (raw bytes: escaped keys never get here) or there are too many. */
+static int first_time(Key *keys, int *count, const Text *key) {
+    if (*count >= MAX_MEMBERS) return 0;
+    for (int i = 0; i < *count; i++)
+        if (keys[i].len == key->len && memcmp(keys[i].start, key->start, key->len) == 0)
+            return 0;
+    keys[*count].start = key->start;
+    keys[*count].len = key->len;
+    (*count)++;
+    return 1;
+}
+
+/* A member's key, without escapes, and the colon after it. */
+static int scan_key(Scanner *s, Text *key) {
+    if (!scan_string(s, key) || key->escaped) return 0;
+    skip_ws(s);
+    if (s->p >= s->end || *s->p != ':') return 0;
+    s->p++;
+    skip_ws(s);
+    return 1;
 }
 
 static int scan_value(Scanner *s, int level);
+static int scan_text(Scanner *s);
 
 /* An object or an array with any members (defined with the typed ones below). */
 static int scan_object(Scanner *s, int level);
@@ -293,12 +317,8 @@ static int scan_value(Scanner *s, int level) {
         return scan_object(s, level);
     case '[':
         return scan_array(s, level);
-    case '"': {
-        cursor k;
-        size_t n;
-        int escaped;
-        return scan_string(s, &k, &n, &escaped);
-    }
+    case '"':
+        return scan_text(s);
     case 't':
         return scan_literal(s, "true", 4);
     case 'f':
@@ -320,11 +340,8 @@ static int is_null(Scanner *s) {
 }
 
 static int scan_text(Scanner *s) {
-    if (s->p >= s->end || *s->p != '"') return 0;
-    cursor k;
-    size_t n;
-    int escaped;
-    return scan_string(s, &k, &n, &escaped);
+    Text text;
+    return scan_string(s, &text);
 }
 
 static int scan_bool(Scanner *s) {
@@ -368,13 +385,10 @@ static int scan_rate(Scanner *s) {
 
 /* A string, without escapes, equal to one of ``words``. */
 static int scan_enum(Scanner *s, const char *const *words) {
-    if (s->p >= s->end || *s->p != '"') return 0;
-    cursor k;
-    size_t n;
-    int escaped;
-    if (!scan_string(s, &k, &n, &escaped) || escaped) return 0;
+    Text text;
+    if (!scan_string(s, &text) || text.escaped) return 0;
     for (; *words; words++)
-        if (strlen(*words) == n && memcmp(*words, k, n) == 0) return 1;
+        if (strlen(*words) == text.len && memcmp(*words, text.start, text.len) == 0) return 1;
     return 0;
 }
 
@@ -398,12 +412,9 @@ static inline int digits(cursor p, int n, int *value) {
  * digits (what the reader's parser takes), and a year far enough from 1 and 9999 that no
  * offset can leave the range. */
 static int scan_timestamp(Scanner *s) {
-    if (s->p >= s->end || *s->p != '"') return 0;
-    cursor t;
-    size_t n;
-    int escaped;
-    if (!scan_string(s, &t, &n, &escaped) || escaped || n < 20) return 0;
-    cursor end = t + n;
+    Text text;
+    if (!scan_string(s, &text) || text.escaped || text.len < 20) return 0;
+    cursor t = text.start, end = t + text.len;
     int year, month, day, hour, minute, second;
     if (!digits(t, 4, &year) || t[4] != '-' || !digits(t + 5, 2, &month) || t[7] != '-' ||
         !digits(t + 8, 2, &day) || (t[10] != 'T' && t[10] != 't') ||
@@ -424,6 +435,18 @@ static int scan_timestamp(Scanner *s) {
     int oh, om;
     if (!digits(p + 1, 2, &oh) || !digits(p + 4, 2, &om)) return 0;
     return oh <= 23 && om <= 59;
+}
+
+/* Past a container's opening bracket and the spaces after it; 1 (and past ``close``)
+ * when the container is empty. */
+static int opened_empty(Scanner *s, unsigned char close) {
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 1;
+    }
+    return 0;
 }
 
 /* After a member or an item: 1 and past the comma when another follows, 2 and past
@@ -448,12 +471,7 @@ static int after_item(Scanner *s, unsigned char close) {
 /* A list whose every item passes ``item``. */
 static int scan_list_of(Scanner *s, int level, int (*item)(Scanner *, int)) {
     if (s->p >= s->end || *s->p != '[' || level > MAX_LEVEL) return 0;
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        return 1;
-    }
+    if (opened_empty(s, ']')) return 1;
     int next;
     do {
         if (!item(s, level + 1)) return 0;
@@ -469,27 +487,11 @@ static int scan_object_of(Scanner *s, int level, MemberFn member, unsigned *seen
     if (s->p >= s->end || *s->p != '{' || level > MAX_LEVEL) return 0;
     Key keys[MAX_MEMBERS];
     int count = 0;
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return 1;
-    }
+    if (opened_empty(s, '}')) return 1;
     for (;;) {
-        if (s->p >= s->end || *s->p != '"') return 0;
-        cursor k;
-        size_t klen;
-        int escaped;
-        if (!scan_string(s, &k, &klen, &escaped) || escaped) return 0;
-        if (count >= MAX_MEMBERS || seen_before(keys, count, k, klen)) return 0;
-        keys[count].start = k;
-        keys[count].len = klen;
-        count++;
-        skip_ws(s);
-        if (s->p >= s->end || *s->p != ':') return 0;
-        s->p++;
-        skip_ws(s);
-        if (!member(s, k, klen, level + 1, seen)) return 0;
+        Text key;
+        if (!scan_key(s, &key) || !first_time(keys, &count, &key)) return 0;
+        if (!member(s, key.start, key.len, level + 1, seen)) return 0;
         int next = after_item(s, '}');
         if (next != MORE) return next == CLOSED;
     }
@@ -643,11 +645,8 @@ static int scan_field(Scanner *s, int index, Totals *totals) {
     case K_TIMESTAMP:
         return scan_timestamp(s);
     case K_MODEL: {
-        if (s->p >= s->end || *s->p != '"') return 0;
-        cursor k;
-        size_t n;
-        int escaped;
-        return scan_string(s, &k, &n, &escaped) && n > 0;
+        Text text;
+        return scan_string(s, &text) && text.len > 0;
     }
     case K_TEXT:
         return is_null(s) || scan_text(s);
@@ -713,35 +712,23 @@ static cursor scan_record(cursor line, cursor stop, Buffer *extras, int *has_ext
     size_t mark = extras ? extras->len : 0;
     *has_extras = 0;
     if (s.p >= s.end || *s.p != '{') return NULL;
-    s.p++;
-    skip_ws(&s);
-    if (s.p < s.end && *s.p == '}') return NULL;  /* no timestamp, no model */
+    if (opened_empty(&s, '}')) return NULL;  /* no timestamp, no model */
     for (;;) {
-        if (s.p >= s.end || *s.p != '"') goto refuse;
-        cursor k;
-        size_t klen;
-        int escaped;
         cursor quote = s.p;
-        if (!scan_string(&s, &k, &klen, &escaped) || escaped || klen == 0) goto refuse;
-        skip_ws(&s);
-        if (s.p >= s.end || *s.p != ':') goto refuse;
-        s.p++;
-        skip_ws(&s);
-        int index = field_index(k, klen);
+        Text key;
+        if (!scan_key(&s, &key) || key.len == 0) goto refuse;
+        int index = field_index(key.start, key.len);
         if (index >= 0) {
             if (known & (1ULL << index)) goto refuse;
             known |= 1ULL << index;
             if (!scan_field(&s, index, &totals)) goto refuse;
         } else {
-            if (count >= MAX_MEMBERS || seen_before(keys, count, k, klen)) goto refuse;
-            keys[count].start = k;
-            keys[count].len = klen;
-            count++;
+            if (!first_time(keys, &count, &key)) goto refuse;
             cursor value = s.p;
             if (!scan_value(&s, 2)) goto refuse;
             if (extras) {
                 if (*has_extras) buf_add(extras, ",", 1);
-                buf_add(extras, quote, (size_t)(k + klen + 1 - quote));
+                buf_add(extras, quote, (size_t)(key.start + key.len + 1 - quote));
                 buf_add(extras, ":", 1);
                 buf_add(extras, value, (size_t)(s.p - value));
             }
