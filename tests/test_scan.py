@@ -323,10 +323,8 @@ def _line(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(line=_line())
-def test_a_vouched_for_line_is_valid(line: bytes) -> None:
-    if scanner._compiled is None:
-        require_or_skip("genailog's C scanner is not built")
-    if scanner._compiled.scan(line)[0] == b"\x00":
+def test_a_vouched_for_line_is_valid(compiled: Any, line: bytes) -> None:
+    if compiled.scan(line)[0] == b"\x00":
         assert _valid(line), line
 
 
@@ -361,9 +359,8 @@ def _same_either_way(lines: list[bytes], frames: bool = True) -> None:
     f'{{{HEAD},"messages":[{{"role":"user","content":"hi"}}],"tags":["x"]}}'.encode(),
     f'{{{HEAD},"case":{{"n":1}},"latency_ms":12.5}}'.encode(), b""])), min_size=1,
     max_size=8))
-def test_reading_with_the_scanner_equals_reading_without(lines: list[bytes]) -> None:
-    if scanner._compiled is None:
-        require_or_skip("genailog's C scanner is not built")
+def test_reading_with_the_scanner_equals_reading_without(compiled: Any,
+                                                         lines: list[bytes]) -> None:
     _same_either_way(lines)
     _same_either_way(lines, frames=False)  # validate's reading: verdicts only
 
@@ -386,6 +383,7 @@ def test_verdicts_do_not_depend_on_asking_for_user_fields(compiled: Any) -> None
 
 def test_a_line_over_the_length_limit_is_never_vouched_for(
         compiled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scanner, "SCANNER", compiled)  # even under GENAILOG_NO_EXTENSION
     long = f'{{{HEAD},"prompt":"{"x" * 2000}"}}'.encode()
     data = long + b"\n" + f'{{{HEAD}}}'.encode() + b"\n"
     assert scanner.vouched(scanner.verdicts(data)) == 2
@@ -437,7 +435,9 @@ def test_lines_the_twin_takes_but_its_checks_refuse_are_judged_in_a_scanned_chun
     assert seen[0][0] == 40 and sorted(line for line, _ in seen[0][1]) == [4, 10, 21]
 
 
-def test_the_handed_on_lines_are_located_exactly(compiled: Any) -> None:
+def test_the_handed_on_lines_are_located_exactly(
+        compiled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scanner, "SCANNER", compiled)  # even under GENAILOG_NO_EXTENSION
     lines = [f'{{{HEAD}}}\r', "", INVALID["array"], f'{{{HEAD}}}\r\r', f'{{{HEAD}}}', "tail"]
     data = "\n".join(lines).encode()
     found = scanner.verdicts(data)
@@ -466,10 +466,8 @@ _SAMPLE_LINES = [line for path in sorted((ROOT / "sample_logs").glob("week*.json
                                                         + [0, 0x7f, 0x80, 0xc0, 0xed, 0xff])),
            min_size=1, max_size=3))
 def test_a_vouched_for_line_stays_valid_after_random_edits(
-        index: int, edits: list[tuple[float, str, int]]) -> None:
+        compiled: Any, index: int, edits: list[tuple[float, str, int]]) -> None:
     """Real-shaped records with bytes changed, inserted or deleted anywhere."""
-    if scanner._compiled is None:
-        require_or_skip("genailog's C scanner is not built")
     line = bytearray(_SAMPLE_LINES[index])
     for where, how, byte in edits:
         at = int(where * len(line))
@@ -480,7 +478,7 @@ def test_a_vouched_for_line_stays_valid_after_random_edits(
         elif line:
             del line[min(at, len(line) - 1)]
     raw = bytes(line).replace(b"\n", b" ")
-    if scanner._compiled.scan(raw)[0] == b"\x00":
+    if compiled.scan(raw)[0] == b"\x00":
         assert _valid(raw), raw
 
 
