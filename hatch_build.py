@@ -5,7 +5,9 @@ reader"); without it genailog works the same, only slower, so a machine with no 
 compiler still installs: the hook says why it could not build and goes on.
 ``GENAILOG_NO_EXTENSION=1`` skips the build on purpose.
 
-Run ``python hatch_build.py`` to build the module in place in a development checkout.
+Run ``python hatch_build.py`` to build the module in place in a development checkout, or
+``python hatch_build.py FOLDER FLAG...`` to build it into FOLDER with extra compiler flags
+(``.ci/run`` builds a sanitized copy that way).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +30,9 @@ def module_name() -> str:
     return "_scan" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
 
 
-def compile_scanner(folder: Path) -> Path | None:
-    """Compile the scanner into ``folder``; None (with the reason on stderr) when the
-    machine cannot."""
+def compile_scanner(folder: Path, extra: Sequence[str] = ()) -> Path | None:
+    """Compile the scanner into ``folder`` (``extra``: flags after the usual ones); None
+    (with the reason on stderr) when the machine cannot."""
     if os.environ.get("GENAILOG_NO_EXTENSION") == "1":
         print("genailog: GENAILOG_NO_EXTENSION=1, not building the C scanner",
               file=sys.stderr)
@@ -39,8 +42,8 @@ def compile_scanner(folder: Path) -> Path | None:
     # built beside, then renamed over the old module: a process that has it loaded keeps
     # its copy instead of seeing the file change under it
     building = folder / f".{target.name}.{os.getpid()}"
-    command = [*compiler, *FLAGS, f"-I{sysconfig.get_paths()['include']}", str(SOURCE),
-               "-o", str(building)]
+    command = [*compiler, *FLAGS, *extra, f"-I{sysconfig.get_paths()['include']}",
+               str(SOURCE), "-o", str(building)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as exc:
@@ -81,4 +84,5 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
 
 
 if __name__ == "__main__":
-    sys.exit(0 if compile_scanner(SOURCE.parent) else 1)
+    into = Path(sys.argv[1]) if len(sys.argv) > 1 else SOURCE.parent
+    sys.exit(0 if compile_scanner(into, sys.argv[2:]) else 1)
