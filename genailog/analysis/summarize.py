@@ -466,30 +466,62 @@ def stage_many(frame: pl.LazyFrame, groupings: Sequence[list[str]], table: Price
     ``only[i]``, when given, keeps just those partial columns for grouping ``i`` (fewer
     aggregations per batch); ``watch`` sees every batch of records."""
     wanted = [*only, *[None] * (len(groupings) - len(only))]
-    asked: list[Grouping] = [(finest_keys(keys), partial_exprs(keep, quantiles))
+    asked: list[Grouping] = [(_packed(finest_keys(keys)), partial_exprs(keep, quantiles))
                              for keys, keep in zip(groupings, wanted, strict=True)]
     needed = {name for e in _partials(quantiles) for name in e.meta.root_names()}
-    needed |= {name for finest, _ in asked for name in finest}
+    # the price keys themselves stay in the batches: a watch (the report's) groups on them
+    needed |= {name for keys in groupings for name in [*finest_keys(keys), _PRICE_KEY]}
     if watch is not None:
         needed |= set(watch.columns) & set(frame.collect_schema().names())
     columns = sorted(needed)
     if quantiles == "exact":  # the per-record columns made in the reader's own pipeline
         records = (frame.with_columns(price_keys(table))
-                   .with_columns(_record_columns(quantiles)).select(columns))
-        return [with_rates(part, table) for part in _stage_one(records, asked, watch)]
+                   .with_columns(*_record_columns(quantiles), _pack()).select(columns))
+        return [with_rates(_unpacked(part), table)
+                for part in _stage_one(records, asked, watch)]
     # Sketch mode puts memory first: the per-record columns are made in each batch, so
     # the reader holds only the columns it reads in flight (10-15 MB lower peak, 3-5%
     # more CPU than the reader's pipeline, whose optimizer shares their subexpressions).
-    derived = [*price_keys(table), *_record_columns(quantiles)]
+    derived = [*price_keys(table), *_record_columns(quantiles), _pack()]
     made = {e.meta.output_name() for e in derived}
     read = needed - made | {n for e in derived for n in e.meta.root_names()} - made
 
     def derive(batch: pl.DataFrame) -> pl.DataFrame:
-        return (batch.with_columns(price_keys(table)).with_columns(_record_columns(quantiles))
-                .select(columns))
+        return (batch.with_columns(price_keys(table))
+                .with_columns(*_record_columns(quantiles), _pack()).select(columns))
 
-    return [with_rates(part, table)
+    return [with_rates(_unpacked(part), table)
             for part in _stage_one(frame.select(sorted(read)), asked, watch, derive)]
+
+
+#: The price keys packed into one integer while the batches are grouped: polars groups on
+#: a string and one integer about twice as fast as on a string and two (multi-column
+#: keys are row-encoded), 30 ms less CPU over 1M records. The packing keeps their order
+#: (``_tier`` above, ``_off_peak``, a non-negative Int32 bit mask, below), so partial
+#: rows come out in the same order, and :func:`_unpacked` gives the keys back.
+_PRICE_KEY = "_price_key"
+_SHIFT = 1 << 32
+
+
+def _pack() -> pl.Expr:
+    tier, off_peak = (pl.col(k).cast(pl.Int64) for k in PRICE_KEYS)
+    return (tier * _SHIFT + off_peak).alias(_PRICE_KEY)
+
+
+def _packed(finest: list[str]) -> list[str]:
+    return [*(k for k in finest if k not in PRICE_KEYS), _PRICE_KEY]
+
+
+def _unpacked(partials: pl.DataFrame) -> pl.DataFrame:
+    """``partials`` grouped by :func:`_packed` keys, with the price keys of
+    :func:`finest_keys` in their place."""
+    key = pl.col(_PRICE_KEY)
+    tier, off_peak = PRICE_KEYS
+    columns = [c for c in partials.columns if c != _PRICE_KEY]
+    at = partials.columns.index(_PRICE_KEY)
+    return partials.with_columns((key // _SHIFT).cast(pl.Int32).alias(tier),
+                                 (key % _SHIFT).cast(pl.Int32).alias(off_peak)).select(
+        *columns[:at], tier, off_peak, *columns[at:])
 
 
 def rate_columns() -> list[str]:
