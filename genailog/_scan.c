@@ -702,8 +702,11 @@ static int scan_field(Scanner *s, int index, Totals *totals) {
  * is handed on. No token of the scanner runs across a newline (strings refuse raw control
  * characters, whitespace is only spaces and tabs), so ``stop`` bounds every read.
  * Copies the user fields into ``extras`` (as `"key":value` members, comma-separated; when
- * ``extras`` is not NULL) and sets ``*has_extras``. */
-static cursor scan_record(cursor line, cursor stop, Buffer *extras, int *has_extras) {
+ * ``extras`` is not NULL) and sets ``*has_extras``. With ``slot_of`` (a slot per field,
+ * -1 for fields not wanted), sets ``found[slot]`` to where each wanted field's value
+ * starts and ends (the caller clears it: absent fields keep NULL). */
+static cursor scan_record(cursor line, cursor stop, Buffer *extras, int *has_extras,
+                          const signed char *slot_of, cursor (*found)[2]) {
     Scanner s = {line, stop};
     Key keys[MAX_MEMBERS];
     int count = 0;
@@ -721,7 +724,12 @@ static cursor scan_record(cursor line, cursor stop, Buffer *extras, int *has_ext
         if (index >= 0) {
             if (known & (1ULL << index)) goto refuse;
             known |= 1ULL << index;
+            cursor value = s.p;
             if (!scan_field(&s, index, &totals)) goto refuse;
+            if (slot_of && slot_of[index] >= 0) {
+                found[slot_of[index]][0] = value;
+                found[slot_of[index]][1] = s.p;
+            }
         } else {
             if (!first_time(keys, &count, &key)) goto refuse;
             cursor value = s.p;
@@ -784,7 +792,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; p < stop; i++) {
         if (users) buf_add(users, i ? ",{" : "{", i ? 2 : 1);
         int has_extras;
-        cursor end = scan_record(p, stop, users, &has_extras);
+        cursor end = scan_record(p, stop, users, &has_extras, NULL, NULL);
         char verdict = end ? 0 : 1;
         if (!end) {
             end = memchr(p, '\n', (size_t)(stop - p));
@@ -826,6 +834,483 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NNN)", flags, blob, spans);
 }
 
+/* ------------------------------------------------------------------ typed columns */
+
+/* scan_columns(data, wanted) also types the wanted fields of the lines it vouches for,
+ * straight from their text, as Arrow columns (the C data interface: polars imports them
+ * without a copy of the numbers). Only scalar fields can be wanted. Where the text of a
+ * value could be typed in more than one way (a number as prompt_version, a float longer
+ * than 63 characters), it gives up on the columns and the reader types the chunk as
+ * before; the verdicts are the same either way. */
+
+enum Column { C_STRING, C_INT, C_FLOAT, C_BOOL, C_TIME, C_NONE };
+
+static enum Column column_of(enum Kind kind) {
+    switch (kind) {
+    case K_MODEL: case K_TEXT: case K_STATUS: case K_STAGE: case K_VERSION:
+        return C_STRING;
+    case K_COUNT:
+        return C_INT;
+    case K_NON_NEGATIVE: case K_NUMBER: case K_RATE:
+        return C_FLOAT;
+    case K_BOOL:
+        return C_BOOL;
+    case K_TIMESTAMP:
+        return C_TIME;
+    default:
+        return C_NONE;
+    }
+}
+
+/* The Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html). */
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+#define ARROW_FLAG_NULLABLE 2
+
+/* The shortest record the scanner vouches for, in bytes:
+ * {"timestamp":"0002-01-01T00:00:00Z","model":"m"} */
+#define MIN_RECORD 48
+
+/* One column being built, sized for every line of the chunk up front: validity bits,
+ * values (int64, double, bits or string offsets), and string bytes. */
+typedef struct {
+    enum Column type;
+    Buffer valid, values, text;
+    int64_t nulls;
+} Built;
+
+/* Room for ``lines`` rows (zeroed bits), and the first string offset. */
+static void reserve(Built *col, int64_t lines) {
+    size_t bits = (size_t)(lines / 8 + 1);
+    col->valid.data = calloc(bits, 1);
+    col->valid.cap = col->valid.len = bits;
+    size_t values = col->type == C_BOOL ? bits
+                    : (size_t)(lines + (col->type == C_STRING)) * sizeof(int64_t);
+    col->values.data = calloc(values, 1);
+    col->values.cap = col->values.len = values;
+    if (!col->valid.data || !col->values.data) col->valid.failed = 1;
+}
+
+static inline void set_bit(Buffer *bits, int64_t row) {
+    bits->data[row / 8] |= (char)(1 << (row % 8));
+}
+
+static long long days_from_civil(long long y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+/* A vouched-for timestamp (scan_timestamp's pattern) as microseconds since the epoch in
+ * UTC; fraction digits past the sixth are cut off, as the reader's parser does. */
+static int64_t timestamp_micros(cursor t, cursor end) {
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    digits(t, 4, &year), digits(t + 5, 2, &month), digits(t + 8, 2, &day);
+    digits(t + 11, 2, &hour), digits(t + 14, 2, &minute), digits(t + 17, 2, &second);
+    cursor p = t + 19;
+    int64_t micros = 0;
+    if (*p == '.') {
+        int n = 0;
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++, n++)
+            if (n < 6) micros = micros * 10 + (*p - '0');
+        for (; n < 6; n++) micros *= 10;
+    }
+    int64_t offset = 0;
+    if (*p == '+' || *p == '-') {
+        int oh = 0, om = 0;
+        digits(p + 1, 2, &oh), digits(p + 4, 2, &om);
+        offset = (int64_t)(oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+    }
+    int64_t seconds = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 +
+                      hour * 3600 + minute * 60 + second - offset;
+    return seconds * 1000000 + micros;
+}
+
+/* The bytes of a vouched-for string value (between its quotes), escapes decoded (the
+ * scanner has checked each escape, and that surrogates come in pairs). */
+static void add_unescaped(Buffer *out, cursor p, cursor end) {
+    while (p < end) {
+        cursor slash = memchr(p, '\\', (size_t)(end - p));
+        if (!slash) {
+            buf_add(out, p, (size_t)(end - p));
+            return;
+        }
+        buf_add(out, p, (size_t)(slash - p));
+        unsigned char e = slash[1], c[4];
+        p = slash + 2;
+        if (e != 'u') {
+            c[0] = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r'
+                 : e == 't' ? '\t' : e;
+            buf_add(out, c, 1);
+            continue;
+        }
+        unsigned u, low;
+        read_hex4(p, end, &u);
+        p += 4;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            read_hex4(p + 2, end, &low);
+            p += 6;
+            u = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
+        }
+        if (u < 0x80) {
+            c[0] = (unsigned char)u;
+            buf_add(out, c, 1);
+        } else if (u < 0x800) {
+            c[0] = (unsigned char)(0xC0 | (u >> 6));
+            c[1] = (unsigned char)(0x80 | (u & 0x3F));
+            buf_add(out, c, 2);
+        } else if (u < 0x10000) {
+            c[0] = (unsigned char)(0xE0 | (u >> 12));
+            c[1] = (unsigned char)(0x80 | ((u >> 6) & 0x3F));
+            c[2] = (unsigned char)(0x80 | (u & 0x3F));
+            buf_add(out, c, 3);
+        } else {
+            c[0] = (unsigned char)(0xF0 | (u >> 18));
+            c[1] = (unsigned char)(0x80 | ((u >> 12) & 0x3F));
+            c[2] = (unsigned char)(0x80 | ((u >> 6) & 0x3F));
+            c[3] = (unsigned char)(0x80 | (u & 0x3F));
+            buf_add(out, c, 4);
+        }
+    }
+}
+
+static const double POWERS[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A vouched-for JSON number as a double, correctly rounded as polars' parser rounds it;
+ * 0 when it cannot tell (the caller gives up). An integer is read as one and converted
+ * (-0 gives 0.0, as the reader's other roads do). Decimals of at most 15 digits with a
+ * small exponent take Clinger's fast path: the digits and the power of ten are exact
+ * doubles, so one division or product is correctly rounded; others go through strtod. */
+static int to_double(cursor v, cursor end, double *out) {
+    int negative = *v == '-';
+    cursor p = v + negative;
+    uint64_t mantissa = 0;
+    int ndigits = 0, scale = 0, is_integer = 1;
+    for (; p < end && *p >= '0' && *p <= '9'; p++, ndigits++)
+        mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+    if (p < end && *p == '.') {
+        is_integer = 0;
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++, ndigits++, scale--)
+            mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == end && is_integer && ndigits < 19) {
+        long long whole = (long long)mantissa;
+        *out = (double)(negative ? -whole : whole);
+        return 1;
+    }
+    if (p == end && ndigits <= 15 && scale >= -22) {
+        double value = (double)mantissa / POWERS[-scale];
+        *out = negative ? -value : value;
+        return 1;
+    }
+    size_t length = (size_t)(end - v);
+    if (length >= 64) return 0;
+    char small[64];
+    memcpy(small, v, length);
+    small[length] = 0;
+    char *stop;
+    *out = strtod(small, &stop);  /* correctly rounded, as polars' parser */
+    return stop == small + length;  /* else e.g. another LC_NUMERIC: give up */
+}
+
+/* Sets row ``row`` of ``col`` from one value (``v`` to ``end``; v NULL when the field is
+ * absent); 0 when the text could be typed in more than one way (the caller gives up). */
+static int add_value(Built *col, int64_t row, cursor v, cursor end) {
+    int present = v != NULL && *v != 'n';
+    if (present) set_bit(&col->valid, row);
+    else col->nulls++;
+    switch (col->type) {
+    case C_STRING: {
+        if (present && *v != '"') return 0;  /* a number as prompt_version */
+        if (present) add_unescaped(&col->text, v + 1, end - 1);
+        ((int64_t *)col->values.data)[row + 1] = (int64_t)col->text.len;
+        return 1;
+    }
+    case C_INT: {
+        int64_t value = 0;
+        if (present) {
+            int negative = *v == '-';
+            for (cursor d = v + negative; d < end; d++) value = value * 10 + (*d - '0');
+            if (negative) value = -value;
+        }
+        ((int64_t *)col->values.data)[row] = value;
+        return 1;
+    }
+    case C_FLOAT: {
+        double value = 0.0;
+        if (present && !to_double(v, end, &value)) return 0;
+        ((double *)col->values.data)[row] = value;
+        return 1;
+    }
+    case C_BOOL:
+        if (present && *v == 't') set_bit(&col->values, row);
+        return 1;
+    case C_TIME:
+        ((int64_t *)col->values.data)[row] = present ? timestamp_micros(v + 1, end - 1) : 0;
+        return 1;
+    case C_NONE:
+        break;
+    }
+    return 0;
+}
+
+/* What one exported child owns. */
+typedef struct {
+    Buffer valid, values, text;
+    const void *buffers[3];
+} Owned;
+
+static void release_array(struct ArrowArray *array) {
+    for (int64_t i = 0; i < array->n_children; i++) {
+        struct ArrowArray *child = array->children[i];
+        if (child->release) child->release(child);
+        free(child);
+    }
+    free(array->children);
+    Owned *own = array->private_data;
+    if (own) {
+        free(own->valid.data), free(own->values.data), free(own->text.data);
+        free(own);
+    } else {
+        free((void *)array->buffers);  /* the struct array's own (its validity: none) */
+    }
+    array->release = NULL;
+}
+
+static void release_schema(struct ArrowSchema *schema) {
+    for (int64_t i = 0; i < schema->n_children; i++) {
+        struct ArrowSchema *child = schema->children[i];
+        if (child->release) child->release(child);
+        free(child);
+    }
+    free(schema->children);
+    free(schema->private_data);  /* the name */
+    schema->release = NULL;
+}
+
+static void capsule_schema(PyObject *capsule) {
+    struct ArrowSchema *schema = PyCapsule_GetPointer(capsule, "arrow_schema");
+    if (schema && schema->release) schema->release(schema);
+    free(schema);
+}
+
+static void capsule_array(PyObject *capsule) {
+    struct ArrowArray *array = PyCapsule_GetPointer(capsule, "arrow_array");
+    if (array && array->release) array->release(array);
+    free(array);
+}
+
+static const char *format_of(enum Column type) {
+    switch (type) {
+    case C_STRING: return "U";
+    case C_INT: return "l";
+    case C_FLOAT: return "g";
+    case C_BOOL: return "b";
+    case C_TIME: return "tsu:UTC";
+    default: return "n";
+    }
+}
+
+/* The built columns as an Arrow struct array (schema and array capsules); takes the
+ * columns' buffers (they are left empty). */
+static PyObject *export_columns(Built *cols, int count, const int *fields, int64_t rows) {
+    struct ArrowSchema *schema = calloc(1, sizeof *schema);
+    struct ArrowArray *array = calloc(1, sizeof *array);
+    const void **top = calloc(1, sizeof *top);
+    if (!schema || !array || !top) goto nomem;
+    schema->format = "+s";
+    schema->name = "";
+    schema->n_children = count;
+    schema->children = calloc((size_t)count + 1, sizeof *schema->children);
+    schema->release = release_schema;
+    array->length = rows;
+    array->n_buffers = 1;
+    array->buffers = top;
+    array->n_children = count;
+    array->children = calloc((size_t)count + 1, sizeof *array->children);
+    array->release = release_array;
+    if (!schema->children || !array->children) goto nomem;
+    for (int i = 0; i < count; i++) {
+        struct ArrowSchema *cs = calloc(1, sizeof *cs);
+        struct ArrowArray *ca = calloc(1, sizeof *ca);
+        Owned *own = calloc(1, sizeof *own);
+        char *name = strdup(FIELDS[fields[i]].name);
+        if (!cs || !ca || !own || !name) {
+            free(cs), free(ca), free(own), free(name);
+            goto nomem;
+        }
+        own->valid = cols[i].valid, own->values = cols[i].values, own->text = cols[i].text;
+        memset(&cols[i].valid, 0, sizeof(Buffer));
+        memset(&cols[i].values, 0, sizeof(Buffer));
+        memset(&cols[i].text, 0, sizeof(Buffer));
+        cs->format = format_of(cols[i].type);
+        cs->name = name;
+        cs->private_data = name;
+        cs->flags = ARROW_FLAG_NULLABLE;
+        cs->release = release_schema;
+        ca->length = rows;
+        ca->null_count = cols[i].nulls;
+        ca->n_buffers = cols[i].type == C_STRING ? 3 : 2;
+        own->buffers[0] = own->valid.data;
+        own->buffers[1] = own->values.data;
+        own->buffers[2] = own->text.data ? own->text.data : "";
+        ca->buffers = own->buffers;
+        ca->private_data = own;
+        ca->release = release_array;
+        schema->children[i] = cs;
+        array->children[i] = ca;
+    }
+    PyObject *s = PyCapsule_New(schema, "arrow_schema", capsule_schema);
+    if (!s) {
+        schema->release(schema), free(schema);
+        array->release(array), free(array);
+        return NULL;
+    }
+    PyObject *a = PyCapsule_New(array, "arrow_array", capsule_array);
+    if (!a) {
+        Py_DECREF(s);
+        array->release(array), free(array);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", s, a);
+nomem:
+    if (schema && schema->release) schema->release(schema);
+    else if (schema) free(schema->children);
+    if (array && array->release) array->release(array);
+    else {
+        if (array) free(array->children);
+        free(top);
+    }
+    free(schema), free(array);
+    return PyErr_NoMemory();
+}
+
+PyDoc_STRVAR(scan_columns_doc,
+"scan_columns(data: bytes, wanted: bytes) -> tuple[bytes, bytes, object | None]\n\n"
+"scan()'s verdicts (without the user fields), and the fields whose indices (in\n"
+"field_names()) are the bytes of wanted, for the lines given verdict 0 only, as an Arrow\n"
+"struct array: a (schema, array) pair of PyCapsules for __arrow_c_array__. None instead\n"
+"when some value's text could be typed in more than one way.");
+
+static PyObject *scan_columns(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *source;
+    Py_buffer wanted_view;
+    if (!PyArg_ParseTuple(args, "Oy*:scan_columns", &source, &wanted_view)) return NULL;
+    int count = (int)wanted_view.len;
+    int fields[FIELD_COUNT];
+    signed char slot_of[FIELD_COUNT];
+    memset(slot_of, -1, sizeof slot_of);
+    for (int i = 0; i < count; i++) {
+        int index = ((const unsigned char *)wanted_view.buf)[i];
+        if (i >= FIELD_COUNT || index >= FIELD_COUNT || slot_of[index] >= 0 ||
+            column_of(FIELDS[index].kind) == C_NONE) {
+            PyBuffer_Release(&wanted_view);
+            PyErr_SetString(PyExc_ValueError, "wanted: distinct indices of scalar fields");
+            return NULL;
+        }
+        fields[i] = index;
+        slot_of[index] = (signed char)i;
+    }
+    PyBuffer_Release(&wanted_view);
+    Py_buffer view;
+    if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0) return NULL;
+    cursor p = view.buf, stop = p + view.len, data = p;
+    Buffer verdicts = {NULL, 0, 0, 0}, handed = {NULL, 0, 0, 0};
+    Built cols[FIELD_COUNT];
+    memset(cols, 0, sizeof cols);
+    for (int i = 0; i < count; i++) cols[i].type = column_of(FIELDS[fields[i]].kind);
+    int64_t rows = 0;
+    int typed = 1, failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* rows are only lines the scanner vouches for, and such a line holds a timestamp and
+     * a model: at least MIN_RECORD bytes. The room is zeroed lazily by the kernel, so the
+     * part never used costs nothing. */
+    int64_t lines = (int64_t)(view.len / MIN_RECORD) + 1;
+    for (int i = 0; i < count; i++) {
+        reserve(&cols[i], lines);
+        failed |= cols[i].valid.failed;
+    }
+    if (failed) typed = 0;
+    cursor found[FIELD_COUNT][2];
+    for (Py_ssize_t line = 0; p < stop; line++) {
+        int has_extras;
+        memset(found, 0, sizeof found);
+        cursor end = scan_record(p, stop, NULL, &has_extras, slot_of, found);
+        char verdict = end ? 0 : 1;
+        if (!end) {
+            end = memchr(p, '\n', (size_t)(stop - p));
+            if (!end) end = stop;
+            int64_t span[2] = {(int64_t)(p - data), (int64_t)(end - data)};
+            buf_add(&handed, span, sizeof span);
+        } else if (typed) {
+            for (int i = 0; i < count; i++)
+                typed &= add_value(&cols[i], rows, found[i][0], found[i][1]);
+            rows++;
+        }
+        buf_add(&verdicts, &verdict, 1);
+        p = end + 1;
+    }
+    for (int i = 0; i < count; i++) failed |= cols[i].text.failed;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *flags = NULL, *spans = NULL, *columns = NULL;
+    if (verdicts.failed || handed.failed || failed) {
+        PyErr_NoMemory();
+    } else {
+        flags = PyBytes_FromStringAndSize(verdicts.data, (Py_ssize_t)verdicts.len);
+        spans = PyBytes_FromStringAndSize(handed.data ? handed.data : "",
+                                          (Py_ssize_t)handed.len);
+        if (flags && spans) {
+            if (typed) {
+                columns = export_columns(cols, count, fields, rows);
+            } else {
+                columns = Py_None;
+                Py_INCREF(columns);
+            }
+        }
+    }
+    free(verdicts.data);
+    free(handed.data);
+    for (int i = 0; i < count; i++)
+        free(cols[i].valid.data), free(cols[i].values.data), free(cols[i].text.data);
+    if (!flags || !spans || !columns) {
+        Py_XDECREF(flags);
+        Py_XDECREF(spans);
+        Py_XDECREF(columns);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", flags, spans, columns);
+}
+
 PyDoc_STRVAR(count_lines_doc,
 "count_lines(data: bytes) -> int\n\n"
 "How many newline bytes data holds (what data.count(b'\\n') returns, several times\n"
@@ -861,6 +1346,7 @@ static PyObject *field_names(PyObject *self, PyObject *unused) {
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc_text},
+    {"scan_columns", scan_columns, METH_VARARGS, scan_columns_doc},
     {"count_lines", count_lines, METH_O, count_lines_doc},
     {"field_names", field_names, METH_NOARGS,
      "field_names() -> tuple[str, ...]\n\nThe record fields the scanner knows, in order."},

@@ -237,10 +237,14 @@ def _accept(verdict: Triage, joined: bytes, indices: range) -> bool:
 class ChunkReader:
     """Turns chunks of one file into typed frames and invalid-record entries."""
 
-    def __init__(self, file: str, *, build_frames: bool = True) -> None:
+    def __init__(self, file: str, *, build_frames: bool = True,
+                 columns: Sequence[str] | None = None) -> None:
         self.file = file
         self.build_frames = build_frames
         self.extras: tuple[str, ...] = ()  # user fields seen so far: the next chunk has them
+        #: Only these columns in the frames (scalar canonical fields, see
+        #: :func:`projection`); None for every column and the user's own fields.
+        self.columns = None if columns is None else tuple(columns)
 
     def read(self, chunk: Chunk, verdicts: scanner.Verdicts | None = None) -> ChunkResult:
         """Records and invalid lines of a chunk. A line over the length limit is one
@@ -248,18 +252,29 @@ class ChunkReader:
         :mod:`genailog.ingest.sources` replace such lines already; this covers callers
         that read their own ranges). ``verdicts`` are the scanner's on the chunk's lines
         when the caller has them already (:func:`genailog.ingest.scanner.verdicts`; only
-        for a reader that builds no frames)."""
+        for a reader that builds no frames). Which lines are invalid never depends on
+        :attr:`columns`."""
         bounded = limits.bound_lines(chunk.data)
         if bounded is not chunk.data:
             chunk, verdicts = replace(chunk, data=bounded), None
         with _collector_paused():
-            if scanner.SCANNER is not None and chunk.data:
-                scanned = _Scanned(self, chunk.data, chunk.first_line, chunk.final,
-                                   verdicts).read()
-                if scanned is not None:
-                    return scanned
-            return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
-                                                               chunk.final)
+            result = self._read(chunk, verdicts)
+        if self.columns is not None:
+            result.frames = [frame.select(self.columns) for frame in result.frames]
+            result.json_columns = set()
+        return result
+
+    def _read(self, chunk: Chunk, verdicts: scanner.Verdicts | None) -> ChunkResult:
+        if scanner.SCANNER is not None and chunk.data:
+            scanned = _Scanned(self, chunk.data, chunk.first_line, chunk.final, verdicts)
+            if self.columns is not None and self.build_frames:
+                projected = scanned.projected(self.columns)
+                if projected is not None:
+                    return projected
+            if (full := scanned.read()) is not None:
+                return full
+        return self._read_whole(chunk) or self._read_lines(chunk.data, chunk.first_line,
+                                                           chunk.final)
 
     def _read_whole(self, chunk: Chunk) -> ChunkResult | None:
         """The common case, without splitting lines: every line is one valid record.
@@ -410,17 +425,50 @@ class _Scanned:
                 return None  # a valid line only the twin's road types: that road
             if frame is not None:
                 taken.frames.append(frame)
-        result = ChunkResult(checked=len(found.flags) - len(handed) + len(lines.items))
+        result, exact = self._judged(found.flags, len(handed), lines, raw, twin, late)
+        if not self.reader.build_frames:
+            return result
+        return self._frames(found.flags, handed, blob, lines, raw, twin, taken, exact, result)
+
+    def projected(self, columns: tuple[str, ...]) -> ChunkResult | None:
+        """Only ``columns`` of the records, typed by the scanner in the pass that judges
+        the lines (no other field is decoded); None when a handed-on line is valid after
+        all or a value's text is ambiguous: the chunk is then read in full and narrowed."""
+        got = scanner.typed(self.data, columns)
+        if got is None or got[1] is None:
+            return None
+        found, typed = got
+        if found.clean:
+            return ChunkResult([pl.DataFrame(typed)], checked=len(found.flags))
+        handed = found.handed()
+        lines, raw = self._handed_lines(handed)
+        twin = triage(lines.items, self.reader.extras)
+        late: list[int] = []
+        if twin.good:  # the rules the twin cannot see
+            _, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
+                                         twin.records, twin.extras, ChunkResult())
+            if len(late) < len(twin.good):
+                return None  # a valid line the scanner handed on
+        result, exact = self._judged(found.flags, len(handed), lines, raw, twin, late)
+        if exact:
+            return None  # valid records only jsonschema accepts
+        result.frames.append(pl.DataFrame(typed))
+        return result
+
+    def _judged(self, flags: bytes, handed: int, lines: Lines, raw: list[int], twin: Triage,
+                late: list[int]) -> tuple[ChunkResult, list[tuple[int, dict[str, Any]]]]:
+        """The handed-on lines the twin refused (``twin.bad``), then those its road's own
+        rules set aside (``late``), judged by jsonschema in that order: the invalid ones
+        go to the result, the valid ones (rare) are returned."""
+        result = ChunkResult(checked=len(flags) - handed + len(lines.items))
         exact: list[tuple[int, dict[str, Any]]] = []
-        last = self._last_record(found.flags, raw)
+        last = self._last_record(flags, raw)
         last_open = self.final and not self.data.endswith(b"\n")
         for index in twin.bad:
             self.reader._judge(lines, index, last_open and raw[index] == last, result, exact)
         for position in late:  # after the rejected lines, as on the twin's road
             self.reader._judge(lines, twin.good[position], False, result, exact)
-        if not self.reader.build_frames:
-            return result
-        return self._frames(found.flags, handed, blob, lines, raw, twin, taken, exact, result)
+        return result, exact
 
     def _frames(self, flags: bytes, handed: list[tuple[int, int, int]], blob: bytes | None,
                 lines: Lines, raw: list[int], twin: Triage, taken: ChunkResult,

@@ -61,6 +61,33 @@ def verdicts(data: bytes) -> Verdicts | None:
     return Verdicts(flags, spans)
 
 
+class ArrowColumns:
+    """Columns the scanner typed (a pair of Arrow PyCapsules), for ``pl.DataFrame(...)``,
+    which takes them without copying the numbers. They can be taken once."""
+
+    def __init__(self, capsules: tuple[object, object]) -> None:
+        self.capsules = capsules
+
+    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
+        return self.capsules
+
+
+def typed(data: bytes | memoryview, columns: tuple[str, ...]
+          ) -> tuple[Verdicts, ArrowColumns | None] | None:
+    """The scanner's verdicts on ``data``'s lines, and the ``columns`` (scalar fields:
+    schema.columns.SCALAR_COLUMNS) of the lines it vouches for, typed (None when a value
+    could be typed in more than one way: the reader then types the chunk as before).
+    None when there is no scanner or some line is too long."""
+    if SCANNER is None or not data:
+        return None
+    if len(data) > limits.max_line_bytes() and (
+            isinstance(data, memoryview) or limits.bound_lines(data) is not data):
+        return None
+    names = SCANNER.field_names()
+    flags, spans, capsules = SCANNER.scan_columns(data, bytes(names.index(c) for c in columns))
+    return Verdicts(flags, spans), None if capsules is None else ArrowColumns(capsules)
+
+
 def vouched(found: Verdicts | None) -> int | None:
     """The number of lines when ``found`` (from :func:`verdicts`) vouches for every one,
     else None: then the chunk must be read in full (pass ``found`` on to the reader)."""

@@ -44,6 +44,12 @@ CANONICAL_DTYPES: dict[str, pl.DataType] = {
     **{name: pl.String() for name in sorted(JSON_TEXT_COLUMNS)},
 }
 
+#: Columns of one JSON scalar each (text, numbers, flags, the timestamp): what a reader can
+#: type straight from a line's text, without the nested fields (genailog/_scan.c).
+SCALAR_COLUMNS: frozenset[str] = frozenset(
+    name for name, dtype in CANONICAL_DTYPES.items()
+    if name not in JSON_TEXT_COLUMNS and not isinstance(dtype, pl.List))
+
 REQUIRED_FIELDS: tuple[str, ...] = ("timestamp", "model")
 
 NUMERIC_FIELDS: tuple[str, ...] = _INT_FIELDS + _FLOAT_FIELDS
