@@ -43,7 +43,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_summarize import _DUCKDB, GENAILOG, PYTHON, _models, ensure_data, measure  # noqa: E402
+from bench_summarize import (  # noqa: E402
+    _DUCKDB,
+    GENAILOG,
+    PYTHON,
+    _models,
+    ensure_data,
+    measure,
+    price_rows,
+)
 
 _RANGES = """
 import sys, os
@@ -171,7 +179,8 @@ def contenders(jsonl: Path, models: list[str], baseline: str = "",
             [GENAILOG, "summarize", path, "--by", "model", "--format", "json"], {}),
         "genailog validate": ([GENAILOG, "validate", path, "--format", "json"], {}),
         "DuckDB read_json + summary": (
-            [PYTHON, "-c", _DUCKDB % {"models": repr(models)}, path, "read_json"], {}),
+            [PYTHON, "-c", _DUCKDB % {"prices": repr(price_rows(models))}, path, "read_json"],
+            {}),
     }
     for name, code in script.items():
         found[name] = ([PYTHON, "-c", code, path], {})
@@ -296,12 +305,12 @@ def main() -> int:
             before = load()
             cache = tempfile.mkdtemp(prefix="genailog-bench-")
             try:
-                wall, mb, _ = measure(argv, {**env, "GENAILOG_CACHE_DIR": cache})
+                wall, mb, cpu, _ = measure(argv, {**env, "GENAILOG_CACHE_DIR": cache})
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
             seen[name].append((wall, mb, before))
-            print(f"round {round_ + 1}: {name}: {wall:.2f} s, {mb:.0f} MB, load {before:.1f}",
-                  file=sys.stderr)
+            print(f"round {round_ + 1}: {name}: {wall:.2f} s, CPU {cpu:.2f} s, {mb:.0f} MB, "
+                  f"load {before:.1f}", file=sys.stderr)
     duck = statistics.median(w for w, _, _ in seen["DuckDB read_json + summary"])
     duck_mb = statistics.median(m for _, m, _ in seen["DuckDB read_json + summary"])
     print(f"| contender ({args.n:,} records) | wall s (median) | peak MB | / DuckDB time | "

@@ -9,7 +9,7 @@ the characters of a string.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,14 +41,15 @@ def _read(source: LogsLike, on_invalid: str, input_format: str, prune: Prune | N
     return logs.lazy(), None
 
 
-def _logs(source: LogsLike, on_invalid: str, input_format: str, prune: Prune | None = None
-          ) -> Logs | pl.LazyFrame | pl.DataFrame:
+def _logs(source: LogsLike, on_invalid: str, input_format: str, prune: Prune | None = None,
+          columns: Collection[str] | None = None) -> Logs | pl.LazyFrame | pl.DataFrame:
     """``source`` as it is when already read, else read (partitioned files that the
-    command's filters exclude skipped unopened: ``prune``)."""
+    command's filters exclude skipped unopened: ``prune``; only ``columns`` typed when
+    the command says which it reads)."""
     if isinstance(source, Logs | pl.LazyFrame | pl.DataFrame):
         return source
     return read_logs(as_paths(source), on_invalid=on_invalid, input_format=input_format,
-                     prune=prune)
+                     prune=prune, columns=columns)
 
 
 def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
@@ -71,7 +72,7 @@ def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
 def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
     """Cost, latency, tokens and quality per group (options of
     :func:`genailog.analysis.summarize.summarize`)."""
-    from genailog.analysis.summarize import check_options
+    from genailog.analysis.summarize import check_options, columns_needed
     from genailog.analysis.summarize import summarize as summarize_logs
 
     on_invalid = options.pop("on_invalid", "fail")
@@ -81,7 +82,9 @@ def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
     check_options(**{k: options[k] for k in ("by", "window", "where", "fail_if", "top")
                      if k in options})  # a bad option is refused before any log is read
     prune = partition_prune(options.get("where"), options.get("since"), options.get("until"))
-    return summarize_logs(_logs(logs, on_invalid, input_format, prune), **options)
+    needed = columns_needed(**{k: options[k] for k in (
+        "by", "where", "prices", "sample_unit", "safety", "quantiles") if k in options})
+    return summarize_logs(_logs(logs, on_invalid, input_format, prune, needed), **options)
 
 
 def diff_prompts(logs: LogsLike, baseline: str | None = None, candidate: str | None = None,

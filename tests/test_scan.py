@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from genailog.ingest import jsonl, scanner
 from genailog.ingest.sources import Chunk
+from genailog.schema.columns import SCALAR_COLUMNS
 from genailog.schema.diagnose import diagnose
 from genailog.schema.fastcheck import FIELD_NAMES, _Fields
 
@@ -504,3 +505,99 @@ def test_a_chunk_with_an_exact_record_reads_the_same(compiled: Any) -> None:
     exact = b'{"timestamp":"0002-01-01T00:00:00Z","model":"0","metadata":{"":1e+100}}'
     _same_either_way([b'{"model":"m"}', other, exact, f'{{{HEAD},"metadata":{{"a":1.5}}}}'
                       .encode()])
+
+
+# ------------------------------------------------------------------ typed columns
+
+
+_SCALARS = sorted(SCALAR_COLUMNS)
+
+
+def _projected(data: bytes, columns: tuple[str, ...], compiled: Any) -> tuple[Any, ...]:
+    saved = scanner.SCANNER
+    scanner.SCANNER = compiled
+    try:
+        result = jsonl.ChunkReader("f.jsonl", columns=columns).read(
+            Chunk(data, 1, data.count(b"\n"), True))
+    finally:
+        scanner.SCANNER = saved
+    frame = pl.concat(result.frames) if result.frames else None
+    return frame, [(r.line, r.problems) for r in result.invalid], result.checked
+
+
+def _same_as_narrowed(lines: list[bytes], columns: tuple[str, ...], compiled: Any) -> None:
+    """Only ``columns``, typed by the scanner, equal the full read without the scanner
+    narrowed to them; the invalid lines and the count are the same."""
+    data = b"\n".join(lines) + b"\n"
+    frame, invalid, checked = _projected(data, columns, compiled)
+    full, full_invalid, _, _, full_checked = _read(data, None)
+    assert (invalid, checked) == (full_invalid, full_checked)
+    if full is None:
+        assert frame is None or frame.height == 0
+        return
+    assert frame is not None and frame.columns == list(columns)
+    assert frame.equals(full.select(columns)), (frame, full.select(columns))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.one_of(_line(), st.sampled_from([
+    f'{{{HEAD},"tenant":"a","input_tokens":3,"latency_ms":12}}'.encode(),
+    f'{{{HEAD},"prompt_version":3}}'.encode(), b""])), min_size=1, max_size=8),
+    columns=st.lists(st.sampled_from(_SCALARS), min_size=1, max_size=8, unique=True))
+def test_typed_columns_equal_the_full_read_narrowed(compiled: Any, lines: list[bytes],
+                                                    columns: list[str]) -> None:
+    _same_as_narrowed(lines, tuple(sorted(columns)), compiled)
+
+
+_TYPED_CASES = [  # values whose text can be typed in more than one way, one per line
+    '"timestamp":"1969-12-31T23:59:59.9999999-01:30"', '"timestamp":"0002-01-01t00:00:00z"',
+    '"timestamp":"9998-12-31T23:59:59.123456789+23:59"', '"feedback_rating":-0',
+    '"latency_ms":0.1', '"latency_ms":1e2', '"latency_ms":2.5E-3', '"latency_ms":12',
+    '"latency_ms":123456789012345678', '"latency_ms":0.30000000000000004',
+    '"latency_ms":1234567890.1234567', '"feedback_rating":-0.0', '"sample_rate":1e-3',
+    '"model":"a\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\u20ac\\ud83d\\ude00"',
+    '"error_message":null', '"refusal":true', '"hallucination_flag":false',
+    '"input_tokens":922337203685477580', '"prompt_version":"v\\u0031"',
+]
+
+
+def test_typed_columns_read_every_way_of_writing_a_value(compiled: Any) -> None:
+    lines = []
+    for case in _TYPED_CASES:
+        key, value = case.split(":", 1)
+        fields = {'"timestamp"': '"2026-01-02T03:04:05Z"', '"model"': '"m"', key: value}
+        lines.append(("{" + ",".join(f"{k}:{v}" for k, v in fields.items()) + "}").encode())
+    _same_as_narrowed(lines, tuple(_SCALARS), compiled)
+    flags, _, typed = compiled.scan_columns(b"\n".join(lines), bytes(
+        compiled.field_names().index(c) for c in _SCALARS))
+    assert flags == bytes(len(lines)) and typed is not None  # all typed by the scanner
+
+
+def test_a_number_as_prompt_version_is_typed_by_the_reader(compiled: Any) -> None:
+    line = f'{{{HEAD},"prompt_version":3}}'.encode()
+    index = compiled.field_names().index("prompt_version")
+    assert compiled.scan_columns(line, bytes([index]))[2] is None  # the scanner gives up
+    _same_as_narrowed([line, f'{{{HEAD}}}'.encode()], ("model", "prompt_version"), compiled)
+
+
+def test_a_clean_chunk_is_typed_by_the_scanner_alone(
+        compiled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sample logs take the one-pass road: neither polars' NDJSON reader nor the twin
+    is called."""
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the full read was used")
+
+    data = (ROOT / "sample_logs" / "week1.jsonl").read_bytes()
+    monkeypatch.setattr(jsonl._Scanned, "read", refuse)
+    monkeypatch.setattr(pl, "read_ndjson", refuse)
+    frame, invalid, checked = _projected(data, ("latency_ms", "model", "timestamp"), compiled)
+    assert invalid == [] and frame.height == checked == data.count(b"\n")
+
+
+def test_only_scalar_fields_can_be_typed_by_the_scanner(compiled: Any) -> None:
+    names = compiled.field_names()
+    for bad in (bytes([names.index("metadata")]), bytes([200]), bytes([1, 1])):
+        with pytest.raises(ValueError, match="scalar"):
+            compiled.scan_columns(b"", bad)
+    flags, spans, typed = compiled.scan_columns(b"", bytes([names.index("model")]))
+    assert (flags, spans) == (b"", b"") and pl.DataFrame(scanner.ArrowColumns(typed)).height == 0

@@ -766,3 +766,34 @@ def _reweight(result: SummaryResult, frame: pl.LazyFrame, keys: list[str], table
         row.update(by_key.get(tuple(row[k] for k in keys), {}))
     result.total.update(total)
     result.sampling = sampling_note(frame, unit)
+
+
+def columns_needed(*, by: Sequence[str] = (), window: str | None = None,
+                   where: str | None = None, since: str | datetime | None = None,
+                   until: str | datetime | None = None,
+                   prices: PriceTable | str | Path | None = None,
+                   sample_unit: str = "session_id", safety: bool = False,
+                   quantiles: str = "exact") -> frozenset[str] | None:
+    """The record columns :func:`summarize` reads with these options (what
+    ``read_logs(columns=...)`` may type alone), or None when it may read any (the safety
+    view). Weighting's columns are in, since whether records were sampled is only known
+    once they are read. Options are checked by :func:`summarize` itself, not here."""
+    from genailog.errors import ExpressionError
+    from genailog.pricing.cost import cost_columns, rates_expr
+    from genailog.query.expression import parse
+    from genailog.schema.columns import CANONICAL_DTYPES
+
+    if safety:
+        return None
+    table = price_table(prices)
+    exprs = [*price_keys(table), rates_expr(table), *cost_columns(), is_error(),
+             *_record_columns(quantiles), *_partials(quantiles)]
+    names = {n for e in exprs for n in e.meta.root_names()} & CANONICAL_DTYPES.keys()
+    names |= {"model", "timestamp", "sample_rate", sample_unit, *by}
+    if where:
+        try:
+            names |= {name for name, _ in parse(where, "--where").names}
+        except ExpressionError:
+            return None  # summarize reports it
+    del window, since, until  # they read the timestamp, which is always in
+    return frozenset(names)

@@ -10,7 +10,10 @@ edit changes the signature; a signature is remembered only when the file had not
 for ``RACY_NS`` before it was hashed (the "racy git" rule: a write in the same clock tick
 as the hash would otherwise go unseen). The entry holds the typed records as Parquet
 parts and the invalid records in ``meta.json``, which also records the key and each
-part's size and stat signature. Nothing in it is trusted until checked:
+part's size and stat signature. A command that reads only some columns
+(``read_logs(columns=...)``) caches only those (and those of the narrower entry it
+replaces); a later command that needs others reads the file again and replaces it.
+Nothing in it is trusted until checked:
 
 * the cache folder and every file of an entry must belong to the current user and be
   writable by nobody else (a group- or world-writable folder, such as ``/tmp`` itself,
@@ -37,7 +40,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +55,7 @@ from genailog.outputs import alive
 MIN_BYTES = 16 * 1024 * 1024
 #: A file changed less than this long before it was hashed is hashed again next time.
 RACY_NS = 2_000_000_000
-FORMAT_VERSION = 4  # bump whenever what an entry holds changes
+FORMAT_VERSION = 5  # bump whenever what an entry holds changes
 _BLOCK = 8 * 1024 * 1024
 
 
@@ -185,10 +188,12 @@ def _remember_digest(root: Path | None, path: str, info: os.stat_result, digest:
         pass
 
 
-def cache_key(source: Source, root: Path | None = None) -> str | None:
+def cache_key(source: Source, root: Path | None = None, *, remembered: bool = False,
+              ) -> str | None:
     """The key of a file's entry (a hash of its content); None for stdin, small files and
     anything but a regular file. With the cache ``root``, the content hash is reused while
-    the file's stat signature is unchanged."""
+    the file's stat signature is unchanged; with ``remembered``, only then (None when the
+    content would have to be hashed)."""
     if source.is_stdin:
         return None
     if source.remote is not None:
@@ -199,6 +204,8 @@ def cache_key(source: Source, root: Path | None = None) -> str | None:
         if not stat.S_ISREG(before.st_mode) or before.st_size < MIN_BYTES:
             return None
         content = _remembered_digest(root, path, before)
+        if content is None and remembered:
+            return None
         if content is None:
             hashed_at = time.time_ns()
             content = file_digest(source.name)
@@ -212,6 +219,41 @@ def cache_key(source: Source, root: Path | None = None) -> str | None:
          FORMAT_VERSION]).encode()).hexdigest()[:32]
     _keyed[digest] = (source.name, before.st_size, before.st_mtime_ns)
     return digest
+
+
+class KeyMeanwhile:
+    """:func:`cache_key` computed on a thread, so that hashing a file whose hash is not
+    remembered overlaps the parse that a cold read starts at once."""
+
+    def __init__(self, source: Source, root: Path) -> None:
+        import threading
+
+        self._found: list[str | None] = []
+        self._thread = threading.Thread(
+            target=lambda: self._found.append(cache_key(source, root)),
+            name="genailog-cache-key", daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> str | None:
+        self._thread.join()
+        return self._found[0] if self._found else None
+
+
+def cacheable(source: Source) -> bool:
+    """Whether ``source`` can have an entry: a regular file of at least ``MIN_BYTES``, or
+    an object in storage listed with an ETag (see :func:`cache_key`)."""
+    if source.is_stdin:
+        return False
+    if source.remote is not None:
+        return _remote_key(source) is not None
+    try:
+        info = os.stat(source.name)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_BYTES
 
 
 def _remote_key(source: Source) -> str | None:
@@ -234,10 +276,14 @@ class CacheEntry:
     parts: list[tuple[pl.LazyFrame, set[str]]]
     records: int
     invalid: list[InvalidRecord]
+    #: The columns its parts hold, when only some (a command that read only those:
+    #: ``read_logs(columns=...)``); None for every column and the user's own fields.
+    columns: tuple[str, ...] | None = None
 
 
-def load(root: Path, key: str) -> CacheEntry | None:
-    """The entry of ``key`` once checked; None when there is none. An entry that fails a
+def load(root: Path, key: str, columns: Collection[str] | None = None) -> CacheEntry | None:
+    """The entry of ``key`` once checked; None when there is none, or when it holds only
+    some columns and ``columns`` (None: all) are not among them. An entry that fails a
     check is deleted, so that the file is parsed again and the entry rewritten."""
     folder = root / key
     if not folder.exists() and not folder.is_symlink():
@@ -248,7 +294,26 @@ def load(root: Path, key: str) -> CacheEntry | None:
         entry = None
     if entry is None:
         _discard(folder)
+    elif entry.columns is not None and (columns is None or not set(columns) <= set(
+            entry.columns)):
+        return None  # too narrow: the file is read again, and the entry replaced
     return entry
+
+
+def widened(root: Path, key: str, columns: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The columns to cache for a read of ``columns``: with those of the narrower entry
+    this read replaces (so that commands that alternate keep hitting the cache)."""
+    if columns is None:
+        return None
+    try:
+        if _unsafe(root / key) is not None or _unsafe(root / key / "meta.json") is not None:
+            return tuple(columns)
+        held = json.loads((root / key / "meta.json").read_text(encoding="utf-8"))["columns"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return tuple(columns)
+    if not isinstance(held, list) or not all(isinstance(c, str) for c in held):
+        return tuple(columns)
+    return tuple(sorted(set(columns) | set(held)))
 
 
 def _checked(folder: Path, key: str) -> CacheEntry | None:
@@ -256,6 +321,10 @@ def _checked(folder: Path, key: str) -> CacheEntry | None:
         return None
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if meta.get("key") != key or meta.get("format") != FORMAT_VERSION:
+        return None
+    columns = meta["columns"]
+    if columns is not None and (not isinstance(columns, list) or not all(
+            isinstance(c, str) for c in columns)):
         return None
     for name, (size, signature) in meta["sizes"].items():
         part = folder / name
@@ -269,7 +338,8 @@ def _checked(folder: Path, key: str) -> CacheEntry | None:
                for r in meta["invalid"]]
     parts = [(pl.scan_parquet(folder / name), set(marks))
              for name, marks in sorted(meta["parts"].items())]
-    return CacheEntry(parts, int(meta["records"]), invalid)
+    return CacheEntry(parts, int(meta["records"]), invalid,
+                      None if columns is None else tuple(columns))
 
 
 def _discard(folder: Path) -> None:
@@ -300,7 +370,10 @@ def _sweep(root: Path) -> None:
 class CacheWriter:
     """Collects a file's parts in a temporary folder; ``commit`` renames it into place."""
 
-    def __init__(self, root: Path, key: str) -> None:
+    def __init__(self, root: Path, key: str | None, columns: Sequence[str] | None = None,
+                 ) -> None:
+        """``key`` may be None while it is being computed (the file's hash, alongside the
+        parse): then :meth:`commit` is given it."""
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         reason = _unsafe(root)
         if reason is not None:
@@ -308,8 +381,10 @@ class CacheWriter:
             raise OSError(f"cache folder {root} not used: {reason}")
         _sweep(root)
         self.root, self.key = root, key
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{key}.{os.getpid()}.tmp", dir=root))
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{key or 'pending'}.{os.getpid()}.tmp",
+                                            dir=root))
         self.parts: dict[str, list[str]] = {}
+        self.columns = None if columns is None else list(columns)
 
     def add(self, frame: pl.DataFrame, json_columns: set[str]) -> None:
         """Store one part."""
@@ -321,9 +396,13 @@ class CacheWriter:
         """Record a part that a worker wrote into :attr:`folder`."""
         self.parts[name] = sorted(json_columns)
 
-    def commit(self, records: int, invalid: list[InvalidRecord]) -> None:
+    def commit(self, records: int, invalid: list[InvalidRecord], key: str | None = None,
+               ) -> None:
         """Write ``meta.json`` and rename the entry into place; nothing is committed when
         the file changed since its key was computed (the next read parses it again)."""
+        self.key = key or self.key
+        if self.key is None:
+            raise ValueError("a cache entry needs its key")
         keyed = _keyed.get(self.key)
         if keyed is not None:
             now = os.stat(keyed[0])
@@ -340,7 +419,7 @@ class CacheWriter:
             sizes[name] = [info.st_size, _signature(info)]
         meta: dict[str, Any] = {
             "key": self.key, "format": FORMAT_VERSION, "records": records,
-            "parts": self.parts, "sizes": sizes,
+            "parts": self.parts, "sizes": sizes, "columns": self.columns,
             "invalid": [{"file": r.file, "line": r.line, "problems": r.problems,
                          "raw": r.raw.decode("utf-8", "surrogateescape")} for r in invalid],
         }

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -139,13 +139,18 @@ def pool(count: int) -> ProcessPoolExecutor:
 
 
 def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
-          keep_frames: bool = False, strip_prefix: bool = False) -> RangeOut:
+          keep_frames: bool = False, strip_prefix: bool = False,
+          columns: tuple[str, ...] | None = None) -> RangeOut:
     """One range, newline-aligned and at most a chunk long, read as a single chunk: its
     records written as Parquet parts (``part_prefix``), or sent back (``keep_frames``),
-    or only checked."""
+    or only checked; only ``columns`` of them when given (:class:`ChunkReader`)."""
     from genailog.ingest.scanner import count_newlines, verdicts, vouched
     from genailog.ingest.sources import Chunk, read_range
 
+    if columns is not None and not strip_prefix and (part_prefix is not None or keep_frames):
+        typed = _typed_range(path, start, end, part_prefix, keep_frames, columns)
+        if typed is not None:
+            return typed
     with open(path, "rb") as handle:
         data = read_range(handle, start, end)
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
@@ -164,7 +169,8 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     from genailog.ingest.cache import write_part
     from genailog.ingest.jsonl import ChunkReader
 
-    reader = ChunkReader(path, build_frames=part_prefix is not None or keep_frames)
+    reader = ChunkReader(path, build_frames=part_prefix is not None or keep_frames,
+                         columns=columns)
     if strip_prefix:  # canonical records behind logging prefixes (prefixed.py)
         from genailog.ingest import prefixed
 
@@ -183,9 +189,51 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     return out
 
 
+def _typed_range(path: str, start: int, end: int, part_prefix: str | None,
+                 keep_frames: bool, columns: tuple[str, ...]) -> RangeOut | None:
+    """:func:`_work` for a range whose every line the scanner vouches for, when only
+    ``columns`` are wanted: the scanner types them straight from the file's pages (mapped,
+    not copied); None for any other range (some line handed on, a value it cannot type
+    alone, a range longer than a line may be), which is then read as usual."""
+    import mmap
+
+    from genailog.ingest import scanner
+    from genailog.schema.limits import max_line_bytes
+
+    if end - start > max_line_bytes() or end <= start:
+        return None
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0,
+                                               access=mmap.ACCESS_READ) as mapped:
+        view = memoryview(mapped)[start:end]
+        try:
+            if start == 0 and bytes(view[:3]) == b"\xef\xbb\xbf":
+                view = view[3:]
+            got = scanner.typed(view, columns)
+            final_newline = bytes(view[-1:]) == b"\n"
+        finally:
+            view.release()
+    if got is None or got[1] is None or not got[0].clean:
+        return None
+    import polars as pl
+
+    from genailog.ingest.cache import write_part
+
+    found, typed = got
+    frame = pl.DataFrame(typed)
+    out = RangeOut(checked=len(found.flags), records=frame.height,
+                   newlines=len(found.flags) - (not final_newline))
+    if part_prefix is not None:
+        part = Path(f"{part_prefix}-00.parquet")
+        write_part(frame, part)
+        out.parts[part.name] = set()
+    if keep_frames:
+        out.frames = [frame]
+    return out
+
+
 def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *,
                 keep_frames: bool = False, strip_prefix: bool = False,
-                ) -> Iterator[RangeOut] | None:
+                columns: tuple[str, ...] | None = None) -> Generator[RangeOut] | None:
     """Each range's result in file order, line numbers absolute; None when the work
     cannot be spread (one core, a small file, or no process could be started). Records
     go to Parquet parts in ``part_dir``, or come back with ``keep_frames``, or are only
@@ -199,15 +247,16 @@ def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *
     except (OSError, ValueError):
         return None
     return _collect(executor, min(count, len(ranges)), path, ranges, part_dir, keep_frames,
-                    strip_prefix)
+                    strip_prefix, columns)
 
 
 def _collect(executor: ProcessPoolExecutor, workers: int, path: str,
              ranges: list[tuple[int, int]], part_dir: Path | None,
-             keep_frames: bool, strip_prefix: bool = False) -> Iterator[RangeOut]:
+             keep_frames: bool, strip_prefix: bool = False,
+             columns: tuple[str, ...] | None = None) -> Generator[RangeOut]:
     tasks = [(_work, (path, start, end, number == len(ranges) - 1,
                       None if part_dir is None else str(part_dir / f"part-{number:05d}"),
-                      keep_frames, strip_prefix))
+                      keep_frames, strip_prefix, columns))
              for number, (start, end) in enumerate(ranges)]
     offset = 0
     for out in ordered(executor, path, tasks, workers):

@@ -8,7 +8,7 @@ logs as a LazyFrame in canonical columns together with a report of what was read
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from genailog.ingest.sources import (
     open_peeked,
     size_of,
 )
-from genailog.schema.columns import CANONICAL_DTYPES
+from genailog.schema.columns import CANONICAL_DTYPES, SCALAR_COLUMNS
 
 if TYPE_CHECKING:  # the JSONL parser (and numpy under it) loads only when a file needs it:
     # Parquet and the columnar cache start faster without it
@@ -89,6 +89,7 @@ def read_logs(
     options: ReadOptions | None = None,
     require_calls: bool = True,
     prune: partitions.Prune | None = None,
+    columns: Collection[str] | None = None,
 ) -> Logs:
     """Read log files into canonical columns.
 
@@ -99,6 +100,12 @@ def read_logs(
     with :func:`genailog.query.prune.partition_prune`). Raises
     :class:`InvalidRecordError` on the first invalid record under ``fail``, and
     :class:`InputError` when non-empty input holds no LLM call.
+
+    ``columns`` says which columns the caller will read (e.g.
+    :func:`genailog.analysis.summarize.columns_needed`): when they are all scalar fields
+    (:data:`~genailog.schema.columns.SCALAR_COLUMNS`), canonical JSONL files are typed
+    only for those, in the C scanner's one pass, and the frame holds only them (plus
+    partition columns). Validation is the same: every field of every record is judged.
     """
     policy = InvalidPolicy.parse(on_invalid)
     if input_format not in INPUT_FORMATS:
@@ -107,6 +114,7 @@ def read_logs(
     report = ReadReport(policy=policy.mode)
     ctx = ReadContext(options or current_options(), explain=not require_calls)
     parts = _Parts()
+    wanted = projection(columns)
     foreign: dict[str, list[tuple[Source, bytes]]] = {}
     sources, tags, dtypes, pruned = partitions.prune(discover(as_paths(paths)), prune)
     report.partitions = pruned.to_dict()
@@ -115,7 +123,7 @@ def read_logs(
         start = len(parts.frames)
         try:
             _read_source(source, policy, input_format, stdin, chunk_bytes, report, parts,
-                         foreign, ctx)
+                         foreign, ctx, wanted)
             parts.frames[start:] = [partitions.with_values(f, tag, dtypes)
                                     for f in parts.frames[start:]]
             spans.check(source, parts.frames[start:])
@@ -208,7 +216,8 @@ def _concat(parts: _Parts, report: ReadReport) -> pl.LazyFrame:
 
 def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
                  stdin: BinaryIO | None, chunk_bytes: int, report: ReadReport, parts: _Parts,
-                 foreign: dict[str, list[tuple[Source, bytes]]], ctx: ReadContext) -> None:
+                 foreign: dict[str, list[tuple[Source, bytes]]], ctx: ReadContext,
+                 columns: tuple[str, ...] | None = None) -> None:
     head, stream = open_peeked(source, stdin)
     try:
         fmt = detect(source, head, input_format, ctx)
@@ -238,7 +247,8 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
                 stream = Prefixed(b"", source.open())  # the fast path read part of it
             foreign.setdefault(fmt, []).append((source, stream.read()))
         else:
-            _read_jsonl(source, stream, chunk_bytes, policy, report, file_report, parts)
+            _read_jsonl(source, stream, chunk_bytes, policy, report, file_report, parts,
+                        columns)
     except (OSError, EOFError) as exc:
         raise InputError(f"cannot read {source.name}: {exc}") from None
     except InputError as exc:
@@ -284,25 +294,41 @@ def _parquet_adapter(name: str, data: bytes) -> str:
     return "json" if not data.strip() else detect_format(name, data[:65536])
 
 
+def projection(columns: Collection[str] | None) -> tuple[str, ...] | None:
+    """``columns`` in a fixed order when canonical JSONL can be read as only those (all
+    scalar fields, and the C scanner is there to type them), else None."""
+    from genailog.ingest import scanner
+
+    if columns is None or scanner.SCANNER is None or not set(columns) <= SCALAR_COLUMNS:
+        return None
+    return tuple(sorted(set(columns)))
+
+
 def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
-                report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
+                report: ReadReport, file_report: FileReport, parts: _Parts,
+                columns: tuple[str, ...] | None = None) -> None:
     root = cache.cache_root()
-    key = cache.cache_key(source, root) if root is not None else None
     entry = None
-    if root is not None and key is not None:
+    if root is not None and cache.cacheable(source):
         # The whole file goes into the cache before the policy applies, so that a rerun
-        # with --on-invalid skip after an error reads the cache.
-        entry = cache.load(root, key)
+        # with --on-invalid skip after an error reads the cache. A file whose hash is
+        # remembered is looked up at once; another is hashed while it is parsed.
+        key = cache.cache_key(source, root, remembered=True)
+        if key is not None:
+            entry = cache.load(root, key, columns)
         if entry is None:
             try:
-                entry = _parse_into_cache(source, stream, chunk_bytes, root, key)
+                entry = _parse_into_cache(source, stream, chunk_bytes, root, key,
+                                          columns if key is None else
+                                          cache.widened(root, key, columns))
             except Exception:  # noqa: BLE001 - e.g. a read-only or full cache folder
                 # Read without the cache; an error of the input itself comes again there.
                 with Prefixed(b"", source.open()) as again:
-                    _read_chunks(source, again, chunk_bytes, policy, report, file_report, parts)
+                    _read_chunks(source, again, chunk_bytes, policy, report, file_report,
+                                 parts, columns)
                 return
     if entry is None:
-        _read_chunks(source, stream, chunk_bytes, policy, report, file_report, parts)
+        _read_chunks(source, stream, chunk_bytes, policy, report, file_report, parts, columns)
         return
     apply_policy(entry.invalid, policy, report)
     file_report.records, file_report.invalid = entry.records, len(entry.invalid)
@@ -311,12 +337,13 @@ def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: Inva
 
 
 def _read_chunks(source: Source, stream: Prefixed, chunk_bytes: int, policy: InvalidPolicy,
-                 report: ReadReport, file_report: FileReport, parts: _Parts) -> None:
+                 report: ReadReport, file_report: FileReport, parts: _Parts,
+                 columns: tuple[str, ...] | None = None) -> None:
     """A file read without the cache: on every core when it is large and workers are
     allowed (the typed records come back from the workers), else chunk by chunk."""
     size = size_of(source)
-    spread = parallel.read_ranges(source.name, size, chunk_bytes, None, keep_frames=True) if (
-        size is not None) else None
+    spread = parallel.read_ranges(source.name, size, chunk_bytes, None, keep_frames=True,
+                                  columns=columns) if size is not None else None
     if spread is not None:
         for out in spread:
             apply_policy(out.invalid, policy, report)
@@ -325,7 +352,7 @@ def _read_chunks(source: Source, stream: Prefixed, chunk_bytes: int, policy: Inv
             for frame in out.frames:
                 parts.add(frame, out.json_columns)
         return
-    for result in _chunks(source, stream, chunk_bytes):
+    for result in _chunks(source, stream, chunk_bytes, columns):
         apply_policy(result.invalid, policy, report)
         file_report.records += result.records
         file_report.invalid += len(result.invalid)
@@ -334,31 +361,49 @@ def _read_chunks(source: Source, stream: Prefixed, chunk_bytes: int, policy: Inv
 
 
 def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: Path,
-                      key: str) -> cache.CacheEntry:
-    writer = cache.CacheWriter(root, key)
+                      key: str | None, columns: tuple[str, ...] | None) -> cache.CacheEntry:
+    """Parse ``source`` into a new entry; ``key`` None: hash it meanwhile (the parse on
+    the workers, the hash here), and keep an entry the hash finds instead."""
+    writer = cache.CacheWriter(root, key, columns)
     invalid: list[InvalidRecord] = []
     records = 0
     try:
         size = size_of(source)
-        spread = parallel.read_ranges(source.name, size, chunk_bytes, writer.folder) if (
-            size is not None) else None
+        spread = parallel.read_ranges(source.name, size, chunk_bytes, writer.folder,
+                                      columns=columns) if size is not None else None
         if spread is not None:
+            keyed = cache.KeyMeanwhile(source, root) if key is None else None
             for out in spread:
                 records += out.records
                 invalid += out.invalid
                 for name, marks in out.parts.items():
                     writer.register(name, marks)
+                if keyed is not None and keyed.done():  # cached already? stop the parse
+                    key, keyed = keyed.result(), None
+                    found = cache.load(root, key, columns) if key is not None else None
+                    if found is not None:
+                        spread.close()  # cancels the ranges not started
+                        writer.abort()
+                        return found
+            key = keyed.result() if keyed is not None else key
         else:
-            for result in _chunks(source, stream, chunk_bytes):
+            key = key or cache.cache_key(source, root)
+            for result in _chunks(source, stream, chunk_bytes, columns):
                 records += result.records
                 invalid += result.invalid
                 for frame in result.frames:
                     writer.add(frame, result.json_columns)
-        writer.commit(records, invalid)
+        if key is None:
+            raise OSError(f"cannot hash {source.name}")
+        found = cache.load(root, key, columns)  # the same content, cached meanwhile
+        if found is not None:
+            writer.abort()
+            return found
+        writer.commit(records, invalid, key)
     except BaseException:
         writer.abort()
         raise
-    entry = cache.load(root, key)
+    entry = cache.load(root, key, columns)
     if entry is None:
         raise InputError(f"cannot read back the cache entry of {source.name} in {root}")
     return entry
@@ -370,10 +415,11 @@ def _looks_prefixed(head: bytes) -> bool:
     return prefixed.looks_simple(head)
 
 
-def _chunks(source: Source, stream: Prefixed, chunk_bytes: int) -> Iterator[ChunkResult]:
+def _chunks(source: Source, stream: Prefixed, chunk_bytes: int,
+            columns: tuple[str, ...] | None = None) -> Iterator[ChunkResult]:
     from genailog.ingest.jsonl import ChunkReader
 
-    reader = ChunkReader(source.name)
+    reader = ChunkReader(source.name, columns=columns)
     for chunk in numbered_chunks(stream, chunk_bytes, source.name, size_of(source)):
         yield reader.read(chunk)
 

@@ -1,0 +1,218 @@
+"""A command that says which columns it reads gets only those, typed by the C scanner in
+the pass that judges the lines (``read_logs(columns=...)``), and the same answer.
+
+summarize names its columns (:func:`genailog.analysis.summarize.columns_needed`); its
+result over a JSONL file read that way must equal its result over every column, for
+every kind of option, with invalid records skipped the same way; the cache keeps only the
+columns read and is rebuilt (wider) when a later command needs more.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from conftest import require_or_skip
+
+import genailog
+from genailog.analysis.summarize import columns_needed, summarize
+from genailog.errors import InvalidRecordError
+from genailog.ingest import cache, parallel, read_logs, reader, scanner
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Options that change which columns summarize reads.
+OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"by": ["model"]},
+    {"by": ["prompt_version", "user_id"], "top": 3},
+    {"window": "1d", "by": ["provider"]},
+    {"where": "latency_ms > 900 and status = 'ok'", "by": ["model"]},
+    {"since": "2026-11-03", "until": "2026-11-12", "by": ["environment"]},
+    {"quantiles": "sketch", "by": ["model"]},
+    {"fail_if": ["latency_ms_p95 > 1"], "by": ["app"]},
+    {"by": ["model"], "sample_unit": "user_id"},
+]
+
+
+@pytest.fixture(autouse=True)
+def _scanner() -> None:
+    if scanner.SCANNER is None:
+        require_or_skip("genailog's C scanner is not built (or GENAILOG_NO_EXTENSION=1): "
+                        "reads are never narrowed without it")
+
+
+def _logs(tmp_path: Path, *, sampled: bool = True) -> Path:
+    """The sample logs with a few invalid lines and user fields, and (``sampled``) every
+    third record head-sampled at 0.5, so that summarize weights them."""
+    lines = []
+    for name in ("week1.jsonl", "week2.jsonl"):
+        for number, line in enumerate((ROOT / "sample_logs" / name).read_text().splitlines()):
+            record = json.loads(line)
+            if sampled and number % 3 == 0:
+                record["sample_rate"] = 0.5
+            if number % 50 == 7:
+                record["tenant"] = f"t{number % 4}"
+            lines.append(json.dumps(record, ensure_ascii=False))
+    lines[5] = '{"model":"no timestamp"}'
+    lines[900] = lines[900].replace('"model":', '"model":1,"x":', 1)
+    lines[1500] = "not json"
+    path = tmp_path / "logs.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _answer(result: Any) -> dict[str, Any]:
+    data = result.to_dict()
+    data.pop("partial", None)
+    return data
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, floats to 12 significant digits: the weighted estimates of head-sampled
+    records add floats in an order polars' threads decide, so their last bits vary from
+    run to run even over the very same frame."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "plain")
+def test_summarize_over_only_its_columns_equals_summarize_over_all(
+        tmp_path: Path, options: dict[str, Any]) -> None:
+    path = _logs(tmp_path)
+    narrowed = genailog.summarize(path, on_invalid="skip", **options)
+    full = summarize(read_logs(path, on_invalid="skip"), **options)
+    assert _same(_answer(narrowed), _answer(full))
+    assert narrowed.skipped_records == full.skipped_records == 3
+
+
+def test_columns_needed_cover_every_column_summarize_reads(tmp_path: Path) -> None:
+    """A frame holding only the columns named gives the same summary as the whole frame:
+    any column summarize reads but columns_needed leaves out fails here (a missing column
+    is an error, and weighting's sample_rate would go unseen)."""
+    frame = read_logs(_logs(tmp_path), on_invalid="skip").collect()
+    for options in OPTIONS:
+        needed = columns_needed(**{k: v for k, v in options.items() if k in (
+            "by", "where", "sample_unit", "quantiles")})
+        assert needed is not None
+        assert _same(_answer(summarize(frame.select(sorted(needed)), **options)), _answer(
+            summarize(frame, **options))), options
+    assert columns_needed(safety=True) is None  # the safety view reads nested fields
+
+
+def test_the_frame_holds_only_the_columns_asked_for(tmp_path: Path) -> None:
+    path = _logs(tmp_path)
+    logs = read_logs(path, on_invalid="skip", columns=["model", "latency_ms", "timestamp"])
+    frame = logs.collect()
+    assert frame.columns == ["latency_ms", "model", "timestamp"]
+    full = read_logs(path, on_invalid="skip").collect()
+    assert frame.equals(full.select(frame.columns))
+    assert logs.report.to_dict() == read_logs(path, on_invalid="skip").report.to_dict()
+
+
+def test_fields_that_are_not_scalar_are_read_in_full(tmp_path: Path) -> None:
+    path = _logs(tmp_path)
+    for columns in (["model", "metadata"], ["model", "tenant"]):
+        frame = read_logs(path, on_invalid="skip", columns=columns).collect()
+        assert set(columns) < set(frame.columns)  # every column, as without the hint
+    assert reader.projection(["model", "tags"]) is None
+    assert reader.projection(["timestamp", "model"]) == ("model", "timestamp")
+
+
+def test_an_invalid_record_fails_the_read_the_same_way(tmp_path: Path) -> None:
+    path = _logs(tmp_path)
+    with pytest.raises(InvalidRecordError) as narrowed:
+        genailog.summarize(path, by=["model"])
+    with pytest.raises(InvalidRecordError) as full:
+        read_logs(path)
+    assert str(narrowed.value) == str(full.value)
+
+
+def _meta(root: Path) -> dict[str, Any]:
+    [entry] = [p for p in root.iterdir() if (p / "meta.json").exists()]
+    return json.loads((entry / "meta.json").read_text())
+
+
+@pytest.fixture
+def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder, with every file big enough to be cached."""
+    root = tmp_path / "cache"
+    root.mkdir(mode=0o700)
+    monkeypatch.setenv("GENAILOG_CACHE_DIR", str(root))
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)
+    return root
+
+
+def test_the_cache_holds_the_columns_read_and_widens_when_more_are_needed(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # remember the new file's hash at once
+    path = _logs(tmp_path)
+    full = read_logs(path, on_invalid="skip", columns=None)  # not cached: see below
+    expected = full.collect()
+    for entry in cached.iterdir():  # start empty
+        cache._discard(entry)
+
+    def frame(columns: list[str] | None) -> pl.DataFrame:
+        return read_logs(path, on_invalid="skip", columns=columns).collect()
+
+    assert frame(["model", "latency_ms"]).equals(expected.select("latency_ms", "model"))
+    assert _meta(cached)["columns"] == ["latency_ms", "model"]
+    parsed: list[Any] = []
+    real = reader._parse_into_cache
+
+    def counting(*args: Any) -> Any:
+        parsed.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(reader, "_parse_into_cache", counting)
+    assert frame(["model"]).select("model").equals(expected.select("model"))
+    assert parsed == []  # narrower: read from the entry
+    assert frame(["model", "ttft_ms"]).select("model", "ttft_ms").equals(
+        expected.select("model", "ttft_ms"))
+    assert parsed == [("latency_ms", "model", "ttft_ms")]  # wider: parsed again, widened
+    assert _meta(cached)["columns"] == ["latency_ms", "model", "ttft_ms"]
+    assert frame(None).equals(expected)  # every column: parsed again, in full
+    assert _meta(cached)["columns"] is None
+    assert frame(["model"]).equals(expected)  # a full entry serves any columns
+    assert len(parsed) == 2
+    invalid = [(r["line"], r["problems"]) for r in _meta(cached)["invalid"]]
+    assert [line for line, _ in invalid] == [6, 901, 1501]
+
+
+def test_a_planted_column_list_is_not_trusted(tmp_path: Path, cached: Path) -> None:
+    path = _logs(tmp_path)
+    read_logs(path, on_invalid="skip", columns=["model"]).collect()
+    [entry] = [p for p in cached.iterdir() if (p / "meta.json").exists()]
+    meta = json.loads((entry / "meta.json").read_text())
+    meta["columns"] = "model"
+    (entry / "meta.json").write_text(json.dumps(meta))
+    frame = read_logs(path, on_invalid="skip", columns=["model"]).collect()
+    assert frame.height == 2398 and _meta(cached)["columns"] == ["model"]
+
+
+def test_workers_type_their_ranges_alone_and_hash_the_file_meanwhile(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On two processes: the workers map their ranges and type the columns, while this
+    process hashes the file for the cache key (no hash remembered yet)."""
+    path = _logs(tmp_path, sampled=False)
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    parallel.enable()
+    try:
+        options = {"by": ["model"], "on_invalid": "skip"}
+        cold = genailog.summarize(path, **options)
+        assert _meta(cached)["columns"] is not None
+        warm = genailog.summarize(path, **options)
+    finally:
+        parallel.enable(False)
+    monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
+    alone = summarize(read_logs(path, on_invalid="skip"), by=["model"])
+    assert _answer(cold) == _answer(warm) == _answer(alone)  # not sampled: exact
