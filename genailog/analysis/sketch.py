@@ -28,9 +28,12 @@ exact maximum, which only moves it closer.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import polars as pl
-from ddsketch.mapping import LogarithmicMapping
+
+if TYPE_CHECKING:
+    from ddsketch.mapping import LogarithmicMapping
 
 #: The library's default relative accuracy ("alpha"): every quantile within 1%.
 RELATIVE_ACCURACY = 0.01
@@ -42,7 +45,10 @@ COUNT = "count"
 
 @cache
 def mapping(relative_accuracy: float = RELATIVE_ACCURACY) -> LogarithmicMapping:
-    """The library's key mapping (the same one ``ddsketch.DDSketch`` uses)."""
+    """The library's key mapping (the same one ``ddsketch.DDSketch`` uses), imported on
+    first use: exact mode never loads ddsketch (and six)."""
+    from ddsketch.mapping import LogarithmicMapping
+
     return LogarithmicMapping(relative_accuracy)
 
 
