@@ -19,7 +19,6 @@ paths are relative to the file.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -136,6 +135,8 @@ def _has_section(path: Path) -> bool:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    import tomllib  # here: only a run with a settings file parses TOML
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

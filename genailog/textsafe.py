@@ -18,7 +18,6 @@ It must not import anything from genailog but ``errors`` (it sits below every la
 
 from __future__ import annotations
 
-import html as _html
 import re
 
 #: Characters that must never reach a terminal or a page as themselves.
@@ -71,6 +70,8 @@ def markdown(text: object) -> str:
 
 def html(text: object) -> str:
     """Text for an HTML page or attribute: unsafe characters visible, then HTML-escaped."""
+    import html as _html  # here: it loads html.entities (4-6 ms), which most commands never need
+
     return _html.escape(visible(text), quote=True)
 
 
