@@ -902,16 +902,40 @@ typedef struct {
     int64_t nulls;
 } Built;
 
-/* Room for ``lines`` rows (zeroed bits), and the first string offset. */
+/* The bytes of ``rows`` rows of ``col``'s validity (bits), and of its values. */
+static size_t bit_bytes(int64_t rows) { return (size_t)(rows / 8 + 1); }
+
+static size_t value_bytes(const Built *col, int64_t rows) {
+    return col->type == C_BOOL ? bit_bytes(rows)
+           : (size_t)(rows + (col->type == C_STRING)) * sizeof(int64_t);
+}
+
+/* Room for ``lines`` rows: zeroed bits, values written row by row (never read before),
+ * and the first string offset. */
 static void reserve(Built *col, int64_t lines) {
-    size_t bits = (size_t)(lines / 8 + 1);
-    col->valid.data = calloc(bits, 1);
-    col->valid.cap = col->valid.len = bits;
-    size_t values = col->type == C_BOOL ? bits
-                    : (size_t)(lines + (col->type == C_STRING)) * sizeof(int64_t);
-    col->values.data = calloc(values, 1);
+    col->valid.data = calloc(bit_bytes(lines), 1);
+    col->valid.cap = col->valid.len = bit_bytes(lines);
+    size_t values = value_bytes(col, lines);
+    col->values.data = col->type == C_BOOL ? calloc(values, 1) : malloc(values);
     col->values.cap = col->values.len = values;
-    if (!col->valid.data || !col->values.data) col->valid.failed = 1;
+    if (!col->valid.data || !col->values.data) {
+        col->valid.failed = 1;
+        return;
+    }
+    if (col->type == C_STRING) ((int64_t *)col->values.data)[0] = 0;
+}
+
+/* Gives back the room beyond ``rows`` rows (the reservation is for the most lines a
+ * chunk can hold, many times what it holds). */
+static void trim(Built *col, int64_t rows) {
+    Buffer *parts[2] = {&col->valid, &col->values};
+    /* never 0 bytes: realloc(p, 0) may free p */
+    size_t sizes[2] = {bit_bytes(rows), value_bytes(col, rows) + sizeof(int64_t)};
+    for (int i = 0; i < 2; i++) {
+        char *smaller = realloc(parts[i]->data, sizes[i]);
+        if (smaller) parts[i]->data = smaller;  /* else the larger block stays, still valid */
+        parts[i]->cap = parts[i]->len = sizes[i];
+    }
 }
 
 static inline void set_bit(Buffer *bits, int64_t row) {
@@ -1279,7 +1303,10 @@ static PyObject *scan_columns(PyObject *self, PyObject *args) {
         buf_add(&verdicts, &verdict, 1);
         p = end + 1;
     }
-    for (int i = 0; i < count; i++) failed |= cols[i].text.failed;
+    for (int i = 0; i < count; i++) {
+        failed |= cols[i].text.failed;
+        if (typed && !failed) trim(&cols[i], rows);
+    }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     PyObject *flags = NULL, *spans = NULL, *columns = NULL;

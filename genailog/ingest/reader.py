@@ -8,7 +8,7 @@ logs as a LazyFrame in canonical columns together with a report of what was read
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -360,53 +360,74 @@ def _read_chunks(source: Source, stream: Prefixed, chunk_bytes: int, policy: Inv
             parts.add(frame, result.json_columns)
 
 
+@dataclass
+class _Parsed:
+    """What a parse into a new cache entry has gathered so far."""
+
+    records: int = 0
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    #: The frames of a narrowed read, typed in this process (no need to read them back).
+    kept: list[pl.DataFrame] = field(default_factory=list)
+
+
 def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: Path,
                       key: str | None, columns: tuple[str, ...] | None) -> cache.CacheEntry:
     """Parse ``source`` into a new entry; ``key`` None: hash it meanwhile (the parse on
     the workers, the hash here), and keep an entry the hash finds instead."""
     writer = cache.CacheWriter(root, key, columns)
-    invalid: list[InvalidRecord] = []
-    records = 0
+    parsed = _Parsed()
     try:
         size = size_of(source)
         spread = parallel.read_ranges(source.name, size, chunk_bytes, writer.folder,
+                                      keep_frames=columns is not None,
                                       columns=columns) if size is not None else None
         if spread is not None:
             keyed = cache.KeyMeanwhile(source, root) if key is None else None
-            for out in spread:
-                records += out.records
-                invalid += out.invalid
-                for name, marks in out.parts.items():
-                    writer.register(name, marks)
-                if keyed is not None and keyed.done():  # cached already? stop the parse
-                    key, keyed = keyed.result(), None
-                    found = cache.load(root, key, columns) if key is not None else None
-                    if found is not None:
-                        spread.close()  # cancels the ranges not started
-                        writer.abort()
-                        return found
-            key = keyed.result() if keyed is not None else key
+            key, found = _spread_into(writer, spread, parsed, keyed, key, columns)
         else:
-            key = key or cache.cache_key(source, root)
+            key, found = key or cache.cache_key(source, root), None
             for result in _chunks(source, stream, chunk_bytes, columns):
-                records += result.records
-                invalid += result.invalid
+                parsed.records += result.records
+                parsed.invalid += result.invalid
                 for frame in result.frames:
                     writer.add(frame, result.json_columns)
         if key is None:
             raise OSError(f"cannot hash {source.name}")
-        found = cache.load(root, key, columns)  # the same content, cached meanwhile
+        found = found or cache.load(root, key, columns)  # the same content, cached meanwhile
         if found is not None:
             writer.abort()
             return found
-        writer.commit(records, invalid, key)
+        writer.commit(parsed.records, parsed.invalid, key)
     except BaseException:
         writer.abort()
         raise
+    if parsed.kept:  # the frames are here already: no need to read back what was written
+        return cache.CacheEntry([(frame.lazy(), set()) for frame in parsed.kept],
+                                parsed.records, parsed.invalid, columns)
     entry = cache.load(root, key, columns)
     if entry is None:
         raise InputError(f"cannot read back the cache entry of {source.name} in {root}")
     return entry
+
+
+def _spread_into(writer: cache.CacheWriter, spread: Generator[parallel.RangeOut],
+                 parsed: _Parsed, keyed: cache.KeyMeanwhile | None, key: str | None,
+                 columns: tuple[str, ...] | None) -> tuple[str | None, cache.CacheEntry | None]:
+    """Gather each range's parts into ``writer``; the key (``keyed``'s, once hashed) and an
+    entry of the same content found meanwhile, which stops the parse."""
+    for out in spread:
+        parsed.records += out.records
+        parsed.invalid += out.invalid
+        parsed.kept += out.frames
+        for name, marks in out.parts.items():
+            writer.register(name, marks)
+        if keyed is not None and keyed.done():  # cached already? stop the parse
+            key, keyed = keyed.result(), None
+            found = cache.load(writer.root, key, columns) if key is not None else None
+            if found is not None:
+                spread.close()  # cancels the ranges not started
+                return key, found
+    return (keyed.result() if keyed is not None else key), None
 
 
 def _looks_prefixed(head: bytes) -> bool:
