@@ -275,6 +275,21 @@ def _collect(executor: Executor, workers: int, path: str,
         out.invalid = [replace(r, line=r.line + offset) for r in out.invalid]
         offset += out.newlines
         yield out
+    if columns is not None and not strip_prefix:  # read on threads (see read_ranges)
+        give_back_memory()  # what the threads' chunks freed, before the command's work
+
+
+def give_back_memory() -> None:
+    """Return the C heap's free memory to the system (glibc's ``malloc_trim``): the
+    scanner's buffers of finished chunks, freed by threads of this process, would
+    otherwise stay counted in its size while the command runs (about 30 MB at 1M
+    records)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
 
 
 def ordered(executor: Executor, path: str,
