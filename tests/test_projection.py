@@ -199,20 +199,32 @@ def test_a_planted_column_list_is_not_trusted(tmp_path: Path, cached: Path) -> N
     assert frame.height == 2398 and _meta(cached)["columns"] == ["model"]
 
 
-def test_workers_type_their_ranges_alone_and_hash_the_file_meanwhile(
+def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
         tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On two processes: the workers map their ranges and type the columns, while this
-    process hashes the file for the cache key (no hash remembered yet)."""
+    """On two threads, ranges of 256 KB: each range read into its thread's buffer and
+    typed by the scanner (a byte-order mark before the first line included), while this
+    thread hashes the file for the cache key (no hash remembered yet)."""
     path = _logs(tmp_path, sampled=False)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    typed: list[int] = []
+    real = parallel._typed_range
+
+    def counting(*args: Any) -> Any:
+        out = real(*args)
+        typed.append(out is not None)
+        return out
+
+    monkeypatch.setattr(parallel, "_typed_range", counting)
     monkeypatch.setenv("GENAILOG_WORKERS", "2")
-    parallel.enable()
-    try:
-        options = {"by": ["model"], "on_invalid": "skip"}
-        cold = genailog.summarize(path, **options)
-        assert _meta(cached)["columns"] is not None
-        warm = genailog.summarize(path, **options)
-    finally:
-        parallel.enable(False)
+    needed = columns_needed(by=["model"])
+    cold = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
+    assert len(typed) > 8 and typed.count(False) == 3  # the three ranges with bad lines
+    assert _meta(cached)["columns"] == sorted(needed)
+    warm = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
     monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
-    alone = summarize(read_logs(path, on_invalid="skip"), by=["model"])
-    assert _answer(cold) == _answer(warm) == _answer(alone)  # not sampled: exact
+    monkeypatch.setenv("GENAILOG_WORKERS", "1")
+    alone = read_logs(path, on_invalid="skip")
+    expected = alone.collect().select(sorted(needed))
+    assert cold.collect().equals(expected) and warm.collect().equals(expected)
+    assert cold.report.to_dict() == alone.report.to_dict()
+    assert _answer(summarize(cold, by=["model"])) == _answer(summarize(alone, by=["model"]))

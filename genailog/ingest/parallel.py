@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
@@ -189,29 +190,53 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     return out
 
 
+#: Each reading thread's buffer, reused from one range to the next (no fresh pages to
+#: fault in and zero for every range).
+_buffers = threading.local()
+
+
+def _read_into_buffer(path: str, start: int, end: int) -> memoryview | None:
+    """Bytes ``start:end`` of the file in this thread's buffer; None when the file is
+    shorter now (it changed: the range is then read as usual). Read, not mapped: a file
+    truncated while a mapping is read kills the process with SIGBUS."""
+    size = end - start
+    buffer: bytearray | None = getattr(_buffers, "data", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _buffers.data = bytearray(size)
+    view = memoryview(buffer)[:size]
+    filled = 0
+    with open(path, "rb", buffering=0) as handle:
+        handle.seek(start)
+        while filled < size:
+            read = handle.readinto(view[filled:])
+            if not read:
+                view.release()
+                return None
+            filled += read
+    return view
+
+
 def _typed_range(path: str, start: int, end: int, part_prefix: str | None,
                  keep_frames: bool, columns: tuple[str, ...]) -> RangeOut | None:
     """:func:`_work` for a range whose every line the scanner vouches for, when only
-    ``columns`` are wanted: the scanner types them straight from the file's pages (mapped,
-    not copied); None for any other range (some line handed on, a value it cannot type
-    alone, a range longer than a line may be), which is then read as usual."""
-    import mmap
-
+    ``columns`` are wanted: the scanner types them straight from the range's bytes; None
+    for any other range (some line handed on, a value it cannot type alone, a range
+    longer than a line may be), which is then read as usual."""
     from genailog.ingest import scanner
     from genailog.schema.limits import max_line_bytes
 
     if end - start > max_line_bytes() or end <= start:
         return None
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0,
-                                               access=mmap.ACCESS_READ) as mapped:
-        view = memoryview(mapped)[start:end]
-        try:
-            if start == 0 and bytes(view[:3]) == b"\xef\xbb\xbf":
-                view = view[3:]
-            got = scanner.typed(view, columns)
-            final_newline = bytes(view[-1:]) == b"\n"
-        finally:
-            view.release()
+    view = _read_into_buffer(path, start, end)
+    if view is None:
+        return None
+    try:
+        bom = start == 0 and bytes(view[:3]) == b"\xef\xbb\xbf"
+        with view[3:] if bom else view[:] as data:
+            got = scanner.typed(data, columns)
+            final_newline = bytes(data[-1:]) == b"\n"
+    finally:
+        view.release()
     if got is None or got[1] is None or not got[0].clean:
         return None
     import polars as pl
