@@ -74,17 +74,20 @@ def _verdicts(path: Path) -> dict[int, set[str]]:
 
 @settings(max_examples=80, deadline=None)
 @given(records=st.lists(rows, min_size=1, max_size=30), statistics=st.booleans(),
-       slice_rows=st.sampled_from([1, 3, 7, parquet.SLICE_ROWS]), one_pass=st.booleans())
+       slice_rows=st.sampled_from([1, 3, 7, parquet.SLICE_ROWS]), one_pass=st.booleans(),
+       own_queries=st.booleans())
 def test_invalid_rows_and_their_fields_are_jsonschemas(
         tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]],
-        statistics: bool, slice_rows: int, one_pass: bool) -> None:
+        statistics: bool, slice_rows: int, one_pass: bool, own_queries: bool) -> None:
     """Both ways of judging a file (one pass for a small file, a query per check for a
-    large one), and with the file read in slices of a few rows (a large file's way): the
-    kept rows are the valid ones, in order, whichever slice an invalid row falls in."""
+    large one), and with the file read in slices of a few rows (a large file's way), in
+    one query or a query per slice (a very large file's way): the kept rows are the valid
+    ones, in order, whichever slice an invalid row falls in."""
     path = _write(records, tmp_path_factory.mktemp("p") / "a.parquet", statistics=statistics)
     expected = _schema_verdicts(records)
     with mock.patch.object(parquet, "SLICE_ROWS", slice_rows), \
-            mock.patch.object(parquet, "ONE_PASS_ROWS", 10**9 if one_pass else 0):
+            mock.patch.object(parquet, "ONE_PASS_ROWS", 10**9 if one_pass else 0), \
+            mock.patch.object(parquet, "ONE_QUERY_SLICES", 0 if own_queries else 10**9):
         assert _verdicts(path) == expected
         frame, valid, _ = read_parquet(str(path))
     kept = [r for line, r in enumerate(records, 1) if line not in expected]
@@ -92,12 +95,16 @@ def test_invalid_rows_and_their_fields_are_jsonschemas(
     got = frame.select("model", "input_tokens", "latency_ms").collect().to_dicts()
     assert got == [{k: r[k] for k in ("model", "input_tokens", "latency_ms")} for r in kept]
     assert frame.select(pl.len()).collect().item() == len(kept)
+    head = frame.head(2).select("model").collect()["model"].to_list()
+    assert head == [r["model"] for r in kept[:2]]
 
 
-def test_a_sliced_file_filters_like_a_whole_one(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """--where and --since over a file read in slices (and a column named like the row
-    index the slices use) select what they select over the frame read whole."""
+@pytest.mark.parametrize("own_queries", [False, True])
+def test_a_sliced_file_filters_like_a_whole_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 own_queries: bool) -> None:
+    """--where and --since over a file read in slices, in one query or a query per slice
+    (and a column named like the row index the slices use), select what they select over
+    the frame read whole."""
     records = [{"timestamp": START + timedelta(hours=i), "model": f"m{i % 3}",
                 "status": "ok", **dict.fromkeys(INTS, i),
                 **dict.fromkeys(FLOATS, float(i))} for i in range(50)]
@@ -109,6 +116,7 @@ def test_a_sliced_file_filters_like_a_whole_one(tmp_path: Path,
     query = [pl.col("model") == "m1", pl.col("timestamp") >= since]
     whole = read_logs([path], on_invalid="skip").frame.filter(query).collect()
     monkeypatch.setattr(parquet, "SLICE_ROWS", 8)
+    monkeypatch.setattr(parquet, "ONE_QUERY_SLICES", 0 if own_queries else 10**9)
     sliced = read_logs([path], on_invalid="skip").frame.filter(query).collect()
     assert sliced.equals(whole)
     assert sliced["input_tokens"].to_list() == [i for i in range(10, 50)
