@@ -243,10 +243,12 @@ def _print_stdout(data: dict[str, Any], renderers: Renderers, fmt: str, github: 
         text = renderers.markdown(data)
     elif fmt == "csv" and renderers.csv is not None:
         text = renderers.csv(data)
-    if text is not None:
-        from genailog.render.github import no_command_lines
+    if text is not None and github:
+        from genailog.render.github import no_command_lines  # loads secrets and hmac
 
-        write_text(no_command_lines(text) if github else text)
+        write_text(no_command_lines(text))
+    elif text is not None:
+        write_text(text)
     elif github:
         _guarded(renderers.table)
     else:
