@@ -601,3 +601,28 @@ def test_only_scalar_fields_can_be_typed_by_the_scanner(compiled: Any) -> None:
             compiled.scan_columns(b"", bad)
     flags, spans, typed = compiled.scan_columns(b"", bytes([names.index("model")]))
     assert (flags, spans) == (b"", b"") and pl.DataFrame(scanner.ArrowColumns(typed)).height == 0
+
+
+def test_valid_lines_the_scanner_hands_on_take_their_places_among_its_rows(
+        compiled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each valid corner the scanner hands on, between vouched-for and invalid lines, is
+    typed by the other roads and put back in its line's place: the chunk is not read in
+    full again (that would decode every line in Python)."""
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the chunk was read in full")
+
+    for name, corner in HANDED_ON_VALID.items():
+        lines = [f'{{"timestamp":"2026-01-0{i + 1}T00:00:00Z","model":"v{i}"}}'.encode()
+                 for i in range(4)]
+        lines[1:1] = [_encoded(corner), _encoded(INVALID["duplicate field"])]
+        lines.insert(4, _encoded(HANDED_ON_VALID["year 9999"]))
+        columns = ("input_tokens", "latency_ms", "model", "timestamp")
+        with monkeypatch.context() as patched:
+            patched.setattr(jsonl._Scanned, "read", refuse)
+            _same_as_narrowed(lines, columns, compiled)
+        frame = _projected(b"\n".join(lines) + b"\n", columns, compiled)[0]
+        assert frame.height == 6, name
+
+
+def _encoded(line: str | bytes) -> bytes:
+    return line if isinstance(line, bytes) else line.encode()

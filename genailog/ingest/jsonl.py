@@ -432,8 +432,11 @@ class _Scanned:
 
     def projected(self, columns: tuple[str, ...]) -> ChunkResult | None:
         """Only ``columns`` of the records, typed by the scanner in the pass that judges
-        the lines (no other field is decoded); None when a handed-on line is valid after
-        all or a value's text is ambiguous: the chunk is then read in full and narrowed."""
+        the lines (no other field is decoded). The handed-on lines are judged as on the
+        other roads; those valid after all (an escaped key, a year near 9999) are typed
+        on the twin's road or through Python, and take their places among the scanner's
+        rows. None when a value's text is ambiguous to the scanner: the chunk is then read
+        in full and narrowed."""
         got = scanner.typed(self.data, columns)
         if got is None or got[1] is None:
             return None
@@ -444,15 +447,27 @@ class _Scanned:
         lines, raw = self._handed_lines(handed)
         twin = triage(lines.items, self.reader.extras)
         late: list[int] = []
+        taken = None  # the twin's road's frame of the handed-on lines it takes
         if twin.good:  # the rules the twin cannot see
-            _, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
-                                         twin.records, twin.extras, ChunkResult())
-            if len(late) < len(twin.good):
-                return None  # a valid line the scanner handed on
+            taken, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
+                                             twin.records, twin.extras, ChunkResult())
         result, exact = self._judged(found.flags, len(handed), lines, raw, twin, late)
-        if exact:
-            return None  # valid records only jsonschema accepts
-        result.frames.append(pl.DataFrame(typed))
+        frame = pl.DataFrame(typed)
+        pieces: list[tuple[list[int], pl.DataFrame]] = []
+        if taken is not None and taken.height:
+            set_aside = set(late)
+            pieces.append(([raw[i] for p, i in enumerate(twin.good) if p not in set_aside],
+                           taken.select(columns)))
+        if exact:  # valid records only jsonschema accepts
+            pieces.append(([raw[index] for index, _ in exact],
+                           canonical_frame([value for _, value in exact])[0].select(columns)))
+        if pieces:  # every record in the order of its line
+            vouched = [i for i, flag in enumerate(found.flags) if not flag]
+            order = pl.Series("_line", vouched + [i for at, _ in pieces for i in at],
+                              dtype=pl.Int64)
+            frame = (pl.concat([frame, *(piece for _, piece in pieces)])
+                     .with_columns(order).sort("_line").drop("_line"))
+        result.frames.append(frame)
         return result
 
     def _judged(self, flags: bytes, handed: int, lines: Lines, raw: list[int], twin: Triage,
