@@ -19,8 +19,7 @@ import polars as pl
 from genailog.errors import InputError, InvalidRecordError, UsageError
 from genailog.ingest import cache, parallel, partitions, progress
 from genailog.ingest.context import ReadContext, ReadOptions, current_options
-from genailog.ingest.detect import INPUT_FORMATS, detect
-from genailog.ingest.formats._common import OtherLine
+from genailog.ingest.detect import detect
 from genailog.ingest.parquet import open_scan, read_parquet, rows_as_jsonl, shape_of
 from genailog.ingest.policy import InvalidPolicy
 from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
@@ -108,9 +107,7 @@ def read_logs(
     partition columns). Validation is the same: every field of every record is judged.
     """
     policy = InvalidPolicy.parse(on_invalid)
-    if input_format not in INPUT_FORMATS:
-        raise UsageError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, "
-                         f"not {input_format!r}")
+    _check_input_format(input_format)
     report = ReadReport(policy=policy.mode)
     ctx = ReadContext(options or current_options(), explain=not require_calls)
     parts = _Parts()
@@ -158,6 +155,16 @@ def _forget(source: Source, start: int, report: ReadReport, parts: _Parts) -> No
     del parts.json_names[start:]
     report.files = [f for f in report.files if f.path != source.name]
     report.invalid = [r for r in report.invalid if r.file != source.name]
+
+
+def _check_input_format(input_format: str) -> None:
+    if input_format == "auto":  # the registry's modules load only when a file needs them
+        return
+    from genailog.ingest.formats import INPUT_FORMATS
+
+    if input_format not in INPUT_FORMATS:
+        raise UsageError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}, "
+                         f"not {input_format!r}")
 
 
 def as_paths(paths: str | Path | Sequence[str | Path]) -> list[str | Path]:
@@ -449,6 +456,7 @@ def _read_foreign(fmt: str, items: list[tuple[Source, bytes]], policy: InvalidPo
                   report: ReadReport, parts: _Parts, ctx: ReadContext,
                   tags: dict[str, dict[str, Any]]) -> None:
     from genailog.ingest import formats
+    from genailog.ingest.formats._common import OtherLine
     from genailog.ingest.frame import canonical_frame
 
     records: list[dict[str, Any]] = []
