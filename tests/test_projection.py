@@ -228,3 +228,18 @@ def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
     assert cold.collect().equals(expected) and warm.collect().equals(expected)
     assert cold.report.to_dict() == alone.report.to_dict()
     assert _answer(summarize(cold, by=["model"])) == _answer(summarize(alone, by=["model"]))
+
+
+def test_a_worker_process_that_dies_is_one_clear_error(tmp_path: Path) -> None:
+    """Threads need none of the process machinery, which now loads only when something
+    goes wrong; a worker process that dies is still reported by name."""
+    import os
+
+    from genailog.errors import InputError
+
+    with pytest.raises(InputError, match="a worker reading logs.jsonl died"):
+        list(parallel.ordered(parallel.pool(1), "logs.jsonl", [(os._exit, (3,))], 1))
+    with pytest.raises(ZeroDivisionError):  # any other error passes through unchanged
+        from concurrent.futures import ThreadPoolExecutor
+
+        list(parallel.ordered(ThreadPoolExecutor(1), "logs.jsonl", [(divmod, (1, 0))], 1))

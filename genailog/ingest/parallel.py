@@ -326,8 +326,6 @@ def ordered(executor: Executor, path: str,
 
     Two tasks per worker are in flight at a time, so results that wait to be taken never
     pile up: memory stays flat however many tasks there are."""
-    from concurrent.futures.process import BrokenProcessPool
-
     ahead = 2 * max(1, workers)
     pending: deque[Future[T]] = deque()
     finished = False
@@ -339,7 +337,11 @@ def ordered(executor: Executor, path: str,
         while pending:
             yield pending.popleft().result()
         finished = True
-    except BrokenProcessPool as exc:
+    except RuntimeError as exc:  # loaded only then: threads need none of the process code
+        from concurrent.futures.process import BrokenProcessPool
+
+        if not isinstance(exc, BrokenProcessPool):
+            raise
         from genailog.errors import InputError
 
         raise InputError(f"a worker reading {path} died: {exc}; set GENAILOG_WORKERS=1 "
