@@ -56,7 +56,8 @@ MIN_BYTES = 16 * 1024 * 1024
 #: A file changed less than this long before it was hashed is hashed again next time.
 RACY_NS = 2_000_000_000
 FORMAT_VERSION = 5  # bump whenever what an entry holds changes
-_BLOCK = 8 * 1024 * 1024
+#: Hashing reads into a buffer that stays in the CPU cache (1 GB: 0.25-0.30 s, 8 MB: 0.30-0.48)
+_BLOCK = 1024 * 1024
 
 
 def _hasher() -> tuple[str, Callable[[], Any]]:
