@@ -228,6 +228,14 @@ def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
     assert cold.collect().equals(expected) and warm.collect().equals(expected)
     assert cold.report.to_dict() == alone.report.to_dict()
     assert _answer(summarize(cold, by=["model"])) == _answer(summarize(alone, by=["model"]))
+    # a file over KEEP_TYPED_BYTES: its columns are read back from the cache as streamed
+    monkeypatch.setattr(reader, "KEEP_TYPED_BYTES", 0)
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    monkeypatch.setenv("GENAILOG_CACHE_DIR", str(tmp_path / "other"))
+    monkeypatch.delenv("GENAILOG_NO_CACHE")
+    (tmp_path / "other").mkdir(mode=0o700)
+    big = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
+    assert "Parquet" in big.frame.explain() and big.collect().equals(expected)
 
 
 def test_a_worker_process_that_dies_is_one_clear_error(tmp_path: Path) -> None:
