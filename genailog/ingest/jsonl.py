@@ -23,7 +23,6 @@ import polars as pl
 from msgspec import UNSET
 
 from genailog.ingest import scanner
-from genailog.ingest.breaches import breaches, column
 from genailog.ingest.frame import canonical_frame, extra_series
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import Chunk
@@ -358,6 +357,8 @@ class ChunkReader:
             .then(parse_timestamps(pl.lit(stamps)))).to_series()
         parsed = parsed.set(~parsed.dt.year().is_between(1, 9999).fill_null(True), None)
         late = parsed.is_null().arg_true().to_list()
+        from genailog.ingest.breaches import breaches  # numpy: only on the twin's road
+
         flagged = breaches(records, extras, text)
         if flagged:
             late = sorted(set(late) | flagged)
@@ -606,6 +607,8 @@ def _user_columns(extras: tuple[str, ...], users: list[dict[str, Any]] | None, h
 def _attribute(records: list[Any], name: str) -> list[Any]:
     """Every record's attribute ``name``, None where a record lacks it (left out of the
     line, or decoded before the field was seen)."""
+    from genailog.ingest.breaches import column
+
     values = column(records, name)
     if UNSET in values:
         values = [None if v is UNSET else v for v in values]
