@@ -20,9 +20,10 @@ recorded before each run (the machine is shared). Contenders:
 
 ``--budget`` instead times, in this process and on one core, each stage of a cold read of
 one 16 MB chunk of the file (what each worker task holds): CPU seconds per 100,000
-records, best of 9, the garbage collector off as in the reader. The C scanner's rows and
-the whole-chunk rows with and without it show what the scanner replaced (the twin's
-decode and the checks) on clean lines. It shows where a cold read
+records, best of 9, the garbage collector off as in the reader; the last rows are
+summarize's one-pass read (session 5: the scanner types only the 18 columns it uses).
+The C scanner's rows and the whole-chunk rows with and without it show what the scanner
+replaced (the twin's decode and the checks) on clean lines. It shows where a cold read
 and ``validate`` spend their time, stage by stage, against DuckDB's whole run.
 
 ``--baseline DIR`` adds the two genailog commands run from another checkout (before and
@@ -237,6 +238,12 @@ def budget(jsonl: Path, chunk_bytes: int = 16 << 20) -> None:
     stamps = pl.Series([r.timestamp for r in records], dtype=pl.String)
     frame = pl.read_ndjson(io.BytesIO(data), schema=LOAD_SCHEMA)
     part = Path(tempfile.mkdtemp(prefix="genailog-budget-")) / "part.parquet"
+    from genailog.analysis.summarize import columns_needed
+    from genailog.ingest.reader import projection
+
+    needed = projection(columns_needed(by=["model"])) or ()
+    wanted = bytes(compiled.field_names().index(c) for c in needed) if compiled else b""
+    narrow = frame.select(needed)
     stages: dict[str, Callable[[], object]] = {
         "the C scanner's verdicts (genailog/_scan.c, every field validated)":
             (lambda: compiled.scan(data, False)) if compiled is not None else (lambda: None),
@@ -263,6 +270,13 @@ def budget(jsonl: Path, chunk_bytes: int = 16 << 20) -> None:
             "budget", build_frames=False).read(Chunk(data, 1, lines, True))),
         "whole chunk, cold read, without the scanner": without_scanner(lambda: ChunkReader(
             "budget").read(Chunk(data, 1, lines, True))),
+        "the C scanner's verdicts and summarize's 18 columns typed (one pass)":
+            (lambda: compiled.scan_columns(data, wanted)) if compiled is not None else (
+                lambda: None),
+        "  and the cache's Parquet part of those columns (lz4)": lambda: narrow.write_parquet(
+            part, compression="lz4", statistics=False),
+        "whole chunk, cold summarize's read (ChunkReader, 18 columns)": lambda: ChunkReader(
+            "budget", columns=needed).read(Chunk(data, 1, lines, True)),
     }
     print(f"| stage ({lines:,} records, {len(data) / 2**20:.0f} MB, one core) | "
           "CPU s per 100k records |")
