@@ -108,7 +108,8 @@ def _end_start_up(reads_logs: bool) -> None:
     some 300k objects that live as long as the process, and collecting them as they come
     cost 15-23 ms of a 1M-record Parquet summary (88 collections, all during imports). A
     command that reads logs imports polars first, the bulk of those imports; everything
-    imported until here is then frozen, so later collections do not walk it again."""
+    imported until here is then frozen, so later collections, the interpreter's at exit
+    included, do not walk it again (that is most of the gain: about 40 ms per run)."""
     import gc
 
     if reads_logs:
