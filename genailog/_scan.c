@@ -20,6 +20,11 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#if defined(SIGBUS) && defined(SA_SIGINFO)
+#include <setjmp.h>
+#define HAVE_BUS_GUARD 1
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,26 +614,33 @@ static const Field FIELDS[] = {
 static const char *const STATUSES[] = {"ok", "error", NULL};
 static const char *const STAGES[] = {"training", "inference", "deployment", NULL};
 
-/* FIELDS by name length: the indices of the names of each length, -1 after the last. */
+/* FIELDS by a hash of a name's length and first and last bytes (open addressing, -1 for
+ * an empty slot): one probe finds most keys, record fields or not. */
 #define LONGEST_NAME 24
-static signed char BY_LENGTH[LONGEST_NAME + 1][FIELD_COUNT + 1];
+#define SLOTS 512
+static signed char BY_HASH[SLOTS];
+static size_t NAME_LENGTH[FIELD_COUNT];
+
+static inline unsigned name_hash(cursor key, size_t klen) {
+    return ((unsigned)klen * 41u ^ (unsigned)key[0] * 7u ^ (unsigned)key[klen - 1] * 131u) &
+           (SLOTS - 1);
+}
 
 static void index_fields(void) {
-    int used[LONGEST_NAME + 1] = {0};
-    memset(BY_LENGTH, -1, sizeof BY_LENGTH);
+    memset(BY_HASH, -1, sizeof BY_HASH);
     for (int i = 0; i < FIELD_COUNT; i++) {
-        size_t n = strlen(FIELDS[i].name);
-        BY_LENGTH[n][used[n]++] = (signed char)i;
+        NAME_LENGTH[i] = strlen(FIELDS[i].name);
+        unsigned h = name_hash((cursor)FIELDS[i].name, NAME_LENGTH[i]);
+        while (BY_HASH[h] >= 0) h = (h + 1) & (SLOTS - 1);
+        BY_HASH[h] = (signed char)i;
     }
 }
 
 static int field_index(cursor key, size_t klen) {
-    if (klen > LONGEST_NAME) return -1;
-    for (const signed char *i = BY_LENGTH[klen]; *i >= 0; i++) {
-        const char *name = FIELDS[*i].name;
-        if (name[0] == (char)key[0] && name[klen - 1] == (char)key[klen - 1] &&
-            memcmp(name, key, klen) == 0)
-            return *i;
+    if (klen > LONGEST_NAME || klen == 0) return -1;
+    for (unsigned h = name_hash(key, klen); BY_HASH[h] >= 0; h = (h + 1) & (SLOTS - 1)) {
+        int i = BY_HASH[h];
+        if (NAME_LENGTH[i] == klen && memcmp(FIELDS[i].name, key, klen) == 0) return i;
     }
     return -1;
 }
@@ -1237,18 +1249,111 @@ nomem:
     return PyErr_NoMemory();
 }
 
+/* A chunk being scanned for typed columns (scan_columns). */
+typedef struct {
+    cursor p, stop, data;
+    int count;
+    const signed char *slot_of;
+    Built *cols;
+    Buffer verdicts, handed;
+    int64_t rows;
+    int typed;
+} ColumnScan;
+
+static void scan_column_lines(ColumnScan *c) {
+    cursor found[FIELD_COUNT][2];
+    cursor p = c->p, stop = c->stop;
+    while (p < stop) {
+        int has_extras;
+        memset(found, 0, (size_t)c->count * sizeof found[0]);  /* the wanted slots only */
+        cursor end = scan_record(p, stop, NULL, &has_extras, c->slot_of, found);
+        char verdict = end ? 0 : 1;
+        if (!end) {
+            end = memchr(p, '\n', (size_t)(stop - p));
+            if (!end) end = stop;
+            int64_t span[2] = {(int64_t)(p - c->data), (int64_t)(end - c->data)};
+            buf_add(&c->handed, span, sizeof span);
+        } else if (c->typed) {
+            for (int i = 0; i < c->count; i++)
+                c->typed &= add_value(&c->cols[i], c->rows, found[i][0], found[i][1]);
+            c->rows++;
+        }
+        buf_add(&c->verdicts, &verdict, 1);
+        p = end + 1;
+    }
+}
+
+/* Reading a file's mapped pages: a file truncated meanwhile makes a read past its new end
+ * raise SIGBUS, which would kill the process. While a thread scans mapped data, the
+ * handler jumps back out of the scan instead (the scan then fails cleanly and the caller
+ * reads the range the ordinary way); any other SIGBUS goes to the handler that was there
+ * before (the default one, or faulthandler's). */
+#ifdef HAVE_BUS_GUARD
+static _Thread_local sigjmp_buf *bus_guard;
+static struct sigaction bus_previous;
+static int bus_installed;
+
+static void on_bus(int sig, siginfo_t *info, void *context) {
+    (void)info, (void)context;
+    if (bus_guard) siglongjmp(*bus_guard, 1);
+    /* not a read of ours: put the previous handler back; the faulting instruction runs
+     * again and faults to it */
+    sigaction(sig, &bus_previous, NULL);
+}
+
+static int install_bus_guard(void) {
+    if (bus_installed) return 0;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_bus;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGBUS, &action, &bus_previous) != 0) return -1;
+    bus_installed = 1;
+    return 0;
+}
+
+/* scan_column_lines(c) with SIGBUS caught; 1 when it was (the scan's buffers are then
+ * left as they are: the jump may have come between an allocation and its store). */
+static int scan_mapped_lines(ColumnScan *c) {
+    sigjmp_buf jump;
+    if (sigsetjmp(jump, 1)) {  /* 1: the signal mask comes back too */
+        bus_guard = NULL;
+        return 1;
+    }
+    bus_guard = &jump;
+    scan_column_lines(c);
+    bus_guard = NULL;
+    return 0;
+}
+#else  /* no SIGBUS to catch here: mapped data is refused (the caller reads instead) */
+static int install_bus_guard(void) {
+    errno = ENOTSUP;
+    return -1;
+}
+
+static int scan_mapped_lines(ColumnScan *c) {
+    scan_column_lines(c);
+    return 0;
+}
+#endif
+
 PyDoc_STRVAR(scan_columns_doc,
-"scan_columns(data: bytes, wanted: bytes) -> tuple[bytes, bytes, object | None]\n\n"
+"scan_columns(data: bytes, wanted: bytes, mapped: bool = False)\n"
+"    -> tuple[bytes, bytes, object | None]\n\n"
 "scan()'s verdicts (without the user fields), and the fields whose indices (in\n"
 "field_names()) are the bytes of wanted, for the lines given verdict 0 only, as an Arrow\n"
 "struct array: a (schema, array) pair of PyCapsules for __arrow_c_array__. None instead\n"
-"when some value's text could be typed in more than one way.");
+"when some value's text could be typed in more than one way. With mapped, data is a\n"
+"file's mapped pages: OSError when the file was truncated under the scan.");
 
 static PyObject *scan_columns(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *source;
     Py_buffer wanted_view;
-    if (!PyArg_ParseTuple(args, "Oy*:scan_columns", &source, &wanted_view)) return NULL;
+    int mapped = 0;
+    if (!PyArg_ParseTuple(args, "Oy*|p:scan_columns", &source, &wanted_view, &mapped))
+        return NULL;
     int count = (int)wanted_view.len;
     int fields[FIELD_COUNT];
     signed char slot_of[FIELD_COUNT];
@@ -1265,15 +1370,15 @@ static PyObject *scan_columns(PyObject *self, PyObject *args) {
         slot_of[index] = (signed char)i;
     }
     PyBuffer_Release(&wanted_view);
+    if (mapped && install_bus_guard() != 0) return PyErr_SetFromErrno(PyExc_OSError);
     Py_buffer view;
     if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0) return NULL;
-    cursor p = view.buf, stop = p + view.len, data = p;
-    Buffer verdicts = {NULL, 0, 0, 0}, handed = {NULL, 0, 0, 0};
     Built cols[FIELD_COUNT];
     memset(cols, 0, sizeof cols);
     for (int i = 0; i < count; i++) cols[i].type = column_of(FIELDS[fields[i]].kind);
-    int64_t rows = 0;
-    int typed = 1, failed = 0;
+    ColumnScan c = {view.buf, (cursor)view.buf + view.len, view.buf, count, slot_of, cols,
+                    {NULL, 0, 0, 0}, {NULL, 0, 0, 0}, 0, 1};
+    int failed = 0, faulted = 0;
     Py_BEGIN_ALLOW_THREADS
     /* rows are only lines the scanner vouches for, and such a line holds a timestamp and
      * a model: at least MIN_RECORD bytes. The room is zeroed lazily by the kernel, so the
@@ -1283,32 +1388,25 @@ static PyObject *scan_columns(PyObject *self, PyObject *args) {
         reserve(&cols[i], lines);
         failed |= cols[i].valid.failed;
     }
-    if (failed) typed = 0;
-    cursor found[FIELD_COUNT][2];
-    for (Py_ssize_t line = 0; p < stop; line++) {
-        int has_extras;
-        memset(found, 0, sizeof found);
-        cursor end = scan_record(p, stop, NULL, &has_extras, slot_of, found);
-        char verdict = end ? 0 : 1;
-        if (!end) {
-            end = memchr(p, '\n', (size_t)(stop - p));
-            if (!end) end = stop;
-            int64_t span[2] = {(int64_t)(p - data), (int64_t)(end - data)};
-            buf_add(&handed, span, sizeof span);
-        } else if (typed) {
-            for (int i = 0; i < count; i++)
-                typed &= add_value(&cols[i], rows, found[i][0], found[i][1]);
-            rows++;
-        }
-        buf_add(&verdicts, &verdict, 1);
-        p = end + 1;
+    if (failed) c.typed = 0;
+    if (mapped) {
+        faulted = scan_mapped_lines(&c);
+    } else {
+        scan_column_lines(&c);
     }
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && !faulted; i++) {
         failed |= cols[i].text.failed;
-        if (typed && !failed) trim(&cols[i], rows);
+        if (c.typed && !failed) trim(&cols[i], c.rows);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
+    if (faulted) {  /* the buffers are left (leaked) rather than freed from stale pointers */
+        PyErr_SetString(PyExc_OSError, "the file was truncated while it was read");
+        return NULL;
+    }
+    Buffer verdicts = c.verdicts, handed = c.handed;
+    int64_t rows = c.rows;
+    int typed = c.typed;
     PyObject *flags = NULL, *spans = NULL, *columns = NULL;
     if (verdicts.failed || handed.failed || failed) {
         PyErr_NoMemory();

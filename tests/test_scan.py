@@ -12,6 +12,7 @@ lines, JSON columns and user fields.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -626,3 +627,25 @@ def test_valid_lines_the_scanner_hands_on_take_their_places_among_its_rows(
 
 def _encoded(line: str | bytes) -> bytes:
     return line if isinstance(line, bytes) else line.encode()
+
+
+def test_a_file_truncated_under_the_scan_is_an_oserror_not_a_crash(
+        compiled: Any, tmp_path: Path) -> None:
+    """The reading threads scan the file's mapped pages; a file truncated meanwhile makes
+    a read past its new end raise SIGBUS, which would kill the process: the scanner
+    catches it, says so, and the reader reads the range the ordinary way."""
+    import mmap
+
+    path = tmp_path / "f.jsonl"
+    path.write_bytes((f'{{{HEAD},"latency_ms":12.5}}\n'.encode()) * 20_000)
+    wanted = bytes([compiled.field_names().index("latency_ms")])
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0,
+                                              access=mmap.ACCESS_READ) as mapped:
+        with memoryview(mapped) as data:
+            flags, _, typed = compiled.scan_columns(data, wanted, True)
+            assert flags == bytes(20_000) and typed is not None
+            os.truncate(path, 4096)
+            for _ in range(2):  # caught every time, on this thread and the mask restored
+                with pytest.raises(OSError, match="truncated while it was read"):
+                    compiled.scan_columns(data, wanted, True)
+            assert compiled.scan_columns(data[:4000], wanted, True)[2] is not None

@@ -72,19 +72,21 @@ class ArrowColumns:
         return self.capsules
 
 
-def typed(data: bytes | memoryview, columns: tuple[str, ...]
+def typed(data: bytes | memoryview, columns: tuple[str, ...], *, mapped: bool = False
           ) -> tuple[Verdicts, ArrowColumns | None] | None:
     """The scanner's verdicts on ``data``'s lines, and the ``columns`` (scalar fields:
     schema.columns.SCALAR_COLUMNS) of the lines it vouches for, typed (None when a value
     could be typed in more than one way: the reader then types the chunk as before).
-    None when there is no scanner or some line is too long."""
+    None when there is no scanner or some line is too long. ``mapped``: ``data`` is a
+    file's mapped pages (OSError when the file is truncated under the scan)."""
     if SCANNER is None or not data:
         return None
     if len(data) > limits.max_line_bytes() and (
             isinstance(data, memoryview) or limits.bound_lines(data) is not data):
         return None
     names = SCANNER.field_names()
-    flags, spans, capsules = SCANNER.scan_columns(data, bytes(names.index(c) for c in columns))
+    flags, spans, capsules = SCANNER.scan_columns(
+        data, bytes(names.index(c) for c in columns), mapped)
     return Verdicts(flags, spans), None if capsules is None else ArrowColumns(capsules)
 
 
