@@ -235,7 +235,10 @@ def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
     monkeypatch.delenv("GENAILOG_NO_CACHE")
     (tmp_path / "other").mkdir(mode=0o700)
     big = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
-    assert "Parquet" in big.frame.explain() and big.collect().equals(expected)
+    assert "SCAN" in big.frame.explain() and big.collect().equals(expected)
+    [entry] = [p for p in (tmp_path / "other").iterdir() if (p / "meta.json").exists()]
+    # the ranges typed in one pass are Arrow IPC parts, the others Parquet
+    assert {p.suffix for p in entry.iterdir()} == {".arrow", ".parquet", ".json"}
 
 
 def test_a_worker_process_that_dies_is_one_clear_error(tmp_path: Path) -> None:

@@ -247,7 +247,7 @@ def _typed_range(path: str, start: int, end: int, part_prefix: str | None,
     out = RangeOut(checked=len(found.flags), records=frame.height,
                    newlines=len(found.flags) - (not final_newline))
     if part_prefix is not None:
-        part = Path(f"{part_prefix}-00.parquet")
+        part = Path(f"{part_prefix}-00.arrow")  # see write_part
         write_part(frame, part)
         out.parts[part.name] = set()
     if keep_frames:
