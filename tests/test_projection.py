@@ -201,9 +201,10 @@ def test_a_planted_column_list_is_not_trusted(tmp_path: Path, cached: Path) -> N
 
 def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
         tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On two threads, ranges of 256 KB: each range read into its thread's buffer and
-    typed by the scanner (a byte-order mark before the first line included), while this
-    thread hashes the file for the cache key (no hash remembered yet)."""
+    """On two threads, ranges of 256 KB: each range typed by the scanner from the file's
+    mapped pages (a byte-order mark before the first line included), while this thread
+    hashes the file for the cache key (no hash remembered yet); the command streams the
+    parts back: Arrow IPC for the ranges typed in one pass, Parquet for the others."""
     path = _logs(tmp_path, sampled=False)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     typed: list[int] = []
@@ -220,6 +221,8 @@ def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
     cold = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
     assert len(typed) > 8 and typed.count(False) == 3  # the three ranges with bad lines
     assert _meta(cached)["columns"] == sorted(needed)
+    [entry] = [p for p in cached.iterdir() if (p / "meta.json").exists()]
+    assert {p.suffix for p in entry.iterdir()} == {".arrow", ".parquet", ".json"}
     warm = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
     monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
     monkeypatch.setenv("GENAILOG_WORKERS", "1")
@@ -228,17 +231,6 @@ def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
     assert cold.collect().equals(expected) and warm.collect().equals(expected)
     assert cold.report.to_dict() == alone.report.to_dict()
     assert _answer(summarize(cold, by=["model"])) == _answer(summarize(alone, by=["model"]))
-    # a file over KEEP_TYPED_BYTES: its columns are read back from the cache as streamed
-    monkeypatch.setattr(reader, "KEEP_TYPED_BYTES", 0)
-    monkeypatch.setenv("GENAILOG_WORKERS", "2")
-    monkeypatch.setenv("GENAILOG_CACHE_DIR", str(tmp_path / "other"))
-    monkeypatch.delenv("GENAILOG_NO_CACHE")
-    (tmp_path / "other").mkdir(mode=0o700)
-    big = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
-    assert "SCAN" in big.frame.explain() and big.collect().equals(expected)
-    [entry] = [p for p in (tmp_path / "other").iterdir() if (p / "meta.json").exists()]
-    # the ranges typed in one pass are Arrow IPC parts, the others Parquet
-    assert {p.suffix for p in entry.iterdir()} == {".arrow", ".parquet", ".json"}
 
 
 def test_a_worker_process_that_dies_is_one_clear_error(tmp_path: Path) -> None:

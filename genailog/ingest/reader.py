@@ -38,11 +38,6 @@ if TYPE_CHECKING:  # the JSONL parser (and numpy under it) loads only when a fil
     from genailog.ingest.jsonl import ChunkResult
 
 CHUNK_BYTES = 32 * 1024 * 1024
-#: A narrowed read of a file up to this size keeps its typed columns for the command as
-#: well as caching them (about 125 MB per GB of JSONL for summarize's 18 columns); a
-#: larger file's are read back from the cache as the command streams them, so memory
-#: does not grow with the file.
-KEEP_TYPED_BYTES = 2 * 1024 * 1024 * 1024
 
 
 @dataclass
@@ -378,8 +373,6 @@ class _Parsed:
 
     records: int = 0
     invalid: list[InvalidRecord] = field(default_factory=list)
-    #: The frames of a narrowed read, typed in this process (no need to read them back).
-    kept: list[pl.DataFrame] = field(default_factory=list)
 
 
 def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: Path,
@@ -390,10 +383,10 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
     parsed = _Parsed()
     try:
         size = size_of(source)
-        keep = columns is not None and size is not None and size <= KEEP_TYPED_BYTES
+        # the command streams the parts back (a narrowed read's are Arrow IPC: as fast as
+        # keeping the frames, which would hold every record's columns at once)
         spread = parallel.read_ranges(source.name, size, chunk_bytes, writer.folder,
-                                      keep_frames=keep, columns=columns) if (
-            size is not None) else None
+                                      columns=columns) if size is not None else None
         if spread is not None:
             keyed = cache.KeyMeanwhile(source, root) if key is None else None
             key, found = _spread_into(writer, spread, parsed, keyed, key, columns)
@@ -414,9 +407,6 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
     except BaseException:
         writer.abort()
         raise
-    if parsed.kept:  # the frames are here already: no need to read back what was written
-        return cache.CacheEntry([(frame.lazy(), set()) for frame in parsed.kept],
-                                parsed.records, parsed.invalid, columns)
     entry = cache.load(root, key, columns)
     if entry is None:
         raise InputError(f"cannot read back the cache entry of {source.name} in {root}")
@@ -431,7 +421,6 @@ def _spread_into(writer: cache.CacheWriter, spread: Generator[parallel.RangeOut]
     for out in spread:
         parsed.records += out.records
         parsed.invalid += out.invalid
-        parsed.kept += out.frames
         for name, marks in out.parts.items():
             writer.register(name, marks)
         if keyed is not None and keyed.done():  # cached already? stop the parse
