@@ -1301,8 +1301,13 @@ static void on_bus(int sig, siginfo_t *info, void *context) {
     sigaction(sig, &bus_previous, NULL);
 }
 
+/* Installs on_bus unless it is the handler already (someone, faulthandler say, may have
+ * put their own in since: theirs then becomes the previous one). */
 static int install_bus_guard(void) {
-    if (bus_installed) return 0;
+    struct sigaction current;
+    if (bus_installed && sigaction(SIGBUS, NULL, &current) == 0 &&
+        (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_bus)
+        return 0;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_sigaction = on_bus;

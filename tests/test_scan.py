@@ -649,3 +649,29 @@ def test_a_file_truncated_under_the_scan_is_an_oserror_not_a_crash(
                 with pytest.raises(OSError, match="truncated while it was read"):
                     compiled.scan_columns(data, wanted, True)
             assert compiled.scan_columns(data[:4000], wanted, True)[2] is not None
+
+
+def test_the_truncation_guard_survives_another_sigbus_handler(
+        compiled: Any, tmp_path: Path) -> None:
+    """faulthandler (or anyone) installing a SIGBUS handler after the guard does not
+    take the guard away: the next mapped scan puts it back, chaining to theirs."""
+    import faulthandler
+    import mmap
+
+    path = tmp_path / "f.jsonl"
+    path.write_bytes((f'{{{HEAD}}}\n'.encode()) * 5_000)
+    wanted = bytes([compiled.field_names().index("model")])
+    was_enabled = faulthandler.is_enabled()
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0,
+                                              access=mmap.ACCESS_READ) as mapped:
+        with memoryview(mapped) as data:
+            compiled.scan_columns(data[:1000], wanted, True)  # the guard is in
+            faulthandler.disable()
+            faulthandler.enable()  # theirs is in now
+            try:
+                os.truncate(path, 100)
+                with pytest.raises(OSError, match="truncated"):
+                    compiled.scan_columns(data, wanted, True)
+            finally:
+                if not was_enabled:
+                    faulthandler.disable()
