@@ -2,8 +2,11 @@
 
 The file is cut at newlines into ranges of about one chunk each; worker processes
 (spawned, since polars' thread pool does not survive a fork) validate and type their
-ranges, writing typed records straight into Parquet parts. Line numbers are relative to
-a range's start and are made absolute here, once every range has reported.
+ranges, writing typed records straight into Parquet parts. A read of only some columns
+(``columns``) runs on threads of this process instead: the C scanner types each range
+from the file's mapped pages with the GIL released (:func:`_typed_range`). Line numbers
+are relative to a range's start and are made absolute here, once every range has
+reported.
 """
 
 from __future__ import annotations
