@@ -209,7 +209,7 @@ def _mapped(path: str, start: int, end: int, use: Callable[[memoryview, bool], T
             final_newline = os.pread(handle.fileno(), 1, end - 1) == b"\n"
             mapped = mmap.mmap(handle.fileno(), end - offset, flags=flags,
                                prot=mmap.PROT_READ, offset=offset)
-    except (OSError, ValueError, AttributeError):  # shorter now, or no mmap here
+    except (OSError, ValueError, AttributeError, TypeError):  # shorter now; no mmap flags
         return None
     with mapped:
         skip = 3 if head == b"\xef\xbb\xbf" else 0
