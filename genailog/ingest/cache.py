@@ -201,10 +201,10 @@ def cache_key(source: Source, root: Path | None = None, *, remembered: bool = Fa
     if source.remote is not None:
         return _remote_key(source)
     path = os.path.abspath(source.name)
+    before = _large_file(source)
+    if before is None:
+        return None
     try:
-        before = os.stat(source.name)
-        if not stat.S_ISREG(before.st_mode) or before.st_size < MIN_BYTES:
-            return None
         content = _remembered_digest(root, path, before)
         if content is None and remembered:
             return None
@@ -251,11 +251,17 @@ def cacheable(source: Source) -> bool:
         return False
     if source.remote is not None:
         return _remote_key(source) is not None
+    return _large_file(source) is not None
+
+
+def _large_file(source: Source) -> os.stat_result | None:
+    """The stat of a local ``source`` that can have an entry (a regular file of at least
+    ``MIN_BYTES``), else None."""
     try:
         info = os.stat(source.name)
     except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_BYTES
+        return None
+    return info if stat.S_ISREG(info.st_mode) and info.st_size >= MIN_BYTES else None
 
 
 def _remote_key(source: Source) -> str | None:
