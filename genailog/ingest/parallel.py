@@ -275,9 +275,10 @@ def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *
     if count < 2 or size < 2 * chunk_bytes:
         return None
     ranges = newline_cuts(path, size, chunk_bytes)
+    threads = columns is not None and not strip_prefix
     executor: Executor
     try:
-        if columns is not None and not strip_prefix:
+        if threads:
             from concurrent.futures import ThreadPoolExecutor
 
             executor = ThreadPoolExecutor(min(count, len(ranges)), "genailog-read")
@@ -286,13 +287,14 @@ def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *
     except (OSError, ValueError):
         return None
     return _collect(executor, min(count, len(ranges)), path, ranges, part_dir, keep_frames,
-                    strip_prefix, columns)
+                    strip_prefix, columns, threads)
 
 
 def _collect(executor: Executor, workers: int, path: str,
              ranges: list[tuple[int, int]], part_dir: Path | None,
              keep_frames: bool, strip_prefix: bool = False,
-             columns: tuple[str, ...] | None = None) -> Generator[RangeOut]:
+             columns: tuple[str, ...] | None = None, threads: bool = False,
+             ) -> Generator[RangeOut]:
     tasks = [(_work, (path, start, end, number == len(ranges) - 1,
                       None if part_dir is None else str(part_dir / f"part-{number:05d}"),
                       keep_frames, strip_prefix, columns))
@@ -302,7 +304,7 @@ def _collect(executor: Executor, workers: int, path: str,
         out.invalid = [replace(r, line=r.line + offset) for r in out.invalid]
         offset += out.newlines
         yield out
-    if columns is not None and not strip_prefix:  # read on threads (see read_ranges)
+    if threads:
         give_back_memory()  # what the threads' chunks freed, before the command's work
 
 
