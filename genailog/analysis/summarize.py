@@ -770,16 +770,15 @@ def _reweight(result: SummaryResult, frame: pl.LazyFrame, keys: list[str], table
     result.sampling = sampling_note(frame, unit)
 
 
-def columns_needed(*, by: Sequence[str] = (), window: str | None = None,
-                   where: str | None = None, since: str | datetime | None = None,
-                   until: str | datetime | None = None,
+def columns_needed(*, by: Sequence[str] = (), where: str | None = None,
                    prices: PriceTable | str | Path | None = None,
                    sample_unit: str = "session_id", safety: bool = False,
                    quantiles: str = "exact") -> frozenset[str] | None:
     """The record columns :func:`summarize` reads with these options (what
     ``read_logs(columns=...)`` may type alone), or None when it may read any (the safety
     view). Weighting's columns are in, since whether records were sampled is only known
-    once they are read. Options are checked by :func:`summarize` itself, not here."""
+    once they are read; so is the timestamp, which ``window``, ``since`` and ``until``
+    read. Options are checked by :func:`summarize` itself, not here."""
     from genailog.errors import ExpressionError
     from genailog.pricing.cost import cost_columns, rates_expr
     from genailog.query.expression import parse
@@ -797,5 +796,4 @@ def columns_needed(*, by: Sequence[str] = (), window: str | None = None,
             names |= {name for name, _ in parse(where, "--where").names}
         except ExpressionError:
             return None  # summarize reports it
-    del window, since, until  # they read the timestamp, which is always in
     return frozenset(names)
