@@ -415,13 +415,9 @@ class _Scanned:
             return self._typed(self.data, users, extras,
                                ChunkResult(checked=len(found.flags)))
         handed = found.handed()  # (line index in the chunk, start, end)
-        lines, raw = self._handed_lines(handed)
-        twin = triage(lines.items, self.reader.extras)
-        late: list[int] = []
         taken = ChunkResult()  # the twin's road's frame of the lines it takes
-        if twin.good:  # the rules the twin cannot see, as on its road
-            frame, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
-                                             twin.records, twin.extras, taken)
+        lines, raw, twin, frame, late = self._twin_road(handed, taken)
+        if twin.good:
             if self.reader.build_frames and len(late) < len(twin.good):
                 return None  # a valid line only the twin's road types: that road
             if frame is not None:
@@ -445,13 +441,7 @@ class _Scanned:
         if found.clean:
             return ChunkResult([pl.DataFrame(typed)], checked=len(found.flags))
         handed = found.handed()
-        lines, raw = self._handed_lines(handed)
-        twin = triage(lines.items, self.reader.extras)
-        late: list[int] = []
-        taken = None  # the twin's road's frame of the handed-on lines it takes
-        if twin.good:  # the rules the twin cannot see
-            taken, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
-                                             twin.records, twin.extras, ChunkResult())
+        lines, raw, twin, taken, late = self._twin_road(handed, ChunkResult())
         result, exact = self._judged(found.flags, len(handed), lines, raw, twin, late)
         frame = pl.DataFrame(typed)
         pieces: list[tuple[list[int], pl.DataFrame]] = []
@@ -470,6 +460,19 @@ class _Scanned:
                      .with_columns(order).sort("_line").drop("_line"))
         result.frames.append(frame)
         return result
+
+    def _twin_road(self, handed: list[tuple[int, int, int]], taken: ChunkResult,
+                   ) -> tuple[Lines, list[int], Triage, pl.DataFrame | None, list[int]]:
+        """The handed-on lines, each one's index in the chunk, and the twin's verdict on
+        them; for the lines it takes, its road's frame and the positions of those its road's
+        own rules set aside (``taken`` gathers that road's JSON columns)."""
+        lines, raw = self._handed_lines(handed)
+        twin = triage(lines.items, self.reader.extras)
+        if not twin.good:
+            return lines, raw, twin, None, []
+        frame, late = self.reader._typed(b"\n".join(lines.items[i] for i in twin.good),
+                                         twin.records, twin.extras, taken)
+        return lines, raw, twin, frame, late
 
     def _judged(self, flags: bytes, handed: int, lines: Lines, raw: list[int], twin: Triage,
                 late: list[int]) -> tuple[ChunkResult, list[tuple[int, dict[str, Any]]]]:
