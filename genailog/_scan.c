@@ -778,6 +778,32 @@ refuse:
 
 /* ------------------------------------------------------------------ the module */
 
+/* What scan() and scan_columns() return: the verdicts' bytes, the handed-on lines' spans
+ * and ``third`` (a new reference; NULL when making it failed, with an exception set), as
+ * (flags, third, spans), or (flags, spans, third) with ``third_last``. Frees both buffers.
+ * ``failed``: an allocation failed during the scan (``third`` is then NULL). */
+static PyObject *scan_result(Buffer *verdicts, Buffer *handed, int failed, PyObject *third,
+                             int third_last) {
+    PyObject *flags = NULL, *spans = NULL;
+    if (failed) {
+        PyErr_NoMemory();
+    } else if (third) {
+        flags = PyBytes_FromStringAndSize(verdicts->data, (Py_ssize_t)verdicts->len);
+        spans = PyBytes_FromStringAndSize(handed->data ? handed->data : "",
+                                          (Py_ssize_t)handed->len);
+    }
+    free(verdicts->data);
+    free(handed->data);
+    if (!flags || !spans || !third) {
+        Py_XDECREF(flags);
+        Py_XDECREF(spans);
+        Py_XDECREF(third);
+        return NULL;
+    }
+    return third_last ? Py_BuildValue("(NNN)", flags, spans, third)
+                      : Py_BuildValue("(NNN)", flags, third, spans);
+}
+
 PyDoc_STRVAR(scan_doc_text,
 "scan(data: bytes, extras: bool = True) -> tuple[bytes, bytes | None, bytes]\n\n"
 "One verdict byte per line of data (split on newlines; a final newline ends the last\n"
@@ -820,30 +846,14 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     if (users) buf_add(users, "]", 1);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    PyObject *flags = NULL, *blob = NULL, *spans = NULL;
-    if (verdicts.failed || extras.failed || handed.failed) {
-        PyErr_NoMemory();
-    } else {
-        flags = PyBytes_FromStringAndSize(verdicts.data, (Py_ssize_t)verdicts.len);
-        spans = PyBytes_FromStringAndSize(handed.data ? handed.data : "",
-                                          (Py_ssize_t)handed.len);
-        if (any_extras && users) {
-            blob = PyBytes_FromStringAndSize(extras.data, (Py_ssize_t)extras.len);
-        } else {
-            blob = Py_None;
-            Py_INCREF(blob);
-        }
-    }
-    free(verdicts.data);
+    int failed = verdicts.failed || extras.failed || handed.failed;
+    PyObject *blob = NULL;
+    if (!failed)
+        blob = any_extras && users
+                   ? PyBytes_FromStringAndSize(extras.data, (Py_ssize_t)extras.len)
+                   : Py_NewRef(Py_None);
     free(extras.data);
-    free(handed.data);
-    if (!flags || !blob || !spans) {
-        Py_XDECREF(flags);
-        Py_XDECREF(blob);
-        Py_XDECREF(spans);
-        return NULL;
-    }
-    return Py_BuildValue("(NNN)", flags, blob, spans);
+    return scan_result(&verdicts, &handed, failed, blob, 0);
 }
 
 /* ------------------------------------------------------------------ typed columns */
@@ -1409,36 +1419,13 @@ static PyObject *scan_columns(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_OSError, "the file was truncated while it was read");
         return NULL;
     }
-    Buffer verdicts = c.verdicts, handed = c.handed;
-    int64_t rows = c.rows;
-    int typed = c.typed;
-    PyObject *flags = NULL, *spans = NULL, *columns = NULL;
-    if (verdicts.failed || handed.failed || failed) {
-        PyErr_NoMemory();
-    } else {
-        flags = PyBytes_FromStringAndSize(verdicts.data, (Py_ssize_t)verdicts.len);
-        spans = PyBytes_FromStringAndSize(handed.data ? handed.data : "",
-                                          (Py_ssize_t)handed.len);
-        if (flags && spans) {
-            if (typed) {
-                columns = export_columns(cols, count, fields, rows);
-            } else {
-                columns = Py_None;
-                Py_INCREF(columns);
-            }
-        }
-    }
-    free(verdicts.data);
-    free(handed.data);
+    failed |= c.verdicts.failed | c.handed.failed;
+    PyObject *columns = NULL;
+    if (!failed)  /* export_columns takes the columns' buffers; the rest is freed here */
+        columns = c.typed ? export_columns(cols, count, fields, c.rows) : Py_NewRef(Py_None);
     for (int i = 0; i < count; i++)
         free(cols[i].valid.data), free(cols[i].values.data), free(cols[i].text.data);
-    if (!flags || !spans || !columns) {
-        Py_XDECREF(flags);
-        Py_XDECREF(spans);
-        Py_XDECREF(columns);
-        return NULL;
-    }
-    return Py_BuildValue("(NNN)", flags, spans, columns);
+    return scan_result(&c.verdicts, &c.handed, failed, columns, 1);
 }
 
 PyDoc_STRVAR(count_lines_doc,
