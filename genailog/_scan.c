@@ -1259,6 +1259,134 @@ nomem:
     return PyErr_NoMemory();
 }
 
+/* ------------------------------------------------------------------ content digest
+ *
+ * digest(data) is a 128-bit hash of data, for the keys of the read cache
+ * (genailog/ingest/cache.py): the reading threads hash each range of a file from the
+ * pages they have just scanned, instead of a second read of the whole file. It is not a
+ * cryptographic hash (neither is the xxh3 it stands in for): it tells contents apart,
+ * it does not resist someone who crafts a collision.
+ *
+ * Eight 64-bit lanes take each 64-byte stripe: every lane adds its neighbour's 8 bytes
+ * as they are, and the product of its own bytes' two halves once mixed with a key. The
+ * key differs for each of the 16 stripes of a 1 KiB block, so stripes cannot trade
+ * places unnoticed; the lanes are scrambled after every block, so blocks cannot either.
+ * The length goes into the end, and each of the two output halves folds all eight lanes
+ * with keys of its own, then a final avalanche (MurmurHash3's fmix64). On x86-64 the
+ * stripes are taken two lanes at a time in SSE2 registers, with the same results. */
+
+#define LANES 8
+#define STRIPE 64
+#define BLOCK_STRIPES 16
+#define DIGEST_BLOCK (STRIPE * BLOCK_STRIPES)
+/* KEYS[s .. s+7]: stripe s of a block; then the last partial stripe's, the scramble's,
+ * the two halves' folding keys and the lanes' starting values. */
+#define KEY_PARTIAL (BLOCK_STRIPES + LANES - 1)
+#define KEY_SCRAMBLE (KEY_PARTIAL + LANES)
+#define KEY_LOW (KEY_SCRAMBLE + LANES)
+#define KEY_HIGH (KEY_LOW + LANES)
+#define KEY_START (KEY_HIGH + LANES)
+#define KEY_COUNT (KEY_START + LANES)
+static uint64_t KEYS[KEY_COUNT];
+
+/* The keys: splitmix64 from a fixed seed (the bytes of "genailog"). */
+static void make_keys(void) {
+    uint64_t x = 0x67656E61696C6F67ULL;
+    for (int i = 0; i < KEY_COUNT; i++) {
+        uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        KEYS[i] = z ^ (z >> 31);
+    }
+}
+
+static inline uint64_t read64(cursor p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void accumulate(uint64_t *acc, cursor p, const uint64_t *key) {
+#if defined(__SSE2__) && !defined(GENAILOG_PORTABLE_DIGEST)
+    for (int i = 0; i < LANES / 2; i++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * i));
+        __m128i k = _mm_xor_si128(v, _mm_loadu_si128((const __m128i *)(key + 2 * i)));
+        __m128i product = _mm_mul_epu32(k, _mm_shuffle_epi32(k, _MM_SHUFFLE(0, 3, 0, 1)));
+        __m128i neighbours = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2));
+        __m128i *lanes = (__m128i *)(acc + 2 * i);
+        _mm_storeu_si128(lanes, _mm_add_epi64(_mm_loadu_si128(lanes),
+                                              _mm_add_epi64(product, neighbours)));
+    }
+#else
+    for (int i = 0; i < LANES; i++) {
+        uint64_t v = read64(p + 8 * i), k = v ^ key[i];
+        acc[i ^ 1] += v;
+        acc[i] += (k & 0xFFFFFFFFu) * (k >> 32);
+    }
+#endif
+}
+
+static inline void scramble(uint64_t *acc) {
+    for (int i = 0; i < LANES; i++) {
+        uint64_t a = acc[i];
+        a ^= a >> 47;
+        a ^= KEYS[KEY_SCRAMBLE + i];
+        acc[i] = a * 0x9E3779B1u;
+    }
+}
+
+static inline uint64_t fold(uint64_t a, uint64_t b) {
+#if defined(__SIZEOF_INT128__)
+    __uint128_t product = (__uint128_t)a * b;
+    return (uint64_t)product ^ (uint64_t)(product >> 64);
+#else  /* the 128-bit product from 32-bit halves */
+    uint64_t lo_lo = (a & 0xFFFFFFFFu) * (b & 0xFFFFFFFFu);
+    uint64_t hi_lo = (a >> 32) * (b & 0xFFFFFFFFu);
+    uint64_t lo_hi = (a & 0xFFFFFFFFu) * (b >> 32);
+    uint64_t hi_hi = (a >> 32) * (b >> 32);
+    uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFu) + lo_hi;
+    uint64_t upper = hi_hi + (hi_lo >> 32) + (cross >> 32);
+    return ((cross << 32) | (lo_lo & 0xFFFFFFFFu)) ^ upper;
+#endif
+}
+
+static inline uint64_t avalanche(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 33);
+}
+
+static void digest_start(uint64_t *acc) { memcpy(acc, KEYS + KEY_START, LANES * 8); }
+
+static inline void digest_block(uint64_t *acc, cursor p) {
+    for (int s = 0; s < BLOCK_STRIPES; s++) accumulate(acc, p + s * STRIPE, KEYS + s);
+    scramble(acc);
+}
+
+/* The digest of len bytes from data, whose blocks before p are in acc already. */
+static void digest_end(uint64_t *acc, cursor data, cursor p, size_t len, unsigned char *out) {
+    cursor stop = data + len;
+    for (; (size_t)(stop - p) >= DIGEST_BLOCK; p += DIGEST_BLOCK) digest_block(acc, p);
+    size_t rest = (size_t)(stop - p), stripes = rest / STRIPE;
+    for (size_t s = 0; s < stripes; s++) accumulate(acc, p + s * STRIPE, KEYS + s);
+    unsigned char last[STRIPE] = {0};  /* zero-padded; the length tells the padding apart */
+    memcpy(last, p + stripes * STRIPE, rest % STRIPE);
+    accumulate(acc, last, KEYS + KEY_PARTIAL);
+    uint64_t low = (uint64_t)len * 0x9E3779B185EBCA87ULL;
+    uint64_t high = ~(uint64_t)len * 0xC2B2AE3D27D4EB4FULL;
+    for (int i = 0; i < LANES; i += 2) {
+        low += fold(acc[i] ^ KEYS[KEY_LOW + i], acc[i + 1] ^ KEYS[KEY_LOW + i + 1]);
+        high += fold(acc[i] ^ KEYS[KEY_HIGH + i], acc[i + 1] ^ KEYS[KEY_HIGH + i + 1]);
+    }
+    low = avalanche(low), high = avalanche(high);
+    for (int i = 0; i < 8; i++) {  /* little-endian, whatever the machine */
+        out[i] = (unsigned char)(low >> (8 * i));
+        out[8 + i] = (unsigned char)(high >> (8 * i));
+    }
+}
+
 /* A chunk being scanned for typed columns (scan_columns). */
 typedef struct {
     cursor p, stop, data;
@@ -1268,6 +1396,9 @@ typedef struct {
     Buffer verdicts, handed;
     int64_t rows;
     int typed;
+    uint64_t *acc;  /* the digest's lanes (NULL: no digest), how far its blocks go, and */
+    cursor hashed;  /* where it goes at the end */
+    unsigned char *digest;
 } ColumnScan;
 
 static void scan_column_lines(ColumnScan *c) {
@@ -1290,6 +1421,10 @@ static void scan_column_lines(ColumnScan *c) {
         }
         buf_add(&c->verdicts, &verdict, 1);
         p = end + 1;
+        /* the blocks behind the line are hashed while they are still in the cache */
+        for (; c->acc && p <= stop && (size_t)(p - c->hashed) >= DIGEST_BLOCK;
+             c->hashed += DIGEST_BLOCK)
+            digest_block(c->acc, c->hashed);
     }
 }
 
@@ -1328,16 +1463,16 @@ static int install_bus_guard(void) {
     return 0;
 }
 
-/* scan_column_lines(c) with SIGBUS caught; 1 when it was (the scan's buffers are then
- * left as they are: the jump may have come between an allocation and its store). */
-static int scan_mapped_lines(ColumnScan *c) {
+/* work(arg) with SIGBUS caught; 1 when it was (whatever work was building is then left
+ * as it is: the jump may have come between an allocation and its store). */
+static int guarded(void (*work)(void *), void *arg) {
     sigjmp_buf jump;
     if (sigsetjmp(jump, 1)) {  /* 1: the signal mask comes back too */
         bus_guard = NULL;
         return 1;
     }
     bus_guard = &jump;
-    scan_column_lines(c);
+    work(arg);
     bus_guard = NULL;
     return 0;
 }
@@ -1347,27 +1482,36 @@ static int install_bus_guard(void) {
     return -1;
 }
 
-static int scan_mapped_lines(ColumnScan *c) {
-    scan_column_lines(c);
+static int guarded(void (*work)(void *), void *arg) {
+    work(arg);
     return 0;
 }
 #endif
 
+/* scan_column_lines, then the end of the data's digest when one is asked for. */
+static void scan_lines_of(void *arg) {
+    ColumnScan *c = arg;
+    scan_column_lines(c);
+    if (c->acc) digest_end(c->acc, c->data, c->hashed, (size_t)(c->stop - c->data), c->digest);
+}
+
 PyDoc_STRVAR(scan_columns_doc,
-"scan_columns(data: bytes, wanted: bytes, mapped: bool = False)\n"
-"    -> tuple[bytes, bytes, object | None]\n\n"
+"scan_columns(data: bytes, wanted: bytes, mapped: bool = False, digest: bool = False)\n"
+"    -> tuple[bytes, bytes, object | None, bytes | None]\n\n"
 "scan()'s verdicts (without the user fields), and the fields whose indices (in\n"
 "field_names()) are the bytes of wanted, for the lines given verdict 0 only, as an Arrow\n"
 "struct array: a (schema, array) pair of PyCapsules for __arrow_c_array__. None instead\n"
-"when some value's text could be typed in more than one way. With mapped, data is a\n"
-"file's mapped pages: OSError when the file was truncated under the scan.");
+"when some value's text could be typed in more than one way. With digest, also\n"
+"digest(data), taken in the same pass (else None). With mapped, data is a file's mapped\n"
+"pages: OSError when the file was truncated under the scan.");
 
 static PyObject *scan_columns(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *source;
     Py_buffer wanted_view;
-    int mapped = 0;
-    if (!PyArg_ParseTuple(args, "Oy*|p:scan_columns", &source, &wanted_view, &mapped))
+    int mapped = 0, want_digest = 0;
+    if (!PyArg_ParseTuple(args, "Oy*|pp:scan_columns", &source, &wanted_view, &mapped,
+                          &want_digest))
         return NULL;
     int count = (int)wanted_view.len;
     int fields[FIELD_COUNT];
@@ -1391,8 +1535,12 @@ static PyObject *scan_columns(PyObject *self, PyObject *args) {
     Built cols[FIELD_COUNT];
     memset(cols, 0, sizeof cols);
     for (int i = 0; i < count; i++) cols[i].type = column_of(FIELDS[fields[i]].kind);
+    uint64_t acc[LANES];
+    unsigned char digested[16];
+    if (want_digest) digest_start(acc);
     ColumnScan c = {view.buf, (cursor)view.buf + view.len, view.buf, count, slot_of, cols,
-                    {NULL, 0, 0, 0}, {NULL, 0, 0, 0}, 0, 1};
+                    {NULL, 0, 0, 0}, {NULL, 0, 0, 0}, 0, 1, want_digest ? acc : NULL,
+                    view.buf, digested};
     int failed = 0, faulted = 0;
     Py_BEGIN_ALLOW_THREADS
     /* rows are only lines the scanner vouches for, and such a line holds a timestamp and
@@ -1405,9 +1553,9 @@ static PyObject *scan_columns(PyObject *self, PyObject *args) {
     }
     if (failed) c.typed = 0;
     if (mapped) {
-        faulted = scan_mapped_lines(&c);
+        faulted = guarded(scan_lines_of, &c);
     } else {
-        scan_column_lines(&c);
+        scan_lines_of(&c);
     }
     for (int i = 0; i < count && !faulted; i++) {
         failed |= cols[i].text.failed;
@@ -1425,7 +1573,58 @@ static PyObject *scan_columns(PyObject *self, PyObject *args) {
         columns = c.typed ? export_columns(cols, count, fields, c.rows) : Py_NewRef(Py_None);
     for (int i = 0; i < count; i++)
         free(cols[i].valid.data), free(cols[i].values.data), free(cols[i].text.data);
-    return scan_result(&c.verdicts, &c.handed, failed, columns, 1);
+    PyObject *three = scan_result(&c.verdicts, &c.handed, failed, columns, 1);
+    if (!three) return NULL;
+    PyObject *fourth = want_digest ? PyBytes_FromStringAndSize((const char *)digested, 16)
+                                   : Py_NewRef(Py_None);
+    PyObject *result = fourth ? Py_BuildValue("(OOON)", PyTuple_GET_ITEM(three, 0),
+                                              PyTuple_GET_ITEM(three, 1),
+                                              PyTuple_GET_ITEM(three, 2), fourth) : NULL;
+    Py_DECREF(three);
+    return result;
+}
+
+typedef struct {
+    cursor data;
+    size_t len;
+    unsigned char out[16];
+} DigestJob;
+
+static void digest_bytes(void *arg) {
+    DigestJob *job = arg;
+    uint64_t acc[LANES];
+    digest_start(acc);
+    digest_end(acc, job->data, job->data, job->len, job->out);
+}
+
+PyDoc_STRVAR(digest_doc,
+"digest(data: bytes, mapped: bool = False) -> bytes\n\n"
+"A 128-bit hash of data (16 bytes), not a cryptographic one. With mapped, data is a\n"
+"file's mapped pages: OSError when the file was truncated under the read.");
+
+static PyObject *digest(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *source;
+    int mapped = 0;
+    if (!PyArg_ParseTuple(args, "O|p:digest", &source, &mapped)) return NULL;
+    if (mapped && install_bus_guard() != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    Py_buffer view;
+    if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0) return NULL;
+    DigestJob job = {view.buf, (size_t)view.len, {0}};
+    int faulted = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (mapped) {
+        faulted = guarded(digest_bytes, &job);
+    } else {
+        digest_bytes(&job);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (faulted) {
+        PyErr_SetString(PyExc_OSError, "the file was truncated while it was read");
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)job.out, sizeof job.out);
 }
 
 PyDoc_STRVAR(count_lines_doc,
@@ -1465,6 +1664,7 @@ static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc_text},
     {"scan_columns", scan_columns, METH_VARARGS, scan_columns_doc},
     {"count_lines", count_lines, METH_O, count_lines_doc},
+    {"digest", digest, METH_VARARGS, digest_doc},
     {"field_names", field_names, METH_NOARGS,
      "field_names() -> tuple[str, ...]\n\nThe record fields the scanner knows, in order."},
     {NULL, NULL, 0, NULL},
@@ -1478,5 +1678,6 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__scan(void) {
     index_fields();
+    make_keys();
     return PyModule_Create(&module);
 }

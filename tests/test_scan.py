@@ -569,7 +569,7 @@ def test_typed_columns_read_every_way_of_writing_a_value(compiled: Any) -> None:
         fields = {'"timestamp"': '"2026-01-02T03:04:05Z"', '"model"': '"m"', key: value}
         lines.append(("{" + ",".join(f"{k}:{v}" for k, v in fields.items()) + "}").encode())
     _same_as_narrowed(lines, tuple(_SCALARS), compiled)
-    flags, _, typed = compiled.scan_columns(b"\n".join(lines), bytes(
+    flags, _, typed, _ = compiled.scan_columns(b"\n".join(lines), bytes(
         compiled.field_names().index(c) for c in _SCALARS))
     assert flags == bytes(len(lines)) and typed is not None  # all typed by the scanner
 
@@ -600,7 +600,7 @@ def test_only_scalar_fields_can_be_typed_by_the_scanner(compiled: Any) -> None:
     for bad in (bytes([names.index("metadata")]), bytes([200]), bytes([1, 1])):
         with pytest.raises(ValueError, match="scalar"):
             compiled.scan_columns(b"", bad)
-    flags, spans, typed = compiled.scan_columns(b"", bytes([names.index("model")]))
+    flags, spans, typed, digest = compiled.scan_columns(b"", bytes([names.index("model")]))
     assert (flags, spans) == (b"", b"") and pl.DataFrame(scanner.ArrowColumns(typed)).height == 0
 
 
@@ -633,7 +633,8 @@ def test_a_file_truncated_under_the_scan_is_an_oserror_not_a_crash(
         compiled: Any, tmp_path: Path) -> None:
     """The reading threads scan the file's mapped pages; a file truncated meanwhile makes
     a read past its new end raise SIGBUS, which would kill the process: the scanner
-    catches it, says so, and the reader reads the range the ordinary way."""
+    catches it, says so, and the reader reads the range the ordinary way. So does the
+    digest the cache keys the file with, taken in the scan or alone."""
     import mmap
 
     path = tmp_path / "f.jsonl"
@@ -642,13 +643,19 @@ def test_a_file_truncated_under_the_scan_is_an_oserror_not_a_crash(
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0,
                                               access=mmap.ACCESS_READ) as mapped:
         with memoryview(mapped) as data:
-            flags, _, typed = compiled.scan_columns(data, wanted, True)
+            flags, _, typed, digest = compiled.scan_columns(data, wanted, True, True)
             assert flags == bytes(20_000) and typed is not None
+            assert digest == compiled.digest(data, True) == compiled.digest(bytes(data))
             os.truncate(path, 4096)
             for _ in range(2):  # caught every time, on this thread and the mask restored
                 with pytest.raises(OSError, match="truncated while it was read"):
                     compiled.scan_columns(data, wanted, True)
+                with pytest.raises(OSError, match="truncated while it was read"):
+                    compiled.scan_columns(data, wanted, True, True)
+                with pytest.raises(OSError, match="truncated while it was read"):
+                    compiled.digest(data, True)
             assert compiled.scan_columns(data[:4000], wanted, True)[2] is not None
+            assert compiled.digest(data[:4000], True) == compiled.digest(bytes(data[:4000]))
 
 
 def test_the_truncation_guard_survives_another_sigbus_handler(
@@ -675,3 +682,66 @@ def test_the_truncation_guard_survives_another_sigbus_handler(
             finally:
                 if not was_enabled:
                     faulthandler.disable()
+
+
+# ------------------------------------------------------------------ the content digest
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.sampled_from([
+    f'{{{HEAD}}}', f'{{{HEAD},"latency_ms":12.5}}', INVALID["duplicate field"],
+    HANDED_ON_VALID["escaped key"], "", "x" * 1500, f'{{{HEAD},"prompt":"{"é" * 700}"}}',
+]), max_size=40), end=st.sampled_from([b"", b"\n", b"{"]))
+def test_the_scan_digests_exactly_what_digest_does(compiled: Any, lines: list[str],
+                                                   end: bytes) -> None:
+    """The digest a scan takes block by block, behind the lines it reads (while they
+    are in the cache), is the digest of the whole data taken at once, at every length."""
+    data = "\n".join(lines).encode() + end
+    wanted = bytes([compiled.field_names().index("model")])
+    assert compiled.scan_columns(data, wanted, False, True)[3] == compiled.digest(data)
+    assert compiled.scan_columns(data, wanted)[3] is None  # only when asked for
+
+
+def test_the_digest_tells_apart_what_it_must(compiled: Any) -> None:
+    """Every single-bit change of 3 KiB of data, every length, and stripes or blocks
+    trading places give different digests (it keys the read cache)."""
+    import random
+
+    base = random.Random(14).randbytes(3 * 1024)
+    seen = {compiled.digest(base)}
+    for bit in range(len(base) * 8):
+        flipped = bytearray(base)
+        flipped[bit // 8] ^= 1 << bit % 8
+        seen.add(compiled.digest(bytes(flipped)))
+    for length in range(len(base)):
+        seen.add(compiled.digest(base[:length]))
+        seen.add(compiled.digest(b"\xff" * (length + 1)))  # one byte of every length
+    stripes = base[64:128] + base[:64] + base[128:]
+    blocks = base[1024:2048] + base[:1024] + base[2048:]
+    seen |= {compiled.digest(stripes), compiled.digest(blocks)}
+    assert len(seen) == 1 + len(base) * 8 + 2 * len(base) + 2
+    assert len(compiled.digest(b"")) == 16
+
+
+def test_the_portable_digest_equals_the_sse2_one(compiled: Any, tmp_path: Path) -> None:
+    """Machines without SSE2 take the digest's lanes one at a time: the same digests
+    (a cache folder shared between them stays valid)."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        import hatch_build
+    finally:
+        sys.path.remove(str(ROOT))
+    built = hatch_build.compile_scanner(tmp_path, ["-DGENAILOG_PORTABLE_DIGEST"])
+    if built is None:
+        require_or_skip("no C compiler to build the portable digest with")
+        return
+    spec = importlib.util.spec_from_file_location("portable._scan", built)
+    assert spec is not None and spec.loader is not None
+    portable = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(portable)
+    data = os.urandom(70_000)
+    for length in (0, 1, 63, 64, 65, 1023, 1024, 1025, 4097, 70_000):
+        assert portable.digest(data[:length]) == compiled.digest(data[:length])

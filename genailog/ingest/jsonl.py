@@ -435,9 +435,9 @@ class _Scanned:
         rows. None when a value's text is ambiguous to the scanner: the chunk is then read
         in full and narrowed."""
         got = scanner.typed(self.data, columns)
-        if got is None or got[1] is None:
+        if got is None or got.columns is None:
             return None
-        found, typed = got
+        found, typed = got.verdicts, got.columns
         if found.clean:
             return ChunkResult([pl.DataFrame(typed)], checked=len(found.flags))
         handed = found.handed()

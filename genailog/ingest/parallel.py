@@ -6,7 +6,9 @@ ranges, writing typed records straight into Parquet parts. A read of only some c
 (``columns``) runs on threads of this process instead: the C scanner types each range
 from the file's mapped pages with the GIL released (:func:`_typed_range`). Line numbers
 are relative to a range's start and are made absolute here, once every range has
-reported.
+reported. A range can also bring back the digest of its bytes (``digests``), taken in the
+same pass, from which the read cache keys the file (:func:`genailog.ingest.cache.
+key_from_digests`) without reading it a second time.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class RangeOut:
     json_columns: set[str] = field(default_factory=set)
     #: Lines that are no record (text-prefixed logs only: see prefixed.py).
     other_lines: int = 0
+    #: The scanner's digest of the range's bytes (a leading byte-order mark left out),
+    #: when asked for and the range was read as it is; else None.
+    digest: bytes | None = None
 
 
 #: Spawned workers re-import the main module, which runs a script's top-level code
@@ -143,28 +148,32 @@ def pool(count: int) -> ProcessPoolExecutor:
 
 def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
           keep_frames: bool = False, strip_prefix: bool = False,
-          columns: tuple[str, ...] | None = None) -> RangeOut:
+          columns: tuple[str, ...] | None = None, digest: bool = False) -> RangeOut:
     """One range, newline-aligned and at most a chunk long, read as a single chunk: its
     records written as Parquet parts (``part_prefix``), or sent back (``keep_frames``),
-    or only checked; only ``columns`` of them when given (:class:`ChunkReader`)."""
-    from genailog.ingest.scanner import count_newlines, verdicts, vouched
+    or only checked; only ``columns`` of them when given (:class:`ChunkReader`); with
+    ``digest``, the digest of its bytes too (see :class:`RangeOut`)."""
+    from genailog.ingest.scanner import SCANNER, count_newlines, verdicts, vouched
     from genailog.ingest.sources import Chunk, read_range
+    from genailog.schema.limits import max_line_bytes
 
     if columns is not None and not strip_prefix and (part_prefix is not None or keep_frames):
-        typed = _typed_range(path, start, end, part_prefix, keep_frames, columns)
+        typed = _typed_range(path, start, end, part_prefix, keep_frames, columns, digest)
         if typed is not None:
             return typed
     with open(path, "rb") as handle:
         data = read_range(handle, start, end)
+    as_read = end - start <= max_line_bytes()  # no over-long line replaced by a stand-in
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    digested = SCANNER.digest(data) if digest and as_read and SCANNER is not None else None
     found = None
     if part_prefix is None and not keep_frames and not strip_prefix:
         found = verdicts(data)
     # a line per verdict, the last one perhaps without its newline
     newlines = (count_newlines(data) if found is None
                 else len(found.flags) - (not data.endswith(b"\n")))
-    out = RangeOut(newlines=newlines)
+    out = RangeOut(newlines=newlines, digest=digested)
     if (clean := vouched(found)) is not None:  # only checked: polars is not even loaded
         out.checked = clean
         return out
@@ -192,8 +201,13 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     return out
 
 
-def _mapped(path: str, start: int, end: int, use: Callable[[memoryview, bool], T]
-            ) -> T | None:
+#: Whether a file can be truncated under a mapping of it (SIGBUS on the next read, which
+#: the C scanner catches when told ``mapped``); elsewhere (Windows) the system refuses to.
+BUS_GUARD = sys.platform != "win32"
+
+
+def mapped(path: str, start: int, end: int, use: Callable[[memoryview, bool], T]
+           ) -> T | None:
     """``use(data, final_newline)`` on bytes ``start:end`` of the file as mapped pages (no
     copy into this process: the reading threads' copies cost 0.7 CPU s per GB); a
     byte-order mark at the file's start is left out. None when the file cannot be mapped
@@ -218,11 +232,13 @@ def _mapped(path: str, start: int, end: int, use: Callable[[memoryview, bool], T
 
 
 def _typed_range(path: str, start: int, end: int, part_prefix: str | None,
-                 keep_frames: bool, columns: tuple[str, ...]) -> RangeOut | None:
+                 keep_frames: bool, columns: tuple[str, ...], digest: bool = False,
+                 ) -> RangeOut | None:
     """:func:`_work` for a range whose every line the scanner vouches for, when only
-    ``columns`` are wanted: the scanner types them straight from the file's mapped pages;
-    None for any other range (some line handed on, a value it cannot type alone, a range
-    longer than a line may be, a file changed meanwhile), which is then read as usual."""
+    ``columns`` are wanted: the scanner types them straight from the file's mapped pages
+    (and digests them in the same pass, with ``digest``); None for any other range (some
+    line handed on, a value it cannot type alone, a range longer than a line may be, a
+    file changed meanwhile), which is then read as usual."""
     from genailog.ingest import scanner
     from genailog.schema.limits import max_line_bytes
 
@@ -231,24 +247,24 @@ def _typed_range(path: str, start: int, end: int, part_prefix: str | None,
 
     def scan(data: memoryview, final_newline: bool) -> tuple[Any, bool] | None:
         try:
-            return scanner.typed(data, columns, mapped=True), final_newline
+            return scanner.typed(data, columns, mapped=True, digest=digest), final_newline
         except OSError:  # truncated under the scan: the usual read copes
             return None
 
-    scanned = _mapped(path, start, end, scan)
+    scanned = mapped(path, start, end, scan)
     if scanned is None:
         return None
     got, final_newline = scanned
-    if got is None or got[1] is None or not got[0].clean:
+    if got is None or got.columns is None or not got.verdicts.clean:
         return None
     import polars as pl
 
     from genailog.ingest.cache import write_part
 
-    found, typed = got
-    frame = pl.DataFrame(typed)
+    found = got.verdicts
+    frame = pl.DataFrame(got.columns)
     out = RangeOut(checked=len(found.flags), records=frame.height,
-                   newlines=len(found.flags) - (not final_newline))
+                   newlines=len(found.flags) - (not final_newline), digest=got.digest)
     if part_prefix is not None:
         part = Path(f"{part_prefix}-00.arrow")  # see write_part
         write_part(frame, part)
@@ -260,7 +276,8 @@ def _typed_range(path: str, start: int, end: int, part_prefix: str | None,
 
 def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *,
                 keep_frames: bool = False, strip_prefix: bool = False,
-                columns: tuple[str, ...] | None = None) -> Generator[RangeOut] | None:
+                columns: tuple[str, ...] | None = None, digests: bool = False,
+                ) -> Generator[RangeOut] | None:
     """Each range's result in file order, line numbers absolute; None when the work
     cannot be spread (one core, a small file, or no process could be started). Records
     go to Parquet parts in ``part_dir``, or come back with ``keep_frames``, or are only
@@ -270,7 +287,10 @@ def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *
     ranges are read on threads of this process instead: the scanner and polars release
     the GIL, so threads use every core without starting processes and importing polars
     again in each (0.3 s of CPU apiece), and the frames need no trip between processes.
-    A range the scanner cannot type alone (rare) is read in full on its thread."""
+    A range the scanner cannot type alone (rare) is read in full on its thread.
+
+    ``digests``: each range brings back its digest (:attr:`RangeOut.digest`); the ranges
+    are those of ``newline_cuts(path, size, chunk_bytes)``."""
     count = workers()
     if count < 2 or size < 2 * chunk_bytes:
         return None
@@ -287,17 +307,17 @@ def read_ranges(path: str, size: int, chunk_bytes: int, part_dir: Path | None, *
     except (OSError, ValueError):
         return None
     return _collect(executor, min(count, len(ranges)), path, ranges, part_dir, keep_frames,
-                    strip_prefix, columns, threads)
+                    strip_prefix, columns, threads, digests)
 
 
 def _collect(executor: Executor, workers: int, path: str,
              ranges: list[tuple[int, int]], part_dir: Path | None,
              keep_frames: bool, strip_prefix: bool = False,
              columns: tuple[str, ...] | None = None, threads: bool = False,
-             ) -> Generator[RangeOut]:
+             digests: bool = False) -> Generator[RangeOut]:
     tasks = [(_work, (path, start, end, number == len(ranges) - 1,
                       None if part_dir is None else str(part_dir / f"part-{number:05d}"),
-                      keep_frames, strip_prefix, columns))
+                      keep_frames, strip_prefix, columns, digests))
              for number, (start, end) in enumerate(ranges)]
     offset = 0
     for out in ordered(executor, path, tasks, workers):

@@ -72,22 +72,42 @@ class ArrowColumns:
         return self.capsules
 
 
-def typed(data: bytes | memoryview, columns: tuple[str, ...], *, mapped: bool = False
-          ) -> tuple[Verdicts, ArrowColumns | None] | None:
+@dataclass(frozen=True)
+class Typed:
+    """What :func:`typed` found: the verdicts, the typed columns (None when a value could
+    be typed in more than one way) and, when asked for, the digest of the data."""
+
+    verdicts: Verdicts
+    columns: ArrowColumns | None
+    digest: bytes | None = None
+
+
+def typed(data: bytes | memoryview, columns: tuple[str, ...], *, mapped: bool = False,
+          digest: bool = False) -> Typed | None:
     """The scanner's verdicts on ``data``'s lines, and the ``columns`` (scalar fields:
     schema.columns.SCALAR_COLUMNS) of the lines it vouches for, typed (None when a value
     could be typed in more than one way: the reader then types the chunk as before).
     None when there is no scanner or some line is too long. ``mapped``: ``data`` is a
-    file's mapped pages (OSError when the file is truncated under the scan)."""
+    file's mapped pages (OSError when the file is truncated under the scan). ``digest``:
+    also :func:`digest` of ``data``, taken in the same pass."""
     if SCANNER is None or not data:
         return None
     if len(data) > limits.max_line_bytes() and (
             isinstance(data, memoryview) or limits.bound_lines(data) is not data):
         return None
     names = SCANNER.field_names()
-    flags, spans, capsules = SCANNER.scan_columns(
-        data, bytes(names.index(c) for c in columns), mapped)
-    return Verdicts(flags, spans), None if capsules is None else ArrowColumns(capsules)
+    flags, spans, capsules, digested = SCANNER.scan_columns(
+        data, bytes(names.index(c) for c in columns), mapped, digest)
+    return Typed(Verdicts(flags, spans), None if capsules is None else ArrowColumns(capsules),
+                 digested)
+
+
+def digest(data: bytes | memoryview, *, mapped: bool = False) -> bytes:
+    """The scanner's 128-bit digest of ``data`` (16 bytes; not a cryptographic hash: it
+    keys the read cache, see genailog/ingest/cache.py). ``mapped``: ``data`` is a file's
+    mapped pages (OSError when the file is truncated under the read). Only with the
+    scanner (:data:`SCANNER` not None)."""
+    return bytes(SCANNER.digest(data, mapped))
 
 
 def vouched(found: Verdicts | None) -> int | None:
