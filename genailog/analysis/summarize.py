@@ -544,11 +544,15 @@ def finish(partials: pl.DataFrame, keys: list[str],
     total = lazy.select(_merged(columns, grouped=False))
     by: list[str | pl.Expr] = [*keys] or [pl.lit(True).alias(_TOTAL)]
     groups = lazy.group_by(by, maintain_order=True).agg(_merged(columns, grouped=True))
-    groups = (groups if keys else groups.clear()).with_columns(*_percentiles(quantiles))
-    total = total.with_columns(*_percentiles(quantiles))
-    if accuracy is None:  # the groups and the total side by side, one on each core
-        grouped, totalled = pl.collect_all([groups.with_columns(*_derived()),
-                                            total.with_columns(*_derived())])
+    groups = groups if keys else groups.clear()
+    if accuracy is None:
+        # Merged first, then the percentiles on the merged frames: in one query the
+        # optimizer explodes a value list once per percentile. The value lists are then
+        # dropped, so that natural_order does not copy them.
+        finished = [*_percentiles(quantiles), *_derived()]  # _derived reads no percentile
+        values = [f"_{column}_values" for column in _TIMED]
+        grouped = groups.collect().with_columns(finished).drop(values)
+        totalled = total.collect().with_columns(finished).drop(values)
         return natural_order(grouped, keys), totalled, priced
     return (natural_order(_sketch_percentiles(_dedup_sketches(groups.collect()), accuracy)
                           .with_columns(*_derived()), keys),
