@@ -337,13 +337,13 @@ def _entries(root: Path) -> list[Path]:
 
 def _count_digests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = cache.file_digest
+    real = cache.content_digest
 
-    def counting(path: str | Path) -> str:
+    def counting(path: str, chunk_bytes: int) -> str:
         calls.append(str(path))
-        return real(path)
+        return real(path, chunk_bytes)
 
-    monkeypatch.setattr(cache, "file_digest", counting)
+    monkeypatch.setattr(cache, "content_digest", counting)
     return calls
 
 

@@ -199,12 +199,30 @@ def test_a_planted_column_list_is_not_trusted(tmp_path: Path, cached: Path) -> N
     assert frame.height == 2398 and _meta(cached)["columns"] == ["model"]
 
 
-def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
+def _count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files hashed in a read of their own (not in the ranges' scan)."""
+    calls: list[str] = []
+    real = cache.content_digest
+
+    def counting(path: str, chunk_bytes: int) -> str:
+        calls.append(path)
+        return real(path, chunk_bytes)
+
+    monkeypatch.setattr(cache, "content_digest", counting)
+    return calls
+
+
+def _entries(root: Path) -> list[Path]:
+    return [p for p in root.iterdir() if (p / "meta.json").exists()]
+
+
+def test_threads_type_and_digest_their_ranges_alone(
         tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On two threads, ranges of 256 KB: each range typed by the scanner from the file's
-    mapped pages (a byte-order mark before the first line included), while this thread
-    hashes the file for the cache key (no hash remembered yet); the command streams the
-    parts back: Arrow IPC for the ranges typed in one pass, Parquet for the others."""
+    mapped pages (a byte-order mark before the first line included) and digested in the
+    same pass, so the file is never read again for its key, which equals the key of the
+    file hashed on its own; the command streams the parts back: Arrow IPC for the ranges
+    typed in one pass, Parquet for the others (read in full, digested as read)."""
     path = _logs(tmp_path, sampled=False)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     typed: list[int] = []
@@ -217,11 +235,15 @@ def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
 
     monkeypatch.setattr(parallel, "_typed_range", counting)
     monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    hashed = _count_hashes(monkeypatch)
     needed = columns_needed(by=["model"])
     cold = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
     assert len(typed) > 8 and typed.count(False) == 3  # the three ranges with bad lines
+    assert hashed == []  # no read of the file for its key
+    [entry] = _entries(cached)
+    assert entry.name == cache.cache_key(cache.Source(str(path)), chunk_bytes=256 << 10)
+    assert hashed == [str(path)]  # (that key: the file hashed on its own, just now)
     assert _meta(cached)["columns"] == sorted(needed)
-    [entry] = [p for p in cached.iterdir() if (p / "meta.json").exists()]
     assert {p.suffix for p in entry.iterdir()} == {".arrow", ".parquet", ".json"}
     warm = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
     monkeypatch.setenv("GENAILOG_NO_CACHE", "1")
@@ -231,6 +253,71 @@ def test_threads_type_their_ranges_alone_and_hash_the_file_meanwhile(
     assert cold.collect().equals(expected) and warm.collect().equals(expected)
     assert cold.report.to_dict() == alone.report.to_dict()
     assert _answer(summarize(cold, by=["model"])) == _answer(summarize(alone, by=["model"]))
+
+
+def test_a_file_that_may_be_cached_is_hashed_meanwhile_and_its_entry_found(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once an entry was made for a path and size, a later read of that file whose hash
+    is not remembered (copied back, touched: a new stat signature) hashes it on a thread
+    of its own while it parses, and keeps the entry the hash finds; a file of another
+    size at that path cannot be that entry's, and is digested in its ranges again."""
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    path = _logs(tmp_path, sampled=False)
+    needed = columns_needed(by=["model"])
+    first = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
+    assert cache.may_hold(cached, cache.Source(str(path)))
+    hashed = _count_hashes(monkeypatch)
+    path.write_bytes(path.read_bytes())  # the same content, another ctime
+    again = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
+    assert hashed == [str(path)] and len(_entries(cached)) == 1
+    assert again.collect().equals(first.collect())
+    with path.open("ab") as handle:
+        handle.write(b'{"timestamp":"2026-11-02T00:00:00Z","model":"m"}\n')
+    assert not cache.may_hold(cached, cache.Source(str(path)))
+    grown = read_logs(path, on_invalid="skip", columns=needed, chunk_bytes=256 << 10)
+    assert hashed == [str(path)] and len(_entries(cached)) == 2
+    assert grown.collect().height == first.collect().height + 1
+
+
+def test_a_range_read_without_its_digest_is_hashed_after_the_parse(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range longer than a line may be (here: one over-long line) is read with the
+    line replaced by its stand-in, so its bytes as read are not the file's: the file is
+    then hashed once the parse is done, under the same key."""
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    monkeypatch.setenv("GENAILOG_MAX_LINE_BYTES", "200K")
+    path = _logs(tmp_path, sampled=False)
+    data = path.read_bytes()
+    long_line = b'{"timestamp":"2026-11-02T00:00:00Z","model":"m","prompt":"' + (
+        b"x" * 300_000) + b'"}\n'
+    path.write_bytes(data[:len(data) // 2].rsplit(b"\n", 1)[0] + b"\n" + long_line
+                     + data[len(data) // 2:].split(b"\n", 1)[1])
+    hashed = _count_hashes(monkeypatch)
+    logs = read_logs(path, on_invalid="skip", columns=["model"], chunk_bytes=256 << 10)
+    assert hashed == [str(path)]
+    assert [entry.name for entry in _entries(cached)] == [
+        cache.cache_key(cache.Source(str(path)), chunk_bytes=256 << 10)]
+    assert logs.report.skipped == 4  # the three bad lines, and the long one
+
+
+def test_a_file_that_changes_while_it_is_read_is_not_cached(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ranges' digests are of what was parsed; a file written to meanwhile gets no
+    entry (its key would not be its content's), and is read again without the cache."""
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    path = _logs(tmp_path, sampled=False)
+    real = parallel.read_ranges
+
+    def appending(*args: Any, **kwargs: Any) -> Any:
+        spread = real(*args, **kwargs)
+        with path.open("ab") as handle:
+            handle.write(b"\n")
+        return spread
+
+    monkeypatch.setattr(parallel, "read_ranges", appending)
+    logs = read_logs(path, on_invalid="skip", columns=["model"], chunk_bytes=256 << 10)
+    assert _entries(cached) == []
+    assert logs.collect().height == 2398
 
 
 def test_a_worker_process_that_dies_is_one_clear_error(tmp_path: Path) -> None:

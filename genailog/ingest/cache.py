@@ -1,8 +1,16 @@
 """A columnar cache of JSONL files, so several commands over one artifact parse it once.
 
-A file's entry is keyed by a hash of its whole content (xxHash's XXH3-128, about 4 GB/s),
-its path and size, and the genailog version: editing a file, even in the middle and with
-its size and modification time put back, gives another key. The hash is not recomputed
+A file's entry is keyed by a hash of its whole content, its path and size, and the
+genailog version: editing a file, even in the middle and with its size and modification
+time put back, gives another key. The hash is the C scanner's 128-bit digest of each
+newline-aligned range the reader cuts the file into, digested together
+(:func:`content_digest`): the threads that read a file hash each range in the pass that
+scans it, from the pages just scanned, so that a first read does not read the file a
+second time for its key (:func:`key_from_digests`; that read cost 0.25-0.30 CPU s per
+GB). Where another entry may hold the same file (:func:`may_hold`: one was made for this
+path and size), the file is hashed on a thread of its own instead, while the parse
+runs, so that finding that entry stops the parse early. Without the scanner, the hash
+is xxHash's XXH3-128 of the whole file. The hash is not recomputed
 while the file's stat signature is unchanged: device, inode, size, and modification and
 status-change times to the nanosecond. The status-change time (ctime) is set by the
 kernel on every write, ``touch`` or ``utime`` and cannot be put back by a user, so any
@@ -50,7 +58,7 @@ import polars as pl
 
 from genailog import __version__
 from genailog.ingest.report import InvalidRecord
-from genailog.ingest.sources import Source
+from genailog.ingest.sources import CHUNK_BYTES, Source
 from genailog.outputs import alive
 
 MIN_BYTES = 16 * 1024 * 1024
@@ -59,6 +67,7 @@ RACY_NS = 2_000_000_000
 FORMAT_VERSION = 5  # bump whenever what an entry holds changes
 #: Hashing reads into a buffer that stays in the CPU cache (1 GB: 0.25-0.30 s, 8 MB: 0.30-0.48)
 _BLOCK = 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
 
 
 def _hasher() -> tuple[str, Callable[[], Any]]:
@@ -142,6 +151,52 @@ def file_digest(path: str | Path) -> str:
     return str(digest.hexdigest())
 
 
+def _segmented() -> bool:
+    from genailog.ingest import scanner
+
+    return scanner.SCANNER is not None
+
+
+def hash_name(chunk_bytes: int) -> str:
+    """The name of the content hash keys are made of (it is part of the key): the
+    scanner's digest of the ranges of ``chunk_bytes``, else XXH3-128 of the file."""
+    return f"digest128-ranges-{chunk_bytes}" if _segmented() else HASH_NAME
+
+
+def content_digest(path: str, chunk_bytes: int) -> str:
+    """The hash of a file's whole content (hex), as :func:`hash_name` says: the ranges
+    are those of ``newline_cuts`` (the reader's), each digested from the file's mapped
+    pages with a leading byte-order mark left out (as the reader reads them), and their
+    digests digested together. OSError when the file cannot be mapped or changed."""
+    if not _segmented():
+        return file_digest(path)
+    from genailog.ingest import parallel, scanner
+    from genailog.ingest.sources import newline_cuts
+
+    def whole(data: memoryview, final_newline: bool) -> bytes:
+        return scanner.digest(data, mapped=parallel.BUS_GUARD)
+
+    pieces = []
+    for start, end in newline_cuts(path, os.stat(path).st_size, chunk_bytes):
+        piece = parallel.mapped(path, start, end, whole)
+        if piece is None:  # no mapping here: the range read into memory
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                data = handle.read(end - start)
+            if len(data) != end - start:
+                raise OSError(f"{path} changed while it was hashed")
+            piece = scanner.digest(data[3:] if start == 0 and data.startswith(_BOM) else data)
+        pieces.append(piece)
+    return combine_digests(pieces)
+
+
+def combine_digests(pieces: Sequence[bytes]) -> str:
+    """The content hash of a file from its ranges' digests, in order."""
+    from genailog.ingest import scanner
+
+    return scanner.digest(b"".join(pieces)).hex()
+
+
 def _signature(info: os.stat_result) -> list[int]:
     return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
@@ -151,7 +206,8 @@ def _signature_file(root: Path, path: str) -> Path:
                                   .hexdigest()[:32] + ".json")
 
 
-def _remembered_digest(root: Path | None, path: str, info: os.stat_result) -> str | None:
+def _remembered_digest(root: Path | None, path: str, info: os.stat_result,
+                       name: str) -> str | None:
     """The content hash recorded for ``path`` when its stat signature is still the same."""
     if root is None:
         return None
@@ -163,14 +219,14 @@ def _remembered_digest(root: Path | None, path: str, info: os.stat_result) -> st
     except (OSError, ValueError):
         return None
     if (not isinstance(saved, dict) or saved.get("path") != path
-            or saved.get("signature") != _signature(info) or saved.get("hash") != HASH_NAME):
+            or saved.get("signature") != _signature(info) or saved.get("hash") != name):
         return None
     digest = saved.get("digest")
     return digest if isinstance(digest, str) else None
 
 
 def _remember_digest(root: Path | None, path: str, info: os.stat_result, digest: str,
-                     hashed_at_ns: int) -> None:
+                     hashed_at_ns: int, name: str) -> None:
     """Record ``digest`` under the file's stat signature, unless the file changed so
     shortly before it was hashed that a later write could share its timestamps."""
     if root is None or hashed_at_ns - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_NS:
@@ -183,19 +239,20 @@ def _remember_digest(root: Path | None, path: str, info: os.stat_result, digest:
         record = _signature_file(root, path)
         handle, temporary = tempfile.mkstemp(prefix=".sig", dir=folder)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({"path": path, "signature": _signature(info), "hash": HASH_NAME,
+            json.dump({"path": path, "signature": _signature(info), "hash": name,
                        "digest": digest}, out)
         os.replace(temporary, record)
     except OSError:
         pass
 
 
-def cache_key(source: Source, root: Path | None = None, *, remembered: bool = False,
-              ) -> str | None:
-    """The key of a file's entry (a hash of its content); None for stdin, small files and
-    anything but a regular file. With the cache ``root``, the content hash is reused while
-    the file's stat signature is unchanged; with ``remembered``, only then (None when the
-    content would have to be hashed)."""
+def cache_key(source: Source, root: Path | None = None, *, chunk_bytes: int = CHUNK_BYTES,
+              remembered: bool = False) -> str | None:
+    """The key of a file's entry (a hash of its content, :func:`content_digest` with the
+    reader's ``chunk_bytes``); None for stdin, small files and anything but a regular
+    file. With the cache ``root``, the content hash is reused while the file's stat
+    signature is unchanged; with ``remembered``, only then (None when the content would
+    have to be hashed)."""
     if source.is_stdin:
         return None
     if source.remote is not None:
@@ -204,35 +261,94 @@ def cache_key(source: Source, root: Path | None = None, *, remembered: bool = Fa
     before = _large_file(source)
     if before is None:
         return None
+    name = hash_name(chunk_bytes)
     try:
-        content = _remembered_digest(root, path, before)
+        content = _remembered_digest(root, path, before, name)
         if content is None and remembered:
             return None
         if content is None:
             hashed_at = time.time_ns()
-            content = file_digest(source.name)
+            content = content_digest(source.name, chunk_bytes)
             after = os.stat(source.name)
             if _signature(after) == _signature(before):
-                _remember_digest(root, path, before, content, hashed_at)
+                _remember_digest(root, path, before, content, hashed_at, name)
     except OSError:
         return None
+    return _key(source, before, content, name)
+
+
+def key_from_digests(source: Source, root: Path, before: os.stat_result,
+                     digests: Sequence[bytes | None], chunk_bytes: int,
+                     started_ns: int) -> str | None:
+    """The key of a file read in ranges that each brought back their digest
+    (``read_ranges(digests=True)``), the file's stat ``before`` the read started at
+    ``started_ns``; None when a range has none or the file changed meanwhile (then
+    :func:`cache_key` hashes it)."""
+    if not digests or any(d is None for d in digests) or not unchanged(source, before):
+        return None
+    content = combine_digests([d for d in digests if d is not None])
+    name = hash_name(chunk_bytes)
+    _remember_digest(root, os.path.abspath(source.name), before, content, started_ns, name)
+    return _key(source, before, content, name)
+
+
+def unchanged(source: Source, before: os.stat_result) -> bool:
+    """Whether ``source`` has the stat signature it had ``before``."""
+    try:
+        return _signature(os.stat(source.name)) == _signature(before)
+    except OSError:
+        return False
+
+
+def _key(source: Source, before: os.stat_result, content: str, name: str) -> str:
     digest = hashlib.sha256(json.dumps(
-        [path, before.st_size, content, HASH_NAME, __version__,
+        [os.path.abspath(source.name), before.st_size, content, name, __version__,
          FORMAT_VERSION]).encode()).hexdigest()[:32]
     _keyed[digest] = (source.name, before.st_size, before.st_mtime_ns)
     return digest
+
+
+def _held_marker(root: Path, path: str, size: int) -> Path:
+    return root / ".held" / hashlib.sha256(json.dumps(
+        [os.path.abspath(path), size]).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def stat_for_key(source: Source) -> os.stat_result | None:
+    """The stat of a local file whose key is its content's hash (a regular file of at
+    least ``MIN_BYTES``), taken before it is read; None for anything else."""
+    return None if source.is_stdin or source.remote is not None else _large_file(source)
+
+
+def may_hold(root: Path, source: Source) -> bool:
+    """Whether an entry was ever made for a file of ``source``'s path and size (the key
+    holds both, so no other entry can be this file's): then the file is hashed while it
+    is parsed, and an entry found stops the parse (:class:`KeyMeanwhile`)."""
+    info = _large_file(source)
+    return info is not None and _held_marker(root, source.name, info.st_size).exists()
+
+
+def _mark_held(root: Path, path: str, size: int) -> None:
+    marker = _held_marker(root, path, size)
+    try:
+        marker.parent.mkdir(mode=0o700, exist_ok=True)
+        if _unsafe(marker.parent) is None:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                             0o600))
+    except OSError:
+        pass  # only a hint: without it an entry of this file is found after the parse
 
 
 class KeyMeanwhile:
     """:func:`cache_key` computed on a thread, so that hashing a file whose hash is not
     remembered overlaps the parse that a cold read starts at once."""
 
-    def __init__(self, source: Source, root: Path) -> None:
+    def __init__(self, source: Source, root: Path, chunk_bytes: int) -> None:
         import threading
 
         self._found: list[str | None] = []
         self._thread = threading.Thread(
-            target=lambda: self._found.append(cache_key(source, root)),
+            target=lambda: self._found.append(cache_key(source, root,
+                                                        chunk_bytes=chunk_bytes)),
             name="genailog-cache-key", daemon=True)
         self._thread.start()
 
@@ -447,6 +563,8 @@ class CacheWriter:
         if target.exists() or target.is_symlink():
             _discard(target)
         os.replace(self.folder, target)
+        if keyed is not None:
+            _mark_held(self.root, keyed[0], keyed[1])
 
     def abort(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -8,6 +8,7 @@ logs as a LazyFrame in canonical columns together with a report of what was read
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,6 +25,7 @@ from genailog.ingest.parquet import open_scan, read_parquet, rows_as_jsonl, shap
 from genailog.ingest.policy import InvalidPolicy
 from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
 from genailog.ingest.sources import (
+    CHUNK_BYTES,
     Prefixed,
     Source,
     discover,
@@ -36,8 +38,6 @@ from genailog.schema.columns import CANONICAL_DTYPES, SCALAR_COLUMNS
 if TYPE_CHECKING:  # the JSONL parser (and numpy under it) loads only when a file needs it:
     # Parquet and the columnar cache start faster without it
     from genailog.ingest.jsonl import ChunkResult
-
-CHUNK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -320,7 +320,7 @@ def _read_jsonl(source: Source, stream: Prefixed, chunk_bytes: int, policy: Inva
         # The whole file goes into the cache before the policy applies, so that a rerun
         # with --on-invalid skip after an error reads the cache. A file whose hash is
         # remembered is looked up at once; another is hashed while it is parsed.
-        key = cache.cache_key(source, root, remembered=True)
+        key = cache.cache_key(source, root, chunk_bytes=chunk_bytes, remembered=True)
         if key is not None:
             entry = cache.load(root, key, columns)
         if entry is None:
@@ -377,26 +377,42 @@ class _Parsed:
 
 def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: Path,
                       key: str | None, columns: tuple[str, ...] | None) -> cache.CacheEntry:
-    """Parse ``source`` into a new entry; ``key`` None: hash it meanwhile (the parse on
-    the workers, the hash here), and keep an entry the hash finds instead."""
+    """Parse ``source`` into a new entry; ``key`` None: the ranges read on every core
+    bring back their digests, from which the key is made once they are all read, or,
+    when an entry of this file may exist already (:func:`cache.may_hold`), the file is
+    hashed meanwhile on a thread of its own, and an entry that the hash finds is kept
+    instead (the parse stops there)."""
     writer = cache.CacheWriter(root, key, columns)
     parsed = _Parsed()
     try:
         size = size_of(source)
+        before = cache.stat_for_key(source) if key is None else None
+        digests = before is not None and not cache.may_hold(root, source)
+        started = time.time_ns()
         # the command streams the parts back (a narrowed read's are Arrow IPC: as fast as
         # keeping the frames, which would hold every record's columns at once)
         spread = parallel.read_ranges(source.name, size, chunk_bytes, writer.folder,
-                                      columns=columns) if size is not None else None
+                                      columns=columns, digests=digests,
+                                      ) if size is not None else None
         if spread is not None:
-            keyed = cache.KeyMeanwhile(source, root) if key is None else None
-            key, found = _spread_into(writer, spread, parsed, keyed, key, columns)
+            keyed = (cache.KeyMeanwhile(source, root, chunk_bytes)
+                     if key is None and not digests else None)
+            key, found, pieces = _spread_into(writer, spread, parsed, keyed, key, columns)
+            if key is None and digests and before is not None:
+                key = cache.key_from_digests(source, root, before, pieces, chunk_bytes,
+                                             started)
         else:
-            key, found = key or cache.cache_key(source, root), None
+            found = None
+            key = key or cache.cache_key(source, root, chunk_bytes=chunk_bytes)
             for result in _chunks(source, stream, chunk_bytes, columns):
                 parsed.records += result.records
                 parsed.invalid += result.invalid
                 for frame in result.frames:
                     writer.add(frame, result.json_columns)
+        if key is None:  # a range read without its digest (a line over the length limit)
+            key = cache.cache_key(source, root, chunk_bytes=chunk_bytes)
+            if before is not None and not cache.unchanged(source, before):
+                key = None  # what was parsed is not what was hashed
         if key is None:
             raise OSError(f"cannot hash {source.name}")
         found = found or cache.load(root, key, columns)  # the same content, cached meanwhile
@@ -415,12 +431,16 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
 
 def _spread_into(writer: cache.CacheWriter, spread: Generator[parallel.RangeOut],
                  parsed: _Parsed, keyed: cache.KeyMeanwhile | None, key: str | None,
-                 columns: tuple[str, ...] | None) -> tuple[str | None, cache.CacheEntry | None]:
-    """Gather each range's parts into ``writer``; the key (``keyed``'s, once hashed) and an
-    entry of the same content found meanwhile, which stops the parse."""
+                 columns: tuple[str, ...] | None,
+                 ) -> tuple[str | None, cache.CacheEntry | None, list[bytes | None]]:
+    """Gather each range's parts into ``writer``; the key (``keyed``'s, once hashed), an
+    entry of the same content found meanwhile, which stops the parse, and the ranges'
+    digests (those they brought back)."""
+    pieces: list[bytes | None] = []
     for out in spread:
         parsed.records += out.records
         parsed.invalid += out.invalid
+        pieces.append(out.digest)
         for name, marks in out.parts.items():
             writer.register(name, marks)
         if keyed is not None and keyed.done():  # cached already? stop the parse
@@ -428,8 +448,8 @@ def _spread_into(writer: cache.CacheWriter, spread: Generator[parallel.RangeOut]
             found = cache.load(writer.root, key, columns) if key is not None else None
             if found is not None:
                 spread.close()  # cancels the ranges not started
-                return key, found
-    return (keyed.result() if keyed is not None else key), None
+                return key, found, pieces
+    return (keyed.result() if keyed is not None else key), None, pieces
 
 
 def _looks_prefixed(head: bytes) -> bool:

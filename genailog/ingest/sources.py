@@ -243,6 +243,10 @@ def _skip_line(stream: Any, start: bytes, size: int) -> tuple[bytes, bytes]:
         length += len(block)
 
 
+#: How much of a file one chunk of the reader holds (read_logs' ``chunk_bytes``).
+CHUNK_BYTES = 32 * 1024 * 1024
+
+
 def newline_cuts(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]]:
     """Byte ranges of a plain file of about ``chunk_bytes``, each ending after a newline
     (found by seeking, so the chunks can be read without copying). A range can be longer
