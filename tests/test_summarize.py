@@ -527,6 +527,21 @@ def test_groups_list_numbers_inside_names_as_numbers(tmp_path: Path) -> None:
         "admin", "u0", "u1", "u2", "u10", "u11", "u100"]
 
 
+@given(st.lists(st.one_of(st.none(), st.text("ab٣0123456789", max_size=4)), max_size=8),
+       st.integers(0, 1))
+def test_the_digit_check_reads_few_and_many_rows_alike(values: list[str | None],
+                                                      many: int) -> None:
+    """natural_order's check for a digit (ASCII 0-9) reads a few rows in Python and many in
+    polars: both say the same."""
+    import polars as pl
+
+    from genailog.analysis.summarize import _FEW_ROWS, _has_digit
+
+    texts = pl.Series(values * (1 + many * _FEW_ROWS), dtype=pl.String)
+    assert (texts.len() > _FEW_ROWS) == bool(many and values)
+    assert _has_digit(texts) == any(c in "0123456789" for v in values if v for c in v)
+
+
 @example(["9" * 5000, "1" + "0" * 5000])  # past int()'s 4,300-digit limit
 @given(st.lists(st.one_of(st.none(), st.text("ab0123456789", max_size=6)), min_size=2,
                 max_size=30))
