@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -551,9 +552,16 @@ def finish(partials: pl.DataFrame, keys: list[str],
         # dropped, so that natural_order does not copy them.
         finished = [*_percentiles(quantiles), *_derived()]  # _derived reads no percentile
         values = [f"_{column}_values" for column in _TIMED]
-        grouped = groups.collect().with_columns(finished).drop(values)
-        totalled = total.collect().with_columns(finished).drop(values)
-        return natural_order(grouped, keys), totalled, priced
+        # The total on a thread of its own while the groups are finished here (polars
+        # releases the GIL): each is mostly quickselects over its value lists, which
+        # polars runs one after the other. 1M records: 28-31 ms instead of 46-48 (the
+        # fastest tenth of 30 alternating calls each); collect_all was no faster than
+        # one after the other.
+        with ThreadPoolExecutor(1) as pool:
+            totalled = pool.submit(
+                lambda: total.collect().with_columns(finished).drop(values))
+            grouped = natural_order(groups.collect().with_columns(finished).drop(values), keys)
+            return grouped, totalled.result(), priced
     return (natural_order(_sketch_percentiles(_dedup_sketches(groups.collect()), accuracy)
                           .with_columns(*_derived()), keys),
             _sketch_percentiles(_dedup_sketches(total.collect()), accuracy)
