@@ -279,6 +279,29 @@ def test_a_file_that_may_be_cached_is_hashed_meanwhile_and_its_entry_found(
     assert grown.collect().height == first.collect().height + 1
 
 
+def test_without_the_scanner_the_file_is_hashed_meanwhile(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the scanner no range brings a digest back (and the hash is XXH3 of the
+    whole file): the file is hashed on a thread of its own while the workers parse it,
+    as before, not after the parse."""
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    monkeypatch.setattr(scanner, "SCANNER", None)
+    started: list[str] = []
+    real = cache.KeyMeanwhile
+
+    def counting(source: Any, *args: Any) -> Any:
+        started.append(source.name)
+        return real(source, *args)
+
+    monkeypatch.setattr(cache, "KeyMeanwhile", counting)
+    path = _logs(tmp_path, sampled=False)
+    logs = read_logs(path, on_invalid="skip", chunk_bytes=256 << 10)
+    assert started == [str(path)] and logs.collect().height == 2398
+    assert [entry.name for entry in _entries(cached)] == [
+        cache.cache_key(cache.Source(str(path)), chunk_bytes=256 << 10)]
+    assert cache.hash_name(256 << 10) == cache.HASH_NAME == "xxh3_128"
+
+
 def test_a_range_read_without_its_digest_is_hashed_after_the_parse(
         tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A range longer than a line may be (here: one over-long line) is read with the

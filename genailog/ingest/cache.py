@@ -319,6 +319,14 @@ def stat_for_key(source: Source) -> os.stat_result | None:
     return None if source.is_stdin or source.remote is not None else _large_file(source)
 
 
+def hash_in_ranges(root: Path, source: Source) -> bool:
+    """Whether a first read of ``source`` takes its key from the digests its ranges bring
+    back (the scanner digests them as it reads; :func:`key_from_digests`) rather than
+    from a hash on a thread of its own: with the scanner, unless an entry may hold the
+    file already."""
+    return _segmented() and not may_hold(root, source)
+
+
 def may_hold(root: Path, source: Source) -> bool:
     """Whether an entry was ever made for a file of ``source``'s path and size (the key
     holds both, so no other entry can be this file's): then the file is hashed while it

@@ -387,7 +387,7 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
     try:
         size = size_of(source)
         before = cache.stat_for_key(source) if key is None else None
-        digests = before is not None and not cache.may_hold(root, source)
+        digests = before is not None and cache.hash_in_ranges(root, source)
         started = time.time_ns()
         # the command streams the parts back (a narrowed read's are Arrow IPC: as fast as
         # keeping the frames, which would hold every record's columns at once)
