@@ -255,6 +255,19 @@ def test_threads_type_and_digest_their_ranges_alone(
     assert _answer(summarize(cold, by=["model"])) == _answer(summarize(alone, by=["model"]))
 
 
+def test_worker_processes_digest_the_ranges_they_read_too(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that reads every column has its ranges read by worker processes, from
+    copies: each digests the bytes it read, and the key is the one the file has alone."""
+    monkeypatch.setenv("GENAILOG_WORKERS", "2")
+    hashed = _count_hashes(monkeypatch)
+    path = _logs(tmp_path, sampled=False)
+    logs = read_logs(path, on_invalid="skip", chunk_bytes=256 << 10)
+    assert hashed == [] and logs.collect().height == 2398
+    assert [entry.name for entry in _entries(cached)] == [
+        cache.cache_key(cache.Source(str(path)), chunk_bytes=256 << 10)]
+
+
 def test_a_file_that_may_be_cached_is_hashed_meanwhile_and_its_entry_found(
         tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Once an entry was made for a path and size, a later read of that file whose hash
