@@ -709,10 +709,14 @@ def test_the_digest_tells_apart_what_it_must(compiled: Any) -> None:
 
     base = random.Random(14).randbytes(3 * 1024)
     seen = {compiled.digest(base)}
+    changed = []  # how many of the 128 output bits one input bit changes: half, on average
     for bit in range(len(base) * 8):
         flipped = bytearray(base)
         flipped[bit // 8] ^= 1 << bit % 8
         seen.add(compiled.digest(bytes(flipped)))
+        changed.append(bin(int.from_bytes(compiled.digest(base), "little")
+                           ^ int.from_bytes(compiled.digest(bytes(flipped)), "little")).count("1"))
+    assert 62 < sum(changed) / len(changed) < 66 and min(changed) > 30
     for length in range(len(base)):
         seen.add(compiled.digest(base[:length]))
         seen.add(compiled.digest(b"\xff" * (length + 1)))  # one byte of every length
