@@ -164,8 +164,11 @@ def sketch_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
 def _dedup_sketches(frame: pl.DataFrame) -> pl.DataFrame:
     """Each row's sketch with equal buckets added and sorted by key (rows whose lists were
     concatenated by :func:`_merged`); a sketch with no value is null."""
+    names = sketch_columns(frame)
+    if not names:  # exact mode: the frame as it is (1-1.5 ms of a 1M-record summary)
+        return frame
     out = frame.with_row_index("_row")
-    for name in sketch_columns(frame):
+    for name in names:
         buckets = (
             out.select("_row", name).explode(name).unnest(name).drop_nulls(sketch.KEY)
             .group_by("_row", sketch.KEY).agg(pl.col(sketch.COUNT).sum().cast(pl.Int64))
