@@ -25,14 +25,16 @@ from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTA
 _NON_NEGATIVE = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
                  "reasoning_tokens", "retries", "cost_usd", "latency_ms", "ttft_ms")
 _ENUMS = {"status": ("ok", "error"), "stage": ("training", "inference", "deployment")}
-#: Rows per scan of a large file (see :func:`_sliced`): at 250k, a 1M-row summarize takes
-#: the same CPU time as one scan and peaks about 80 MB lower.
-SLICE_ROWS = 250_000
+#: Rows per scan of a large file (see :func:`_sliced`). Each scan after the first starts
+#: once the one before it ends, and its start costs the pass about 10 ms of waiting: a
+#: 1M-row summary in 2 scans of 500k took 35-58 ms less than in 4 of 250k (median of 16
+#: alternating runs per file), peaking about 35 MB higher (300 MB; one scan: 375 MB).
+SLICE_ROWS = 500_000
 #: Files up to this many rows are checked in one pass (see :func:`_problem_rows`).
 ONE_PASS_ROWS = 50_000
 #: A file of more slices than this reads each slice in a query of its own (see
-#: :func:`_own_query`); a 1M-row file (4 slices) keeps one query, the fastest way.
-ONE_QUERY_SLICES = 8
+#: :func:`_own_query`); files of up to 2M rows keep one query, the fastest way.
+ONE_QUERY_SLICES = 4
 
 
 def _conform(name: str, actual: pl.DataType, expected: pl.DataType, file: str) -> pl.Expr:
@@ -290,14 +292,15 @@ def _own_query(piece: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
     """``piece`` (a slice's scan) as a source that runs a query of its own when the
     engine reaches it, with the projection and the filters the engine hands down.
 
-    Scans of one query keep what they hold until the query ends: over the 40 slices of a
-    10M-row file the peak crept from 235 to 268 MB while a sketch summary read them (sketch
-    mode's memory then followed the number of records); a query per slice frees each
-    slice's as it ends, and the peak stayed at 240-259 MB (the same output: batches are
-    cut from the rows, in order, whatever their source). The engine starts each source
-    only when the slices before it are read (a single source yielding every slice was
-    read ahead to 1 GB). Each slice is then one frame of its columns (about 30 MB for a
-    summary at 250,000 rows); a few slices stay in one query, which is faster."""
+    Scans of one query keep what they hold until the query ends: over the 40 slices (of
+    250k rows) of a 10M-row file the peak crept from 235 to 268 MB while a sketch summary
+    read them (sketch mode's memory then followed the number of records); a query per
+    slice frees each slice's as it ends, and the peak stayed at 240-259 MB (the same
+    output: batches are cut from the rows, in order, whatever their source). The engine
+    starts each source only when the slices before it are read (a single source yielding
+    every slice was read ahead to 1 GB). Each slice is then one frame of its columns
+    (about 60 MB for a summary at 500,000 rows); a few slices stay in one query, which is
+    faster."""
     from polars.io.plugins import register_io_source
 
     def read(columns: list[str] | None, predicate: pl.Expr | None, rows: int | None,
