@@ -388,6 +388,7 @@ class SampledRecords:
 def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping],
                watch: SampledRecords | None = None,
                derive: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+               keyed: Sequence[str | None] = (),
                ) -> list[pl.DataFrame]:
     """Partials per finest group of each grouping, from one streaming pass over the records.
 
@@ -398,7 +399,8 @@ def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping],
     many batches of sketches stay bounded. Every grouping sees the same batches, so a
     grouping's partials do not depend on the others asked for in the same pass.
     ``derive``, when given, turns each batch as read into the records the groupings
-    aggregate (see :func:`stage_many`).
+    aggregate (see :func:`stage_many`); ``keyed[i]``, when given, names one integer
+    column of the batches that stands for grouping ``i``'s finest keys (:data:`_GROUP`).
     """
     derive = derive or (lambda batch: batch)
     if not hasattr(records, "sink_batches"):  # polars before sink_batches: one group_by
@@ -415,7 +417,10 @@ def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping],
         if watch is not None:
             watch(batch)
         for i, (finest, exprs) in enumerate(groupings):
-            part = batch.group_by(finest).agg(exprs)
+            key = keyed[i] if keyed else None
+            part = (batch.group_by(finest).agg(exprs) if key is None else
+                    batch.group_by(key).agg(*(pl.col(k).first() for k in finest), *exprs)
+                    .drop(key))
             parts[i].append(part)
             pending[i] += part.height
             if pending[i] > MAX_PARTIAL_ROWS:
@@ -484,30 +489,35 @@ def stage_many(frame: pl.LazyFrame, groupings: Sequence[list[str]], table: Price
     wanted = [*only, *[None] * (len(groupings) - len(only))]
     asked: list[Grouping] = [(_packed(finest_keys(keys)), partial_exprs(keep, quantiles))
                              for keys, keep in zip(groupings, wanted, strict=True)]
+    group = _group_key(table)
+    keyed = [_GROUP if group is not None and finest_keys(keys) == _MODEL_KEYS else None
+             for keys in groupings]
+    made_here = [*([group] if group is not None and any(keyed) else []), _pack()]
     needed = {name for e in _partials(quantiles) for name in e.meta.root_names()}
     # the price keys themselves stay in the batches: a watch (the report's) groups on them
     needed |= {name for keys in groupings for name in [*finest_keys(keys), _PRICE_KEY]}
+    needed |= {e.meta.output_name() for e in made_here}
     if watch is not None:
         needed |= set(watch.columns) & set(frame.collect_schema().names())
     columns = sorted(needed)
     if quantiles == "exact":  # the per-record columns made in the reader's own pipeline
         records = (frame.with_columns(price_keys(table))
-                   .with_columns(*_record_columns(quantiles), _pack()).select(columns))
+                   .with_columns(*_record_columns(quantiles), *made_here).select(columns))
         return [with_rates(_unpacked(part), table)
-                for part in _stage_one(records, asked, watch)]
+                for part in _stage_one(records, asked, watch, keyed=keyed)]
     # Sketch mode puts memory first: the per-record columns are made in each batch, so
     # the reader holds only the columns it reads in flight (10-15 MB lower peak, 3-5%
     # more CPU than the reader's pipeline, whose optimizer shares their subexpressions).
-    derived = [*price_keys(table), *_record_columns(quantiles), _pack()]
+    derived = [*price_keys(table), *_record_columns(quantiles), *made_here]
     made = {e.meta.output_name() for e in derived}
     read = needed - made | {n for e in derived for n in e.meta.root_names()} - made
 
     def derive(batch: pl.DataFrame) -> pl.DataFrame:
         return (batch.with_columns(price_keys(table))
-                .with_columns(*_record_columns(quantiles), _pack()).select(columns))
+                .with_columns(*_record_columns(quantiles), *made_here).select(columns))
 
     return [with_rates(_unpacked(part), table)
-            for part in _stage_one(frame.select(sorted(read)), asked, watch, derive)]
+            for part in _stage_one(frame.select(sorted(read)), asked, watch, derive, keyed)]
 
 
 #: The price keys packed into one integer while the batches are grouped: polars groups on
@@ -522,6 +532,29 @@ _SHIFT = 1 << 32
 def _pack() -> pl.Expr:
     tier, off_peak = (pl.col(k).cast(pl.Int64) for k in PRICE_KEYS)
     return (tier * _SHIFT + off_peak).alias(_PRICE_KEY)
+
+
+#: One integer standing for a model and its price keys while the batches are grouped,
+#: when those are a grouping's finest keys (a summary by model, or of everything): the
+#: model's id in polars' categories above, ``_tier`` (8 bits) and ``_off_peak`` (24 bits)
+#: below. Polars groups on one integer without row-encoding a string and an integer:
+#: 1M records, 10 alternating passes, 263 vs 292 ms (469 vs 506 ms CPU), the cast to a
+#: categorical done in the reader's pipeline. The partial rows keep the model and
+#: ``_price_key`` (each group's first, all equal) and are merged and sorted on them as
+#: before, so they come out the same (:func:`_stage_one`).
+_GROUP = "_group"
+_MODEL_KEYS = ["model", *PRICE_KEYS]
+
+
+def _group_key(table: PriceTable) -> pl.Expr | None:
+    """:data:`_GROUP`'s expression; None when the table's price keys would not fit (more
+    than 255 prompt-size thresholds or 24 off-peak schedules). A null model gets -1: its
+    records still group by their price keys."""
+    if len(table.thresholds) > 255 or len(table.schedules) > 24:
+        return None
+    model = pl.col("model").cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1)
+    tier, off_peak = (pl.col(k).cast(pl.Int64) for k in PRICE_KEYS)
+    return (model * _SHIFT + tier * (1 << 24) + off_peak).alias(_GROUP)
 
 
 def _packed(finest: list[str]) -> list[str]:
