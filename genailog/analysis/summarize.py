@@ -408,8 +408,7 @@ def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping],
         if watch is not None:
             watch(whole)
         return [combine([whole.group_by(f).agg(e)], f) for f, e in groupings]
-    empty = derive(records.clear().collect())
-    parts = [[empty.group_by(f).agg(e)] for f, e in groupings]  # the schemas
+    parts: list[list[pl.DataFrame]] = [[] for _ in groupings]
     pending = [0] * len(groupings)
 
     def consume(batch: pl.DataFrame) -> None:
@@ -428,6 +427,10 @@ def _stage_one(records: pl.LazyFrame, groupings: Sequence[Grouping],
                 pending[i] = 0
 
     records.sink_batches(consume, chunk_size=BATCH_ROWS, maintain_order=True)
+    if not all(parts):  # no record at all: the partials' columns, from an empty frame
+        empty = derive(records.clear().collect())
+        for part, (finest, exprs) in zip(parts, groupings, strict=True):
+            part.append(empty.group_by(finest).agg(exprs))
     return [combine(part, finest) for part, (finest, _) in zip(parts, groupings, strict=True)]
 
 
