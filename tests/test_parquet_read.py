@@ -75,18 +75,21 @@ def _verdicts(path: Path) -> dict[int, set[str]]:
 @settings(max_examples=80, deadline=None)
 @given(records=st.lists(rows, min_size=1, max_size=30), statistics=st.booleans(),
        slice_rows=st.sampled_from([1, 3, 7, parquet.SLICE_ROWS]), one_pass=st.booleans(),
-       own_queries=st.booleans())
+       own_queries=st.booleans(), large=st.booleans())
 def test_invalid_rows_and_their_fields_are_jsonschemas(
         tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]],
-        statistics: bool, slice_rows: int, one_pass: bool, own_queries: bool) -> None:
+        statistics: bool, slice_rows: int, one_pass: bool, own_queries: bool,
+        large: bool) -> None:
     """Both ways of judging a file (one pass for a small file, a query per check for a
-    large one), and with the file read in slices of a few rows (a large file's way), in
+    large one, its rows counted first or, for a large file on disk, by the same batch of
+    queries), and with the file read in slices of a few rows (a large file's way), in
     one query or a query per slice (a very large file's way): the kept rows are the valid
     ones, in order, whichever slice an invalid row falls in."""
     path = _write(records, tmp_path_factory.mktemp("p") / "a.parquet", statistics=statistics)
     expected = _schema_verdicts(records)
     with mock.patch.object(parquet, "SLICE_ROWS", slice_rows), \
             mock.patch.object(parquet, "ONE_PASS_ROWS", 10**9 if one_pass else 0), \
+            mock.patch.object(parquet, "LARGE_FILE_BYTES", 0 if large else 10**12), \
             mock.patch.object(parquet, "ONE_QUERY_SLICES", 0 if own_queries else 10**9):
         assert _verdicts(path) == expected
         frame, valid, _ = read_parquet(str(path))

@@ -10,6 +10,7 @@ number + 1 and left out of the frame by that number.
 from __future__ import annotations
 
 import json
+import os
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ _ENUMS = {"status": ("ok", "error"), "stage": ("training", "inference", "deploym
 SLICE_ROWS = 500_000
 #: Files up to this many rows are checked in one pass (see :func:`_problem_rows`).
 ONE_PASS_ROWS = 50_000
+#: A local file larger than this (32 MiB) is taken to hold more than ONE_PASS_ROWS rows:
+#: its rows are counted in the batch of the checks' queries (:func:`_counted_and_judged`).
+#: One of fewer, longer rows is then judged by the filtered scans: same answers.
+LARGE_FILE_BYTES = 32 << 20
 #: A file of more slices than this reads each slice in a query of its own (see
 #: :func:`_own_query`); files of up to 2M rows keep one query, the fastest way.
 ONE_QUERY_SLICES = 4
@@ -214,11 +219,35 @@ def _problem_rows(indexed: pl.LazyFrame, column: dict[str, pl.Expr], index: str,
         for row, *hits in flagged.iter_rows():
             problems[row] = [p for p, hit in zip(checks, hits, strict=True) if hit]
         return problems
-    found = pl.collect_all(_flagged(indexed, column, index))
+    return _flagged_rows(checks, pl.collect_all(_flagged(indexed, column, index)), index)
+
+
+def _flagged_rows(checks: dict[Problem, pl.Expr], found: list[pl.DataFrame],
+                  index: str) -> dict[int, list[Problem]]:
+    """:func:`_problem_rows` from the answers of :func:`_flagged`'s queries."""
+    problems: dict[int, list[Problem]] = {}
     for problem, failed in zip(checks, found, strict=True):
         for row in failed[index].to_list():
             problems.setdefault(row, []).append(problem)
     return problems
+
+
+def _counted_and_judged(file: str, indexed: pl.LazyFrame, column: dict[str, pl.Expr],
+                        index: str) -> tuple[int, dict[int, list[Problem]]]:
+    """The file's number of rows and :func:`_problem_rows`. A local file of more than
+    :data:`LARGE_FILE_BYTES` has its rows counted by the same batch of queries as
+    :func:`_flagged`'s, rather than by a query of its own first (1M rows: 14-17 vs
+    14-33 ms); the answers are the same either way."""
+    try:
+        large = os.stat(file).st_size > LARGE_FILE_BYTES
+    except (OSError, ValueError):  # a URL, or a name os cannot stat
+        large = False
+    if not large:
+        total = int(indexed.select(pl.len()).collect().item())  # from the footer
+        return total, _problem_rows(indexed, column, index, total)
+    count, *found = pl.collect_all([indexed.select(pl.len()),
+                                    *_flagged(indexed, column, index)])
+    return int(count.item()), _flagged_rows(_checks(column), found, index)
 
 
 def _keeps_nulls(actual: pl.DataType | None) -> bool:
@@ -247,8 +276,7 @@ def read_parquet(file: str, scan: ParquetScan | None = None,
         checked["timestamp"] = pl.col("timestamp")
     try:
         # the checks, the slices and the frame share the one row-indexed scan
-        total = int(indexed.select(pl.len()).collect().item())  # from the footer
-        problems = _problem_rows(indexed, checked, index, total)
+        total, problems = _counted_and_judged(file, indexed, checked, index)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"cannot read {file} as Parquet: {exc}") from None
     rows = sorted(problems)
