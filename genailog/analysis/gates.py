@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from genailog.query.expression import Expression, check_names, compile_expression, parse
+if TYPE_CHECKING:
+    from genailog.query.expression import Expression
 
 TOTAL_LABEL = "total"
 #: The ``reason`` of a row where the gate's condition held.
@@ -57,6 +58,9 @@ def parse_gates(
     expressions: Sequence[str], keys: Sequence[str], metrics: Sequence[str]
 ) -> list[Expression]:
     """Parse every gate; a syntax error or an unknown name raises, listing the valid names."""
+    # imported where a gate is parsed: most runs have none (4 ms of every start)
+    from genailog.query.expression import check_names, parse
+
     listing = f"valid metrics: {', '.join(metrics)}" + (
         f"; group fields: {', '.join(keys)}" if keys else "")
     parsed = []
@@ -71,6 +75,10 @@ def check_gate_expressions(
     expressions: Sequence[str], keys: Sequence[str], metrics: Sequence[str]
 ) -> list[pl.Expr]:
     """Parse every gate and compile it over metrics and keys of types not yet known."""
+    if not expressions:
+        return []
+    from genailog.query.expression import compile_expression
+
     schema = dict.fromkeys([*metrics, *keys])
     return [compile_expression(e, schema) for e in parse_gates(expressions, keys, metrics)]
 
@@ -95,6 +103,8 @@ def evaluate_gates(
     one a null comparison simply does not trip (rows of unlike metrics, as in traces)."""
     if not expressions:
         return []
+    from genailog.query.expression import compile_expression
+
     parsed = parse_gates(expressions, keys, list(total))
     rows = [
         *({**g, "_label": group_label(g, keys)} for g in groups),

@@ -860,7 +860,6 @@ def columns_needed(*, by: Sequence[str] = (), where: str | None = None,
     read. Options are checked by :func:`summarize` itself, not here."""
     from genailog.errors import ExpressionError
     from genailog.pricing.cost import cost_columns, rates_expr
-    from genailog.query.expression import parse
     from genailog.schema.columns import CANONICAL_DTYPES
 
     if safety:
@@ -871,6 +870,8 @@ def columns_needed(*, by: Sequence[str] = (), where: str | None = None,
     names = {n for e in exprs for n in e.meta.root_names()} & CANONICAL_DTYPES.keys()
     names |= {"model", "timestamp", "sample_rate", sample_unit, *by}
     if where:
+        from genailog.query.expression import parse  # here: most summaries have no --where
+
         try:
             names |= {name for name, _ in parse(where, "--where").names}
         except ExpressionError:

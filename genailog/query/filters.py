@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from genailog.errors import UsageError
-from genailog.query.expression import check_names, compile_expression, parse
 
 
 def check_where(predicate: str | None) -> None:
@@ -22,12 +21,17 @@ def check_where(predicate: str | None) -> None:
     Syntax only (no fields are known yet): commands call it before reading any data.
     """
     if predicate:
+        # imported where an expression is parsed: most commands have none (4 ms)
+        from genailog.query.expression import parse
+
         parse(predicate, "--where")
 
 
 def where_expr(predicate: str, schema: pl.Schema | dict[str, pl.DataType] | list[str]
                ) -> pl.Expr:
     """Parse ``predicate`` into a polars expression over the fields of ``schema``."""
+    from genailog.query.expression import check_names, compile_expression, parse
+
     expression = parse(predicate, "--where")
     fields = dict(schema) if not isinstance(schema, list) else dict.fromkeys(schema)
     check_names(expression, list(fields), "field",

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from genailog.errors import GenailogError
 from genailog.ingest.partitions import Prune
-from genailog.query.expression import Expression, Node, compile_expression, parse
 from genailog.query.filters import parse_time
+
+if TYPE_CHECKING:
+    from genailog.query.expression import Node
 
 
 def partition_prune(where: str | None = None, since: str | datetime | None = None,
@@ -54,6 +57,8 @@ def _names(node: Node) -> set[str]:
 
 def partition_predicate(where: str) -> Callable[[pl.DataFrame], pl.Series]:
     """A predicate over partition values: False for a file that no record of can match."""
+    from genailog.query.expression import Expression, compile_expression, parse
+
     expression = parse(where, "--where")
     terms = list(_terms(expression.tree))
 
