@@ -220,10 +220,12 @@ class Renderers:
 def emit(command: str, data: dict[str, Any], renderers: Renderers, fmt: str = "table") -> None:
     """Everything a command shows: ``--output`` files, stdout in ``fmt`` (unless
     ``--quiet``), and in GitHub mode the step summary and ``::error`` annotations."""
-    from genailog.render.checks import checks_of
-
     req = _REQUEST.get() or OutputRequest(command, github=github_mode(False))
-    checks = renderers.checks(data) if renderers.checks else checks_of(command, data)
+    checks: list[Any] = []
+    if req.outputs or req.github:  # what only output files and GitHub annotations show
+        from genailog.render.checks import checks_of
+
+        checks = renderers.checks(data) if renderers.checks else checks_of(command, data)
     for path in req.outputs:
         _write_output(path, command, data, renderers, checks)
     if not req.quiet:

@@ -542,14 +542,16 @@ def show_summary(result: SummaryResult, fmt: str, order: tuple[str, bool] | None
     """Render a summary (also ``genailog merge``'s), say failed gates, exit 1 on them."""
     from genailog.cli import render
     from genailog.cli.render import Renderers, emit, esc
-    from genailog.render.checks import gate_lines
 
     data = sort_groups(result.to_dict(), order, top)
     emit("summarize", data, Renderers(lambda: _print_tables(data), render_markdown,
                                       render_csv), fmt)
     for gate in data["gates"]:
-        for line in gate_lines(gate) if not gate["passed"] else []:
-            render.stderr.print(f"[bold red]{esc(line)}[/]")
+        if not gate["passed"]:
+            from genailog.render.checks import gate_lines
+
+            for line in gate_lines(gate):
+                render.stderr.print(f"[bold red]{esc(line)}[/]")
     if result.failed:
         raise typer.Exit(1)
 
