@@ -105,28 +105,26 @@ def test_a_running_thread_is_waited_for(tmp_path: Path, logs: Path) -> None:
     assert (tmp_path / "marker").read_text() == "thread\natexit\n"
 
 
-def test_output_through_a_pipe_is_whole(tmp_path: Path, logs: Path) -> None:
-    """Flushed before the process ends, also when stdout is a pipe (block-buffered)."""
+def _piped(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """The program summarizing 300 models (JSON well past a pipe's buffer) into a pipe."""
     big = tmp_path / "big.jsonl"
     big.write_text("".join(RECORD.replace('"gpt-4.1"', f'"m{i}"') for i in range(300)))
-    program = str(_program(tmp_path))
-    with subprocess.Popen([sys.executable, program, "summarize", str(big), "--by", "model",
-                           "--format", "json"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
-                          env={"GENAILOG_NO_CACHE": "1", "PATH": "/usr/bin:/bin"}) as proc:
+    return subprocess.Popen([sys.executable, str(_program(tmp_path)), "summarize", str(big),
+                             "--by", "model", "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                            env={"GENAILOG_NO_CACHE": "1", "PATH": "/usr/bin:/bin"})
+
+
+def test_output_through_a_pipe_is_whole(tmp_path: Path) -> None:
+    """Flushed before the process ends, also when stdout is a pipe (block-buffered)."""
+    with _piped(tmp_path) as proc:
         out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert len(json.loads(out)["groups"]) == 300
 
 
-def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path, logs: Path) -> None:
-    big = tmp_path / "big.jsonl"
-    big.write_text("".join(RECORD.replace('"gpt-4.1"', f'"m{i}"') for i in range(300)))
-    program = str(_program(tmp_path))
-    with subprocess.Popen([sys.executable, program, "summarize", str(big), "--by", "model",
-                           "--format", "json"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
-                          env={"GENAILOG_NO_CACHE": "1", "PATH": "/usr/bin:/bin"}) as proc:
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    with _piped(tmp_path) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.read(10)
         proc.stdout.close()  # `| head -c 10`
