@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -277,12 +277,15 @@ _SCORE_VALUES = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.integers(-10
 
 @given(st.lists(st.dictionaries(st.sampled_from(["a", "b", "c:d", "é"]), _SCORE_VALUES,
                                 max_size=3).map(json.dumps)
-                | st.sampled_from(["0.5", "[1]", '{"a": 1, "a": 2}', "{}"]), min_size=1,
+                | st.sampled_from(["0.5", "[1]", "{}"]), min_size=1,
                 max_size=12), st.integers(1, 4))
+@example(texts=['{"a": 0.0}', '{"a": false}'], sample=1)  # a boolean is not a 0.0 score
 def test_eval_scores_fast_decode_equals_the_full_inference(texts: list[str],
                                                            sample: int) -> None:
     """The eval texts decoded from a sample's fields (when nothing was lost) read the same
-    scores as a decode with the schema inferred from every text, or fail alike."""
+    scores as a decode with the schema inferred from every text, or fail alike. (No text
+    repeats a key: the reader refuses such records, and polars' inference over them
+    differs from run to run.)"""
     import genailog.report.model as model
 
     series = pl.Series(texts)

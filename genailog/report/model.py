@@ -607,14 +607,19 @@ def _decode_objects(texts: pl.Series) -> pl.Series:
     every text decoded with them. That decode is kept only when it lost nothing: every
     text an object, and as many non-null fields as it has colons (each member has at
     least one, so an unknown, null, nested or repeated member, or a colon inside a
-    string, means a shortfall). Otherwise, and on any decode error, the full inference."""
+    string, means a shortfall). It is only tried when the sample's fields are all numbers
+    and no text holds a ``true`` or ``false``: polars reads a boolean into a number field
+    as 1.0 or 0.0, where the full inference makes that field text (not a score).
+    Otherwise, and on any decode error, the full inference."""
     try:
         sample = texts.head(_SAMPLE).str.json_decode(infer_schema_length=None)
     except pl.exceptions.PolarsError:  # the full inference decides
         return texts.str.json_decode(infer_schema_length=None)
-    if isinstance(sample.dtype, pl.Struct) and sample.dtype.fields:
-        widened = pl.Struct({f.name: pl.Float64 if f.dtype.is_numeric() else f.dtype
-                             for f in sample.dtype.fields})
+    if (isinstance(sample.dtype, pl.Struct) and sample.dtype.fields
+            and all(f.dtype.is_numeric() for f in sample.dtype.fields)
+            and not any(texts.str.contains(word, literal=True).any()
+                        for word in ("true", "false"))):
+        widened = pl.Struct({f.name: pl.Float64 for f in sample.dtype.fields})
         try:
             parsed = texts.str.json_decode(widened)
         except pl.exceptions.PolarsError:

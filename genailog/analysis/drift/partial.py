@@ -318,13 +318,16 @@ def _options_of(data: Any) -> DriftOptions:
         features=tuple(map(str, data["features"])),
         methods={str(k): str(v) for k, v in data["methods"].items()},
         thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
-        alpha=float(data["alpha"]), min_records=int(data["min_records"]),
+        alpha=float(data["alpha"]), min_records=_count(data["min_records"], "min_records"),
         drift_share=None if data["drift_share"] is None else float(data["drift_share"]),
-        sample_size=int(data["sample_size"]), seed=_seed(data["seed"]))
+        sample_size=_count(data["sample_size"], "sample_size"),
+        seed=_count(data["seed"], "seed"))
 
 
-def _seed(value: Any) -> int:
-    seed = int(value)
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"seed {seed} out of range")
-    return seed
+def _count(value: Any, name: str) -> int:
+    """A non-negative option that polars takes as a 64-bit integer (a damaged partial's
+    huge number is a clear error, not an overflow deep in a query)."""
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise ValueError(f"{name} {number} out of range")
+    return number
