@@ -19,11 +19,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from genailog.errors import InputError
-from genailog.ingest import remote as storage
 from genailog.ingest.scanner import count_newlines
+
+if TYPE_CHECKING:  # object storage is imported for URLs only (2-3 ms of a local read)
+    from genailog.ingest.remote import RemoteObject
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log", ".pb")
 COMPRESSIONS = (".gz", ".zst")
@@ -43,7 +45,7 @@ class Source:
     #: The folder, prefix or glob root the input was found under ("" when named itself).
     root: str = ""
     #: What the listing said of an object in storage (None for a local input).
-    remote: storage.RemoteObject | None = None
+    remote: RemoteObject | None = None
 
     @property
     def is_stdin(self) -> bool:
@@ -67,6 +69,8 @@ class Source:
         if self.is_stdin:
             return stdin if stdin is not None else sys.stdin.buffer
         if self.remote is not None:
+            from genailog.ingest import remote as storage
+
             # Parquet is read from a local copy anyway: fetch it once (or reuse the kept one)
             whole = self.kind == ".parquet" or storage.staged_path(self.remote) is not None
             raw = open(self.local(), "rb") if whole else storage.open_object(self.remote)  # noqa: SIM115
@@ -88,11 +92,19 @@ class Source:
     def local(self) -> str:
         """A local file of the content, for readers that need one (Parquet): the path
         itself, or a copy of an object in storage."""
-        return self.name if self.remote is None else storage.staged_copy(self.remote)
+        if self.remote is None:
+            return self.name
+        from genailog.ingest import remote as storage
+
+        return storage.staged_copy(self.remote)
 
     def named(self, text: str) -> str:
         """``text`` (a reader's message) with a local copy's path put back as the URL."""
-        copy = None if self.remote is None else storage.staged_path(self.remote)
+        if self.remote is None:
+            return text
+        from genailog.ingest import remote as storage
+
+        copy = storage.staged_path(self.remote)
         return text if copy is None else text.replace(copy, self.name)
 
 
@@ -129,7 +141,15 @@ def _root(arg: str) -> str:
     return arg[: arg.rfind("/", 0, cut) + 1]
 
 
+def _is_url(arg: str) -> bool:
+    from genailog.ingest import remote as storage
+
+    return storage.is_remote(arg)
+
+
 def _expand_remote(arg: str) -> list[Source]:
+    from genailog.ingest import remote as storage
+
     root = _root(arg) if glob.has_magic(arg) else arg.rstrip("/") + "/"
     objects = storage.expand(arg, lambda name: _is_log_file(Path(name)))
     return [Source(o.url, root if o.url != arg else "", o) for o in objects]
@@ -182,7 +202,7 @@ def discover(paths: Sequence[str | Path]) -> list[Source]:
     for arg in map(str, paths):
         if arg == STDIN:
             candidates = [Source(STDIN)]
-        elif storage.is_remote(arg):
+        elif "://" in arg and _is_url(arg):
             candidates = _expand_remote(arg)
         else:
             candidates = [Source(str(p), _local_root(arg)) for p in _expand(arg)]
