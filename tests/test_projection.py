@@ -315,6 +315,33 @@ def test_without_the_scanner_the_file_is_hashed_meanwhile(
     assert cache.hash_name(256 << 10) == cache.HASH_NAME == "xxh3_128"
 
 
+def test_a_file_read_on_one_core_is_looked_up_before_it_is_parsed(
+        tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On one core (or a compressed file) the file is hashed before its parse; when an
+    entry holds it already (its hash not remembered: written just now), the entry is
+    read and the file not parsed a second time."""
+    import gzip
+
+    monkeypatch.setenv("GENAILOG_WORKERS", "1")
+    plain = _logs(tmp_path, sampled=False)
+    packed = tmp_path / "logs.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=1))
+    parsed: list[str] = []
+    real = reader._chunks
+
+    def counting(source: Any, *args: Any) -> Any:
+        parsed.append(source.name)
+        return real(source, *args)
+
+    monkeypatch.setattr(reader, "_chunks", counting)
+    for path in (plain, packed):
+        first = read_logs(path, on_invalid="skip", columns=["model"]).collect()
+        again = read_logs(path, on_invalid="skip", columns=["model"])
+        assert again.collect().equals(first)
+    assert parsed == [str(plain), str(packed)]  # each parsed once, by its first read
+    assert len(_entries(cached)) == 2
+
+
 def test_a_range_read_without_its_digest_is_hashed_after_the_parse(
         tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A range longer than a line may be (here: one over-long line) is read with the

@@ -401,10 +401,11 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
             if key is None and digests and before is not None:
                 key = cache.key_from_digests(source, root, before, pieces, chunk_bytes,
                                              started)
-        else:
-            found = None
+        else:  # hashed first (one core reads it either way): an entry found is not parsed
             key = key or cache.cache_key(source, root, chunk_bytes=chunk_bytes)
-            for result in _chunks(source, stream, chunk_bytes, columns):
+            found = cache.load(root, key, columns) if key is not None else None
+            for result in ([] if found is not None else
+                           _chunks(source, stream, chunk_bytes, columns)):
                 parsed.records += result.records
                 parsed.invalid += result.invalid
                 for frame in result.frames:
