@@ -57,6 +57,7 @@ from typing import Any
 import polars as pl
 
 from genailog import __version__
+from genailog.ingest.detect import BOM
 from genailog.ingest.report import InvalidRecord
 from genailog.ingest.sources import CHUNK_BYTES, Source
 from genailog.outputs import alive
@@ -67,7 +68,6 @@ RACY_NS = 2_000_000_000
 FORMAT_VERSION = 5  # bump whenever what an entry holds changes
 #: Hashing reads into a buffer that stays in the CPU cache (1 GB: 0.25-0.30 s, 8 MB: 0.30-0.48)
 _BLOCK = 1024 * 1024
-_BOM = b"\xef\xbb\xbf"
 
 
 def _hasher() -> tuple[str, Callable[[], Any]]:
@@ -185,7 +185,7 @@ def content_digest(path: str, chunk_bytes: int) -> str:
                 data = handle.read(end - start)
             if len(data) != end - start:
                 raise OSError(f"{path} changed while it was hashed")
-            piece = scanner.digest(data[3:] if start == 0 and data.startswith(_BOM) else data)
+            piece = scanner.digest(data.removeprefix(BOM) if start == 0 else data)
         pieces.append(piece)
     return combine_digests(pieces)
 

@@ -401,6 +401,11 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
             if key is None and digests and before is not None:
                 key = cache.key_from_digests(source, root, before, pieces, chunk_bytes,
                                              started)
+                if key is None and None in pieces:  # a range with an over-long line has
+                    # no digest (read through its stand-in): the file is hashed now
+                    key = cache.cache_key(source, root, chunk_bytes=chunk_bytes)
+                    if not cache.unchanged(source, before):
+                        key = None  # what was parsed is not what was hashed
         else:  # hashed first (one core reads it either way): an entry found is not parsed
             key = key or cache.cache_key(source, root, chunk_bytes=chunk_bytes)
             found = cache.load(root, key, columns) if key is not None else None
@@ -410,10 +415,6 @@ def _parse_into_cache(source: Source, stream: Prefixed, chunk_bytes: int, root: 
                 parsed.invalid += result.invalid
                 for frame in result.frames:
                     writer.add(frame, result.json_columns)
-        if key is None:  # a range read without its digest (a line over the length limit)
-            key = cache.cache_key(source, root, chunk_bytes=chunk_bytes)
-            if before is not None and not cache.unchanged(source, before):
-                key = None  # what was parsed is not what was hashed
         if key is None:
             raise OSError(f"cannot hash {source.name}")
         found = found or cache.load(root, key, columns)  # the same content, cached meanwhile
