@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,22 @@ def test_an_invalid_record_fails_the_read_the_same_way(tmp_path: Path) -> None:
     assert str(narrowed.value) == str(full.value)
 
 
+def _spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str,
+         note: Callable[[tuple[Any, ...], Any], Any] = lambda args, _: args[0]) -> list[Any]:
+    """``owner.name`` wrapped for the test: each call's ``note(args, result)`` (by
+    default its first argument) is appended to the list returned."""
+    calls: list[Any] = []
+    real = getattr(owner, name)
+
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        calls.append(note(args, out))
+        return out
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
 def _meta(root: Path) -> dict[str, Any]:
     [entry] = [p for p in root.iterdir() if (p / "meta.json").exists()]
     return json.loads((entry / "meta.json").read_text())
@@ -166,14 +183,7 @@ def test_the_cache_holds_the_columns_read_and_widens_when_more_are_needed(
 
     assert frame(["model", "latency_ms"]).equals(expected.select("latency_ms", "model"))
     assert _meta(cached)["columns"] == ["latency_ms", "model"]
-    parsed: list[Any] = []
-    real = reader._parse_into_cache
-
-    def counting(*args: Any) -> Any:
-        parsed.append(args[-1])
-        return real(*args)
-
-    monkeypatch.setattr(reader, "_parse_into_cache", counting)
+    parsed = _spy(monkeypatch, reader, "_parse_into_cache", lambda args, _: args[-1])
     assert frame(["model"]).select("model").equals(expected.select("model"))
     assert parsed == []  # narrower: read from the entry
     assert frame(["model", "ttft_ms"]).select("model", "ttft_ms").equals(
@@ -201,15 +211,7 @@ def test_a_planted_column_list_is_not_trusted(tmp_path: Path, cached: Path) -> N
 
 def _count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files hashed in a read of their own (not in the ranges' scan)."""
-    calls: list[str] = []
-    real = cache.content_digest
-
-    def counting(path: str, chunk_bytes: int) -> str:
-        calls.append(path)
-        return real(path, chunk_bytes)
-
-    monkeypatch.setattr(cache, "content_digest", counting)
-    return calls
+    return _spy(monkeypatch, cache, "content_digest")
 
 
 def _entries(root: Path) -> list[Path]:
@@ -225,15 +227,7 @@ def test_threads_type_and_digest_their_ranges_alone(
     typed in one pass, Parquet for the others (read in full, digested as read)."""
     path = _logs(tmp_path, sampled=False)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    typed: list[int] = []
-    real = parallel._typed_range
-
-    def counting(*args: Any) -> Any:
-        out = real(*args)
-        typed.append(out is not None)
-        return out
-
-    monkeypatch.setattr(parallel, "_typed_range", counting)
+    typed = _spy(monkeypatch, parallel, "_typed_range", lambda _, out: out is not None)
     monkeypatch.setenv("GENAILOG_WORKERS", "2")
     hashed = _count_hashes(monkeypatch)
     needed = columns_needed(by=["model"])
@@ -299,14 +293,7 @@ def test_without_the_scanner_the_file_is_hashed_meanwhile(
     as before, not after the parse."""
     monkeypatch.setenv("GENAILOG_WORKERS", "2")
     monkeypatch.setattr(scanner, "SCANNER", None)
-    started: list[str] = []
-    real = cache.KeyMeanwhile
-
-    def counting(source: Any, *args: Any) -> Any:
-        started.append(source.name)
-        return real(source, *args)
-
-    monkeypatch.setattr(cache, "KeyMeanwhile", counting)
+    started = _spy(monkeypatch, cache, "KeyMeanwhile", lambda args, _: args[0].name)
     path = _logs(tmp_path, sampled=False)
     logs = read_logs(path, on_invalid="skip", chunk_bytes=256 << 10)
     assert started == [str(path)] and logs.collect().height == 2398
@@ -326,14 +313,7 @@ def test_a_file_read_on_one_core_is_looked_up_before_it_is_parsed(
     plain = _logs(tmp_path, sampled=False)
     packed = tmp_path / "logs.jsonl.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=1))
-    parsed: list[str] = []
-    real = reader._chunks
-
-    def counting(source: Any, *args: Any) -> Any:
-        parsed.append(source.name)
-        return real(source, *args)
-
-    monkeypatch.setattr(reader, "_chunks", counting)
+    parsed = _spy(monkeypatch, reader, "_chunks", lambda args, _: args[0].name)
     for path in (plain, packed):
         first = read_logs(path, on_invalid="skip", columns=["model"]).collect()
         again = read_logs(path, on_invalid="skip", columns=["model"])
