@@ -153,7 +153,8 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     records written as Parquet parts (``part_prefix``), or sent back (``keep_frames``),
     or only checked; only ``columns`` of them when given (:class:`ChunkReader`); with
     ``digest``, the digest of its bytes too (see :class:`RangeOut`)."""
-    from genailog.ingest.scanner import SCANNER, count_newlines, verdicts, vouched
+    from genailog.ingest import scanner
+    from genailog.ingest.scanner import count_newlines, verdicts, vouched
     from genailog.ingest.sources import Chunk, read_range
     from genailog.schema.limits import max_line_bytes
 
@@ -166,7 +167,8 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     as_read = end - start <= max_line_bytes()  # no over-long line replaced by a stand-in
     if start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    digested = SCANNER.digest(data) if digest and as_read and SCANNER is not None else None
+    digested = (scanner.digest(data) if digest and as_read and scanner.SCANNER is not None
+                else None)
     found = None
     if part_prefix is None and not keep_frames and not strip_prefix:
         found = verdicts(data)
