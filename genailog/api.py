@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from genailog.ingest import Logs, read_logs
+from genailog.ingest.parquet import read_ahead
 from genailog.ingest.partitions import Prune
 from genailog.ingest.reader import as_paths
 from genailog.query.prune import partition_prune
@@ -72,11 +73,13 @@ def validate(source: Paths | Logs, **options: Any) -> ValidationResult:
 def summarize(logs: LogsLike, **options: Any) -> SummaryResult:
     """Cost, latency, tokens and quality per group (options of
     :func:`genailog.analysis.summarize.summarize`)."""
+    on_invalid = options.pop("on_invalid", "fail")
+    input_format = options.pop("input_format", "auto")
+    if not isinstance(logs, Logs | pl.LazyFrame | pl.DataFrame):
+        read_ahead(as_paths(logs), input_format)  # while the analysis loads
     from genailog.analysis.summarize import check_options, columns_needed
     from genailog.analysis.summarize import summarize as summarize_logs
 
-    on_invalid = options.pop("on_invalid", "fail")
-    input_format = options.pop("input_format", "auto")
     if isinstance(logs, Logs | pl.LazyFrame | pl.DataFrame):
         return summarize_logs(logs, **options)
     check_options(**{k: options[k] for k in ("by", "window", "where", "fail_if", "top")

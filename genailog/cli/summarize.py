@@ -484,6 +484,10 @@ def summarize_command(
 
     Example: genailog summarize logs/ --by model --window 1d --fail-if "latency_ms_p95 > 2000"
     """
+    if engine is None:  # the file's checks run while the rest of the command loads
+        from genailog.ingest.parquet import read_ahead
+
+        read_ahead(paths, input_format)
     from genailog.api import summarize
     from genailog.config import config_default, config_gates
 
