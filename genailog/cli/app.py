@@ -257,12 +257,34 @@ def asked_command(args: list[str]) -> str | None:
     return None
 
 
+#: The environment variable of polars' allocator (jemalloc, its symbols prefixed ``_rjem_``).
+ALLOCATOR_CONF = "_RJEM_MALLOC_CONF"
+
+
+def _allocator_arenas() -> None:
+    """One allocator arena per core this process may use, instead of jemalloc's four: set
+    before polars loads (jemalloc reads it once, at its first allocation), unless the user
+    set the variable. Polars' threads each take an arena, and memory one of them frees is
+    only reused from that arena: with fewer arenas, more of it is reused rather than taken
+    fresh from the kernel (which zeroes every page). A summary of 1M Parquet rows peaked
+    at 255 instead of 309 MB, with 55k instead of 67k page faults and 35 ms less system
+    time (12 alternating runs, bench/README.md). No effect where polars has another
+    allocator; spawned workers inherit it."""
+    import os
+
+    if ALLOCATOR_CONF not in os.environ:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        os.environ[ALLOCATOR_CONF] = f"narenas:{max(cores, 1)}"
+
+
 def main() -> None:
     """Console-script entry point."""
     import gc
     import signal
 
     gc.disable()  # during start-up only: turned on again by _end_start_up
+    _allocator_arenas()
 
     def _stop(signum: int, frame: object) -> None:
         # SIGTERM/SIGHUP (CI cancelling a job) run the cleanup that finally blocks do:
