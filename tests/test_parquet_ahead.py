@@ -194,3 +194,26 @@ def test_summarize_reads_ahead_and_answers_the_same(tmp_path: Path,
     assert threads_opening == ["genailog-read-ahead", "MainThread"]
     assert json.loads(with_thread.stdout) == json.loads(alone.stdout)
     assert json.loads(alone.stdout)["skipped_records"] > 0
+
+
+@pytest.mark.parametrize("how", ["program", "library"])
+def test_a_command_refused_while_a_file_is_read_ahead_ends_cleanly(tmp_path: Path,
+                                                                  how: str) -> None:
+    """The option is refused while the thread may still be reading: the program exits 2
+    with its one-line error, a library call raises UsageError; neither dies at exit."""
+    import subprocess
+    import sys
+
+    path = _write(tmp_path / "logs.parquet", 2000)
+    if how == "program":
+        argv = [sys.executable, "-m", "genailog", "summarize", str(path), "--window", "7x"]
+        expected = 2
+    else:
+        argv = [sys.executable, "-c", "import sys, genailog; "
+                "genailog.summarize(sys.argv[1], window='7x')", str(path)]
+        expected = 1
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == expected, done.stderr
+    assert "7x" in done.stderr and "internal error" not in done.stderr
+    if how == "library":
+        assert "UsageError" in done.stderr

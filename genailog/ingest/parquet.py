@@ -428,7 +428,9 @@ def _start(file: str) -> None:
         finally:
             ahead.done.set()
 
-    threading.Thread(target=run, name="genailog-read-ahead", daemon=True).start()
+    # Not a daemon: a command that ends before its read (a refused option) lets Python
+    # wait for the thread, instead of finalizing while polars is inside its query.
+    threading.Thread(target=run, name="genailog-read-ahead").start()
 
 
 def _taken(file: str) -> ParquetScan | None:
