@@ -388,7 +388,7 @@ def test_a_signature_record_for_another_path_is_not_trusted(
     [record] = (cache_dir / "signatures").iterdir()
     saved = json.loads(record.read_text())
     planted = cache._signature_file(cache_dir, os.path.abspath(victim))
-    planted.write_text(json.dumps(dict(saved, signature=cache._signature(victim.stat()))))
+    planted.write_text(json.dumps(dict(saved, signature=cache.stat_signature(victim.stat()))))
     assert _models(victim) == {"real": 400}
 
 

@@ -275,7 +275,7 @@ def _allocator_arenas() -> None:
     if ALLOCATOR_CONF not in os.environ:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
-        os.environ[ALLOCATOR_CONF] = f"narenas:{max(cores, 1)}"
+        os.environ[ALLOCATOR_CONF] = f"narenas:{cores}"
 
 
 def main() -> None:

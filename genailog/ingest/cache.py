@@ -197,7 +197,8 @@ def combine_digests(pieces: Sequence[bytes]) -> str:
     return scanner.digest(b"".join(pieces)).hex()
 
 
-def _signature(info: os.stat_result) -> list[int]:
+def stat_signature(info: os.stat_result) -> list[int]:
+    """What says a file is unchanged: device, inode, size, mtime and ctime."""
     return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
 
@@ -219,7 +220,7 @@ def _remembered_digest(root: Path | None, path: str, info: os.stat_result,
     except (OSError, ValueError):
         return None
     if (not isinstance(saved, dict) or saved.get("path") != path
-            or saved.get("signature") != _signature(info) or saved.get("hash") != name):
+            or saved.get("signature") != stat_signature(info) or saved.get("hash") != name):
         return None
     digest = saved.get("digest")
     return digest if isinstance(digest, str) else None
@@ -239,7 +240,7 @@ def _remember_digest(root: Path | None, path: str, info: os.stat_result, digest:
         record = _signature_file(root, path)
         handle, temporary = tempfile.mkstemp(prefix=".sig", dir=folder)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({"path": path, "signature": _signature(info), "hash": name,
+            json.dump({"path": path, "signature": stat_signature(info), "hash": name,
                        "digest": digest}, out)
         os.replace(temporary, record)
     except OSError:
@@ -270,7 +271,7 @@ def cache_key(source: Source, root: Path | None = None, *, chunk_bytes: int = CH
             hashed_at = time.time_ns()
             content = content_digest(source.name, chunk_bytes)
             after = os.stat(source.name)
-            if _signature(after) == _signature(before):
+            if stat_signature(after) == stat_signature(before):
                 _remember_digest(root, path, before, content, hashed_at, name)
     except OSError:
         return None
@@ -295,7 +296,7 @@ def key_from_digests(source: Source, root: Path, before: os.stat_result,
 def unchanged(source: Source, before: os.stat_result) -> bool:
     """Whether ``source`` has the stat signature it had ``before``."""
     try:
-        return _signature(os.stat(source.name)) == _signature(before)
+        return stat_signature(os.stat(source.name)) == stat_signature(before)
     except OSError:
         return False
 
@@ -461,7 +462,7 @@ def _checked(folder: Path, key: str) -> CacheEntry | None:
     for name, (size, signature) in meta["sizes"].items():
         part = folder / name
         if (name not in meta["parts"] or "/" in name or _unsafe(part) is not None
-                or _signature(part.stat()) != signature or signature[2] != size):
+                or stat_signature(part.stat()) != signature or signature[2] != size):
             return None
     if set(meta["sizes"]) != set(meta["parts"]):
         return None
@@ -558,7 +559,7 @@ class CacheWriter:
             info = (self.folder / name).stat()
             # the signature survives the folder's rename (a rename changes the folder's
             # times, not its files')
-            sizes[name] = [info.st_size, _signature(info)]
+            sizes[name] = [info.st_size, stat_signature(info)]
         meta: dict[str, Any] = {
             "key": self.key, "format": FORMAT_VERSION, "records": records,
             "parts": self.parts, "sizes": sizes, "columns": self.columns,

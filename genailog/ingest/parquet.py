@@ -16,7 +16,7 @@ import stat
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from genailog.errors import InputError
+from genailog.ingest.cache import stat_signature
 from genailog.ingest.report import InvalidRecord
 from genailog.schema.columns import CANONICAL_DTYPES, JSON_TEXT_COLUMNS, TIMESTAMP_DTYPE
 
@@ -125,6 +126,10 @@ def shape_of(columns: Iterable[str]) -> str:
     return "records"
 
 
+#: What :func:`read_parquet` returns: the frame, its valid rows, its invalid rows.
+_Judged = tuple[pl.LazyFrame, int, list[InvalidRecord]]
+
+
 @dataclass(frozen=True)
 class ParquetScan:
     """One parse of a file's footer, shared by every later step: the scan with a row
@@ -133,11 +138,13 @@ class ParquetScan:
     A footer is parsed into about 22 MB for a 10M-row file of 1,000 row groups; parsing
     it once per file instead of three times (format, schema, row-indexed scan) saves
     about 50 ms there, and the RSS after reading falls from 111 to 100 MB (the peak of a
-    whole command hardly moves: the freed parses were reused)."""
+    whole command hardly moves: the freed parses were reused). A scan made by
+    :func:`read_ahead` also holds what :func:`read_parquet` makes of it (``judged``)."""
 
     indexed: pl.LazyFrame
     index: str
     schema: pl.Schema
+    judged: _Judged | None = None
 
 
 def open_scan(file: str) -> ParquetScan:
@@ -274,10 +281,7 @@ def read_parquet(file: str, scan: ParquetScan | None = None,
     their statistics leave a doubt; the rest are read when (and if) a command uses them.
     ``scan``: the file's :func:`open_scan`, when the caller has it already."""
     scan = scan or open_scan(file)
-    judged = _JUDGED.pop(id(scan), None)
-    if judged is not None and judged[0] is scan:
-        return judged[1]
-    return _read_parquet(file, scan)
+    return scan.judged if scan.judged is not None else _read_parquet(file, scan)
 
 
 def _read_parquet(file: str, scan: ParquetScan) -> _Judged:
@@ -357,35 +361,29 @@ def _own_query(piece: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
     return register_io_source(read, schema=schema)
 
 
-#: What :func:`read_parquet` returns: the frame, its valid rows, its invalid rows.
-_Judged = tuple[pl.LazyFrame, int, list[InvalidRecord]]
-
-
 @dataclass
 class _Ahead:
-    """A file read ahead: its stat signature when the read began, and, once
-    ``done`` is set, its scan and (canonical columns) its judgement."""
+    """A file read ahead: its stat signature when the read began, and, once ``done`` is
+    set, its scan (judged too, for canonical columns), or None when the read failed."""
 
-    signature: tuple[int, int, int]
+    signature: list[int]
     done: threading.Event
     scan: ParquetScan | None = None
-    judged: _Judged | None = None
 
 
 #: Files being read ahead, by name (:func:`read_ahead`); each is taken once.
 _AHEAD: dict[str, _Ahead] = {}
-#: Judgements made ahead, by the id of their scan, until :func:`read_parquet` takes them.
-_JUDGED: dict[int, tuple[ParquetScan, _Judged]] = {}
 
 
-def _signature(file: str) -> tuple[int, int, int] | None:
+def _signature(file: str) -> list[int] | None:
+    """The cache's stat signature of a regular file (``cache.stat_signature``)."""
     try:
-        st = os.stat(file)
+        info = os.stat(file)
     except (OSError, ValueError):
         return None
-    if not stat.S_ISREG(st.st_mode):  # never a pipe: its first bytes would be gone
+    if not stat.S_ISREG(info.st_mode):  # never a pipe: its first bytes would be gone
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
+    return stat_signature(info)
 
 
 def read_ahead(paths: Sequence[str | Path], input_format: str = "auto") -> None:
@@ -406,8 +404,10 @@ def read_ahead(paths: Sequence[str | Path], input_format: str = "auto") -> None:
 
 
 def _start(file: str) -> None:
+    if file in _AHEAD:  # the CLI and the library function both ask
+        return
     signature = _signature(file)
-    if signature is None or file in _AHEAD:
+    if signature is None:
         return
     try:
         with open(file, "rb") as handle:
@@ -420,11 +420,12 @@ def _start(file: str) -> None:
 
     def run() -> None:
         try:
-            ahead.scan = _open_scan(file)
-            if shape_of(ahead.scan.schema) == "canonical":
-                ahead.judged = _read_parquet(file, ahead.scan)
+            scan = _open_scan(file)
+            if shape_of(scan.schema) == "canonical":
+                scan = replace(scan, judged=_read_parquet(file, scan))
+            ahead.scan = scan
         except Exception:  # noqa: BLE001 - the read itself meets it again, and says so
-            ahead.scan = ahead.judged = None
+            ahead.scan = None
         finally:
             ahead.done.set()
 
@@ -434,14 +435,10 @@ def _start(file: str) -> None:
 
 
 def _taken(file: str) -> ParquetScan | None:
-    """The scan read ahead for ``file``, when that read finished well and the file is
-    unchanged; its judgement is then left for :func:`read_parquet`."""
+    """The scan read ahead for ``file`` (with its judgement, for :func:`read_parquet`),
+    when that read finished well and the file is unchanged."""
     ahead = _AHEAD.pop(file, None)
     if ahead is None:
         return None
     ahead.done.wait()
-    if ahead.scan is None or _signature(file) != ahead.signature:
-        return None
-    if ahead.judged is not None:
-        _JUDGED[id(ahead.scan)] = (ahead.scan, ahead.judged)
-    return ahead.scan
+    return ahead.scan if _signature(file) == ahead.signature else None
