@@ -3,14 +3,16 @@
 Usage: python bench/bench_summarize.py [--n 1000000] [--repeat 3] [--naive] [--big N]
                                       [--parquet-only]
 
-One run, alternating: every round runs each contender once, in order, each in its own
-child process (wall time, CPU time (user + sys) and peak RSS from ``/usr/bin/time``, the
-1-minute load average recorded before each run), and the table gives medians over the
-rounds and each round's time ratio. DuckDB's process imports only duckdb (its price
-table is passed in); children run without PYTHONDONTWRITEBYTECODE, so genailog runs from
-bytecode as installed. ``--parquet-only`` runs just the four Parquet rows. Contenders, on
-the same records: DuckDB's SQL over the JSONL (``read_json``), over genailog-written
-Parquet and over DuckDB-written Parquet (``COPY ... TO``); genailog summarize over the
+One run, alternating: every round runs each contender once, each in its own child
+process (wall time, CPU time (user + sys) and peak RSS from ``/usr/bin/time``, the
+1-minute load average recorded before each run); each round starts one contender later
+than the last. The table gives medians over the rounds, each round's time ratio (the
+same round's runs paired), and the median of those with a 95% bootstrap interval.
+DuckDB's process imports only duckdb (its price table is passed in); children run
+without PYTHONDONTWRITEBYTECODE, so genailog runs from bytecode as installed.
+``--parquet-only`` runs just the four Parquet rows. Contenders, on the same records:
+DuckDB's SQL over the JSONL (``read_json``), over genailog-written Parquet and over
+DuckDB-written Parquet (``COPY ... TO``); genailog summarize over the
 JSONL cold (a fresh ``GENAILOG_CACHE_DIR`` each run: the first command over an artifact),
 warm (a cache filled before the rounds) and without the cache, over both Parquet files;
 ``genailog validate`` over the JSONL; ``--naive`` adds a ``json.loads`` loop. Ratios are
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -287,11 +290,14 @@ Runs = dict[str, list[tuple[float, float, float, float]]]
 
 
 def run_alternating(rows: list[Contender], rounds: int) -> Runs:
-    """Every contender once per round, in order, each in its own process: (wall s, peak
-    MB, CPU s, 1-minute load average before the run) per run."""
+    """Every contender once per round, each in its own process: (wall s, peak MB, CPU s,
+    1-minute load average before the run) per run. Each round starts one contender later
+    than the round before (round 2 runs the second row first, the first row last), so no
+    contender always runs right after the same one."""
     seen: Runs = {name: [] for name, *_ in rows}
     for round_ in range(rounds):
-        for name, argv, env, _ in rows:
+        start = round_ % len(rows)
+        for name, argv, env, _ in rows[start:] + rows[:start]:
             fresh = tempfile.mkdtemp(prefix="genailog-bench-")
             load = os.getloadavg()[0]
             try:
@@ -305,21 +311,36 @@ def run_alternating(rows: list[Contender], rounds: int) -> Runs:
     return seen
 
 
+def median_interval(values: list[float], level: float = 0.95,
+                    resamples: int = 4000) -> tuple[float, float]:
+    """A percentile-bootstrap interval for the median of ``values`` (the rounds resampled
+    with replacement; seeded, so a table is reproducible from its rounds)."""
+    draw = random.Random(0)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values)))
+                     for _ in range(resamples))
+    tail = int(resamples * (1 - level) / 2)
+    return medians[tail], medians[resamples - 1 - tail]
+
+
 def print_table(rows: list[Contender], seen: Runs, n: int) -> None:
     def median(name: str, index: int) -> float:
         return statistics.median(run[index] for run in seen[name])
 
     print("| contender | wall s (median) | CPU s | peak MB | / DuckDB time | / DuckDB CPU | "
-          "/ DuckDB memory | time ratio per round | records/s | load 1-min per round |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
+          "/ DuckDB memory | time ratio per round | round ratio: median [95% CI] | "
+          "records/s | load 1-min per round |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |")
     for name, _, _, against in rows:
         wall, mb, cpu = median(name, 0), median(name, 1), median(name, 2)
         base = against or name
         loads = ", ".join(f"{run[3]:.1f}" for run in seen[name])
-        per_round = ", ".join(f"{ours[0] / theirs[0]:.2f}"
-                              for ours, theirs in zip(seen[name], seen[base], strict=True))
+        ratios = [ours[0] / theirs[0]
+                  for ours, theirs in zip(seen[name], seen[base], strict=True)]
+        low, high = median_interval(ratios)
         print(f"| {name} | {wall:.2f} | {cpu:.2f} | {mb:.0f} | {wall / median(base, 0):.2f}x | "
-              f"{cpu / median(base, 2):.2f}x | {mb / median(base, 1):.2f}x | {per_round} | "
+              f"{cpu / median(base, 2):.2f}x | {mb / median(base, 1):.2f}x | "
+              f"{', '.join(f'{r:.2f}' for r in ratios)} | "
+              f"{statistics.median(ratios):.2f} [{low:.2f}, {high:.2f}] | "
               f"{n / wall / 1000:.0f}k | {loads} |")
 
 
