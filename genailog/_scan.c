@@ -14,6 +14,9 @@
  * For lines it vouches for, it also copies the user's own fields (members the schema
  * does not name) into a JSON array with one object per line, so that the reader can
  * type them without decoding each record.
+ *
+ * row_group_rows(footer), near the end, reads the row groups' sizes from a Parquet
+ * file's footer, for the Parquet reader's slices (its own section below).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1627,6 +1630,219 @@ static PyObject *digest(PyObject *self, PyObject *args) {
     return PyBytes_FromStringAndSize((const char *)job.out, sizeof job.out);
 }
 
+/* ---- Parquet footers: the rows of each row group -------------------------------------
+ *
+ * row_group_rows(footer) reads a Parquet file's FileMetaData (Thrift's compact protocol:
+ * the bytes before the file's length word and closing "PAR1") just far enough to list
+ * each row group's num_rows, skipping every other field. genailog/ingest/parquet.py cuts
+ * a large file into slices that end where row groups end: a row group that a slice cuts
+ * through is decoded by both slices. The footer comes from a file nobody vouched for:
+ * every read is bounds-checked, nesting is limited, and anything unexpected gives None
+ * (the reader then cuts slices by row count alone, as without the scanner).
+ */
+
+enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6,
+       T_DOUBLE = 7, T_BINARY = 8, T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12 };
+#define FOOTER_DEPTH 64
+
+typedef struct {
+    cursor p, end;
+    int64_t *rows;  /* num_rows of each row group, in order */
+    size_t count, cap;
+    int64_t total;  /* FileMetaData.num_rows, -1 until read */
+    int no_memory;
+} Footer;
+
+static int f_varint(Footer *f, uint64_t *out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (f->p >= f->end) return -1;
+        unsigned char b = *f->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;  /* more than ten bytes */
+}
+
+static int f_zigzag(Footer *f, int64_t *out) {
+    uint64_t v;
+    if (f_varint(f, &v) < 0) return -1;
+    uint64_t u = (v >> 1) ^ (0 - (v & 1));
+    *out = u > (uint64_t)INT64_MAX ? -(int64_t)(~u) - 1 : (int64_t)u;
+    return 0;
+}
+
+static int f_bytes(Footer *f, uint64_t n) {
+    if (n > (uint64_t)(f->end - f->p)) return -1;
+    f->p += n;
+    return 0;
+}
+
+/* The next field's type (T_STOP: the struct ends) and id; ``id`` holds the last id. */
+static int f_field(Footer *f, int *type, int64_t *id) {
+    if (f->p >= f->end) return -1;
+    unsigned char b = *f->p++;
+    *type = b & 0x0f;
+    if (*type == T_STOP) return 0;
+    if (*type > T_STRUCT) return -1;
+    if (b >> 4) {
+        *id += b >> 4;
+        return 0;
+    }
+    return f_zigzag(f, id);
+}
+
+/* A list's (or set's) size and element type. */
+static int f_list(Footer *f, uint64_t *size, int *type) {
+    if (f->p >= f->end) return -1;
+    unsigned char b = *f->p++;
+    *type = b & 0x0f;
+    *size = b >> 4;
+    if (*size == 15 && f_varint(f, size) < 0) return -1;
+    /* every element takes at least one byte: a size beyond that is a lie */
+    return *size > (uint64_t)(f->end - f->p) ? -1 : 0;
+}
+
+static int f_skip(Footer *f, int type, int depth);
+
+static int f_skip_struct(Footer *f, int depth) {
+    int64_t id = 0;
+    for (;;) {
+        int type;
+        if (f_field(f, &type, &id) < 0) return -1;
+        if (type == T_STOP) return 0;
+        if (f_skip(f, type, depth + 1) < 0) return -1;
+    }
+}
+
+/* One element of a list, set or map: a bool takes a byte there. */
+static int f_skip_item(Footer *f, int type, int depth) {
+    if (type == T_TRUE || type == T_FALSE) return f_bytes(f, 1);
+    if (type == T_STOP || type > T_STRUCT) return -1;
+    return f_skip(f, type, depth);
+}
+
+static int f_skip(Footer *f, int type, int depth) {
+    uint64_t n;
+    int64_t ignored;
+    int inner;
+    if (depth > FOOTER_DEPTH) return -1;
+    switch (type) {
+    case T_TRUE: case T_FALSE: return 0;  /* a field's bool is in its header */
+    case T_BYTE: return f_bytes(f, 1);
+    case T_I16: case T_I32: case T_I64: return f_zigzag(f, &ignored);
+    case T_DOUBLE: return f_bytes(f, 8);
+    case T_BINARY: return f_varint(f, &n) < 0 ? -1 : f_bytes(f, n);
+    case T_LIST: case T_SET:
+        if (f_list(f, &n, &inner) < 0) return -1;
+        for (uint64_t i = 0; i < n; i++)
+            if (f_skip_item(f, inner, depth + 1) < 0) return -1;
+        return 0;
+    case T_MAP: {
+        if (f_varint(f, &n) < 0 || n > (uint64_t)(f->end - f->p)) return -1;
+        if (n == 0) return 0;
+        if (f->p >= f->end) return -1;
+        unsigned char kinds = *f->p++;
+        for (uint64_t i = 0; i < n; i++)
+            if (f_skip_item(f, kinds >> 4, depth + 1) < 0
+                || f_skip_item(f, kinds & 0x0f, depth + 1) < 0) return -1;
+        return 0;
+    }
+    case T_STRUCT: return f_skip_struct(f, depth);
+    default: return -1;
+    }
+}
+
+/* A RowGroup: its num_rows (field 3) kept, the rest skipped. */
+static int f_row_group(Footer *f) {
+    int64_t id = 0, rows = -1;
+    for (;;) {
+        int type;
+        if (f_field(f, &type, &id) < 0) return -1;
+        if (type == T_STOP) break;
+        if (id == 3 && type == T_I64) {
+            if (f_zigzag(f, &rows) < 0) return -1;
+        } else if (f_skip(f, type, 2) < 0) {
+            return -1;
+        }
+    }
+    if (rows < 0) return -1;
+    if (f->count == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        int64_t *grown = realloc(f->rows, cap * sizeof *grown);
+        if (!grown) {
+            f->no_memory = 1;
+            return -1;
+        }
+        f->rows = grown, f->cap = cap;
+    }
+    f->rows[f->count++] = rows;
+    return 0;
+}
+
+/* FileMetaData: num_rows (field 3) and the row groups (field 4), which must add up. */
+static int f_file(Footer *f) {
+    int64_t id = 0, sum = 0;
+    int groups = 0;
+    for (;;) {
+        int type;
+        if (f_field(f, &type, &id) < 0) return -1;
+        if (type == T_STOP) break;
+        if (id == 3 && type == T_I64) {
+            if (f_zigzag(f, &f->total) < 0) return -1;
+        } else if (id == 4 && type == T_LIST && !groups) {
+            uint64_t n;
+            int inner;
+            groups = 1;
+            if (f_list(f, &n, &inner) < 0 || (n && inner != T_STRUCT)) return -1;
+            for (uint64_t i = 0; i < n; i++)
+                if (f_row_group(f) < 0) return -1;
+        } else if (f_skip(f, type, 1) < 0) {
+            return -1;
+        }
+    }
+    if (!groups || f->total < 0) return -1;
+    for (size_t i = 0; i < f->count; i++) {
+        if (f->rows[i] > INT64_MAX - sum) return -1;
+        sum += f->rows[i];
+    }
+    return sum == f->total ? 0 : -1;
+}
+
+PyDoc_STRVAR(row_group_rows_doc,
+"row_group_rows(footer: bytes) -> tuple[int, ...] | None\n\n"
+"The number of rows of each row group of a Parquet file, from its footer (the\n"
+"FileMetaData bytes before the file's last 8), or None when the footer cannot be read\n"
+"that far or its row groups do not add up to its row count.");
+
+static PyObject *row_group_rows(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    Footer f = {view.buf, (cursor)view.buf + view.len, NULL, 0, 0, -1, 0};
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = f_file(&f);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (f.no_memory || failed) {
+        free(f.rows);
+        if (f.no_memory) return PyErr_NoMemory();
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyTuple_New((Py_ssize_t)f.count);
+    for (size_t i = 0; out && i < f.count; i++) {
+        PyObject *rows = PyLong_FromLongLong(f.rows[i]);
+        if (!rows) Py_CLEAR(out);
+        else PyTuple_SET_ITEM(out, (Py_ssize_t)i, rows);
+    }
+    free(f.rows);
+    return out;
+}
+
 PyDoc_STRVAR(count_lines_doc,
 "count_lines(data: bytes) -> int\n\n"
 "How many newline bytes data holds (what data.count(b'\\n') returns, several times\n"
@@ -1664,6 +1880,7 @@ static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc_text},
     {"scan_columns", scan_columns, METH_VARARGS, scan_columns_doc},
     {"count_lines", count_lines, METH_O, count_lines_doc},
+    {"row_group_rows", row_group_rows, METH_O, row_group_rows_doc},
     {"digest", digest, METH_VARARGS, digest_doc},
     {"field_names", field_names, METH_NOARGS,
      "field_names() -> tuple[str, ...]\n\nThe record fields the scanner knows, in order."},

@@ -30,6 +30,18 @@ def require_or_skip(reason: str, *, module: bool = False) -> NoReturn:
     pytest.skip(reason, allow_module_level=module)
 
 
+@pytest.fixture(scope="module")
+def compiled() -> Any:
+    """genailog's C scanner module (``genailog._scan``), whatever GENAILOG_NO_EXTENSION
+    says: for the tests of its functions themselves."""
+    from genailog.ingest import scanner
+
+    if scanner._compiled is None:
+        require_or_skip("genailog's C scanner is not built (no C compiler at install time; "
+                        "run `python hatch_build.py`)")
+    return scanner._compiled
+
+
 @pytest.fixture
 def fresh_remote_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Object-storage tests: each test reads as a new process would, with the cache off

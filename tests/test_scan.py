@@ -31,14 +31,6 @@ from genailog.schema.fastcheck import FIELD_NAMES, _Fields
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def compiled() -> Any:
-    if scanner._compiled is None:
-        require_or_skip("genailog's C scanner is not built (no C compiler at install time; "
-                        "run `python hatch_build.py`)")
-    return scanner._compiled
-
-
 def _valid(line: bytes) -> bool:
     return not diagnose(line, last_unterminated=False)[1]
 
