@@ -10,11 +10,12 @@ than the last. The table gives medians over the rounds, each round's time ratio 
 same round's runs paired), and the median of those with a 95% bootstrap interval.
 DuckDB's process imports only duckdb (its price table is passed in); children run
 without PYTHONDONTWRITEBYTECODE, so genailog runs from bytecode as installed.
-``--parquet-only`` runs just the four Parquet rows. Contenders, on the same records:
-DuckDB's SQL over the JSONL (``read_json``), over genailog-written Parquet and over
-DuckDB-written Parquet (``COPY ... TO``); genailog summarize over the
-JSONL cold (a fresh ``GENAILOG_CACHE_DIR`` each run: the first command over an artifact),
-warm (a cache filled before the rounds) and without the cache, over both Parquet files;
+``--parquet-only`` runs just the six Parquet rows. Contenders, on the same records:
+DuckDB's SQL over the JSONL (``read_json``), over genailog-written Parquet, over
+DuckDB-written Parquet (``COPY ... TO``) and over pyarrow-written Parquet (its defaults,
+as pandas writes: one row group); genailog summarize over the JSONL cold (a fresh
+``GENAILOG_CACHE_DIR`` each run: the first command over an artifact), warm (a cache
+filled before the rounds) and without the cache, over the three Parquet files;
 ``genailog validate`` over the JSONL; ``--naive`` adds a ``json.loads`` loop. Ratios are
 genailog / DuckDB on the same file. ``--big N`` also runs N records (the JSONL repeated)
 to check that memory does not grow with the input. Data lives in bench/data/
@@ -246,6 +247,19 @@ def duckdb_parquet(parquet: Path) -> Path:
     return target
 
 
+def pyarrow_parquet(parquet: Path) -> Path:
+    """The same records as Parquet written by pyarrow with its defaults (what pandas'
+    ``to_parquet`` writes): 1M rows make one row group."""
+    target = parquet.with_name(parquet.stem + "-pyarrow.parquet")
+    if not target.exists():
+        import pyarrow.parquet as pq
+
+        tmp = target.with_suffix(".parquet.tmp")
+        pq.write_table(pq.read_table(parquet), tmp)
+        tmp.rename(target)
+    return target
+
+
 #: (name, argv, environment, the DuckDB row it is compared with, "" for DuckDB's own).
 Contender = tuple[str, list[str], dict[str, str], str]
 FRESH = "<fresh>"  # an environment value replaced by a new empty folder for each run
@@ -253,7 +267,7 @@ FRESH = "<fresh>"  # an environment value replaced by a new empty folder for eac
 
 def contenders(jsonl: Path, parquet: Path, models: list[str], naive: bool,
                warm_cache: str) -> list[Contender]:
-    duck_parquet = duckdb_parquet(parquet)
+    duck_parquet, arrow_parquet = duckdb_parquet(parquet), pyarrow_parquet(parquet)
 
     def cli(path: Path) -> list[str]:
         return [GENAILOG, "summarize", str(path), "--by", "model", "--format", "json"]
@@ -265,10 +279,12 @@ def contenders(jsonl: Path, parquet: Path, models: list[str], naive: bool,
 
     jsonl_duck = "DuckDB, JSONL"
     ours, theirs = "DuckDB, Parquet written by genailog", "DuckDB, Parquet written by DuckDB"
+    arrow = "DuckDB, Parquet written by pyarrow"
     rows: list[Contender] = [
         (jsonl_duck, duck(jsonl, "read_json"), {}, ""),
         (ours, duck(parquet, "read_parquet"), {}, ""),
         (theirs, duck(duck_parquet, "read_parquet"), {}, ""),
+        (arrow, duck(arrow_parquet, "read_parquet"), {}, ""),
         ("genailog summarize, JSONL, cold (fresh cache folder)", cli(jsonl),
          {"GENAILOG_CACHE_DIR": FRESH}, jsonl_duck),
         ("genailog summarize, JSONL, warm cache", cli(jsonl),
@@ -277,6 +293,7 @@ def contenders(jsonl: Path, parquet: Path, models: list[str], naive: bool,
          jsonl_duck),
         ("genailog summarize, Parquet written by genailog", cli(parquet), {}, ours),
         ("genailog summarize, Parquet written by DuckDB", cli(duck_parquet), {}, theirs),
+        ("genailog summarize, Parquet written by pyarrow", cli(arrow_parquet), {}, arrow),
         ("genailog validate, JSONL", [GENAILOG, "validate", str(jsonl), "--format", "json"],
          {"GENAILOG_CACHE_DIR": FRESH}, jsonl_duck),
     ]
@@ -381,7 +398,7 @@ def main() -> int:
     parser.add_argument("--only-big", action="store_true", help="skip the 1M comparison")
     parser.add_argument("--big", type=int, default=0, help="also check N records (e.g. 10000000)")
     parser.add_argument("--parquet-only", action="store_true",
-                        help="only the Parquet rows (DuckDB's and genailog's, both files)")
+                        help="only the Parquet rows (DuckDB's and genailog's, three files)")
     args = parser.parse_args()
     jsonl, parquet = ensure_data(args.n)
     if args.only_big:
