@@ -185,8 +185,7 @@ def test_slices_end_where_row_groups_end(groups: list[int], slice_rows: int) -> 
     """Each slice starts on a row-group boundary, is at least SLICE_ROWS rows long but
     for the last, and is the shortest such run of whole row groups."""
     total = sum(groups)
-    with mock.patch.object(parquet, "SLICE_ROWS", slice_rows):
-        starts = parquet._starts(total, groups)
+    starts = parquet._cut(total, groups, slice_rows)
     boundaries = {sum(groups[:i]) for i in range(len(groups) + 1)}
     assert starts[0] == 0 and set(starts) <= boundaries
     assert starts == sorted(set(starts))
@@ -198,12 +197,24 @@ def test_slices_end_where_row_groups_end(groups: list[int], slice_rows: int) -> 
 
 
 def test_slices_without_row_groups_every_slice_rows() -> None:
-    with mock.patch.object(parquet, "SLICE_ROWS", 10):
-        assert parquet._starts(35, None) == [0, 10, 20, 30]
-        assert parquet._starts(35, (30, 6)) == [0, 10, 20, 30]  # 36: not this file's groups
-        assert parquet._starts(0, None) == [0]
-        assert parquet._starts(35, (4, 4, 4, 23)) == [0, 12]
-        assert parquet._starts(35, (35,)) == [0]  # one group: never cut through
+    assert parquet._cut(35, None, 10) == [0, 10, 20, 30]
+    assert parquet._cut(35, (30, 6), 10) == [0, 10, 20, 30]  # 36: not this file's groups
+    assert parquet._cut(0, None, 10) == [0]
+    assert parquet._cut(35, (4, 4, 4, 23), 10) == [0, 12]
+    assert parquet._cut(35, (35,), 10) == [0]  # one group: never cut through
+
+
+def test_a_file_of_many_slices_is_cut_smaller() -> None:
+    """Past ONE_QUERY_SLICES slices, each is read by a query of its own and collected
+    whole: they are cut at OWN_QUERY_SLICE_ROWS instead, on row groups as well."""
+    with mock.patch.object(parquet, "SLICE_ROWS", 10), \
+            mock.patch.object(parquet, "OWN_QUERY_SLICE_ROWS", 4), \
+            mock.patch.object(parquet, "ONE_QUERY_SLICES", 2):
+        assert parquet._starts(20, None) == [0, 10]
+        assert parquet._starts(21, None) == [0, 4, 8, 12, 16, 20]
+        assert parquet._starts(21, (3,) * 7) == [0, 12]  # two slices of whole groups
+        assert parquet._starts(33, (3,) * 11) == [0, 6, 12, 18, 24, 30]
+        assert parquet._starts(30, (15, 15)) == [0, 15]
 
 
 @settings(max_examples=40, deadline=None,
@@ -227,6 +238,7 @@ def test_a_file_read_in_slices_as_read_whole(tmp_path: Path, n: int, group: int,
         return cut[-1]
 
     with mock.patch.object(parquet, "SLICE_ROWS", slice_rows), \
+            mock.patch.object(parquet, "OWN_QUERY_SLICE_ROWS", slice_rows), \
             mock.patch.object(parquet, "ONE_QUERY_SLICES", 0 if own_queries else 10**9), \
             mock.patch.object(parquet, "_starts", spy):
         sliced = read_logs([path], on_invalid="skip").frame.collect()

@@ -88,6 +88,7 @@ def test_invalid_rows_and_their_fields_are_jsonschemas(
     path = _write(records, tmp_path_factory.mktemp("p") / "a.parquet", statistics=statistics)
     expected = _schema_verdicts(records)
     with mock.patch.object(parquet, "SLICE_ROWS", slice_rows), \
+            mock.patch.object(parquet, "OWN_QUERY_SLICE_ROWS", slice_rows), \
             mock.patch.object(parquet, "ONE_PASS_ROWS", 10**9 if one_pass else 0), \
             mock.patch.object(parquet, "LARGE_FILE_BYTES", 0 if large else 10**12), \
             mock.patch.object(parquet, "ONE_QUERY_SLICES", 0 if own_queries else 10**9):
@@ -119,6 +120,7 @@ def test_a_sliced_file_filters_like_a_whole_one(tmp_path: Path, monkeypatch: pyt
     query = [pl.col("model") == "m1", pl.col("timestamp") >= since]
     whole = read_logs([path], on_invalid="skip").frame.filter(query).collect()
     monkeypatch.setattr(parquet, "SLICE_ROWS", 8)
+    monkeypatch.setattr(parquet, "OWN_QUERY_SLICE_ROWS", 8)
     monkeypatch.setattr(parquet, "ONE_QUERY_SLICES", 0 if own_queries else 10**9)
     sliced = read_logs([path], on_invalid="skip").frame.filter(query).collect()
     assert sliced.equals(whole)
