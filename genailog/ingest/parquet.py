@@ -3,10 +3,10 @@
 A file is judged by filtered scans that row-group statistics settle without decoding
 (:func:`_flagged`; a small file in one pass), and read as consecutive scans of about
 ``SLICE_ROWS`` rows that end where row groups end (:func:`_sliced`), so memory does not
-follow the file's size. Row
-numbers come from the scan's own row index: an invalid row is reported as line = row
-number + 1 and left out of the frame by that number. A command may have the footer
-parsed and the rows judged on a thread while it loads (:func:`read_ahead`).
+follow the file's size. Row numbers come from the scan's own row index: an invalid row
+is reported as line = row number + 1 and left out of the frame by that number. A command
+may have the footer parsed and the rows judged on a thread while it loads
+(:func:`read_ahead`).
 """
 
 from __future__ import annotations
