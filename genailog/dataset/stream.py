@@ -35,7 +35,7 @@ from genailog.dataset.redact import trigger_codes
 from genailog.errors import InputError
 from genailog.ingest import parallel
 from genailog.ingest.report import InvalidRecord
-from genailog.ingest.sources import Chunk, Source, newline_cuts, numbered_chunks, size_of
+from genailog.ingest.sources import BOM, Chunk, Source, newline_cuts, numbered_chunks, size_of
 from genailog.redaction import PREFILTER, RecordRedactor, detectors_for
 from genailog.schema.columns import CANONICAL_DTYPES
 
@@ -290,10 +290,7 @@ def _read_range(path: str, start: int, end: int, digest: Any = None) -> bytes:
         data = handle.read(end - start)
     if digest is not None:
         digest.update(data)
-    return data.removeprefix(_BOM) if start == 0 else data
-
-
-_BOM = b"\xef\xbb\xbf"
+    return data.removeprefix(BOM) if start == 0 else data
 
 
 def _piece_of_file(path: str, start: int, end: int, final: bool,
@@ -415,13 +412,13 @@ def pieces(source: Source, stream: IO[bytes] | Any, spec: RedactSpec | None,
                 read = buffer[:handle.readinto(buffer[:end - start])]
                 if digest is not None:
                     digest.update(read)
-                yield (read[len(_BOM):] if start == 0 and read[:3] == _BOM else read), piece
+                yield (read[len(BOM):] if start == 0 and read[:len(BOM)] == BOM else read), piece
                 report(source.name, done, size)
         return
     for chunk in numbered_chunks(stream, piece_bytes, source.name, size, strip_bom=False):
         if digest is not None:
             digest.update(chunk.data)
-        data = chunk.data.removeprefix(_BOM) if chunk.first_line == 1 else chunk.data
+        data = chunk.data.removeprefix(BOM) if chunk.first_line == 1 else chunk.data
         yield data, edit_piece(data, chunk.first_line, chunk.final, source.name, spec)
 
 

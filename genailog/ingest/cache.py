@@ -57,9 +57,8 @@ from typing import Any
 import polars as pl
 
 from genailog import __version__
-from genailog.ingest.detect import BOM
 from genailog.ingest.report import InvalidRecord
-from genailog.ingest.sources import CHUNK_BYTES, Source
+from genailog.ingest.sources import BOM, CHUNK_BYTES, Source
 from genailog.outputs import alive
 
 MIN_BYTES = 16 * 1024 * 1024

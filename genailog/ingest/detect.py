@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from genailog.ingest.context import ReadContext
-from genailog.ingest.sources import Source
-
-BOM = b"\xef\xbb\xbf"
+from genailog.ingest.sources import BOM, Source
 
 __all__ = ["detect"]
 

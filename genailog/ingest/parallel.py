@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from genailog.ingest.report import InvalidRecord
-from genailog.ingest.sources import newline_cuts
+from genailog.ingest.sources import BOM, newline_cuts
 
 if TYPE_CHECKING:  # the process machinery is imported when workers start (about 14 ms)
     from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -165,8 +165,8 @@ def _work(path: str, start: int, end: int, last: bool, part_prefix: str | None,
     with open(path, "rb") as handle:
         data = read_range(handle, start, end)
     as_read = end - start <= max_line_bytes()  # no over-long line replaced by a stand-in
-    if start == 0 and data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    if start == 0:
+        data = data.removeprefix(BOM)
     digested = (scanner.digest(data) if digest and as_read and scanner.SCANNER is not None
                 else None)
     found = None
@@ -221,14 +221,14 @@ def mapped(path: str, start: int, end: int, use: Callable[[memoryview, bool], T]
     flags = getattr(mmap, "MAP_SHARED", 0) | getattr(mmap, "MAP_POPULATE", 0)
     try:
         with open(path, "rb") as handle:
-            head = os.pread(handle.fileno(), 3, 0) if start == 0 else b""
+            head = os.pread(handle.fileno(), len(BOM), 0) if start == 0 else b""
             final_newline = os.pread(handle.fileno(), 1, end - 1) == b"\n"
             mapped = mmap.mmap(handle.fileno(), end - offset, flags=flags,
                                prot=mmap.PROT_READ, offset=offset)
     except (OSError, ValueError, AttributeError, TypeError):  # shorter now; no mmap flags
         return None
     with mapped:
-        skip = 3 if head == b"\xef\xbb\xbf" else 0
+        skip = len(BOM) if head == BOM else 0
         with memoryview(mapped) as whole, whole[start - offset + skip:] as data:
             return use(data, final_newline)
 

@@ -25,6 +25,7 @@ from genailog.ingest.parquet import open_scan, read_parquet, rows_as_jsonl, shap
 from genailog.ingest.policy import InvalidPolicy
 from genailog.ingest.report import FileReport, InvalidRecord, ReadReport
 from genailog.ingest.sources import (
+    BOM,
     CHUNK_BYTES,
     Prefixed,
     Source,
@@ -230,7 +231,7 @@ def _read_source(source: Source, policy: InvalidPolicy, input_format: str,
         fmt = detect(source, head, input_format, ctx)
         file_report = FileReport(source.name, fmt)
         report.files.append(file_report)
-        file_report.empty = not head.removeprefix(b"\xef\xbb\xbf").strip()
+        file_report.empty = not head.removeprefix(BOM).strip()
         scan = open_scan(source.local()) if fmt == "parquet" else None  # its footer, once
         if scan is not None and shape_of(scan.schema) != "canonical":
             data = rows_as_jsonl(source.local())

@@ -27,6 +27,8 @@ from genailog.ingest.scanner import count_newlines
 if TYPE_CHECKING:  # object storage is imported for URLs only (2-3 ms of a local read)
     from genailog.ingest.remote import RemoteObject
 
+#: The UTF-8 byte-order mark a file may start with; readers leave it out.
+BOM = b"\xef\xbb\xbf"
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".log", ".pb")
 COMPRESSIONS = (".gz", ".zst")
 STDIN = "-"
@@ -356,7 +358,7 @@ def numbered_chunks(stream: Any, size: int, name: str = "", total: int | None = 
         data, pending = pending, next(chunks, None)
         done += len(data)
         if line == 1 and strip_bom:
-            data = data.removeprefix(b"\xef\xbb\xbf")
+            data = data.removeprefix(BOM)
         newlines = count_newlines(data)
         yield Chunk(data, line, newlines, pending is None)
         report(name, done, total)
