@@ -1670,8 +1670,7 @@ static int f_varint(Footer *f, uint64_t *out) {
 static int f_zigzag(Footer *f, int64_t *out) {
     uint64_t v;
     if (f_varint(f, &v) < 0) return -1;
-    uint64_t u = (v >> 1) ^ (0 - (v & 1));
-    *out = u > (uint64_t)INT64_MAX ? -(int64_t)(~u) - 1 : (int64_t)u;
+    *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);  /* v >> 1 fits: no overflow */
     return 0;
 }
 
